@@ -1,0 +1,1 @@
+"""capOS host-side harness: QEMU runner, serial-log parsing, statistics, reports."""

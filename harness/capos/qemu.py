@@ -1,0 +1,245 @@
+"""qemu.py: find QEMU, choose the accelerator, boot an image and watch its serial log.
+
+Every run is bounded: QEMU is started in its own process group and killed
+(the whole group) when it exits, when the caller's `until` predicate fires,
+on timeout, or when the harness itself is interrupted.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import io
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+# isa-debug-exit status codes written by the kernel (exit = code << 1 | 1).
+EXIT_PASS = 33
+EXIT_FAIL = 35
+EXIT_STOP = 37      # panic or unexpected exception
+EXIT_HALT = 39
+
+EXIT_NAMES = {EXIT_PASS: "pass", EXIT_FAIL: "fail", EXIT_STOP: "panic/exception", EXIT_HALT: "halt"}
+
+
+@dataclass
+class Accel:
+    name: str                 # 'kvm' | 'tcg-mt' | 'tcg'
+    args: list[str]
+    reason: str = ""
+
+    @property
+    def default_cpu(self) -> str:
+        return "host" if self.name == "kvm" else "max"
+
+
+TCG_MT = Accel("tcg-mt", ["-accel", "tcg,thread=multi"])
+TCG_ST = Accel("tcg", ["-accel", "tcg,thread=single"])
+KVM = Accel("kvm", ["-accel", "kvm"])
+
+
+@dataclass
+class QemuSpec:
+    accel: Accel
+    smp: int = 1
+    memory: str = "256M"
+    cpu: str = "max"
+    iso: Path | None = None
+    kernel: Path | None = None
+    initrd: Path | None = None
+    append: str | None = None
+    cmdline: str | None = None         # capOS kernel command line (via the config disk)
+    extra: list[str] = field(default_factory=list)
+    log: Path = Path("serial.log")
+    timeout: float = 60.0
+    pin_cpus: list[int] | None = None
+
+
+@dataclass
+class RunResult:
+    exit_code: int | None
+    timed_out: bool
+    log: Path
+    text: str
+    elapsed: float
+    matched: str | None
+    command: list[str] = field(default_factory=list)
+
+    @property
+    def exit_name(self) -> str:
+        if self.timed_out:
+            return "timeout"
+        if self.exit_code is None:
+            return "stopped by harness"
+        return EXIT_NAMES.get(self.exit_code, f"exit {self.exit_code}")
+
+
+def find_qemu() -> str:
+    env = os.environ.get("CAPOS_QEMU")
+    if env:
+        return env
+    path = shutil.which("qemu-system-x86_64")
+    if path is None:
+        raise FileNotFoundError("qemu-system-x86_64 not found: run harness/setup.sh "
+                                "(installs qemu-system-x86 from Debian backports)")
+    return path
+
+
+def qemu_version(qemu: str) -> str:
+    out = subprocess.run([qemu, "--version"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else "unknown"
+
+
+def make_config_disk(cmdline: str, directory: Path) -> Path:
+    """A tar archive holding capos.cfg; grub.cfg sources it to set the command line."""
+    if '"' in cmdline or "\n" in cmdline or "$" in cmdline:
+        raise ValueError(f"kernel command line may not contain quotes, $ or newlines: {cmdline!r}")
+    data = f'set capos_cmdline="{cmdline}"\n'.encode()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        info = tarfile.TarInfo("capos.cfg")
+        info.size = len(data)
+        info.mtime = 0
+        tar.addfile(info, io.BytesIO(data))
+    raw = buf.getvalue()
+    raw += b"\0" * (-len(raw) % 65536)
+    fd, name = tempfile.mkstemp(prefix="capos-cfg-", suffix=".tar", dir=directory)
+    with os.fdopen(fd, "wb") as f:
+        f.write(raw)
+    return Path(name)
+
+
+def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]:
+    cmd = [qemu, "-machine", "q35", "-display", "none", "-vga", "none", "-no-reboot",
+           "-monitor", "none", "-serial", f"file:{spec.log}",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+           "-m", spec.memory, "-smp", str(spec.smp), "-cpu", spec.cpu]
+    cmd += spec.accel.args
+    if spec.iso is not None:
+        cmd += ["-drive", f"file={spec.iso},media=cdrom,if=ide,index=0,readonly=on", "-boot", "d"]
+    if cfg_disk is not None:
+        cmd += ["-drive", f"file={cfg_disk},format=raw,if=ide,index=1,media=disk,snapshot=on"]
+    if spec.kernel is not None:
+        cmd += ["-kernel", str(spec.kernel)]
+    if spec.initrd is not None:
+        cmd += ["-initrd", str(spec.initrd)]
+    if spec.append is not None:
+        cmd += ["-append", spec.append]
+    cmd += spec.extra
+    if spec.pin_cpus:
+        taskset = shutil.which("taskset")
+        if taskset:
+            cmd = [taskset, "-c", ",".join(str(c) for c in spec.pin_cpus)] + cmd
+    return cmd
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> RunResult:
+    """Boots spec; returns when QEMU exits, `until(text)` is non-None, or at timeout."""
+    qemu = find_qemu()
+    spec.log.parent.mkdir(parents=True, exist_ok=True)
+    spec.log.write_bytes(b"")
+    cfg_disk = make_config_disk(spec.cmdline, spec.log.parent) if spec.cmdline is not None else None
+    cmd = build_command(spec, qemu, cfg_disk)
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    matched: str | None = None
+    timed_out = False
+    text = ""
+    try:
+        while True:
+            text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
+            if until is not None:
+                matched = until(text)
+                if matched is not None:
+                    break
+            if proc.poll() is not None:
+                break
+            if time.monotonic() - start > spec.timeout:
+                timed_out = True
+                break
+            time.sleep(0.05)
+    finally:
+        exited = proc.poll()
+        _kill_group(proc)
+        if cfg_disk is not None:
+            cfg_disk.unlink(missing_ok=True)
+    elapsed = time.monotonic() - start
+    text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
+    qemu_out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    if qemu_out.strip():
+        text += "\n[qemu] " + qemu_out.strip().replace("\n", "\n[qemu] ") + "\n"
+    return RunResult(exit_code=exited, timed_out=timed_out, log=spec.log, text=text,
+                     elapsed=elapsed, matched=matched, command=cmd)
+
+
+def tail(text: str, n: int = 40) -> str:
+    lines = text.splitlines()
+    return "\n".join(lines[-n:])
+
+
+def _kvm_usable() -> bool:
+    return os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def detect_accel(build_dir: Path, iso: Path | None = None) -> Accel:
+    """KVM only if it really boots our kernel; otherwise multi-threaded TCG.
+
+    Opening /dev/kvm is not enough: a paravirtual KVM may accept the guest and
+    then hang it, so we boot the ISO with test=boot for a few seconds. The
+    answer is cached in build_dir/accel.json (keyed by QEMU version)."""
+    forced = os.environ.get("CAPOS_ACCEL")
+    if forced:
+        table = {"kvm": KVM, "tcg-mt": TCG_MT, "tcg": TCG_ST}
+        if forced not in table:
+            raise ValueError(f"CAPOS_ACCEL must be one of {sorted(table)}, not {forced!r}")
+        acc = table[forced]
+        return Accel(acc.name, acc.args, "forced by CAPOS_ACCEL")
+    qemu = find_qemu()
+    version = qemu_version(qemu)
+    cache = build_dir / "accel.json"
+    if cache.exists():
+        try:
+            data = json.loads(cache.read_text())
+            if data.get("qemu") == version:
+                acc = KVM if data["accel"] == "kvm" else TCG_MT
+                return Accel(acc.name, acc.args, data.get("reason", "cached"))
+        except (ValueError, KeyError):
+            pass
+    reason = ""
+    chosen = TCG_MT
+    if not _kvm_usable():
+        reason = "/dev/kvm missing or not accessible"
+    elif iso is None or not iso.exists():
+        reason = "no ISO to probe KVM with"
+    else:
+        spec = QemuSpec(accel=KVM, smp=1, memory="128M", cpu="host", iso=iso, cmdline="test=boot",
+                        log=build_dir / "kvm-probe.log", timeout=8.0)
+        res = run(spec)
+        if res.exit_code == EXIT_PASS:
+            chosen = KVM
+            reason = f"KVM booted the probe in {res.elapsed:.1f}s"
+        else:
+            reason = f"KVM probe did not boot ({res.exit_name} after {res.elapsed:.1f}s)"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    cache.write_text(json.dumps({"qemu": version, "accel": chosen.name, "reason": reason}) + "\n")
+    return Accel(chosen.name, chosen.args, reason)

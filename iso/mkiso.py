@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""mkiso.py: lay out the ISO tree (kernel, boot modules, grub.cfg) and run grub-mkrescue."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--kernel", required=True, type=Path)
+    ap.add_argument("--grub-cfg", required=True, type=Path)
+    ap.add_argument("--module", action="append", default=[], metavar="PATH[=NAME]",
+                    help="boot module: file, with the module string NAME (default: file name)")
+    ap.add_argument("-o", "--output", required=True, type=Path)
+    args = ap.parse_args()
+
+    mkrescue = shutil.which("grub-mkrescue")
+    if mkrescue is None:
+        print("mkiso: grub-mkrescue not found (apt-get install grub-common grub-pc-bin xorriso mtools)",
+              file=sys.stderr)
+        return 1
+    with tempfile.TemporaryDirectory(prefix="capos-iso-") as tmp:
+        root = Path(tmp)
+        boot = root / "boot"
+        (boot / "grub").mkdir(parents=True)
+        (boot / "modules").mkdir()
+        shutil.copy(args.kernel, boot / "capos.elf")
+        lines = []
+        for spec in args.module:
+            path, _, name = spec.partition("=")
+            src = Path(path)
+            name = name or src.name
+            shutil.copy(src, boot / "modules" / src.name)
+            lines.append(f"module2 /boot/modules/{src.name} {name}")
+        cfg = args.grub_cfg.read_text().replace("@MODULES@", "\n    ".join(lines))
+        (boot / "grub" / "grub.cfg").write_text(cfg)
+        out = args.output.resolve()
+        res = subprocess.run([mkrescue, "-o", str(out), str(root), "--",
+                              "-volid", "CAPOS"], capture_output=True, text=True)
+        if res.returncode != 0:
+            sys.stderr.write(res.stdout + res.stderr)
+            return res.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,207 @@
+// main.cpp: kmain, the BSP's path from the boot stub to a running kernel.
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch/x86_64/asm.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/pic.h"
+#include "core/boot_info.h"
+#include "core/console.h"
+#include "core/ktest.h"
+#include "core/panic.h"
+#include "lib/cmdline.h"
+#include "lib/frame_allocator.h"
+#include "lib/multiboot2.h"
+
+extern "C" char __boot_start[], __kernel_end[];
+
+namespace kern {
+void run_global_constructors();
+
+namespace {
+BootState g_boot;
+FrameAllocator g_frames;
+volatile int g_frames_lock = 0;
+uint64_t g_frame_storage_pa = 0;
+
+alignas(16) arch::CpuTables g_bsp_tables;
+alignas(16) uint8_t g_bsp_ist[3][8192];
+
+const CmdlineOption kOptions[] = {
+    {"test", true, "run one in-kernel test and exit QEMU with its result"},
+    {"manifest", true, "boot manifest module to start (default: default)"},
+    {"quiet", false, "less boot output"},
+};
+constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
+
+void print_accepted_options() {
+    kprintf("[capos] accepted options:\n");
+    for (const CmdlineOption& o : kOptions) kprintf("  %s%s - %s\n", o.name, o.takes_value ? "=<value>" : "", o.help);
+}
+
+// Returns false when the command line has errors (they are printed).
+bool parse_cmdline(const char* cmdline) {
+    if (cmdline == nullptr) return true;
+    size_t len = 0;
+    while (cmdline[len] != '\0') ++len;
+    bool ok = true;
+    cmdline_for_each(cmdline, len, [&](const CmdlineToken& t) {
+        switch (cmdline_check(t, kOptions, kOptionCount)) {
+        case CmdlineIssue::ok:
+            break;
+        case CmdlineIssue::unknown_option:
+            kprintf("[capos] error: unknown kernel option '%.*s'\n", static_cast<int>(t.key_len), t.key);
+            ok = false;
+            return;
+        case CmdlineIssue::missing_value:
+            kprintf("[capos] error: option '%.*s' needs a value\n", static_cast<int>(t.key_len), t.key);
+            ok = false;
+            return;
+        case CmdlineIssue::unexpected_value:
+            kprintf("[capos] error: option '%.*s' takes no value\n", static_cast<int>(t.key_len), t.key);
+            ok = false;
+            return;
+        }
+        if (cmdline_key_is(t, "test") && !cmdline_copy_value(t, g_boot.test_name, sizeof(g_boot.test_name))) {
+            kprintf("[capos] error: test name too long\n");
+            ok = false;
+        }
+        if (cmdline_key_is(t, "manifest") &&
+            !cmdline_copy_value(t, g_boot.manifest_name, sizeof(g_boot.manifest_name))) {
+            kprintf("[capos] error: manifest name too long\n");
+            ok = false;
+        }
+    });
+    if (!ok) print_accepted_options();
+    return ok;
+}
+
+Result<multiboot2::BootInfo> parse_boot_info(uint64_t info_pa) {
+    // The first 8 bytes give the total size; validate before trusting it.
+    const auto* head = arch::phys_to<const uint8_t>(info_pa);
+    uint32_t total = *reinterpret_cast<const uint32_t*>(head);
+    if (total < 16 || total > (1u << 20)) return Error::malformed;
+    return multiboot2::BootInfo::parse(head, total);
+}
+
+constexpr size_t kMaxRanges = 64;
+
+void init_frames(uint64_t info_pa) {
+    PhysRange usable[kMaxRanges];
+    size_t n_usable = 0;
+    g_boot.info.for_each_memory_region([&](const multiboot2::MemoryRegion& r) {
+        if (r.type != multiboot2::MemoryType::available || n_usable == kMaxRanges) return;
+        usable[n_usable++] = PhysRange{r.base, r.length};
+        g_boot.usable_bytes += r.length;
+        if (r.base + r.length > g_boot.phys_end) g_boot.phys_end = r.base + r.length;
+    });
+    PhysRange reserved[kMaxRanges];
+    size_t n_res = 0;
+    reserved[n_res++] = PhysRange{0, 1ull << 20};  // real-mode area, AP trampoline, BIOS
+    uint64_t k_start = reinterpret_cast<uint64_t>(__boot_start);
+    uint64_t k_end = arch::virt_to_phys(__kernel_end);
+    reserved[n_res++] = PhysRange{k_start, k_end - k_start};
+    reserved[n_res++] = PhysRange{info_pa, g_boot.info.total_size()};
+    g_boot.info.for_each_module([&](const multiboot2::Module& m) {
+        if (n_res < kMaxRanges) reserved[n_res++] = PhysRange{m.start, static_cast<uint64_t>(m.end) - m.start};
+    });
+    size_t words = FrameAllocator::storage_words(FrameAllocator::usable_end(usable, n_usable));
+    auto where = FrameAllocator::place_storage(usable, n_usable, reserved, n_res, words * 8);
+    if (!where.ok()) panic("no room for the frame bitmap: %s", error_name(where.error()));
+    if (where.value() + words * 8 > arch::kBootMapLimit) panic("frame bitmap placed above the boot map");
+    if (n_res < kMaxRanges) reserved[n_res++] = PhysRange{where.value(), words * 8};
+    auto r = g_frames.init(arch::phys_to<uint64_t>(where.value()), words, usable, n_usable, reserved, n_res);
+    if (!r.ok()) panic("frame allocator init failed: %s", error_name(r.error()));
+    g_frame_storage_pa = where.value();
+}
+
+void record_modules() {
+    g_boot.module_count = 0;
+    g_boot.info.for_each_module([&](const multiboot2::Module& m) {
+        if (g_boot.module_count == kMaxBootModules) return;
+        BootModule& b = g_boot.modules[g_boot.module_count++];
+        b.start = m.start;
+        b.end = m.end;
+        size_t i = 0;
+        for (; i + 1 < sizeof(b.name) && m.string[i] != '\0'; ++i) b.name[i] = m.string[i];
+        b.name[i] = '\0';
+    });
+}
+
+}  // namespace
+
+BootState& boot_state() { return g_boot; }
+FrameAllocator& frames() { return g_frames; }
+
+Result<uint64_t> frame_alloc() {
+    uint64_t f = arch::read_rflags();
+    arch::cli();
+    while (__atomic_exchange_n(&g_frames_lock, 1, __ATOMIC_ACQUIRE) != 0) arch::pause();
+    auto r = g_frames.alloc();
+    __atomic_store_n(&g_frames_lock, 0, __ATOMIC_RELEASE);
+    if ((f & (1u << 9)) != 0) arch::sti();
+    return r;
+}
+
+void frame_free(uint64_t pa) {
+    uint64_t f = arch::read_rflags();
+    arch::cli();
+    while (__atomic_exchange_n(&g_frames_lock, 1, __ATOMIC_ACQUIRE) != 0) arch::pause();
+    auto r = g_frames.free(pa);
+    __atomic_store_n(&g_frames_lock, 0, __ATOMIC_RELEASE);
+    if ((f & (1u << 9)) != 0) arch::sti();
+    if (!r.ok()) panic("frame_free(%#llx): %s", static_cast<unsigned long long>(pa), error_name(r.error()));
+}
+
+}  // namespace kern
+
+extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
+    using namespace kern;
+    console_init();
+    run_global_constructors();
+    kprintf("\n[capos] capOS kernel starting\n");
+    if (magic != multiboot2::kBootloaderMagic) panic("bad Multiboot2 magic %#x", magic);
+
+    arch::load_cpu_tables(g_bsp_tables, reinterpret_cast<uint64_t>(g_bsp_ist[0] + sizeof(g_bsp_ist[0])),
+                          reinterpret_cast<uint64_t>(g_bsp_ist[1] + sizeof(g_bsp_ist[1])),
+                          reinterpret_cast<uint64_t>(g_bsp_ist[2] + sizeof(g_bsp_ist[2])));
+    arch::idt_init();
+    arch::pic_disable();
+
+    if (info_pa + 8 > arch::kBootMapLimit) panic("boot information above the boot map");
+    auto info = parse_boot_info(info_pa);
+    if (!info.ok()) panic("malformed Multiboot2 information: %s", error_name(info.error()));
+    g_boot.info = info.value();
+    bool cmdline_ok = parse_cmdline(g_boot.info.cmdline());
+
+    init_frames(info_pa);
+    auto pg = arch::paging_init(g_boot.phys_end, &frame_alloc);
+    if (!pg.ok()) panic("paging_init failed: %s", error_name(pg.error()));
+    g_frames.rebase_storage(arch::phys_to<uint64_t>(g_frame_storage_pa));
+    // Re-read the boot information through the direct map: the boot mapping is gone.
+    auto info2 = parse_boot_info(info_pa);
+    if (!info2.ok()) panic("boot information unreadable after paging");
+    g_boot.info = info2.value();
+    record_modules();
+
+    unsigned firmware_cpus = 1;
+    kprintf("[capos] boot ok cpus=%u mem=%llu\n", firmware_cpus,
+            static_cast<unsigned long long>(g_boot.usable_bytes >> 20));
+
+    if (g_boot.test_name[0] != '\0') {
+        const KTest* t = ktest_find(g_boot.test_name);
+        if (t == nullptr) {
+            kprintf("[capos] error: unknown test '%s'; accepted tests:\n", g_boot.test_name);
+            ktest_list();
+            stop_machine(StopReason::test_fail);
+        }
+        ktest_run(*t);
+    }
+    if (!cmdline_ok) kprintf("[capos] continuing with the options that were understood\n");
+    kprintf("[capos] idle\n");
+    for (;;) {
+        arch::sti();
+        arch::hlt();
+    }
+}
