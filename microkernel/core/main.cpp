@@ -8,13 +8,20 @@
 #include "arch/x86_64/pic.h"
 #include "core/boot_info.h"
 #include "core/console.h"
+#include "core/kheap.h"
 #include "core/ktest.h"
 #include "core/panic.h"
+#include "core/init_process.h"
+#include "core/sched.h"
+#include "core/syscall.h"
+#include "core/percpu.h"
+#include "core/spinlock.h"
+#include "arch/interface/smp.h"
 #include "lib/cmdline.h"
 #include "lib/frame_allocator.h"
 #include "lib/multiboot2.h"
 
-extern "C" char __boot_start[], __kernel_end[];
+extern "C" char __boot_start[], __kernel_end[], boot_stack_top[];
 
 namespace kern {
 void run_global_constructors();
@@ -22,8 +29,10 @@ void run_global_constructors();
 namespace {
 BootState g_boot;
 FrameAllocator g_frames;
-volatile int g_frames_lock = 0;
+SpinLockIrq g_frames_lock(LockRank::frames, "frames");  // guards g_frames
 uint64_t g_frame_storage_pa = 0;
+
+char g_utest_name[64] = {};  // utest=<name>
 
 alignas(16) arch::CpuTables g_bsp_tables;
 alignas(16) uint8_t g_bsp_ist[3][8192];
@@ -32,6 +41,7 @@ const CmdlineOption kOptions[] = {
     {"test", true, "run one in-kernel test and exit QEMU with its result"},
     {"manifest", true, "boot manifest module to start (default: default)"},
     {"quiet", false, "less boot output"},
+    {"utest", true, "start boot module utest-<value> instead of init; exit QEMU with its test result"},
 };
 constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -65,6 +75,10 @@ bool parse_cmdline(const char* cmdline) {
         }
         if (cmdline_key_is(t, "test") && !cmdline_copy_value(t, g_boot.test_name, sizeof(g_boot.test_name))) {
             kprintf("[capos] error: test name too long\n");
+            ok = false;
+        }
+        if (cmdline_key_is(t, "utest") && !cmdline_copy_value(t, g_utest_name, sizeof(g_utest_name))) {
+            kprintf("[capos] error: utest name too long\n");
             ok = false;
         }
         if (cmdline_key_is(t, "manifest") &&
@@ -135,22 +149,34 @@ BootState& boot_state() { return g_boot; }
 FrameAllocator& frames() { return g_frames; }
 
 Result<uint64_t> frame_alloc() {
-    uint64_t f = arch::read_rflags();
-    arch::cli();
-    while (__atomic_exchange_n(&g_frames_lock, 1, __ATOMIC_ACQUIRE) != 0) arch::pause();
-    auto r = g_frames.alloc();
-    __atomic_store_n(&g_frames_lock, 0, __ATOMIC_RELEASE);
-    if ((f & (1u << 9)) != 0) arch::sti();
+    auto r = [&] {
+        LockGuard<SpinLockIrq> g(g_frames_lock);
+        return g_frames.alloc();
+    }();
     return r;
 }
 
+Result<uint64_t> frame_alloc_contiguous(size_t n, uint64_t align) {
+    auto r = [&] {
+        LockGuard<SpinLockIrq> g(g_frames_lock);
+        return g_frames.alloc_contiguous(n, align);
+    }();
+    return r;
+}
+
+void frame_free_contiguous(uint64_t pa, size_t n) {
+    auto r = [&] {
+        LockGuard<SpinLockIrq> g(g_frames_lock);
+        return g_frames.free_contiguous(pa, n);
+    }();
+    if (!r.ok()) panic("frame_free_contiguous(%#llx): %s", static_cast<unsigned long long>(pa), error_name(r.error()));
+}
+
 void frame_free(uint64_t pa) {
-    uint64_t f = arch::read_rflags();
-    arch::cli();
-    while (__atomic_exchange_n(&g_frames_lock, 1, __ATOMIC_ACQUIRE) != 0) arch::pause();
-    auto r = g_frames.free(pa);
-    __atomic_store_n(&g_frames_lock, 0, __ATOMIC_RELEASE);
-    if ((f & (1u << 9)) != 0) arch::sti();
+    auto r = [&] {
+        LockGuard<SpinLockIrq> g(g_frames_lock);
+        return g_frames.free(pa);
+    }();
     if (!r.ok()) panic("frame_free(%#llx): %s", static_cast<unsigned long long>(pa), error_name(r.error()));
 }
 
@@ -158,6 +184,7 @@ void frame_free(uint64_t pa) {
 
 extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     using namespace kern;
+    cpu::init_boot_cpu();  // GS -> boot CPU block before anything takes a lock
     console_init();
     run_global_constructors();
     kprintf("\n[capos] capOS kernel starting\n");
@@ -166,6 +193,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     arch::load_cpu_tables(g_bsp_tables, reinterpret_cast<uint64_t>(g_bsp_ist[0] + sizeof(g_bsp_ist[0])),
                           reinterpret_cast<uint64_t>(g_bsp_ist[1] + sizeof(g_bsp_ist[1])),
                           reinterpret_cast<uint64_t>(g_bsp_ist[2] + sizeof(g_bsp_ist[2])));
+    cpu::set_boot_cpu_resources(&g_bsp_tables, reinterpret_cast<uint64_t>(boot_stack_top));
     arch::idt_init();
     arch::pic_disable();
 
@@ -184,10 +212,12 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     if (!info2.ok()) panic("boot information unreadable after paging");
     g_boot.info = info2.value();
     record_modules();
+    kheap_init();
 
-    unsigned firmware_cpus = 1;
+    unsigned firmware_cpus = arch::smp_init();  // CPUs actually running
     kprintf("[capos] boot ok cpus=%u mem=%llu\n", firmware_cpus,
             static_cast<unsigned long long>(g_boot.usable_bytes >> 20));
+    sched::init();  // per-CPU dispatch; kmain continues as a kernel thread
 
     if (g_boot.test_name[0] != '\0') {
         const KTest* t = ktest_find(g_boot.test_name);
@@ -199,9 +229,8 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
         ktest_run(*t);
     }
     if (!cmdline_ok) kprintf("[capos] continuing with the options that were understood\n");
+    userspace_init();  // SYSCALL, SMEP/SMAP/UMIP on every CPU; timekeeper, reaper
+    if (!start_first_process(g_utest_name) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
     kprintf("[capos] idle\n");
-    for (;;) {
-        arch::sti();
-        arch::hlt();
-    }
+    sched::exit_current();  // this CPU's idle thread takes over
 }

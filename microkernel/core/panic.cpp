@@ -15,10 +15,12 @@ StopOthersHook g_stop_others = nullptr;
 }  // namespace
 
 void set_stop_others_hook(StopOthersHook hook) { g_stop_others = hook; }
+bool panic_in_progress() { return __atomic_load_n(&g_panicking, __ATOMIC_ACQUIRE) != 0; }
 
 void stop_machine(StopReason why) {
     arch::cli();
     if (why == StopReason::panic || why == StopReason::exception) {
+        __atomic_store_n(&g_panicking, 1, __ATOMIC_RELEASE);
         if (g_stop_others != nullptr) g_stop_others();
     }
     uint8_t code = 0x13;

@@ -13,6 +13,10 @@ enum class StopReason : unsigned char { test_pass, test_fail, panic, exception, 
 // Prints "[capos] PANIC: <message>" once and stops.
 [[noreturn]] void panic(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
 
+// True once a CPU started panicking or stopping on an exception: lock-order
+// and hold-time checks stand down so the report can be printed.
+bool panic_in_progress();
+
 // Hook that SMP bring-up installs so that stopping one CPU stops them all.
 using StopOthersHook = void (*)();
 void set_stop_others_hook(StopOthersHook hook);

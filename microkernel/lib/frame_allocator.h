@@ -74,14 +74,15 @@ class FrameAllocator {
   // free(), nothing is freed and that frame's error is returned.
   Result<void> free_contiguous(uint64_t pa, size_t n);
 
-  // True when pa's frame is managed and currently handed out.
   // Points the allocator at the same bitmap storage through another
-  // mapping (the kernel moves from the boot map to the direct map).
+  // mapping (the kernel moves from the boot map to the direct map). The
+  // bitmap contents are not touched; `storage` must alias the old storage.
   void rebase_storage(uint64_t* storage) {
     free_ = storage + (free_ - usable_);
     usable_ = storage;
   }
 
+  // True when pa's frame is managed and currently handed out.
   bool is_allocated(uint64_t pa) const;
   // True when pa's frame is managed (usable and not reserved).
   bool is_usable(uint64_t pa) const;

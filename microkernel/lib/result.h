@@ -47,6 +47,7 @@ enum class Error : uint16_t {
   no_rights,         // capability lacks a required right
   quota,             // a per-process quota (slots, frames, threads, calls) is exhausted
   bad_ring,          // shared ring indices are inconsistent (hostile or buggy user)
+  bad_pointer,       // a user pointer is unmapped, not user-accessible, non-canonical or wraps
 };
 
 // Stable lower-case name of an error, for console messages. Never null.
@@ -73,6 +74,7 @@ inline const char* error_name(Error e) {
     case Error::no_rights: return "no_rights";
     case Error::quota: return "quota";
     case Error::bad_ring: return "bad_ring";
+    case Error::bad_pointer: return "bad_pointer";
   }
   return "unknown_error";
 }

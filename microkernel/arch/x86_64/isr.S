@@ -55,6 +55,10 @@ isr_common:
     mov %rsp, %rdi
     cld
     call isr_dispatch
+    testb $3, 144(%rsp)                      /* back to user mode? (CS above 15 regs + vector + error) */
+    jz isr_return
+    cli
+    call user_return_prepare                 /* its kernel stack, FS base; or exit if killed */
 .global isr_return
 isr_return:
     popq %r15

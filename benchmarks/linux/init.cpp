@@ -1,0 +1,154 @@
+// benchmarks/linux/init.cpp — /init of the Linux baseline initramfs: run the requested cases, power off.
+//
+// Reads its instructions from the kernel command line (dotted parameters are
+// not passed to init, so it mounts /proc and reads /proc/cmdline):
+//   capos.bench=process|thread|all   which workload(s) (default all)
+//   capos.workers=N                  workers/threads (default: online CPUs)
+//   capos.runs=R                     repetitions inside this boot (default 1)
+//   capos.hi=H  capos.blocks=B       smaller shapes for functional tests
+//   capos.detail=1                   also print per-worker cycles ([linux-detail])
+// Prints an [smp-env] line, runs /bin/smp-process-scale and/or
+// /bin/smp-thread-scale (output goes straight to /dev/console = ttyS0),
+// prints "[linux-init] done status=<ok|fail>" and powers the VM off.
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "linux_common.h"
+#include "result_line.h"
+
+namespace {
+
+using namespace bench::linux_baseline;
+
+// Value of "key=" on the command line copied into out ("" if absent).
+void cmdline_value(const char* cmdline, const char* key, char* out, size_t cap) {
+    out[0] = '\0';
+    const size_t klen = strlen(key);
+    const char* p = cmdline;
+    while (*p != '\0') {
+        while (*p == ' ' || *p == '\n') {
+            ++p;
+        }
+        const char* tok = p;
+        while (*p != '\0' && *p != ' ' && *p != '\n') {
+            ++p;
+        }
+        if (static_cast<size_t>(p - tok) > klen && strncmp(tok, key, klen) == 0 && tok[klen] == '=') {
+            size_t n = static_cast<size_t>(p - tok) - klen - 1;
+            if (n >= cap) {
+                n = cap - 1;
+            }
+            memcpy(out, tok + klen + 1, n);
+            out[n] = '\0';
+        }
+    }
+}
+
+bool run_program(const char* path, char* const argv[]) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        execv(path, argv);
+        fprintf(stderr, "[linux-init] error=exec path=%s\n", path);
+        _exit(127);
+    }
+    if (pid < 0) {
+        return false;
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+    }
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+[[noreturn]] void power_off(bool ok) {
+    char line[64];
+    snprintf(line, sizeof(line), "[linux-init] done status=%s", ok ? "ok" : "fail");
+    emit_line(line);
+    sync();
+    reboot(RB_POWER_OFF);
+    for (;;) {
+        pause();
+    }
+}
+
+}  // namespace
+
+int main() {
+    mkdir("/proc", 0555);
+    mount("proc", "/proc", "proc", 0, nullptr);
+    if (open("/dev/console", O_RDWR) < 0) {
+        // stdio is already the console when the kernel found /dev/console.
+    }
+    char cmdline[4096] = {};
+    const int fd = open("/proc/cmdline", O_RDONLY);
+    if (fd >= 0) {
+        const ssize_t n = read(fd, cmdline, sizeof(cmdline) - 1);
+        cmdline[n > 0 ? n : 0] = '\0';
+        close(fd);
+    }
+    char bench_sel[32];
+    char workers[16];
+    char runs[16];
+    char hi[16];
+    char blocks[16];
+    char detail[8];
+    cmdline_value(cmdline, "capos.detail", detail, sizeof(detail));
+    cmdline_value(cmdline, "capos.bench", bench_sel, sizeof(bench_sel));
+    cmdline_value(cmdline, "capos.workers", workers, sizeof(workers));
+    cmdline_value(cmdline, "capos.runs", runs, sizeof(runs));
+    cmdline_value(cmdline, "capos.hi", hi, sizeof(hi));
+    cmdline_value(cmdline, "capos.blocks", blocks, sizeof(blocks));
+    if (bench_sel[0] == '\0') {
+        strcpy(bench_sel, "all");
+    }
+    if (workers[0] == '\0') {
+        snprintf(workers, sizeof(workers), "%u", online_cpus());
+    }
+    if (runs[0] == '\0') {
+        strcpy(runs, "1");
+    }
+
+    char line[bench::kResultLineMax];
+    bench::format_env_line(line, sizeof(line), "linux", online_cpus(), measure_tsc_hz());
+    emit_line(line);
+
+    const bool want_process = strcmp(bench_sel, "process") == 0 || strcmp(bench_sel, "all") == 0;
+    const bool want_thread = strcmp(bench_sel, "thread") == 0 || strcmp(bench_sel, "all") == 0;
+    bool ok = want_process || want_thread;
+    if (!ok) {
+        emit_line("[linux-init] error=unknown-bench");
+    }
+    if (want_process) {
+        char a_workers[32];
+        char a_runs[32];
+        char a_hi[32];
+        snprintf(a_workers, sizeof(a_workers), "--workers=%s", workers);
+        snprintf(a_runs, sizeof(a_runs), "--runs=%s", runs);
+        snprintf(a_hi, sizeof(a_hi), "--hi=%s", hi);
+        char a_detail[32];
+        snprintf(a_detail, sizeof(a_detail), "--detail=%s", detail[0] != '\0' ? detail : "0");
+        char* argv[] = {const_cast<char*>("smp-process-scale"), a_workers, a_runs, a_detail,
+                        hi[0] != '\0' ? a_hi : nullptr, nullptr};
+        ok = run_program("/bin/smp-process-scale", argv) && ok;
+    }
+    if (want_thread) {
+        char a_threads[32];
+        char a_runs[32];
+        char a_blocks[32];
+        snprintf(a_threads, sizeof(a_threads), "--threads=%s", workers);
+        snprintf(a_runs, sizeof(a_runs), "--runs=%s", runs);
+        snprintf(a_blocks, sizeof(a_blocks), "--blocks=%s", blocks);
+        char a_detail[32];
+        snprintf(a_detail, sizeof(a_detail), "--detail=%s", detail[0] != '\0' ? detail : "0");
+        char* argv[] = {const_cast<char*>("smp-thread-scale"), a_threads, a_runs, a_detail,
+                        blocks[0] != '\0' ? a_blocks : nullptr, nullptr};
+        ok = run_program("/bin/smp-thread-scale", argv) && ok;
+    }
+    power_off(ok);
+}

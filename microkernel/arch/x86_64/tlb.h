@@ -1,0 +1,43 @@
+// tlb.h: TLB maintenance on x86_64: PCIDs, address-space loads and
+// cross-CPU shootdown (the bookkeeping lives in lib/shootdown).
+//
+// Contract with callers:
+//  * load() runs with interrupts off on the CPU that loads the space.
+//  * shootdown() may be called with interrupts on or off, from thread
+//    context, holding no spinlock that another CPU could be spinning on with
+//    interrupts off (targets must be able to take the IPI). It returns once
+//    every CPU that may have held a translation of the pages dropped it.
+#pragma once
+
+#include <stdint.h>
+
+#include "lib/shootdown.h"
+
+namespace kern::arch::tlb {
+
+// Every CPU, early: CR4.PCIDE when CPUID.1:ECX[17] offers it (and CR3 is
+// PCID 0 then). The first call prints the mode.
+void cpu_init();
+// Installs the shootdown IPI handler (boot CPU, once).
+void init_handlers();
+
+bool pcid_enabled();
+bool has_invpcid();
+inline constexpr uint16_t kMaxPcid = 4095;
+
+// Makes root (PML4 physical address) with pcid the current address space of
+// this CPU. mask (may be null for the kernel's own tables) gains this CPU
+// before CR3 changes. With PCIDs the old translations of root stay cached
+// unless a shootdown marked them stale while this CPU ran something else.
+void load(uint64_t root, uint16_t pcid, TlbCpuMask* mask);
+// Root now loaded on this CPU.
+uint64_t loaded_root();
+
+// Invalidates batch's pages (or everything, if batch.full()) of the address
+// space (root, pcid) on every CPU in mask, this one included.
+void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBatch& batch);
+
+// Requests this CPU handled for others (statistics).
+uint64_t serviced_count(unsigned cpu);
+
+}  // namespace kern::arch::tlb

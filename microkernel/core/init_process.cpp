@@ -1,0 +1,344 @@
+// init_process.cpp: the first process, the boot-module spawner, the utest runner.
+#include "core/init_process.h"
+
+#include "arch/x86_64/paging.h"
+#include "capos/abi/start.h"
+#include "core/boot_info.h"
+#include "core/console.h"
+#include "core/kheap.h"
+#include "core/panic.h"
+#include "core/percpu.h"
+#include "core/ring_dispatch.h"
+#include "lib/capnp_wire.h"
+#include "object/console.h"
+#include "object/kernel_object.h"
+#include "object/park.h"
+#include "object/process.h"
+#include "object/timer.h"
+
+namespace kern {
+
+namespace abi = capos::abi;
+using abi::Status;
+
+namespace {
+
+class BootSpawner final : public KernelObject {
+public:
+    BootSpawner() : KernelObject(ObjectType::boot_spawner) {}
+
+private:
+    void on_last_ref() override {}
+};
+
+BootSpawner g_spawner;
+
+// --- utest runner ------------------------------------------------------------------
+bool g_utest = false;
+uint64_t g_utest_pid = 0;
+bool g_summary_seen = false;
+uint32_t g_passed = 0, g_failed = 0;
+SpinLockIrq g_obs_lock{LockRank::kobject, "utest_observer"};
+char g_line[256];
+size_t g_line_len = 0;
+
+bool parse_u32(const char*& p, uint32_t& out) {
+    if (*p < '0' || *p > '9') return false;
+    out = 0;
+    while (*p >= '0' && *p <= '9') out = out * 10 + static_cast<uint32_t>(*p++ - '0');
+    return true;
+}
+
+bool starts_with(const char* s, const char* prefix) {
+    while (*prefix != '\0')
+        if (*s++ != *prefix++) return false;
+    return true;
+}
+
+// "[utest] <suite> <N> passed, <M> failed"
+void check_line(const char* line) {
+    if (!starts_with(line, "[utest] ")) return;
+    const char* p = line + 8;
+    while (*p != '\0' && *p != ' ') ++p;  // suite
+    if (*p != ' ') return;
+    ++p;
+    uint32_t n = 0, m = 0;
+    if (!parse_u32(p, n) || !starts_with(p, " passed, ")) return;
+    p += 9;
+    if (!parse_u32(p, m) || !starts_with(p, " failed")) return;
+    g_summary_seen = true;
+    g_passed += n;
+    g_failed += m;
+}
+
+void observe(const char* s, size_t n) {
+    LockGuard<SpinLockIrq> g(g_obs_lock);
+    for (size_t i = 0; i < n; ++i) {
+        if (s[i] == '\n') {
+            g_line[g_line_len] = '\0';
+            check_line(g_line);
+            g_line_len = 0;
+        } else if (g_line_len + 1 < sizeof g_line) {
+            g_line[g_line_len++] = s[i];
+        }
+    }
+}
+
+const BootModule* find_module(const char* name, size_t len) {
+    BootState& b = boot_state();
+    for (size_t i = 0; i < b.module_count; ++i) {
+        const char* mn = b.modules[i].name;
+        size_t k = 0;
+        while (k < len && mn[k] == name[k] && mn[k] != '\0') ++k;
+        if (k == len && mn[k] == '\0') return &b.modules[i];
+    }
+    return nullptr;
+}
+
+void wellknown_for(Process& p, CapHandle* wk) {
+    for (uint32_t i = 0; i < static_cast<uint32_t>(abi::StartCap::count); ++i) wk[i] = abi::kNullCap;
+    LockGuard<SpinLockIrq> g(cap_lock());
+    auto put = [&](abi::StartCap which, KernelObject* o, Rights r) {
+        auto h = p.caps().insert(o, r);
+        if (h.ok()) wk[static_cast<uint32_t>(which)] = h.value();
+    };
+    put(abi::StartCap::process, &p, kRightsSelf);
+    put(abi::StartCap::console, &ConsoleObject::get(), kRightsObject);
+    put(abi::StartCap::park, &ParkObject::get(), kRightsObject);
+    put(abi::StartCap::timer, &TimerObject::get(), kRightsObject);
+}
+
+struct NamedGrant {
+    const char* name;
+    size_t name_len;
+    CapHandle from;   // in the caller's table (kNullCap: the spawner itself)
+    Rights rights;
+};
+
+// Creates, loads and starts a process from a boot module. `grants` come
+// from `from` (the caller's table; null for the kernel). Returns the process.
+Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* args, size_t args_len,
+                           const ProcessQuotas& q, Process* from, const NamedGrant* grants, uint32_t ngrants,
+                           Status* why) {
+    *why = Status::ok;
+    Ref<Process> p = TRY(Process::create(name, q));
+    abi::NamedCap named[16] = {};
+    if (ngrants > 16) ngrants = 16;
+    bool failed = false;
+    {
+        LockGuard<SpinLockIrq> g(cap_lock());
+        for (uint32_t i = 0; i < ngrants && !failed; ++i) {
+            const NamedGrant& gr = grants[i];
+            for (size_t k = 0; k < gr.name_len && k + 1 < sizeof named[i].name; ++k) named[i].name[k] = gr.name[k];
+            if (from == nullptr) {
+                auto h = p->caps().insert(&g_spawner, gr.rights);
+                if (!h.ok()) failed = true;
+                else named[i].handle = h.value();
+                continue;
+            }
+            CapHandle out = 0;
+            auto t = transfer(from->caps(), &gr.from, 1, false, p->caps(), &out);
+            if (!t.ok()) {
+                *why = to_status(t.error());
+                failed = true;
+                continue;
+            }
+            auto cur = p->caps().lookup(out, 0);
+            if (cur.ok() && (cur.value().rights & gr.rights) != cur.value().rights) {
+                auto d = p->caps().derive(out, cur.value().rights & gr.rights);
+                (void)p->caps().drop(out);
+                if (!d.ok()) {
+                    failed = true;
+                    continue;
+                }
+                out = d.value();
+            }
+            named[i].handle = out;
+        }
+    }
+    CapHandle wk[static_cast<uint32_t>(abi::StartCap::count)];
+    Result<void> r = ok();
+    if (!failed) {
+        const auto* image = arch::phys_to<const uint8_t>(m.start);
+        r = p->load(image, static_cast<size_t>(m.end - m.start), args, args_len, named, ngrants);
+        if (r.ok()) {
+            wellknown_for(*p, wk);
+            r = p->start(wk);
+        }
+    }
+    if (failed || !r.ok()) {
+        p->teardown();
+        if (*why == Status::ok) *why = failed ? Status::quota_exceeded : to_status(r.error());
+        return r.ok() ? Error::quota : r.error();
+    }
+    return p;
+}
+
+ProcessQuotas quotas_from(const wire::StructView& s, const ProcessQuotas& limit) {
+    // Quotas: frames @0 w0, capSlots @1 u32 #2, threads @2 u32 #3, outstandingCalls @3 u32 #4.
+    ProcessQuotas q = limit;
+    const uint64_t frames = wire::Reader::u64(s, 0);
+    const uint32_t slots = wire::Reader::u32(s, 2), threads = wire::Reader::u32(s, 3),
+                   calls = wire::Reader::u32(s, 4);
+    if (frames != 0 && frames < q.frames) q.frames = frames;
+    if (slots != 0 && slots < q.cap_slots) q.cap_slots = slots;
+    if (threads != 0 && threads < q.threads) q.threads = threads;
+    if (calls != 0 && calls < q.outstanding_calls) q.outstanding_calls = calls;
+    return q;
+}
+
+}  // namespace
+
+void init_process_exited(uint64_t process_id, int64_t code) {
+    if (!g_utest || process_id != g_utest_pid) return;
+    bool pass;
+    uint32_t passed, failed;
+    {
+        LockGuard<SpinLockIrq> g(g_obs_lock);
+        pass = g_summary_seen && g_failed == 0 && g_passed > 0;
+        passed = g_passed;
+        failed = g_failed;
+    }
+    kprintf("[capos] utest: process exited (code %lld): %u passed, %u failed%s -> %s\n", static_cast<long long>(code),
+            passed, failed, g_summary_seen ? "" : " (no summary line)", pass ? "PASS" : "FAIL");
+    stop_machine(pass ? StopReason::test_pass : StopReason::test_fail);
+}
+
+bool start_first_process(const char* utest) {
+    char name[80] = "init";
+    if (utest != nullptr && utest[0] != '\0') {
+        const char* pre = "utest-";
+        size_t i = 0;
+        for (; pre[i] != '\0'; ++i) name[i] = pre[i];
+        for (size_t k = 0; utest[k] != '\0' && i + 1 < sizeof name; ++k) name[i++] = utest[k];
+        name[i] = '\0';
+        g_utest = true;
+        ConsoleObject::set_observer(observe);
+    }
+    size_t len = 0;
+    while (name[len] != '\0') ++len;
+    const BootModule* m = find_module(name, len);
+    if (m == nullptr) {
+        kprintf("[capos] error: no boot module '%s'; modules:", name);
+        for (size_t i = 0; i < boot_state().module_count; ++i) kprintf(" %s", boot_state().modules[i].name);
+        kprintf("\n");
+        return false;
+    }
+    ProcessQuotas q;  // defaults
+    NamedGrant spawner{"spawner", 7, abi::kNullCap, kRightsObject};
+    Status why = Status::ok;
+    // utest programs learn the CPU count (tests that need several CPUs).
+    char args[32] = {};
+    size_t alen = 0;
+    if (g_utest) {
+        const char* pre = "cpus=";
+        for (; pre[alen] != '\0'; ++alen) args[alen] = pre[alen];
+        unsigned n = cpu::count();
+        char digits[8];
+        size_t nd = 0;
+        do {
+            digits[nd++] = static_cast<char>('0' + n % 10);
+            n /= 10;
+        } while (n != 0);
+        while (nd > 0) args[alen++] = digits[--nd];
+    }
+    auto p = spawn(name, *m, args, alen, q, nullptr, &spawner, 1, &why);
+    if (!p.ok()) {
+        kprintf("[capos] error: cannot start '%s': %s\n", name, error_name(p.error()));
+        return false;
+    }
+    if (g_utest) g_utest_pid = p.value()->id();
+    kprintf("[capos] started %s as process %llu\n", name, static_cast<unsigned long long>(p.value()->id()));
+    return true;
+}
+
+void spawner_invoke(Call& call, KernelObject&) {
+    if (call.sqe.interface_id != iface::kProcessSpawner) return call.fail(Status::bad_method);
+    if (call.sqe.method == iface::kSpawnerFreeFrames) {
+        // (frames, heapBytesInUse, heapBytesMapped, heapAllocations)
+        const HeapStats hs = kheap_stats();
+        call.value = free_frame_count();
+        const uint64_t w[5] = {call.value, hs.bytes_in_use, hs.bytes_mapped, hs.allocations, live_process_count()};
+        (void)result_words(call, w, 5);
+        return;
+    }
+    if (call.sqe.method != iface::kSpawnerSpawn) return call.fail(Status::bad_method);
+    if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
+    if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
+    // Decode: spawn(name p0, module p1, args p2 List(Text), caps p3 List(CapGrant),
+    //               quotas p4, placementWeight u32 #0)
+    wire::Reader r;
+    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
+    const wire::StructView& root = r.root();
+    auto name = r.text(root, 0);
+    auto module = r.text(root, 1);
+    auto args = r.pointer_list(root, 2);
+    auto caps = r.struct_list(root, 3);
+    auto quotas = r.child(root, 4);
+    if (!name.ok() || !module.ok() || !args.ok() || !caps.ok() || !quotas.ok())
+        return call.fail(Status::malformed_message);
+    const BootModule* m = find_module(reinterpret_cast<const char*>(module.value().data), module.value().size);
+    if (m == nullptr) return call.fail(Status::invalid_argument);
+    char pname[32] = {};
+    for (uint32_t i = 0; i < name.value().size && i + 1 < sizeof pname; ++i)
+        pname[i] = static_cast<char>(name.value().data[i]);
+    // Arguments joined by spaces (kept in the caller's params buffer lifetime).
+    char argbuf[512];
+    size_t alen = 0;
+    for (uint32_t i = 0; i < args.value().count; ++i) {
+        auto a = r.list_text(args.value(), i);
+        if (!a.ok()) return call.fail(Status::malformed_message);
+        if (alen + a.value().size + 1 >= sizeof argbuf) return call.fail(Status::invalid_argument);
+        if (alen != 0) argbuf[alen++] = ' ';
+        __builtin_memcpy(argbuf + alen, a.value().data, a.value().size);
+        alen += a.value().size;
+    }
+    argbuf[alen] = '\0';
+    NamedGrant grants[16];
+    uint32_t ng = 0;
+    for (uint32_t i = 0; i < caps.value().count; ++i) {
+        if (ng == 16) return call.fail(Status::invalid_argument);
+        wire::StructView g = wire::Reader::list_struct(caps.value(), i);
+        auto gname = r.text(g, 0);
+        auto gcap = r.cap(g, 1);
+        if (!gname.ok() || !gcap.ok() || gcap.value() >= call.caps_in_count)
+            return call.fail(Status::malformed_message);
+        // rights @2: UInt32 #0, default 0xffffffff (stored XOR the default).
+        const Rights rights = wire::Reader::u32(g, 0) ^ 0xffffffffu;
+        grants[ng++] = NamedGrant{reinterpret_cast<const char*>(gname.value().data), gname.value().size,
+                                  call.caps_in[gcap.value()], rights};
+    }
+    ProcessQuotas q = quotas_from(quotas.value(), call.proc.quotas());
+    {
+        LockGuard<SpinLockIrq> g(cap_lock());
+        if (call.proc.caps().available() < 1)
+            return call.fail(Status::quota_exceeded, static_cast<uint32_t>(abi::QuotaKind::cap_slots));
+    }
+    Status why = Status::ok;
+    auto p = spawn(pname, *m, argbuf, alen, q, &call.proc, grants, ng, &why);
+    if (!p.ok()) {
+        call.fail(why);
+        if (why == Status::quota_exceeded) call.detail = static_cast<uint32_t>(abi::QuotaKind::frames);
+        return;
+    }
+    Result<CapHandle> h = Error::quota;
+    {
+        LockGuard<SpinLockIrq> g(cap_lock());
+        h = call.proc.caps().insert(p.value().get(), kRightsHandle);
+    }
+    if (!h.ok()) {
+        p.value()->terminate(-1, ExitReason::killed);
+        return call.fail(Status::quota_exceeded, static_cast<uint32_t>(abi::QuotaKind::cap_slots));
+    }
+    call.caps_out[0] = h.value();
+    call.caps_out_count = 1;
+    // results: handle p0, processId w0
+    wire::Builder b(call.result, kMaxResult);
+    wire::Builder::Struct s = b.root(1, 1);
+    wire::Builder::set_u64(s, 0, p.value()->id());
+    b.set_cap(s, 0, 0);
+    call.result_len = b.finish();
+    call.value = p.value()->id();
+}
+
+}  // namespace kern

@@ -1,0 +1,36 @@
+// init_process.h: starting user space: the first process from a boot module,
+// the kernel's boot-module spawner capability, and the utest runner.
+//
+// The first process is the boot module named `init` (or, with the kernel
+// option `utest=<name>`, the module `utest-<name>`). It receives:
+//   wellknown: process (its own Process, all rights), console, park, timer
+//              (thread is not granted: kNullCap);
+//   named "spawner": the BootSpawner (ProcessSpawner.spawn over the boot
+//              modules, plus the KERNEL method freeFrames @2).
+// Every process the spawner starts gets the same well-known capabilities
+// plus the CapGrants of the spawn call as named capabilities (copied from
+// the caller, rights masked), and quotas no larger than its caller's.
+//
+// utest mode: the kernel watches the Console for the test framework's
+// summary line `[utest] <suite> <N> passed, <M> failed` and, when the first
+// process has exited, stops QEMU with pass (a summary was seen, M == 0,
+// N > 0) or fail.
+#pragma once
+
+#include "object/cap_table.h"
+
+namespace kern {
+
+struct Call;
+
+// Boot CPU, after userspace_init. `utest` is the utest option's value ("" if
+// none). Prints the reason and returns false if nothing could be started.
+bool start_first_process(const char* utest);
+
+// ProcessSpawner (the boot-module spawner object).
+void spawner_invoke(Call& call, KernelObject& o);
+
+// Called by Process teardown for every process.
+void init_process_exited(uint64_t process_id, int64_t code);
+
+}  // namespace kern

@@ -1,0 +1,460 @@
+// ring_dispatch.cpp: cap_enter, submission dispatch, async completion, deadlines.
+#include "core/ring_dispatch.h"
+
+#include "arch/interface/cpu.h"
+#include "arch/interface/timer.h"
+#include "capos/abi/syscall.h"
+#include "core/console.h"
+#include "core/kheap.h"
+#include "core/panic.h"
+#include "core/sched.h"
+#include "core/user_copy.h"
+#include "lib/capnp_wire.h"
+#include "object/console.h"
+#include "object/endpoint.h"
+#include "object/kernel_object.h"
+#include "object/memory_object.h"
+#include "object/park.h"
+#include "object/thread.h"
+#include "object/timer.h"
+
+namespace kern {
+
+namespace abi = capos::abi;
+using abi::Status;
+
+void process_invoke(Call& call, Process& p);  // object/process_invoke.cpp
+void thread_invoke(Call& call, UserThread& t);
+void spawner_invoke(Call& call, KernelObject& o);  // core/init_process.cpp
+
+namespace {
+
+// --- deadlines -------------------------------------------------------------------
+SpinLockIrq g_dl_lock{LockRank::user_timeout, "deadlines"};
+Deadline* g_dl_head = nullptr;  // unsorted; scanned every tick while not empty
+Thread* g_keeper = nullptr;
+bool g_keeper_idle = false;
+
+void keeper_main(void*) {
+    for (;;) {
+        arch::IrqState s = arch::irq_save();
+        g_dl_lock.lock();
+        if (g_dl_head == nullptr) {
+            g_keeper_idle = true;
+            __atomic_store_n(&g_keeper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+            g_dl_lock.unlock();
+            sched::block();
+            arch::irq_restore(s);
+            continue;
+        }
+        const uint64_t now = now_ns();
+        for (Deadline** pp = &g_dl_head; *pp != nullptr;) {
+            Deadline* d = *pp;
+            if (d->at_ns <= now) {
+                *pp = d->next;
+                d->next = nullptr;
+                d->linked = false;
+                d->fire(d);
+            } else {
+                pp = &d->next;
+            }
+        }
+        g_dl_lock.unlock();
+        arch::irq_restore(s);
+        sched::sleep_ticks(1);
+    }
+}
+
+void op_free(AsyncOp* op) {
+    (void)deadline_remove(&op->deadline);
+    if (op->obj != nullptr) static_cast<KernelObject*>(op->obj)->release();
+    if (op->big != nullptr) kfree(op->big);
+    if (op->msg != nullptr) kfree(op->msg);
+    op->~AsyncOp();
+    kfree(op);
+}
+
+// Writes a completion's result bytes and caps to the owner's memory and
+// returns the status to post.
+int32_t write_results(int32_t status, const uint8_t* bytes, uint32_t len, uint64_t result_addr,
+                      uint32_t result_len_max, const CapHandle* caps, uint16_t ncaps, uint64_t caps_addr,
+                      uint16_t caps_out_max, uint32_t& posted_len, uint16_t& posted_caps) {
+    posted_len = 0;
+    posted_caps = 0;
+    if (len != 0 && result_len_max != 0) {
+        if (len > result_len_max) return static_cast<int32_t>(Status::result_too_large);
+        if (!copy_to_user(result_addr, bytes, len).ok()) return static_cast<int32_t>(Status::bad_pointer);
+        posted_len = len;
+    }
+    if (ncaps != 0) {
+        if (ncaps > caps_out_max) return static_cast<int32_t>(Status::result_too_large);
+        if (!copy_to_user(caps_addr, caps, sizeof(CapHandle) * ncaps).ok())
+            return static_cast<int32_t>(Status::bad_pointer);
+        posted_caps = ncaps;
+    }
+    return status;
+}
+
+// Posts every completed async op of t (t is the calling thread).
+void deliver_done(UserThread& t) {
+    AsyncOp* list;
+    {
+        LockGuard<SpinLockIrq> g(t.wait_lock_);
+        list = t.done_head_;
+        t.done_head_ = t.done_tail_ = nullptr;
+    }
+    while (list != nullptr) {
+        AsyncOp* op = list;
+        list = op->dnext;
+        abi::Cqe c{};
+        c.user_tag = op->user_tag;
+        c.detail = op->detail;
+        c.value = op->value;
+        const uint8_t* bytes = op->big != nullptr ? op->big : op->small;
+        c.status = write_results(op->status, bytes, op->result_len, op->result_addr, op->result_len_max, op->caps_out,
+                                 op->caps_out_count, op->caps_addr, op->caps_out_max, c.result_len, c.caps_out_count);
+        t.ring().post(c);
+        op_free(op);
+    }
+}
+
+void post_sync(Call& call) {
+    abi::Cqe c{};
+    c.user_tag = call.sqe.user_tag;
+    c.detail = call.detail;
+    c.value = call.value;
+    int32_t st = static_cast<int32_t>(call.status);
+    if (call.status == Status::ok) {
+        st = write_results(st, call.result, call.result_len, call.sqe.result_addr, call.sqe.result_len_max,
+                           call.caps_out, call.caps_out_count, call.sqe.caps_addr, call.sqe.caps_out_max,
+                           c.result_len, c.caps_out_count);
+    }
+    c.status = st;
+    call.self.ring().post(c);
+}
+
+void dispatch_object(Call& call) {
+    KernelObject* o = call.object;
+    switch (o->type()) {
+    case ObjectType::console:
+        ConsoleObject::invoke(call, *static_cast<ConsoleObject*>(o));
+        return;
+    case ObjectType::timer:
+        TimerObject::invoke(call, *static_cast<TimerObject*>(o));
+        return;
+    case ObjectType::park:
+        ParkObject::invoke(call, *static_cast<ParkObject*>(o));
+        return;
+    case ObjectType::thread:
+        thread_invoke(call, *static_cast<UserThread*>(o));
+        return;
+    case ObjectType::process:
+        process_invoke(call, *static_cast<Process*>(o));
+        return;
+    case ObjectType::memory_object:
+        MemoryObject::invoke(call, *static_cast<MemoryObject*>(o));
+        return;
+    case ObjectType::endpoint:
+        Endpoint::invoke(call, *static_cast<Endpoint*>(o));
+        return;
+    case ObjectType::boot_spawner:
+        spawner_invoke(call, *o);
+        return;
+    default:
+        call.fail(Status::bad_method);
+        return;
+    }
+}
+
+void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
+    Call call(t, t.process());
+    call.sqe = sqe;
+    call.result = t.result_buf();
+    if ((sqe.flags & ~abi::kSqeFlagsKnown) != 0) {
+        call.fail(Status::malformed_message);
+    } else if (sqe.interface_id == abi::kInterfaceKernelRing) {
+        if (sqe.method == abi::kMethodNop && sqe.cap == abi::kNullCap) call.status = Status::ok;
+        else call.fail(Status::bad_method);
+    } else if (t.ring().in_flight() > t.process().quotas().outstanding_calls) {
+        call.fail(Status::quota_exceeded, static_cast<uint32_t>(abi::QuotaKind::outstanding_calls));
+    } else if (sqe.params_len > kMaxParams || sqe.caps_in_count > kMaxCallCaps) {
+        call.fail(Status::malformed_message);
+    } else if (!copy_from_user(t.params_buf(), sqe.params_addr, sqe.params_len).ok() ||
+               !copy_from_user(call.caps_in, sqe.caps_addr, sizeof(CapHandle) * sqe.caps_in_count).ok()) {
+        call.fail(Status::bad_pointer);
+    } else {
+        call.params = t.params_buf();
+        call.params_len = sqe.params_len;
+        call.caps_in_count = sqe.caps_in_count;
+        Result<CapRef> r = Error::invalid_slot;
+        {
+            LockGuard<SpinLockIrq> g(cap_lock());
+            r = t.process().caps().lookup(sqe.cap, abi::kRightCall);
+            if (r.ok()) r.value().object->add_ref();
+        }
+        if (!r.ok()) {
+            call.fail(r.error());
+        } else {
+            call.object = r.value().object;
+            call.rights = r.value().rights;
+            dispatch_object(call);
+            if (call.object != nullptr) call.object->release();
+        }
+    }
+    if (call.async == nullptr) post_sync(call);
+}
+
+struct EnterWait {
+    Deadline d;
+    UserThread* t;
+    bool fired;
+};
+
+void enter_wait_fire(Deadline* d) {
+    auto* w = reinterpret_cast<EnterWait*>(d);
+    LockGuard<SpinLockIrq> g(w->t->wait_lock_);
+    w->fired = true;
+    if (w->t->waiting_) (void)sched::wake(*w->t->kthread());
+}
+
+}  // namespace
+
+void Call::fail(Error e) {
+    status = to_status(e);
+    detail = 0;
+    if (e == Error::quota) detail = static_cast<uint32_t>(abi::QuotaKind::cap_slots);
+}
+
+uint64_t now_ns() { return arch::cycles_to_ns(arch::read_cycles()); }
+
+void deadline_add(Deadline* d) {
+    bool wake = false;
+    {
+        LockGuard<SpinLockIrq> g(g_dl_lock);
+        d->next = g_dl_head;
+        g_dl_head = d;
+        d->linked = true;
+        wake = g_keeper_idle;
+        g_keeper_idle = false;
+    }
+    if (wake) (void)sched::wake(*g_keeper);
+}
+
+bool deadline_remove(Deadline* d) {
+    LockGuard<SpinLockIrq> g(g_dl_lock);
+    if (!d->linked) return false;
+    for (Deadline** pp = &g_dl_head; *pp != nullptr; pp = &(*pp)->next) {
+        if (*pp == d) {
+            *pp = d->next;
+            d->next = nullptr;
+            d->linked = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+void timekeeper_init() {
+    ThreadOptions o;
+    o.name = "timekeeper";
+    auto t = Thread::create_stopped(&keeper_main, nullptr, o);
+    if (!t.ok()) panic("timekeeper: %s", error_name(t.error()));
+    g_keeper = t.value();
+    sched::start(*g_keeper);
+}
+
+Result<AsyncOp*> op_create(Call& call, OpUnlinkFn unlink, void* obj) {
+    void* mem = TRY(kmalloc(sizeof(AsyncOp), alignof(AsyncOp)));
+    auto* op = new (mem) AsyncOp();
+    op->owner = &call.self;
+    op->user_tag = call.sqe.user_tag;
+    op->result_addr = call.sqe.result_addr;
+    op->result_len_max = call.sqe.result_len_max;
+    op->caps_addr = call.sqe.caps_addr;
+    op->caps_out_max = call.sqe.caps_out_max;
+    op->unlink = unlink;
+    op->obj = obj;
+    if (obj != nullptr) static_cast<KernelObject*>(obj)->add_ref();
+    UserThread& t = call.self;
+    {
+        LockGuard<SpinLockIrq> g(t.wait_lock_);
+        op->pnext = t.pending_;
+        op->pprev = nullptr;
+        if (t.pending_ != nullptr) t.pending_->pprev = op;
+        t.pending_ = op;
+        ++t.pending_count_;
+    }
+    call.async = op;
+    return op;
+}
+
+void op_complete(AsyncOp* op) {
+    UserThread* t = op->owner;
+    LockGuard<SpinLockIrq> g(t->wait_lock_);
+    if (op->pprev != nullptr) op->pprev->pnext = op->pnext;
+    else t->pending_ = op->pnext;
+    if (op->pnext != nullptr) op->pnext->pprev = op->pprev;
+    op->pnext = op->pprev = nullptr;
+    --t->pending_count_;
+    op->dnext = nullptr;
+    if (t->done_tail_ != nullptr) t->done_tail_->dnext = op;
+    else t->done_head_ = op;
+    t->done_tail_ = op;
+    if (t->waiting_ && !t->dead_) (void)sched::wake(*t->kthread());
+}
+
+void op_arm_deadline(AsyncOp* op, uint64_t at_ns, void (*fire)(Deadline*)) {
+    op->deadline.at_ns = at_ns;
+    op->deadline.fire = fire;
+    deadline_add(&op->deadline);
+}
+
+AsyncOp* op_of(Deadline* d) {
+    return reinterpret_cast<AsyncOp*>(reinterpret_cast<uint8_t*>(d) - offsetof(AsyncOp, deadline));
+}
+
+bool result_words(Call& call, const uint64_t* words, uint16_t dw) {
+    wire::Builder b(call.result, kMaxResult);
+    wire::Builder::Struct s = b.root(dw, 0);
+    for (uint16_t i = 0; i < dw; ++i) wire::Builder::set_u64(s, i, words[i]);
+    call.result_len = b.finish();
+    return call.result_len != 0;
+}
+
+bool op_result_words(AsyncOp* op, const uint64_t* words, uint16_t dw) {
+    wire::Builder b(op->small, sizeof op->small);
+    wire::Builder::Struct s = b.root(dw, 0);
+    for (uint16_t i = 0; i < dw; ++i) wire::Builder::set_u64(s, i, words[i]);
+    op->result_len = b.finish();
+    return op->result_len != 0;
+}
+
+void ops_release_all(UserThread& t) {
+    {
+        LockGuard<SpinLockIrq> g(t.wait_lock_);
+        t.dead_ = true;
+    }
+    for (;;) {
+        AsyncOp* op;
+        {
+            LockGuard<SpinLockIrq> g(t.wait_lock_);
+            op = t.pending_;
+        }
+        if (op == nullptr) break;
+        bool mine = false;
+        if (deadline_remove(&op->deadline) && op->unlink == nullptr) mine = true;
+        if (!mine && op->unlink != nullptr) mine = op->unlink(op);
+        if (mine) {
+            {
+                LockGuard<SpinLockIrq> g(t.wait_lock_);
+                if (op->pprev != nullptr) op->pprev->pnext = op->pnext;
+                else t.pending_ = op->pnext;
+                if (op->pnext != nullptr) op->pnext->pprev = op->pprev;
+                --t.pending_count_;
+            }
+            op_free(op);
+        } else {
+            sched::yield();  // a completion is under way; it moves op to the done list
+        }
+    }
+    AsyncOp* list;
+    {
+        LockGuard<SpinLockIrq> g(t.wait_lock_);
+        list = t.done_head_;
+        t.done_head_ = t.done_tail_ = nullptr;
+    }
+    while (list != nullptr) {
+        AsyncOp* op = list;
+        list = op->dnext;
+        op_free(op);
+    }
+}
+
+int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
+    UserThread* tp = current_user_thread();
+    if (tp == nullptr) return static_cast<int64_t>(Status::internal);
+    UserThread& t = *tp;
+    KernelRing& ring = t.ring();
+    if (t.kill_requested()) t.exit_current(0, ExitReason::killed);
+    if (min_complete > ring.cq_entries()) return static_cast<int64_t>(Status::invalid_argument);
+
+    deliver_done(t);
+    (void)ring.flush_overflow();
+    bool progress = false;
+    bool stalled = false;
+    for (;;) {
+        abi::Sqe batch[8];
+        auto pending = ring.sq_pending();
+        if (!pending.ok()) return static_cast<int64_t>(to_status(pending.error()));
+        if (pending.value() == 0) break;
+        auto n = ring.consume(batch, 8);
+        if (!n.ok()) return static_cast<int64_t>(to_status(n.error()));
+        if (n.value() == 0) {
+            stalled = true;  // back-pressure: no completion place left
+            break;
+        }
+        progress = true;
+        for (uint32_t i = 0; i < n.value(); ++i) {
+            dispatch_one(t, batch[i]);
+            if (t.kill_requested()) t.exit_current(0, ExitReason::killed);
+        }
+        deliver_done(t);
+    }
+    (void)ring.flush_overflow();
+    // Back-pressure with completions waiting to be reaped: the user must
+    // reap before anything more can be consumed (nothing was dropped).
+    if (stalled && !progress && ring.cq_ready() > 0) return static_cast<int64_t>(Status::overflow);
+
+    if (ring.cq_ready() >= min_complete || timeout_ns == 0) return ring.cq_ready();
+
+    EnterWait w{};
+    w.t = &t;
+    w.d.fire = enter_wait_fire;
+    const bool timed = timeout_ns != abi::kTimeoutInfinite;
+    if (timed) {
+        const uint64_t now = now_ns();
+        w.d.at_ns = timeout_ns > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout_ns;
+        deadline_add(&w.d);
+    }
+    int64_t result = 0;
+    for (;;) {
+        deliver_done(t);
+        (void)ring.flush_overflow();
+        if (ring.cq_ready() >= min_complete) {
+            result = ring.cq_ready();
+            break;
+        }
+        if (t.kill_requested()) {
+            if (timed) (void)deadline_remove(&w.d);
+            t.exit_current(0, ExitReason::killed);
+        }
+        arch::IrqState s = arch::irq_save();
+        t.wait_lock_.lock();
+        if (w.fired) {
+            t.wait_lock_.unlock();
+            arch::irq_restore(s);
+            deliver_done(t);
+            (void)ring.flush_overflow();
+            result = ring.cq_ready() >= min_complete ? static_cast<int64_t>(ring.cq_ready())
+                                                     : static_cast<int64_t>(Status::timeout);
+            break;
+        }
+        if (t.done_head_ != nullptr || t.kill_requested()) {
+            t.wait_lock_.unlock();
+            arch::irq_restore(s);
+            continue;
+        }
+        t.waiting_ = true;
+        __atomic_store_n(&t.kthread()->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+        t.wait_lock_.unlock();
+        sched::block();
+        t.wait_lock_.lock();
+        t.waiting_ = false;
+        t.wait_lock_.unlock();
+        arch::irq_restore(s);
+    }
+    if (timed) (void)deadline_remove(&w.d);
+    return result;
+}
+
+}  // namespace kern

@@ -1,0 +1,424 @@
+// sched.cpp: per-CPU dispatch: run queues, context switches, idle, timer
+// preemption, wake-up placement with reschedule IPIs.
+#include "core/sched.h"
+
+#include "arch/interface/cpu.h"
+#include "arch/interface/ipi.h"
+#include "arch/interface/smp.h"
+#include "arch/interface/timer.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/tlb.h"
+#include "core/console.h"
+#include "core/panic.h"
+#include "core/percpu.h"
+#include "core/spinlock.h"
+#include "lib/run_queue.h"
+#include "object/address_space.h"
+#include "object/thread.h"
+
+namespace kern::sched {
+namespace {
+
+using State = Thread::State;
+
+struct alignas(64) CpuSched {
+    SpinLock lock{LockRank::run_queue, "run_queue"};  // rq, sleepers, current/idle publication
+    RunQueue rq;
+    Thread* current = nullptr;
+    Thread* idle = nullptr;
+    Thread* prev = nullptr;       // switched away from; finish_switch() releases it
+    Thread* sleepers = nullptr;   // threads sleeping on this CPU's tick count
+    AddressSpace* loaded_as = nullptr;  // what CR3 holds (nullptr: kernel tables)
+    uint32_t slice_left = kDefaultSliceTicks;
+    bool need_resched = false;
+    unsigned id = 0;
+    volatile bool online = false;
+    // Published under lock, read without it by placement and idle.
+    uint64_t load_pub = 0;
+    uint64_t queued_pub = 0;
+    bool idle_pub = true;
+    // Statistics (this CPU only).
+    uint64_t switches = 0;
+    uint64_t migrations_in = 0;
+    uint64_t ticks = 0;
+    uint64_t idle_ticks = 0;
+    uint64_t resched_ipis = 0;
+};
+
+CpuSched g_cpu[kMaxCpus];
+unsigned g_ncpus = 0;
+bool g_running = false;
+PlacementHook g_hook = nullptr;
+void* g_hook_ctx = nullptr;
+uint64_t g_fallbacks = 0;
+alignas(64) Thread g_boot_thread;
+alignas(64) Thread g_ap_idle[kMaxCpus];
+
+CpuSched& local() { return g_cpu[cpu::id()]; }
+
+uint32_t slice_of(const Thread* t) {
+    return t->link_.slice_ticks != 0 ? t->link_.slice_ticks : kDefaultSliceTicks;
+}
+
+// Under cs.lock: publish what placement and the idle loop read.
+void publish(CpuSched& cs, bool running_idle) {
+    __atomic_store_n(&cs.load_pub, cs.rq.load(), __ATOMIC_RELAXED);
+    __atomic_store_n(&cs.queued_pub, cs.rq.count(), __ATOMIC_RELEASE);
+    __atomic_store_n(&cs.idle_pub, running_idle && cs.rq.empty(), __ATOMIC_RELAXED);
+}
+
+void set_state(Thread& t, State s) { __atomic_store_n(&t.state_, s, __ATOMIC_RELEASE); }
+
+// Runs on the thread just switched to, interrupts off.
+void finish_switch() {
+    CpuSched& cs = local();
+    Thread* p = cs.prev;
+    cs.prev = nullptr;
+    if (p == nullptr) return;
+    bool reap = p->state() == State::exited && p->detached_;
+    __atomic_store_n(&p->on_cpu_, false, __ATOMIC_RELEASE);
+    if (reap) p->destroy();
+}
+
+void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
+    unsigned self = cs.id;
+    set_state(*next, State::running);
+    next->on_cpu_ = true;
+    if (next->last_cpu_ != self && next->last_cpu_ != kNoCpu) {
+        ++next->migrations_;
+        ++cs.migrations_in;
+    }
+    next->cpu_ = self;
+    __atomic_store_n(&next->last_cpu_, self, __ATOMIC_RELAXED);
+    ++next->switches_in_;
+    cs.current = next;
+    cs.prev = prev;
+    ++cs.switches;
+    cs.slice_left = slice_of(next);
+    if (next->address_space_ != cs.loaded_as) {
+        if (next->address_space_ != nullptr) next->address_space_->activate();
+        else arch::tlb::load(arch::kernel_pml4(), 0, nullptr);
+        cs.loaded_as = next->address_space_;
+    }
+    if (next->on_switch_in_ != nullptr) next->on_switch_in_(*next);
+    if (prev->fpu_area_ != nullptr) arch::fpu::save(prev->fpu_area_);
+    if (next->fpu_area_ != nullptr) arch::fpu::restore(next->fpu_area_);
+    if (!prev->stack_intact()) panic("thread '%s' overflowed its stack", prev->name_);
+    context_switch(&prev->saved_rsp_, next->saved_rsp_);
+    finish_switch();
+}
+
+void snapshot(const Thread& t, unsigned self, CpuLoad* loads, PlacementInput& in) {
+    unsigned n = __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE);
+    for (unsigned i = 0; i < n; ++i) {
+        const CpuSched& c = g_cpu[i];
+        loads[i].load = __atomic_load_n(&c.load_pub, __ATOMIC_RELAXED);
+        loads[i].idle = __atomic_load_n(&c.idle_pub, __ATOMIC_RELAXED);
+        loads[i].online = c.online;
+    }
+    in.cpus = loads;
+    in.ncpus = n;
+    in.last_cpu = t.last_cpu_;
+    in.waker_cpu = self;
+    in.allowed = t.allowed_;
+    in.weight = t.link_.weight;
+}
+
+// t is runnable and not queued: choose its CPU and queue it there.
+void enqueue_placed(Thread& t) {
+    arch::IrqState s = arch::irq_save();
+    // A thread woken while its old CPU is still switching away from it must
+    // not run anywhere until that switch is done (its stack is in use).
+    while (__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    unsigned self = cpu::id();
+    CpuLoad loads[kMaxCpus];
+    PlacementInput in;
+    snapshot(t, self, loads, in);
+    bool fell_back = false;
+    unsigned target = place_thread(in, g_hook, g_hook_ctx, &fell_back);
+    if (fell_back) __atomic_fetch_add(&g_fallbacks, 1, __ATOMIC_RELAXED);
+    CpuSched& cs = g_cpu[target];
+    cs.lock.lock();
+    t.cpu_ = target;
+    auto r = cs.rq.push_back(t.link_);
+    if (!r.ok()) panic("sched: enqueue of '%s' failed: %s", t.name_, error_name(r.error()));
+    publish(cs, false);
+    bool target_idle = cs.current == cs.idle;
+    cs.lock.unlock();
+    if (target != self) {
+        arch::send_reschedule(target);
+    } else if (target_idle) {
+        cs.need_resched = true;  // woken from an interrupt that hit our idle thread
+    }
+    arch::irq_restore(s);
+}
+
+// Interrupt context, interrupts off: switch now if asked and safe.
+void maybe_preempt(CpuSched& cs) {
+    if (!cs.need_resched) return;
+    if (arch::percpu_self()->locks_held != 0) return;  // holder of a plain SpinLock: retry next tick
+    schedule();
+}
+
+void timer_tick(arch::InterruptFrame&) {
+    CpuSched& cs = local();
+    if (!cs.online) return;
+    ++cs.ticks;
+    // The interrupted code holds a plain SpinLock: taking run-queue locks
+    // could break the lock order, and switching would strand the lock.
+    // Sleepers and the slice are handled on the next tick.
+    if (arch::percpu_self()->locks_held != 0) return;
+    if (cs.sleepers != nullptr) {
+        uint64_t now = arch::percpu_self()->ticks;
+        Thread* due = nullptr;
+        cs.lock.lock();
+        for (Thread** pp = &cs.sleepers; *pp != nullptr;) {
+            Thread* t = *pp;
+            if (t->wake_tick_ <= now) {
+                *pp = t->sleep_next_;
+                t->sleep_next_ = due;
+                due = t;
+            } else {
+                pp = &t->sleep_next_;
+            }
+        }
+        cs.lock.unlock();
+        while (due != nullptr) {
+            Thread* t = due;
+            due = t->sleep_next_;
+            t->sleep_next_ = nullptr;
+            (void)wake(*t);
+        }
+    }
+    if (cs.current == cs.idle) {
+        ++cs.idle_ticks;
+        if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) cs.need_resched = true;
+    } else if (cs.slice_left > 0 && --cs.slice_left == 0) {
+        if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) cs.need_resched = true;
+        else cs.slice_left = slice_of(cs.current);
+    }
+    maybe_preempt(cs);
+}
+
+void resched_ipi(arch::InterruptFrame&) {
+    CpuSched& cs = local();
+    if (!cs.online) return;
+    ++cs.resched_ipis;
+    cs.need_resched = true;
+    maybe_preempt(cs);
+}
+
+[[noreturn]] void idle_loop() {
+    for (;;) {
+        arch::irq_disable();
+        CpuSched& cs = local();
+        if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) {
+            schedule();
+        } else {
+            arch::wait_for_interrupt();  // sti; hlt: a wake-up IPI cannot slip in between
+        }
+    }
+}
+
+void idle_main(void*) { idle_loop(); }
+
+void cpu_start(CpuSched& cs, unsigned id) {
+    cs.id = id;
+    arch::percpu_self()->sched = &cs;
+    if (!arch::timer_set_periodic(kTimerHz)) panic("sched: cannot program the %u Hz timer", kTimerHz);
+}
+
+}  // namespace
+
+void init() {
+    arch::IrqState s = arch::irq_save();
+    arch::fpu::cpu_init();
+    arch::tlb::cpu_init();
+    arch::tlb::init_handlers();
+    unsigned n = cpu::count();
+    CpuSched& cs = g_cpu[0];
+    Thread* boot = Thread::adopt_current(&g_boot_thread, "kmain");
+    boot->cpu_ = boot->last_cpu_ = 0;
+    cs.current = boot;
+    cs.rq.set_running_weight(boot->link_.weight);
+    ThreadOptions io;
+    io.name = "idle0";
+    io.allowed = CpuMask::only(0);
+    auto idle = Thread::create_stopped(&idle_main, nullptr, io);
+    if (!idle.ok()) panic("sched: no idle thread: %s", error_name(idle.error()));
+    idle.value()->is_idle_ = true;
+    cs.idle = idle.value();
+    publish(cs, false);
+    arch::set_timer_handler(timer_tick);
+    (void)arch::set_reschedule_handler(resched_ipi);
+    cpu_start(cs, 0);
+    __atomic_store_n(&g_ncpus, 1u, __ATOMIC_RELEASE);
+    cs.online = true;
+    g_running = true;
+    arch::set_ap_main(&ap_enter);
+    for (unsigned i = 1; i < n; ++i) arch::send_reschedule(i);  // APs idle in hlt until told
+    arch::irq_restore(s);
+    // Wait (bounded) for the APs: until then placement only sees CPU 0.
+    uint64_t t0 = arch::read_cycles();
+    uint64_t limit = arch::ns_to_cycles(2'000'000'000ull);
+    for (unsigned i = 1; i < n; ++i) {
+        while (!g_cpu[i].online && arch::read_cycles() - t0 < limit) arch::cpu_relax();
+        if (!g_cpu[i].online) kprintf("[sched] cpu %u did not enter the scheduler\n", i);
+    }
+    unsigned up = 0;
+    for (unsigned i = 0; i < n; ++i) up += g_cpu[i].online ? 1 : 0;
+    kprintf("[sched] dispatch on %u cpus, %u Hz tick, slice %u ticks, fpu %s, pcid %s\n", up, kTimerHz,
+            kDefaultSliceTicks, arch::fpu::mode_name(), arch::tlb::pcid_enabled() ? "on" : "off");
+}
+
+void ap_enter() {
+    arch::irq_disable();
+    arch::fpu::cpu_init();
+    arch::tlb::cpu_init();
+    unsigned self = cpu::id();
+    CpuSched& cs = g_cpu[self];
+    Thread* idle = Thread::adopt_current(&g_ap_idle[self], "idle");
+    idle->is_idle_ = true;
+    idle->allowed_ = CpuMask::only(self);
+    idle->cpu_ = idle->last_cpu_ = self;
+    cs.current = idle;
+    cs.idle = idle;
+    cpu_start(cs, self);
+    cs.lock.lock();
+    publish(cs, true);
+    cs.lock.unlock();
+    __atomic_store_n(&cs.online, true, __ATOMIC_RELEASE);
+    // ids are dense and APs come up in order; g_ncpus covers the highest online id.
+    unsigned want = self + 1;
+    unsigned cur = __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE);
+    while (cur < want && !__atomic_compare_exchange_n(&g_ncpus, &cur, want, true, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+    }
+    idle_loop();
+}
+
+bool running() { return g_running; }
+unsigned cpu_count() { return __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE); }
+
+void schedule() {
+    CpuSched& cs = local();
+    Thread* prev = cs.current;
+    cs.need_resched = false;
+    cs.lock.lock();
+    if (prev != cs.idle && prev->state() == State::running) {
+        set_state(*prev, State::runnable);
+        auto r = cs.rq.push_back(prev->link_);
+        if (!r.ok()) panic("sched: requeue of '%s' failed: %s", prev->name_, error_name(r.error()));
+    }
+    RunQueueLink* l = cs.rq.pop_front();
+    Thread* next = l != nullptr ? static_cast<Thread*>(l->entity) : cs.idle;
+    cs.rq.set_running_weight(next == cs.idle ? 0 : next->link_.weight);
+    publish(cs, next == cs.idle);
+    cs.lock.unlock();
+    if (next == prev) {
+        set_state(*prev, State::running);
+        cs.slice_left = slice_of(prev);
+        return;
+    }
+    switch_to(cs, prev, next);
+}
+
+void yield() {
+    arch::IrqState s = arch::irq_save();
+    schedule();
+    arch::irq_restore(s);
+}
+
+void block() {
+    arch::IrqState s = arch::irq_save();
+    schedule();
+    arch::irq_restore(s);
+}
+
+bool wake(Thread& t) {
+    State expected = State::blocked;
+    if (!__atomic_compare_exchange_n(&t.state_, &expected, State::runnable, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE)) {
+        return false;
+    }
+    enqueue_placed(t);
+    return true;
+}
+
+void start(Thread& t) {
+    set_state(t, State::runnable);
+    enqueue_placed(t);
+}
+
+void sleep_ticks(uint64_t ticks) {
+    arch::IrqState s = arch::irq_save();
+    sleep_until_tick(arch::percpu_self()->ticks + (ticks == 0 ? 1 : ticks));
+    arch::irq_restore(s);
+}
+
+void sleep_until_tick(uint64_t tick) {
+    arch::IrqState s = arch::irq_save();
+    CpuSched& cs = local();
+    Thread* me = cs.current;
+    if (arch::percpu_self()->ticks >= tick) {
+        arch::irq_restore(s);
+        return;
+    }
+    me->wake_tick_ = tick;
+    cs.lock.lock();
+    me->sleep_next_ = cs.sleepers;
+    cs.sleepers = me;
+    cs.lock.unlock();
+    set_state(*me, State::blocked);
+    schedule();
+    arch::irq_restore(s);
+}
+
+void exit_current() {
+    arch::irq_disable();
+    Thread* me = local().current;
+    me->join_lock_.lock();
+    set_state(*me, State::exited);
+    Thread* joiner = me->joiner_;
+    me->join_lock_.unlock();
+    if (joiner != nullptr) (void)wake(*joiner);
+    schedule();
+    panic("sched: exited thread '%s' resumed", me->name_);
+}
+
+void set_placement_hook(PlacementHook hook, void* ctx) {
+    // Two stores; a racing wake-up may pair the new hook with the old ctx
+    // only if both change at once, so clear the hook first.
+    __atomic_store_n(&g_hook, static_cast<PlacementHook>(nullptr), __ATOMIC_RELEASE);
+    __atomic_store_n(&g_hook_ctx, ctx, __ATOMIC_RELEASE);
+    __atomic_store_n(&g_hook, hook, __ATOMIC_RELEASE);
+}
+
+uint64_t placement_fallbacks() { return __atomic_load_n(&g_fallbacks, __ATOMIC_RELAXED); }
+
+CpuStats stats(unsigned cpu) {
+    const CpuSched& c = g_cpu[cpu];
+    return CpuStats{c.switches, c.migrations_in, c.ticks, c.idle_ticks, c.resched_ipis,
+                    __atomic_load_n(&c.queued_pub, __ATOMIC_ACQUIRE)};
+}
+
+Thread* current_on(unsigned cpu) { return __atomic_load_n(&g_cpu[cpu].current, __ATOMIC_RELAXED); }
+bool cpu_idle(unsigned cpu) { return current_on(cpu) == g_cpu[cpu].idle; }
+
+}  // namespace kern::sched
+
+namespace kern {
+Thread* Thread::current() {
+    arch::IrqState s = arch::irq_save();
+    Thread* t = sched::g_cpu[cpu::id()].current;
+    arch::irq_restore(s);
+    return t;
+}
+}  // namespace kern
+
+extern "C" void sched_thread_start(kern::Thread::Entry entry, void* arg) {
+    kern::sched::finish_switch();
+    kern::arch::irq_enable();
+    entry(arg);
+    kern::Thread::exit();
+}

@@ -1,0 +1,81 @@
+// sched.h: per-CPU dispatch: run queues, idle, preemption, wake-up placement.
+//
+// Each CPU owns a RunQueue under its own lock (LockRank::run_queue); the
+// dispatch path takes only the local lock, and a wake-up takes only the
+// target CPU's lock. A thread made runnable (created or woken) goes where
+// the placement hook says (default_placement unless one is installed); if
+// that is another CPU, a reschedule IPI follows the enqueue. The LAPIC timer
+// ticks every CPU at timer_hz(); a thread that used its slice yields to the
+// next one in its CPU's queue. An empty queue runs the CPU's idle thread,
+// which halts with interrupts on.
+//
+// Contexts: schedule() needs interrupts off; wake() may be called from any
+// context, interrupts on or off, holding at most locks ranked below
+// run_queue.
+#pragma once
+
+#include <stdint.h>
+
+#include "lib/placement.h"
+
+namespace kern {
+class Thread;
+}
+
+namespace kern::sched {
+
+inline constexpr uint32_t kTimerHz = 250;
+inline constexpr uint32_t kDefaultSliceTicks = 5;  // 20 ms at 250 Hz
+
+// Boot CPU, after smp_init(): per-CPU state for every online CPU, the boot
+// context becomes a thread, idle threads, timer/IPI handlers; the APs are
+// sent into ap_enter().
+void init();
+// An AP's entry into dispatch (installed with arch::set_ap_main); does the
+// per-CPU set-up (FPU, PCID, timer) and becomes that CPU's idle thread.
+[[noreturn]] void ap_enter();
+bool running();
+// CPUs dispatching threads.
+unsigned cpu_count();
+
+// Picks the next thread of this CPU and switches to it. Interrupts off.
+void schedule();
+// Gives the CPU to the next queued thread, if any.
+void yield();
+// The current thread blocks: its state must already be Thread::State::blocked
+// (set with interrupts off, under the lock of whatever it waits on, which is
+// released before this call). Returns once woken.
+void block();
+// Makes t runnable if it is blocked; returns false otherwise.
+bool wake(Thread& t);
+// Enqueues a new (never run) thread where placement says.
+void start(Thread& t);
+// Sleeps until `ticks` timer ticks of this CPU have passed (so at least
+// ticks - 1 whole tick periods; 0 counts as 1).
+void sleep_ticks(uint64_t ticks);
+// Sleeps until this CPU's tick count (PerCpu::ticks) reaches `tick`; returns
+// at once if it already has.
+void sleep_until_tick(uint64_t tick);
+// Drops the current thread (exit path): never returns.
+[[noreturn]] void exit_current();
+
+// Installs a placement hook (nullptr: the default). Answers that are not
+// valid CPUs for the thread are replaced by default_placement and counted.
+void set_placement_hook(PlacementHook hook, void* ctx);
+uint64_t placement_fallbacks();
+
+struct CpuStats {
+    uint64_t switches;       // context switches on this CPU
+    uint64_t migrations_in;  // threads that arrived from another CPU
+    uint64_t ticks;          // timer ticks taken
+    uint64_t idle_ticks;     // ticks that found the idle thread running
+    uint64_t resched_ipis;   // reschedule IPIs received
+    uint64_t queued;         // threads in the run queue now
+};
+CpuStats stats(unsigned cpu);
+// The thread on CPU cpu right now (racy snapshot; for tests).
+Thread* current_on(unsigned cpu);
+// True if cpu runs its idle thread.
+bool cpu_idle(unsigned cpu);
+
+}  // namespace kern::sched

@@ -1,0 +1,138 @@
+// park.cpp: Park.wait / wake.
+#include "object/park.h"
+
+#include "capos/abi/layout.h"
+#include "core/ring_dispatch.h"
+#include "core/spinlock.h"
+#include "core/user_copy.h"
+#include "lib/capnp_wire.h"
+#include "object/kernel_object.h"
+
+namespace kern {
+
+namespace {
+
+ParkObject g_park;
+
+struct Bucket {
+    SpinLockIrq lock{LockRank::kobject, "park"};
+    AsyncOp* head = nullptr;  // waiters, oldest first
+};
+constexpr uint32_t kBuckets = 64;
+Bucket g_buckets[kBuckets];
+
+Bucket& bucket_of(uint64_t key, uint64_t addr) {
+    uint64_t h = (key * 0x9e3779b97f4a7c15ull) ^ (addr >> 2) * 0xff51afd7ed558ccdull;
+    return g_buckets[(h >> 32) % kBuckets];
+}
+
+// op->arg[0] = key (process), arg[1] = address.
+bool park_unlink(AsyncOp* op) {
+    Bucket& b = bucket_of(op->arg[0], op->arg[1]);
+    LockGuard<SpinLockIrq> g(b.lock);
+    for (AsyncOp** pp = &b.head; *pp != nullptr; pp = &(*pp)->qnext) {
+        if (*pp == op) {
+            *pp = op->qnext;
+            op->qnext = nullptr;
+            return true;
+        }
+    }
+    return false;
+}
+
+void set_woken(AsyncOp* op, bool woken) {
+    const uint64_t w = woken ? 1 : 0;
+    op->status = 0;
+    op->value = w;
+    (void)op_result_words(op, &w, 1);
+}
+
+void park_timeout(Deadline* d) {
+    AsyncOp* op = op_of(d);
+    if (!park_unlink(op)) return;  // a wake() got there first
+    set_woken(op, false);
+    op_complete(op);
+}
+
+}  // namespace
+
+ParkObject& ParkObject::get() { return g_park; }
+
+void ParkObject::invoke(Call& call, ParkObject&) {
+    using capos::abi::Status;
+    if (call.sqe.interface_id != iface::kPark) return call.fail(Status::bad_method);
+    const uint16_t m = call.sqe.method;
+    if (m != iface::kParkWait && m != iface::kParkWake) return call.fail(Status::bad_method);
+    wire::Reader r;
+    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
+    const uint64_t addr = wire::Reader::u64(r.root(), 0);
+    if ((addr & 3) != 0 || !capos::abi::user_range_ok(addr, 4)) return call.fail(Status::bad_pointer);
+    const uint64_t key = reinterpret_cast<uint64_t>(&call.proc);
+    Bucket& b = bucket_of(key, addr);
+    if (m == iface::kParkWait) {
+        // (address @0 word 0, expected @1 u32 index 2, timeoutNs @2 word 2)
+        const uint32_t expected = wire::Reader::u32(r.root(), 2);
+        const uint64_t timeout = wire::Reader::u64(r.root(), 2);
+        // Allocate first: nothing may fail after the word was compared.
+        auto op = op_create(call, park_unlink, nullptr);
+        if (!op.ok()) return call.fail(op.error());
+        AsyncOp* o = op.value();
+        o->arg[0] = key;
+        o->arg[1] = addr;
+        bool queued = false;
+        {
+            LockGuard<SpinLockIrq> g(b.lock);
+            auto v = load_user_u32(addr);
+            if (!v.ok()) {
+                o->status = static_cast<int32_t>(Status::bad_pointer);
+            } else if (v.value() != expected) {
+                set_woken(o, false);
+            } else {
+                AsyncOp** pp = &b.head;
+                while (*pp != nullptr) pp = &(*pp)->qnext;
+                *pp = o;
+                queued = true;
+            }
+        }
+        if (!queued) {
+            op_complete(o);  // posted on this same cap_enter
+            return;
+        }
+        if (timeout != 0) {
+            const uint64_t now = now_ns();
+            op_arm_deadline(o, timeout > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout, park_timeout);
+        }
+        return;
+    }
+    // wake (address @0 word 0, count @1 u32 index 2)
+    const uint32_t count = wire::Reader::u32(r.root(), 2);
+    AsyncOp* woken = nullptr;
+    uint32_t n = 0;
+    {
+        LockGuard<SpinLockIrq> g(b.lock);
+        for (AsyncOp** pp = &b.head; *pp != nullptr && n < count;) {
+            AsyncOp* o = *pp;
+            if (o->arg[0] == key && o->arg[1] == addr) {
+                *pp = o->qnext;
+                o->qnext = woken;
+                woken = o;
+                ++n;
+            } else {
+                pp = &o->qnext;
+            }
+        }
+    }
+    while (woken != nullptr) {
+        AsyncOp* o = woken;
+        woken = o->qnext;
+        o->qnext = nullptr;
+        set_woken(o, true);
+        op_complete(o);
+    }
+    const uint64_t v = n;
+    call.value = v;
+    (void)result_words(call, &v, 1);
+}
+
+}  // namespace kern
+

@@ -1,0 +1,121 @@
+// thread.cpp: kernel thread creation, join, exit and destruction.
+#include "object/thread.h"
+
+#include "arch/interface/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "core/kheap.h"
+#include "core/panic.h"
+#include "core/sched.h"
+
+namespace kern {
+namespace {
+uint32_t g_next_id = 1;
+
+void free_parts(Thread* t) {
+    if (t->fpu_area_ != nullptr) kfree(t->fpu_area_);
+    if (t->stack_ != nullptr) kfree(t->stack_);
+    t->~Thread();
+    kfree(t);
+}
+}  // namespace
+
+Result<Thread*> Thread::create_stopped(Entry entry, void* arg, const ThreadOptions& opt) {
+    if (entry == nullptr || opt.allowed.empty() || opt.weight == 0) return Error::invalid_argument;
+    void* mem = TRY(kmalloc(sizeof(Thread), alignof(Thread)));
+    auto* t = new (mem) Thread();
+    auto stack = kmalloc(kStackSize, 4096);
+    if (!stack.ok()) {
+        free_parts(t);
+        return stack.error();
+    }
+    t->stack_ = static_cast<uint8_t*>(stack.value());
+    if (opt.uses_fpu) {
+        auto area = kmalloc(arch::fpu::area_size(), arch::fpu::kAreaAlign);
+        if (!area.ok()) {
+            free_parts(t);
+            return area.error();
+        }
+        t->fpu_area_ = area.value();
+        arch::fpu::init_area(t->fpu_area_);
+    }
+    *reinterpret_cast<uint64_t*>(t->stack_) = kStackCanary;
+    // Initial frame for context_switch: r15 r14 r13(arg) r12(entry) rbx rbp,
+    // then the return address thread_trampoline, at the 16-byte aligned top.
+    auto* top = reinterpret_cast<uint64_t*>(t->stack_ + kStackSize);
+    top[-1] = reinterpret_cast<uint64_t>(thread_trampoline);
+    top[-2] = 0;                                   // rbp
+    top[-3] = 0;                                   // rbx
+    top[-4] = reinterpret_cast<uint64_t>(entry);   // r12
+    top[-5] = reinterpret_cast<uint64_t>(arg);     // r13
+    top[-6] = 0;                                   // r14
+    top[-7] = 0;                                   // r15
+    t->saved_rsp_ = reinterpret_cast<uint64_t>(&top[-7]);
+    t->link_.entity = t;
+    t->link_.weight = opt.weight;
+    t->allowed_ = opt.allowed;
+    t->address_space_ = opt.address_space;
+    t->detached_ = opt.detached;
+    t->entry_ = entry;
+    t->arg_ = arg;
+    t->name_ = opt.name != nullptr ? opt.name : "thread";
+    t->id_ = __atomic_fetch_add(&g_next_id, 1u, __ATOMIC_RELAXED);
+    t->state_ = State::blocked;  // not runnable until started
+    return t;
+}
+
+Result<Thread*> Thread::create(Entry entry, void* arg, const ThreadOptions& opt) {
+    Thread* t = TRY(create_stopped(entry, arg, opt));
+    sched::start(*t);
+    return t;
+}
+
+Thread* Thread::adopt_current(Thread* storage, const char* name) {
+    auto* t = new (storage) Thread();
+    t->link_.entity = t;
+    t->name_ = name;
+    t->state_ = State::running;
+    t->on_cpu_ = true;
+    t->id_ = __atomic_fetch_add(&g_next_id, 1u, __ATOMIC_RELAXED);
+    return t;
+}
+
+Result<void> Thread::join() {
+    Thread* me = current();
+    if (me == this || detached_ || stack_ == nullptr) return Error::invalid_argument;
+    for (;;) {
+        arch::IrqState s = arch::irq_save();
+        join_lock_.lock();
+        if (state() == State::exited) {
+            join_lock_.unlock();
+            arch::irq_restore(s);
+            break;
+        }
+        joiner_ = me;
+        __atomic_store_n(&me->state_, State::blocked, __ATOMIC_RELEASE);
+        join_lock_.unlock();
+        sched::block();
+        arch::irq_restore(s);
+    }
+    while (__atomic_load_n(&on_cpu_, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    destroy();
+    return ok();
+}
+
+void Thread::exit() { sched::exit_current(); }
+
+Result<void> Thread::set_affinity(CpuMask allowed) {
+    if (allowed.empty()) return Error::invalid_argument;
+    allowed_ = allowed;
+    return ok();
+}
+
+void Thread::destroy() {
+    if (stack_ == nullptr) panic("destroying adopted thread '%s'", name_);
+    free_parts(this);
+}
+
+bool Thread::stack_intact() const {
+    return stack_ == nullptr || *reinterpret_cast<const uint64_t*>(stack_) == kStackCanary;
+}
+
+}  // namespace kern

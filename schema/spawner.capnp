@@ -1,0 +1,37 @@
+# ProcessSpawner: creates processes from boot-module ELF images, with capabilities and quotas.
+@0x97a4903efbe622da;
+
+using import "process.capnp".ProcessHandle;
+
+struct Quotas {
+  # Resource limits of one process, charged when it allocates and checked
+  # before anything changes. Zero means "the spawner's default".
+  frames @0 :UInt64;            # physical 4 KiB frames (memory objects, page tables, stacks)
+  capSlots @1 :UInt32;          # capability table slots
+  threads @2 :UInt32;           # live threads
+  outstandingCalls @3 :UInt32;  # submitted ring entries not yet completed
+  children @4 :UInt32;          # live child processes it may spawn
+}
+
+struct CapGrant {
+  # One capability handed to a new process.
+  name @0 :Text;            # name the child looks it up by (its slot order follows the list)
+  cap @1 :Capability;       # the capability (a pointer into the message's capability table)
+  rights @2 :UInt32 = 0xffffffff;  # rights mask; the child gets cap's rights AND this
+}
+
+interface ProcessSpawner {
+  # Creates processes from boot modules. Held by init and by servers init
+  # trusts to start others; quotas of a child come out of the caller's.
+
+  spawn @0 (name :Text, module :Text, args :List(Text), caps :List(CapGrant),
+            quotas :Quotas, placementWeight :UInt32) -> (handle :ProcessHandle, processId :UInt64);
+  # Loads boot module `module` (an ELF image) into a new process called
+  # `name`, passes `args`, installs `caps` in its first slots in order,
+  # applies `quotas` (each at most what the caller has left) and gives its
+  # threads `placementWeight` (0 = default 100). Returns a handle to wait
+  # for or kill it and its kernel id.
+
+  modules @1 () -> (names :List(Text));
+  # Names of the boot modules this spawner can start.
+}

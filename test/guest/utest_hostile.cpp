@@ -1,0 +1,154 @@
+// utest_hostile.cpp - in-guest test: a flood of malformed submissions, forged and stale handles, bad pointers and
+// ring corruption from this process while guest-worker does honest work; the kernel must answer every one with an
+// error completion, never panic, and the worker's result must be right.
+#include "capos/abi/layout.h"
+#include "guest.h"
+#include "libcap/calls.h"
+#include "libcap/print.h"
+#include "libcap/runtime.h"
+#include "libcap/test.h"
+
+namespace abi = capos::abi;
+using cap::this_ring;
+
+namespace {
+
+uint64_t g_rng = 0x9e3779b97f4a7c15ull;
+uint64_t rnd() {
+  g_rng ^= g_rng << 13;
+  g_rng ^= g_rng >> 7;
+  g_rng ^= g_rng << 17;
+  return g_rng;
+}
+
+alignas(8) uint8_t g_junk[9000];
+abi::CapHandle g_caps[32];
+
+uint64_t pick_ptr() {
+  switch (rnd() % 8) {
+    case 0: return 0;
+    case 1: return 0xffff800000000000ull + (rnd() & 0xffffff);        // kernel half
+    case 2: return 0x0000800000000000ull + (rnd() & 0xfff);           // non-canonical
+    case 3: return 0x0000200000000000ull + (rnd() & 0xfffff000);      // unmapped user
+    case 4: return abi::kUserEnd - 8;                                 // last bytes of user space
+    case 5: return reinterpret_cast<uint64_t>(g_junk) + (rnd() % 64);
+    case 6: return 0x400000;                                          // read-only text
+    default: return reinterpret_cast<uint64_t>(g_junk);
+  }
+}
+
+// A handle that names no valid capability: out of range, generation 0, or a
+// real slot with a wrong generation (stale).
+abi::CapHandle forged() {
+  switch (rnd() % 3) {
+    case 0: return abi::make_handle(static_cast<uint32_t>(1000 + rnd() % 100000), static_cast<uint32_t>(rnd()));
+    case 1: return abi::make_handle(static_cast<uint32_t>(1 + rnd() % 8), 0);  // never the null handle (NOP)
+    default: return abi::make_handle(static_cast<uint32_t>(rnd() % 8), static_cast<uint32_t>(2 + rnd() % 1000));
+  }
+}
+
+const uint64_t kIfaces[] = {guest::kConsole, guest::kTimer,   guest::kPark,    guest::kThread,   guest::kMemoryObject,
+                            guest::kProcess, guest::kEndpoint, guest::kSpawner, 0x1111, 0};
+
+void fill(abi::Sqe& s, uint64_t tag) {
+  s = abi::Sqe{};
+  s.user_tag = tag;
+  const uint64_t kind = rnd() % 4;
+  s.interface_id = kIfaces[rnd() % (sizeof kIfaces / sizeof kIfaces[0])];
+  s.method = static_cast<uint16_t>(rnd() % 12);
+  if (kind == 0) {
+    // Targeted: the real Console with a bad message (first word non-zero so
+    // the framing is refused) or a bad pointer / length.
+    s.cap = cap::start_info().console();
+    s.interface_id = guest::kConsole;
+    s.method = 0;
+    s.params_addr = pick_ptr();
+    s.params_len = static_cast<uint32_t>(rnd() % 9000);
+    if (s.params_addr == reinterpret_cast<uint64_t>(g_junk)) g_junk[0] = static_cast<uint8_t>(1 + rnd() % 255);
+  } else {
+    s.cap = forged();
+    s.params_addr = pick_ptr();
+    s.params_len = static_cast<uint32_t>(rnd() % 9000);
+  }
+  s.result_addr = pick_ptr();
+  s.result_len_max = static_cast<uint32_t>(rnd() % 300);
+  s.caps_addr = rnd() % 2 ? pick_ptr() : reinterpret_cast<uint64_t>(g_caps);
+  s.caps_in_count = static_cast<uint16_t>(rnd() % 20);
+  s.caps_out_max = static_cast<uint16_t>(rnd() % 20);
+  if (rnd() % 8 == 0) s.flags = static_cast<uint16_t>(rnd());
+  if (rnd() % 16 == 0) s.interface_id = abi::kInterfaceKernelRing, s.method = 1;  // unknown ring op
+}
+
+}  // namespace
+
+CAP_TEST(flood_while_worker_runs) {
+  for (auto& b : g_junk) b = static_cast<uint8_t>(rnd());
+  for (auto& c : g_caps) c = forged();
+  auto w = guest::spawn("guest-worker", "", nullptr, nullptr, 0);
+  CAP_REQUIRE(w.ok());
+  cap::Ring& r = this_ring();
+  constexpr uint32_t kTotal = 6000;
+  uint32_t submitted = 0, completed = 0, errors = 0, oks = 0;
+  while (submitted < kTotal) {
+    const uint32_t batch = 1 + static_cast<uint32_t>(rnd() % 48);
+    uint32_t n = 0;
+    for (; n < batch && submitted < kTotal; ++n) {
+      abi::Sqe* s = r.reserve();
+      if (s == nullptr) break;
+      fill(*s, 1 + submitted);
+      ++submitted;
+    }
+    r.publish();
+    (void)r.enter(n, 1'000'000'000);
+    abi::Cqe c;
+    while (r.pop(c)) {
+      ++completed;
+      if (c.status < 0) ++errors;
+      else ++oks;
+    }
+  }
+  for (int k = 0; k < 100 && completed < submitted; ++k) {
+    (void)r.enter(submitted - completed, 100'000'000);
+    abi::Cqe c;
+    while (r.pop(c)) {
+      ++completed;
+      if (c.status < 0) ++errors;
+      else ++oks;
+    }
+  }
+  cap::print("[utest-hostile] submitted %u completed %u errors %u ok %u\n", submitted, completed, errors, oks);
+  CAP_CHECK(completed == submitted);
+  CAP_CHECK(errors == submitted);  // nothing hostile may succeed
+  auto e = guest::wait_process(w.value().handle);
+  CAP_REQUIRE(e.ok());
+  CAP_CHECK(e.value().code == 0 && e.value().reason == 0);
+}
+
+CAP_TEST(corrupt_ring_indices) {
+  cap::Ring& r = this_ring();
+  auto* h = reinterpret_cast<abi::RingHeader*>(abi::user_ring_addr(0));
+  // sq_tail far ahead of sq_head: bad_ring, nothing consumed.
+  const uint32_t saved_tail = h->sq_tail;
+  const uint32_t head = __atomic_load_n(&h->sq_head, __ATOMIC_ACQUIRE);
+  __atomic_store_n(&h->sq_tail, head + 100000, __ATOMIC_RELEASE);
+  CAP_CHECK(abi::cap_enter(0, 0) == static_cast<int64_t>(abi::Status::bad_ring));
+  CAP_CHECK((h->flags & abi::kRingFlagCorrupt) != 0);
+  __atomic_store_n(&h->sq_tail, saved_tail, __ATOMIC_RELEASE);
+  // cq_head ahead of cq_tail: ignored by the kernel.
+  const uint32_t saved_head = h->cq_head;
+  __atomic_store_n(&h->cq_head, h->cq_tail + 50, __ATOMIC_RELEASE);
+  CAP_CHECK(abi::cap_enter(0, 0) >= 0);
+  __atomic_store_n(&h->cq_head, saved_head, __ATOMIC_RELEASE);
+  // Scribbles on kernel-written fields are overwritten, the ring still works.
+  h->sq_head = 12345;
+  h->cq_tail = 999;
+  CAP_CHECK(abi::cap_enter(0, 0) >= 0);
+  CAP_CHECK(cap::ring_nop(r).ok());
+  // An unknown system call number and an oversized min_complete.
+  int64_t ret;
+  asm volatile("syscall" : "=a"(ret) : "a"(uint64_t{77}), "D"(uint64_t{0}), "S"(uint64_t{0}) : "rcx", "r11", "memory");
+  CAP_CHECK(ret == static_cast<int64_t>(abi::Status::invalid_argument));
+  CAP_CHECK(abi::cap_enter(0xffffffffu, 0) == static_cast<int64_t>(abi::Status::invalid_argument));
+}
+
+CAP_TEST_MAIN("hostile")
