@@ -29,7 +29,7 @@ from capos.report import host_cores  # noqa: E402
 from capos.stats import median  # noqa: E402
 
 WORK_RE = re.compile(r"^\[bench\] smp_work cpus=(\d+) threads=(\d+) range=(\S+) primes=(\d+) cycles=(\d+) "
-                     r"tsc_hz=(\d+) verified=(true|false)$", re.M)
+                     r"work=(\d+) tsc_hz=(\d+) verified=(true|false)$", re.M)
 IPI_RE = re.compile(r"^\[bench\] ipi_roundtrip_cycles median=(\d+) samples=(\d+)", re.M)
 SHOOTDOWN_RE = re.compile(r"^\[bench\] shootdown_1page_cycles median=(\d+) samples=(\d+) cpus=(\d+)", re.M)
 SPEEDUP_BAR = 1.9  # issue 3: 1 -> 2 CPUs under multi-threaded TCG on a 2-core host
@@ -40,18 +40,23 @@ class WorkRun:
     cpus: int
     threads: int
     run: int
-    cycles: int
+    cycles: int   # total: create to join
+    work: int     # compute window
     tsc_hz: int
     verified: bool
     log: str
 
 
-def parse_work(text: str) -> tuple[int, int, int, int, bool] | None:
-    """(cpus, threads, cycles, tsc_hz, verified) from a bench_smp log, or None."""
+def parse_work(text: str) -> tuple[int, int, int, int, int, bool] | None:
+    """(cpus, threads, total cycles, work cycles, tsc_hz, verified) from a bench_smp log, or None.
+
+    total runs from the first thread create to the last join; work from the
+    first worker's start to the last worker's end (the compute window)."""
     m = WORK_RE.search(text)
     if m is None:
         return None
-    return int(m.group(1)), int(m.group(2)), int(m.group(5)), int(m.group(6)), m.group(7) == "true"
+    return (int(m.group(1)), int(m.group(2)), int(m.group(5)), int(m.group(6)), int(m.group(7)),
+            m.group(8) == "true")
 
 
 def parse_median(regex: re.Pattern[str], text: str) -> int | None:
@@ -95,15 +100,15 @@ def main() -> int:
             name = f"bench_smp_smp{n}_run{r}"
             res = boot(args, acc, n, "bench_smp", name)
             parsed = parse_work(res.text)
-            if res.exit_code != qemu.EXIT_PASS or parsed is None or not parsed[4] or parsed[0] != n:
+            if res.exit_code != qemu.EXIT_PASS or parsed is None or not parsed[5] or parsed[0] != n:
                 failures += 1
                 print(f"[bench-kernel] {name}: FAILED ({res.exit_name}); log {res.log}\n{qemu.tail(res.text, 15)}",
                       flush=True)
                 continue
-            wr = WorkRun(cpus=n, threads=parsed[1], run=r, cycles=parsed[2], tsc_hz=parsed[3], verified=parsed[4],
-                         log=str(res.log))
+            wr = WorkRun(cpus=n, threads=parsed[1], run=r, cycles=parsed[2], work=parsed[3], tsc_hz=parsed[4],
+                         verified=parsed[5], log=str(res.log))
             runs.append(wr)
-            print(f"[bench-kernel] run {r} smp={n} threads={wr.threads} cycles={wr.cycles} "
+            print(f"[bench-kernel] run {r} smp={n} threads={wr.threads} total={wr.cycles} work={wr.work} "
                   f"({wr.cycles / wr.tsc_hz:.3f} s)", flush=True)
 
     ipi: list[int] = []
@@ -127,33 +132,36 @@ def main() -> int:
     csv_path = args.out / "results.csv"
     with csv_path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["accel", "cpus", "threads", "run", "cycles", "tsc_hz", "verified", "oversubscribed", "log"])
+        w.writerow(["accel", "cpus", "threads", "run", "total_cycles", "work_cycles", "tsc_hz", "verified",
+                    "oversubscribed", "host_load", "log"])
         for wr in runs:
-            w.writerow([acc.name, wr.cpus, wr.threads, wr.run, wr.cycles, wr.tsc_hz, wr.verified,
-                        wr.cpus > cores, wr.log])
+            w.writerow([acc.name, wr.cpus, wr.threads, wr.run, wr.cycles, wr.work, wr.tsc_hz, wr.verified,
+                        wr.cpus > cores, f"{load_before:.2f}", wr.log])
 
     med: dict[int, float] = {}
+    medw: dict[int, float] = {}
     print()
     print(f"kernel SMP scaling (prime counting below 3e6, one kernel thread per CPU), accel={acc.name}, "
           f"host cores={cores}")
-    print(f"{'cpus':>4} {'runs':>4} {'median cycles':>14} {'seconds':>8} {'speedup':>8}  note")
+    print(f"{'cpus':>4} {'runs':>4} {'work (median)':>14} {'speedup':>8} {'total (median)':>15} {'speedup':>8}  note")
     for n in cpu_counts:
-        vals = [wr.cycles for wr in runs if wr.cpus == n]
-        if not vals:
-            print(f"{n:>4} {0:>4} {'-':>14} {'-':>8} {'-':>8}  no verified run")
+        sel = [wr for wr in runs if wr.cpus == n]
+        if not sel:
+            print(f"{n:>4} {0:>4} {'-':>14} {'-':>8} {'-':>15} {'-':>8}  no verified run")
             continue
-        med[n] = median(vals)
-        hz = next(wr.tsc_hz for wr in runs if wr.cpus == n)
-        sp = med[1] / med[n] if 1 in med else float("nan")
+        med[n] = median([wr.cycles for wr in sel])
+        medw[n] = median([wr.work for wr in sel])
+        spw = medw[1] / medw[n] if 1 in medw else float("nan")
+        spt = med[1] / med[n] if 1 in med else float("nan")
         note = "oversubscribed (diagnostic only)" if n > cores else ""
-        print(f"{n:>4} {len(vals):>4} {med[n]:>14.0f} {med[n] / hz:>8.3f} {sp:>7.3f}x  {note}")
+        print(f"{n:>4} {len(sel):>4} {medw[n]:>14.0f} {spw:>7.3f}x {med[n]:>15.0f} {spt:>7.3f}x  {note}")
     for n in cpu_counts:
         if n != 1 and 1 in med and n in med:
             tag = " (oversubscribed)" if n > cores else ""
-            print(f"[bench-kernel] speedup 1->{n} = {med[1] / med[n]:.3f}x{tag}")
-    if 1 in med and 2 in med:
-        sp2 = med[1] / med[2]
-        print(f"[bench-kernel] bar: 1->2 speedup >= {SPEEDUP_BAR:.2f}x under {acc.name}: "
+            print(f"[bench-kernel] speedup 1->{n} work={medw[1] / medw[n]:.3f}x total={med[1] / med[n]:.3f}x{tag}")
+    if 1 in medw and 2 in medw:
+        sp2 = medw[1] / medw[2]
+        print(f"[bench-kernel] bar: 1->2 work speedup >= {SPEEDUP_BAR:.2f}x under {acc.name}: "
               f"{'met' if sp2 >= SPEEDUP_BAR else 'NOT met'} ({sp2:.3f}x)")
     if ipi:
         print(f"[bench-kernel] ipi_roundtrip_cycles median={median(ipi):.0f} (median of {len(ipi)} boot medians, "

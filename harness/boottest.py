@@ -25,7 +25,7 @@ def main() -> int:
     ap.add_argument("--iso", type=Path, required=True)
     ap.add_argument("--build-dir", type=Path, required=True)
     ap.add_argument("--name", required=True)
-    ap.add_argument("--smp", type=int, default=1)
+    ap.add_argument("--smp", default="1", help="QEMU -smp value, e.g. 2 or 2,maxcpus=4")
     ap.add_argument("--memory", default="256M")
     ap.add_argument("--cpu", default=None, help="QEMU -cpu (default: max under TCG, host under KVM)")
     ap.add_argument("--cmdline", default="")

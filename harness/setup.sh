@@ -20,7 +20,7 @@ bp="${codename}-backports"
 # Packages: name[:suite]; suite "bp" means backports.
 PKGS_MAIN=(g++ clang lld llvm grub-pc-bin grub-common xorriso mtools ninja-build
            capnproto libcapnp-dev python3 python3-matplotlib linux-image-amd64
-           busybox-static cpio gzip pkg-config)
+           busybox-static cpio gzip pkg-config libclang-rt-14-dev)
 PKGS_BP=(qemu-system-x86 meson catch2)
 
 have_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }

@@ -48,3 +48,17 @@ struct BootManifest {
   modules @1 :List(BootModule);    # modules to start, in order
   defaultQuotas @2 :Quotas;        # quotas for fields a module leaves zero
 }
+
+interface BootRegistry @0xb466419eed62d466 {
+  # The way back to init for a module whose manifest entry lists `exports`:
+  # init grants it a BootRegistry capability named "init" (and grants it to
+  # nothing else). The module hands over each export, then says it is ready;
+  # init starts the modules that depend on it only after `ready`.
+
+  export @0 (name :Text, cap :Capability) -> ();
+  # Registers `cap` as the export `name` (one of the entry's `exports`).
+  # init refuses names the entry does not list (invalid argument).
+
+  ready @1 () -> ();
+  # Every export is registered and the module serves requests.
+}

@@ -42,7 +42,9 @@ struct PlacementEvent {
       reason @7 :Text;              # why, as printed on the console
       failedSeq @8 :UInt64;         # the event whose answer was late or bad
     }
+    deadlineMissed @9 :UInt64;      # the seq whose answer did not arrive in time (the default placed it)
   }
+  cpu @10 :UInt32;        # the CPU the event concerns (deadlineMissed: the CPU that swept it)
 }
 
 struct PlacementDecision {
@@ -67,6 +69,22 @@ struct PlacementDecision {
     }
     defaultSlice @8 :UInt64; # set the default slice in nanoseconds
     none @9 :Void;           # acknowledge the event, change nothing
+    processWeight :group {
+      # Set the fair-share weight of every thread of a process.
+      processId @10 :UInt64; # the process
+      weight @11 :UInt32;    # its weight (1..10000)
+    }
+    assignSet :group {
+      # Put a thread on the least loaded online CPU of a set.
+      threadId @12 :UInt64;  # the thread
+      cpuMask @13 :UInt64;   # bit i = CPU i
+      sliceNs @14 :UInt64;   # time slice (0 = the default slice)
+    }
+    threadSlice :group {
+      # Set one thread's time slice.
+      threadId @15 :UInt64;  # the thread
+      sliceNs @16 :UInt64;   # nanoseconds (0 = the default slice)
+    }
   }
 }
 
@@ -86,6 +104,7 @@ struct ThreadPlacement {
   weight @3 :UInt32;      # fair-share weight
   sliceNs @4 :UInt64;     # its time slice
   vruntimeNs @5 :UInt64;  # policy's virtual runtime (fair-share bookkeeping; 0 if unused)
+  runnable @6 :Bool;      # runnable (queued or running) when the snapshot was taken
 }
 
 struct PlacementSnapshot {

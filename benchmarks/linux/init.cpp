@@ -3,6 +3,7 @@
 // Reads its instructions from the kernel command line (dotted parameters are
 // not passed to init, so it mounts /proc and reads /proc/cmdline):
 //   capos.bench=process|thread|all   which workload(s) (default all)
+//   capos.bench=micro                the micro-benchmarks (/bin/micro-bench, ninja benchmark-micro)
 //   capos.workers=N                  workers/threads (default: online CPUs)
 //   capos.runs=R                     repetitions inside this boot (default 1)
 //   capos.hi=H  capos.blocks=B       smaller shapes for functional tests
@@ -120,7 +121,12 @@ int main() {
 
     const bool want_process = strcmp(bench_sel, "process") == 0 || strcmp(bench_sel, "all") == 0;
     const bool want_thread = strcmp(bench_sel, "thread") == 0 || strcmp(bench_sel, "all") == 0;
-    bool ok = want_process || want_thread;
+    const bool want_micro = strcmp(bench_sel, "micro") == 0;
+    bool ok = want_process || want_thread || want_micro;
+    if (want_micro) {
+        char* argv[] = {const_cast<char*>("micro-bench"), nullptr};
+        ok = run_program("/bin/micro-bench", argv) && ok;
+    }
     if (!ok) {
         emit_line("[linux-init] error=unknown-bench");
     }

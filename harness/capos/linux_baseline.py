@@ -32,8 +32,9 @@ else:
 if TYPE_CHECKING:
     from .qemu import Accel, RunResult
 
-PROGRAM_NAMES = {"init": "linux-bench-init", "process": "smp-process-scale", "thread": "smp-thread-scale"}
-BENCHES = ("process", "thread", "all")
+PROGRAM_NAMES = {"init": "linux-bench-init", "process": "smp-process-scale", "thread": "smp-thread-scale",
+                 "micro": "micro-bench"}
+BENCHES = ("process", "thread", "all", "micro")
 DONE = re.compile(r"\[linux-init\] done status=(\w+)")
 BASE_APPEND = "console=ttyS0 quiet panic=-1 loglevel=3"
 
@@ -43,11 +44,14 @@ class Programs:
     init: Path
     process: Path
     thread: Path
+    micro: Path | None = None  # benchmarks/linux/micro.cpp (ninja benchmark-micro); optional
 
     @classmethod
     def from_build(cls, build_dir: Path) -> "Programs":
         d = build_dir / "benchmarks"
         progs = cls(*(d / PROGRAM_NAMES[k] for k in ("init", "process", "thread")))
+        if (d / PROGRAM_NAMES["micro"]).is_file():
+            progs = cls(progs.init, progs.process, progs.thread, d / PROGRAM_NAMES["micro"])
         missing = [str(p) for p in (progs.init, progs.process, progs.thread) if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"Linux baseline programs not built: {', '.join(missing)} "
@@ -69,7 +73,7 @@ def initramfs_entries(progs: Programs) -> list[cpio.Entry]:
         cpio.regular("init", progs.init.read_bytes(), 0o755),
         cpio.regular("bin/smp-process-scale", progs.process.read_bytes(), 0o755),
         cpio.regular("bin/smp-thread-scale", progs.thread.read_bytes(), 0o755),
-    ]
+    ] + ([cpio.regular("bin/micro-bench", progs.micro.read_bytes(), 0o755)] if progs.micro else [])
 
 
 def pack_initramfs(progs: Programs, out: Path) -> Path:
@@ -171,14 +175,14 @@ def evaluate(text: str, bench: str, runs: int, timed_out: bool = False) -> tuple
 def run_case(accel: "Accel", smp: int, bench: str, initrd: Path, log: Path, *, workers: int | None = None,
              runs: int = 1, memory: str = "256M", cpu: str | None = None, kernel: Path | None = None,
              timeout: float = 900.0, pin_cpus: list[int] | None = None, hi: int | None = None,
-             blocks: int | None = None, detail: bool = False) -> LinuxRun:
+             blocks: int | None = None, detail: bool = False, pin_vcpus: list[int] | None = None) -> LinuxRun:
     """Boots the baseline once with -smp smp and runs `bench` `runs` times (workers default to smp)."""
     from . import qemu
 
     spec = qemu.QemuSpec(accel=accel, smp=smp, memory=memory, cpu=cpu or ("host" if accel.name == "kvm" else "max"),
                          kernel=find_kernel(kernel), initrd=initrd,
                          append=kernel_cmdline(bench, workers or smp, runs, hi, blocks, detail),
-                         log=log, timeout=timeout, pin_cpus=pin_cpus)
+                         log=log, timeout=timeout, pin_cpus=pin_cpus, pin_vcpus=pin_vcpus)
     # /init's "done" line is the last thing it prints before powering off.
     res = qemu.run(spec, until=done_marker)
     records, status, error = evaluate(res.text, bench, runs, res.timed_out)
@@ -199,7 +203,8 @@ def _accel_by_name(name: str, build_dir: Path) -> "Accel":
 
 
 def _cmd_pack(a: argparse.Namespace) -> int:
-    pack_initramfs(Programs(Path(a.init), Path(a.process), Path(a.thread)), Path(a.output))
+    pack_initramfs(Programs(Path(a.init), Path(a.process), Path(a.thread), Path(a.micro) if a.micro else None),
+                   Path(a.output))
     return 0
 
 
@@ -326,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     pk = sub.add_parser("pack", help="write the initramfs")
     for opt in ("init", "process", "thread", "output"):
         pk.add_argument(f"--{opt}", required=True)
+    pk.add_argument("--micro")
     for name in ("run", "measure"):
         sp = sub.add_parser(name)
         sp.add_argument("--build-dir", required=True)

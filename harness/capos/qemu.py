@@ -47,7 +47,7 @@ KVM = Accel("kvm", ["-accel", "kvm"])
 @dataclass
 class QemuSpec:
     accel: Accel
-    smp: int = 1
+    smp: int | str = 1
     memory: str = "256M"
     cpu: str = "max"
     iso: Path | None = None
@@ -58,7 +58,8 @@ class QemuSpec:
     extra: list[str] = field(default_factory=list)
     log: Path = Path("serial.log")
     timeout: float = 60.0
-    pin_cpus: list[int] | None = None
+    pin_cpus: list[int] | None = None   # taskset the whole QEMU process to these host CPUs
+    pin_vcpus: list[int] | None = None  # pin vCPU thread i to host CPU pin_vcpus[i % len] (via QMP)
 
 
 @dataclass
@@ -131,6 +132,8 @@ def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]
         cmd += ["-initrd", str(spec.initrd)]
     if spec.append is not None:
         cmd += ["-append", spec.append]
+    if spec.pin_vcpus:
+        cmd += ["-qmp", f"unix:{spec.log.with_suffix('.qmp')},server=on,wait=off"]
     cmd += spec.extra
     if spec.pin_cpus:
         taskset = shutil.which("taskset")
@@ -152,6 +155,49 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
+def _qmp_vcpu_threads(sock_path: Path, deadline: float) -> dict[int, int]:
+    """cpu-index -> host thread id, from QMP query-cpus-fast."""
+    import socket
+
+    while True:
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(5.0)
+            s.connect(str(sock_path))
+            break
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"QMP socket {sock_path} never appeared")
+            time.sleep(0.02)
+    with s:
+        f = s.makefile("rw")
+
+        def rpc(cmd: str) -> dict:
+            f.write(json.dumps({"execute": cmd}) + "\n")
+            f.flush()
+            while True:
+                msg = json.loads(f.readline())
+                if "return" in msg or "error" in msg:
+                    return msg
+
+        json.loads(f.readline())  # greeting
+        rpc("qmp_capabilities")
+        res = rpc("query-cpus-fast")
+    return {c["cpu-index"]: c["thread-id"] for c in res.get("return", [])}
+
+
+def pin_vcpu_threads(sock_path: Path, host_cpus: list[int], timeout: float = 10.0) -> dict[int, int]:
+    """Pins vCPU i's thread to host_cpus[i % len(host_cpus)]; returns cpu-index -> host CPU."""
+    threads = _qmp_vcpu_threads(sock_path, time.monotonic() + timeout)
+    placed: dict[int, int] = {}
+    for idx, tid in sorted(threads.items()):
+        host = host_cpus[idx % len(host_cpus)]
+        os.sched_setaffinity(tid, {host})
+        placed[idx] = host
+    return placed
+
+
 def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> RunResult:
     """Boots spec; returns when QEMU exits, `until(text)` is non-None, or at timeout."""
     qemu = find_qemu()
@@ -166,6 +212,8 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     timed_out = False
     text = ""
     try:
+        if spec.pin_vcpus:
+            pin_vcpu_threads(spec.log.with_suffix(".qmp"), spec.pin_vcpus)
         while True:
             text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
             if until is not None:
@@ -183,6 +231,8 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
         _kill_group(proc)
         if cfg_disk is not None:
             cfg_disk.unlink(missing_ok=True)
+        if spec.pin_vcpus:
+            spec.log.with_suffix(".qmp").unlink(missing_ok=True)
     elapsed = time.monotonic() - start
     text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
     qemu_out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""

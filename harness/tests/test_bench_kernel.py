@@ -12,18 +12,18 @@ import bench_kernel  # noqa: E402
 
 class ParseWork(unittest.TestCase):
     LINE = ("[bench] smp_work cpus=2 threads=2 range=2..3000000 primes=216816 cycles=4748515096 "
-            "tsc_hz=2600666000 verified=true")
+            "work=4700000000 tsc_hz=2600666000 verified=true")
 
     def test_parses_the_guest_line(self) -> None:
         text = "noise\n" + self.LINE + "\n[ktest] bench_smp PASS\n"
-        self.assertEqual(bench_kernel.parse_work(text), (2, 2, 4748515096, 2600666000, True))
+        self.assertEqual(bench_kernel.parse_work(text), (2, 2, 4748515096, 4700000000, 2600666000, True))
 
     def test_unverified_run_is_reported_as_such(self) -> None:
         text = self.LINE.replace("verified=true", "verified=false")
         parsed = bench_kernel.parse_work(text)
         self.assertIsNotNone(parsed)
         assert parsed is not None
-        self.assertFalse(parsed[4])
+        self.assertFalse(parsed[5])
 
     def test_missing_or_partial_line(self) -> None:
         self.assertIsNone(bench_kernel.parse_work("[bench] smp_work cpus=2 threads=2\n"))

@@ -9,7 +9,7 @@
 
 namespace kern {
 
-inline constexpr size_t kMaxBootModules = 32;
+inline constexpr size_t kMaxBootModules = 64;  // servers, manifests and test programs
 
 struct BootModule {
     uint64_t start;  // physical

@@ -10,10 +10,13 @@
 #include "core/percpu.h"
 #include "core/ring_dispatch.h"
 #include "lib/capnp_wire.h"
+#include "object/boot_modules.h"
 #include "object/console.h"
 #include "object/kernel_object.h"
+#include "object/memory_object.h"
 #include "object/park.h"
 #include "object/process.h"
+#include "object/scheduler_control.h"
 #include "object/timer.h"
 
 namespace kern {
@@ -113,6 +116,8 @@ struct NamedGrant {
     size_t name_len;
     CapHandle from;   // in the caller's table (kNullCap: the spawner itself)
     Rights rights;
+    const BootModule* copy_of = nullptr;  // kernel grant: a MemoryObject copy of this module instead
+    KernelObject* object = nullptr;       // kernel grant: this kernel object instead (issue 7: SchedulerControl)
 };
 
 // Creates, loads and starts a process from a boot module. `grants` come
@@ -125,13 +130,25 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
     abi::NamedCap named[16] = {};
     if (ngrants > 16) ngrants = 16;
     bool failed = false;
+    // Kernel grants of a boot module's bytes (init's "manifest"): allocated
+    // before the cap lock is taken.
+    MemoryObject* copies[16] = {};
+    for (uint32_t i = 0; i < ngrants && from == nullptr; ++i) {
+        if (grants[i].copy_of == nullptr) continue;
+        auto mo = boot_module_memory(*p, *grants[i].copy_of);
+        if (!mo.ok()) failed = true;
+        else copies[i] = mo.value();
+    }
     {
         LockGuard<SpinLockIrq> g(cap_lock());
         for (uint32_t i = 0; i < ngrants && !failed; ++i) {
             const NamedGrant& gr = grants[i];
             for (size_t k = 0; k < gr.name_len && k + 1 < sizeof named[i].name; ++k) named[i].name[k] = gr.name[k];
             if (from == nullptr) {
-                auto h = p->caps().insert(&g_spawner, gr.rights);
+                KernelObject* o = copies[i] != nullptr ? static_cast<KernelObject*>(copies[i])
+                                  : gr.object != nullptr ? gr.object
+                                                         : &g_spawner;
+                auto h = p->caps().insert(o, gr.rights);
                 if (!h.ok()) failed = true;
                 else named[i].handle = h.value();
                 continue;
@@ -156,6 +173,8 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
             named[i].handle = out;
         }
     }
+    for (MemoryObject* mo : copies)
+        if (mo != nullptr) mo->release();  // the creation reference; the slot holds its own
     CapHandle wk[static_cast<uint32_t>(abi::StartCap::count)];
     Result<void> r = ok();
     if (!failed) {
@@ -225,11 +244,48 @@ bool start_first_process(const char* utest) {
         return false;
     }
     ProcessQuotas q;  // defaults
-    NamedGrant spawner{"spawner", 7, abi::kNullCap, kRightsObject};
+    NamedGrant kgrants[3] = {{"spawner", 7, abi::kNullCap, kRightsObject}, {}, {}};
+    uint32_t nkgrants = 1;
+    // "schedctl": SchedulerControl for the placement server, handed on by the
+    // first process until the boot manifest grants it directly (issue 7).
+    kgrants[nkgrants++] = NamedGrant{"schedctl", 8, abi::kNullCap, kRightsObject, nullptr, &SchedulerControl::get()};
     Status why = Status::ok;
     // utest programs learn the CPU count (tests that need several CPUs).
-    char args[32] = {};
+    char args[128] = {};
     size_t alen = 0;
+    if (!g_utest) {
+        // init: the boot manifest module `manifest-<name>` (option manifest=,
+        // default "default") as a read-only MemoryObject named "manifest";
+        // its name and exact length go in the arguments. The kernel never
+        // parses it (servers/init does). A missing module is init's problem
+        // to report, not the kernel's.
+        const char* mname = boot_state().manifest_name[0] != '\0' ? boot_state().manifest_name : "default";
+        char modname[80] = "manifest-";
+        size_t ml = 9;
+        for (size_t k = 0; mname[k] != '\0' && ml + 1 < sizeof modname; ++k) modname[ml++] = mname[k];
+        modname[ml] = '\0';
+        const BootModule* mm = find_boot_module(modname, ml);
+        const auto put = [&](const char* s) {
+            while (*s != '\0' && alen + 1 < sizeof args) args[alen++] = *s++;
+        };
+        put("manifest=");
+        put(mname);
+        if (mm != nullptr) {
+            kgrants[nkgrants++] = NamedGrant{"manifest", 8, abi::kNullCap,
+                                             abi::kRightCall | abi::kRightCopy | abi::kRightTransfer |
+                                                 abi::kRightRead | abi::kRightMap,
+                                             mm};
+            char num[24];
+            size_t nd = 0;
+            uint64_t v = mm->end - mm->start;
+            do {
+                num[nd++] = static_cast<char>('0' + v % 10);
+                v /= 10;
+            } while (v != 0);
+            put(" manifest_bytes=");
+            while (nd > 0 && alen + 1 < sizeof args) args[alen++] = num[--nd];
+        }
+    }
     if (g_utest) {
         const char* pre = "cpus=";
         for (; pre[alen] != '\0'; ++alen) args[alen] = pre[alen];
@@ -242,7 +298,7 @@ bool start_first_process(const char* utest) {
         } while (n != 0);
         while (nd > 0) args[alen++] = digits[--nd];
     }
-    auto p = spawn(name, *m, args, alen, q, nullptr, &spawner, 1, &why);
+    auto p = spawn(name, *m, args, alen, q, nullptr, kgrants, nkgrants, &why);
     if (!p.ok()) {
         kprintf("[capos] error: cannot start '%s': %s\n", name, error_name(p.error()));
         return false;
@@ -258,10 +314,18 @@ void spawner_invoke(Call& call, KernelObject&) {
         // (frames, heapBytesInUse, heapBytesMapped, heapAllocations)
         const HeapStats hs = kheap_stats();
         call.value = free_frame_count();
-        const uint64_t w[5] = {call.value, hs.bytes_in_use, hs.bytes_mapped, hs.allocations, live_process_count()};
-        (void)result_words(call, w, 5);
+        uint64_t slots_used;
+        {
+            LockGuard<SpinLockIrq> g(cap_lock());
+            slots_used = call.proc.caps().used();
+        }
+        // word 5 (appended): capability slots the caller's table uses now.
+        const uint64_t w[6] = {call.value, hs.bytes_in_use, hs.bytes_mapped, hs.allocations, live_process_count(),
+                               slots_used};
+        (void)result_words(call, w, 6);
         return;
     }
+    if (call.sqe.method == iface::kSpawnerModules) return boot_modules_list(call);
     if (call.sqe.method != iface::kSpawnerSpawn) return call.fail(Status::bad_method);
     if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
     if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);

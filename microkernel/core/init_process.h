@@ -3,10 +3,17 @@
 //
 // The first process is the boot module named `init` (or, with the kernel
 // option `utest=<name>`, the module `utest-<name>`). It receives:
-//   wellknown: process (its own Process, all rights), console, park, timer
-//              (thread is not granted: kNullCap);
+//   wellknown: process (its own Process, all rights), thread (its main
+//              thread), console, park, timer;
 //   named "spawner": the BootSpawner (ProcessSpawner.spawn over the boot
-//              modules, plus the KERNEL method freeFrames @2).
+//              modules, modules @1 (object/boot_modules), plus the KERNEL
+//              method freeFrames @2 -> (free frames, kernel heap in use,
+//              heap mapped, heap allocations, live processes, the caller's
+//              used capability slots));
+//   named "manifest" (init only, not in utest mode): a MemoryObject copy
+//              of the boot module `manifest-<name>` (kernel option
+//              manifest=<name>, default "default"); the arguments say
+//              `manifest=<name> manifest_bytes=<n>` (servers/init, docs/boot.md).
 // Every process the spawner starts gets the same well-known capabilities
 // plus the CapGrants of the spawn call as named capabilities (copied from
 // the caller, rights masked), and quotas no larger than its caller's.

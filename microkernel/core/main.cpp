@@ -20,6 +20,7 @@
 #include "lib/cmdline.h"
 #include "lib/frame_allocator.h"
 #include "lib/multiboot2.h"
+#include "object/scheduler_control.h"
 
 extern "C" char __boot_start[], __kernel_end[], boot_stack_top[];
 
@@ -33,6 +34,7 @@ SpinLockIrq g_frames_lock(LockRank::frames, "frames");  // guards g_frames
 uint64_t g_frame_storage_pa = 0;
 
 char g_utest_name[64] = {};  // utest=<name>
+bool g_strace = false;       // strace: placement trace on from boot (issue 7)
 
 alignas(16) arch::CpuTables g_bsp_tables;
 alignas(16) uint8_t g_bsp_ist[3][8192];
@@ -42,6 +44,7 @@ const CmdlineOption kOptions[] = {
     {"manifest", true, "boot manifest module to start (default: default)"},
     {"quiet", false, "less boot output"},
     {"utest", true, "start boot module utest-<value> instead of init; exit QEMU with its test result"},
+    {"strace", false, "record placement events and decisions per CPU (SchedulerControl trace)"},
 };
 constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -81,6 +84,7 @@ bool parse_cmdline(const char* cmdline) {
             kprintf("[capos] error: utest name too long\n");
             ok = false;
         }
+        if (cmdline_key_is(t, "strace")) g_strace = true;
         if (cmdline_key_is(t, "manifest") &&
             !cmdline_copy_value(t, g_boot.manifest_name, sizeof(g_boot.manifest_name))) {
             kprintf("[capos] error: manifest name too long\n");
@@ -99,7 +103,7 @@ Result<multiboot2::BootInfo> parse_boot_info(uint64_t info_pa) {
     return multiboot2::BootInfo::parse(head, total);
 }
 
-constexpr size_t kMaxRanges = 64;
+constexpr size_t kMaxRanges = 128;  // >= 3 + kMaxBootModules + 1: every module stays reserved
 
 void init_frames(uint64_t info_pa) {
     PhysRange usable[kMaxRanges];
@@ -230,6 +234,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     }
     if (!cmdline_ok) kprintf("[capos] continuing with the options that were understood\n");
     userspace_init();  // SYSCALL, SMEP/SMAP/UMIP on every CPU; timekeeper, reaper
+    SchedulerControl::init(g_strace);  // user-space placement hooks (issue 7)
     if (!start_first_process(g_utest_name) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
     kprintf("[capos] idle\n");
     sched::exit_current();  // this CPU's idle thread takes over

@@ -15,6 +15,7 @@
 #include "object/kernel_object.h"
 #include "object/memory_object.h"
 #include "object/park.h"
+#include "object/scheduler_control.h"
 #include "object/thread.h"
 #include "object/timer.h"
 
@@ -35,11 +36,25 @@ Deadline* g_dl_head = nullptr;  // unsorted; scanned every tick while not empty
 Thread* g_keeper = nullptr;
 bool g_keeper_idle = false;
 
+// Ticks the timekeeper keeps polling an empty list before it blocks: a
+// thread that arms and disarms deadlines in a loop (a server's receive with a
+// timeout) then never has to wake it, which kept a cross-CPU wake-up (and
+// its scheduling latency) off every call.
+constexpr uint32_t kKeeperLinger = 250;
+
 void keeper_main(void*) {
+    uint32_t empty_ticks = 0;
     for (;;) {
         arch::IrqState s = arch::irq_save();
         g_dl_lock.lock();
+        if (g_dl_head == nullptr && ++empty_ticks < kKeeperLinger) {
+            g_dl_lock.unlock();
+            arch::irq_restore(s);
+            sched::sleep_ticks(1);
+            continue;
+        }
         if (g_dl_head == nullptr) {
+            empty_ticks = 0;
             g_keeper_idle = true;
             __atomic_store_n(&g_keeper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
             g_dl_lock.unlock();
@@ -47,6 +62,7 @@ void keeper_main(void*) {
             arch::irq_restore(s);
             continue;
         }
+        empty_ticks = 0;
         const uint64_t now = now_ns();
         for (Deadline** pp = &g_dl_head; *pp != nullptr;) {
             Deadline* d = *pp;
@@ -159,6 +175,9 @@ void dispatch_object(Call& call) {
         return;
     case ObjectType::boot_spawner:
         spawner_invoke(call, *o);
+        return;
+    case ObjectType::scheduler_control:  // issue 7: user-space placement
+        SchedulerControl::invoke(call, *static_cast<SchedulerControl*>(o));
         return;
     default:
         call.fail(Status::bad_method);

@@ -29,6 +29,11 @@ struct alignas(64) CpuSched {
     Thread* idle = nullptr;
     Thread* prev = nullptr;       // switched away from; finish_switch() releases it
     Thread* sleepers = nullptr;   // threads sleeping on this CPU's tick count
+    Thread* migrate = nullptr;    // preempted thread to queue on migrate_to once off this CPU
+    unsigned migrate_to = 0;
+    bool preempting = false;      // schedule() called by an interrupt before the slice ended
+    Thread* resume = nullptr;     // preempted mid-slice by an urgent thread: gets resume_slice back
+    uint32_t resume_slice = 0;
     AddressSpace* loaded_as = nullptr;  // what CR3 holds (nullptr: kernel tables)
     uint32_t slice_left = kDefaultSliceTicks;
     bool need_resched = false;
@@ -50,6 +55,7 @@ CpuSched g_cpu[kMaxCpus];
 unsigned g_ncpus = 0;
 bool g_running = false;
 PlacementHook g_hook = nullptr;
+const SchedObserver* g_obs = nullptr;  // user-space placement (scheduler_control)
 void* g_hook_ctx = nullptr;
 uint64_t g_fallbacks = 0;
 alignas(64) Thread g_boot_thread;
@@ -70,6 +76,8 @@ void publish(CpuSched& cs, bool running_idle) {
 
 void set_state(Thread& t, State s) { __atomic_store_n(&t.state_, s, __ATOMIC_RELEASE); }
 
+void enqueue_on(Thread& t, unsigned target, bool urgent = false);
+
 // Runs on the thread just switched to, interrupts off.
 void finish_switch() {
     CpuSched& cs = local();
@@ -79,6 +87,13 @@ void finish_switch() {
     bool reap = p->state() == State::exited && p->detached_;
     __atomic_store_n(&p->on_cpu_, false, __ATOMIC_RELEASE);
     if (reap) p->destroy();
+    // Migration at preemption (placement server's standing assignment): only
+    // now is the thread's stack free for another CPU to switch to.
+    if (cs.migrate != nullptr) {
+        Thread* m = cs.migrate;
+        cs.migrate = nullptr;
+        enqueue_on(*m, cs.migrate_to);
+    }
 }
 
 void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
@@ -96,6 +111,10 @@ void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
     cs.prev = prev;
     ++cs.switches;
     cs.slice_left = slice_of(next);
+    if (next == cs.resume) {
+        cs.slice_left = cs.resume_slice;
+        cs.resume = nullptr;
+    }
     if (next->address_space_ != cs.loaded_as) {
         if (next->address_space_ != nullptr) next->address_space_->activate();
         else arch::tlb::load(arch::kernel_pml4(), 0, nullptr);
@@ -125,8 +144,32 @@ void snapshot(const Thread& t, unsigned self, CpuLoad* loads, PlacementInput& in
     in.weight = t.link_.weight;
 }
 
+// t is runnable, off every CPU and not queued: queue it on target (IPI if
+// remote). urgent: at the head, and switch to it now even on this CPU.
+void enqueue_on(Thread& t, unsigned target, bool urgent) {
+    arch::IrqState s = arch::irq_save();
+    unsigned self = cpu::id();
+    CpuSched& cs = g_cpu[target];
+    cs.lock.lock();
+    t.cpu_ = target;
+    auto r = urgent ? cs.rq.push_front(t.link_) : cs.rq.push_back(t.link_);
+    if (!r.ok()) panic("sched: enqueue of '%s' failed: %s", t.name_, error_name(r.error()));
+    publish(cs, false);
+    bool target_idle = cs.current == cs.idle;
+    cs.lock.unlock();
+    if (target != self) {
+        arch::send_reschedule(target);
+    } else if (urgent && !target_idle) {
+        cs.need_resched = true;
+        arch::send_reschedule(self);  // taken as soon as interrupts are on again
+    } else if (target_idle) {
+        cs.need_resched = true;  // woken from an interrupt that hit our idle thread
+    }
+    arch::irq_restore(s);
+}
+
 // t is runnable and not queued: choose its CPU and queue it there.
-void enqueue_placed(Thread& t) {
+void enqueue_placed(Thread& t, bool created) {
     arch::IrqState s = arch::irq_save();
     // A thread woken while its old CPU is still switching away from it must
     // not run anywhere until that switch is done (its stack is in use).
@@ -136,21 +179,23 @@ void enqueue_placed(Thread& t) {
     PlacementInput in;
     snapshot(t, self, loads, in);
     bool fell_back = false;
-    unsigned target = place_thread(in, g_hook, g_hook_ctx, &fell_back);
-    if (fell_back) __atomic_fetch_add(&g_fallbacks, 1, __ATOMIC_RELAXED);
-    CpuSched& cs = g_cpu[target];
-    cs.lock.lock();
-    t.cpu_ = target;
-    auto r = cs.rq.push_back(t.link_);
-    if (!r.ok()) panic("sched: enqueue of '%s' failed: %s", t.name_, error_name(r.error()));
-    publish(cs, false);
-    bool target_idle = cs.current == cs.idle;
-    cs.lock.unlock();
-    if (target != self) {
-        arch::send_reschedule(target);
-    } else if (target_idle) {
-        cs.need_resched = true;  // woken from an interrupt that hit our idle thread
+    const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
+    unsigned target = kNoCpu;
+    bool standing = false;
+    if (obs != nullptr) {
+        // The server's standing assignment, if it has one for t and it is valid.
+        unsigned c = obs->place(t, in);
+        if (c != kNoCpu && placement_valid(in, c)) {
+            target = c;
+            standing = true;
+        }
     }
+    if (target == kNoCpu) target = place_thread(in, g_hook, g_hook_ctx, &fell_back);
+    if (fell_back) __atomic_fetch_add(&g_fallbacks, 1, __ATOMIC_RELAXED);
+    // Posted before the enqueue so the event precedes anything the thread
+    // does on its new CPU; posting is lock-free and never waits for the server.
+    if (obs != nullptr) obs->runnable(t, target, created, standing);
+    enqueue_on(t, target, obs != nullptr && obs->urgent != nullptr && obs->urgent(t));
     arch::irq_restore(s);
 }
 
@@ -158,6 +203,7 @@ void enqueue_placed(Thread& t) {
 void maybe_preempt(CpuSched& cs) {
     if (!cs.need_resched) return;
     if (arch::percpu_self()->locks_held != 0) return;  // holder of a plain SpinLock: retry next tick
+    cs.preempting = cs.slice_left > 0;  // not a slice expiry (schedule() may keep the current thread)
     schedule();
 }
 
@@ -169,6 +215,7 @@ void timer_tick(arch::InterruptFrame&) {
     // could break the lock order, and switching would strand the lock.
     // Sleepers and the slice are handled on the next tick.
     if (arch::percpu_self()->locks_held != 0) return;
+    if (const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE)) obs->tick(cs.id);
     if (cs.sleepers != nullptr) {
         uint64_t now = arch::percpu_self()->ticks;
         Thread* due = nullptr;
@@ -304,13 +351,52 @@ void schedule() {
     CpuSched& cs = local();
     Thread* prev = cs.current;
     cs.need_resched = false;
+    const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
+    unsigned move_to = kNoCpu;
+    if (obs != nullptr && prev != cs.idle) {
+        State st = prev->state();
+        if (st == State::blocked || st == State::exited) obs->left(*prev, cs.id);
+        else if (st == State::running) move_to = obs->preempted(*prev, cs.id);
+        if (move_to != kNoCpu && (move_to == cs.id || move_to >= g_ncpus || !g_cpu[move_to].online ||
+                                  !prev->allowed_.has(move_to)))
+            move_to = kNoCpu;
+    }
     cs.lock.lock();
+    // An urgent wake-up (the placement server) that preempts a thread
+    // mid-slice puts it back at the head with the rest of its slice, so the
+    // server's own CPU time does not reorder the round the policy set up.
+    RunQueueLink* urgent_head = nullptr;
+    const bool preempting = cs.preempting;
+    cs.preempting = false;
+    if (prev != cs.idle && move_to == kNoCpu && cs.slice_left > 0 && obs != nullptr && obs->urgent != nullptr &&
+        prev->state() == State::running) {
+        RunQueueLink* h = cs.rq.front();
+        if (h != nullptr && obs->urgent(*static_cast<Thread*>(h->entity))) {
+            urgent_head = cs.rq.pop_front();
+        } else if (preempting && obs->strict_slices != nullptr && obs->strict_slices()) {
+            // A wake-up IPI while a placement server sets slices: keep the
+            // slice (the woken thread waits its turn, as a local wake-up does).
+            cs.lock.unlock();
+            return;
+        }
+    }
     if (prev != cs.idle && prev->state() == State::running) {
         set_state(*prev, State::runnable);
-        auto r = cs.rq.push_back(prev->link_);
-        if (!r.ok()) panic("sched: requeue of '%s' failed: %s", prev->name_, error_name(r.error()));
+        if (urgent_head != nullptr) {
+            auto r = cs.rq.push_front(prev->link_);
+            if (!r.ok()) panic("sched: requeue of '%s' failed: %s", prev->name_, error_name(r.error()));
+            cs.resume = prev;
+            cs.resume_slice = cs.slice_left;
+        } else if (move_to != kNoCpu) {
+            // Queued on move_to by finish_switch(), once it is off this CPU.
+            cs.migrate = prev;
+            cs.migrate_to = move_to;
+        } else {
+            auto r = cs.rq.push_back(prev->link_);
+            if (!r.ok()) panic("sched: requeue of '%s' failed: %s", prev->name_, error_name(r.error()));
+        }
     }
-    RunQueueLink* l = cs.rq.pop_front();
+    RunQueueLink* l = urgent_head != nullptr ? urgent_head : cs.rq.pop_front();
     Thread* next = l != nullptr ? static_cast<Thread*>(l->entity) : cs.idle;
     cs.rq.set_running_weight(next == cs.idle ? 0 : next->link_.weight);
     publish(cs, next == cs.idle);
@@ -320,6 +406,7 @@ void schedule() {
         cs.slice_left = slice_of(prev);
         return;
     }
+    if (obs != nullptr) obs->switch_in(cs.id, next == cs.idle ? nullptr : next);
     switch_to(cs, prev, next);
 }
 
@@ -341,13 +428,13 @@ bool wake(Thread& t) {
                                      __ATOMIC_ACQUIRE)) {
         return false;
     }
-    enqueue_placed(t);
+    enqueue_placed(t, false);
     return true;
 }
 
 void start(Thread& t) {
     set_state(t, State::runnable);
-    enqueue_placed(t);
+    enqueue_placed(t, true);
 }
 
 void sleep_ticks(uint64_t ticks) {
@@ -395,6 +482,38 @@ void set_placement_hook(PlacementHook hook, void* ctx) {
 }
 
 uint64_t placement_fallbacks() { return __atomic_load_n(&g_fallbacks, __ATOMIC_RELAXED); }
+
+void set_observer(const SchedObserver* o) { __atomic_store_n(&g_obs, o, __ATOMIC_RELEASE); }
+
+bool move_queued(Thread& t, unsigned target) {
+    if (target >= __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE) || !g_cpu[target].online) return false;
+    arch::IrqState s = arch::irq_save();
+    // Take it out of whatever queue holds it, under that CPU's lock; a thread
+    // that is running, blocked or already moving is left alone.
+    unsigned from = __atomic_load_n(&t.cpu_, __ATOMIC_ACQUIRE);
+    bool moved = false;
+    if (from < kMaxCpus && from != target) {
+        CpuSched& cs = g_cpu[from];
+        cs.lock.lock();
+        if (t.state() == State::runnable && cs.rq.contains(t.link_) && cs.rq.remove(t.link_).ok()) {
+            publish(cs, cs.current == cs.idle);
+            moved = true;
+        }
+        cs.lock.unlock();
+    }
+    // Off every queue and not running: nobody else can enqueue it (a waker
+    // needs it blocked), so queue it on target.
+    if (moved) enqueue_on(t, target);
+    arch::irq_restore(s);
+    return moved;
+}
+
+uint32_t nr_runnable(unsigned cpu) {
+    const CpuSched& c = g_cpu[cpu];
+    uint64_t q = __atomic_load_n(&c.queued_pub, __ATOMIC_ACQUIRE);
+    bool busy = !__atomic_load_n(&c.idle_pub, __ATOMIC_RELAXED) && c.current != c.idle;
+    return static_cast<uint32_t>(q + (busy ? 1 : 0));
+}
 
 CpuStats stats(unsigned cpu) {
     const CpuSched& c = g_cpu[cpu];

@@ -64,6 +64,45 @@ void sleep_until_tick(uint64_t tick);
 void set_placement_hook(PlacementHook hook, void* ctx);
 uint64_t placement_fallbacks();
 
+// --- hooks for user-space placement (object/scheduler_control) -------------
+// The placement server never runs in these paths: the observer only reads
+// data the server left behind (standing assignments) and posts events into
+// a lock-free ring. Every callback runs on the CPU concerned with interrupts
+// off and no run-queue lock held; none may block.
+struct SchedObserver {
+    // t becomes runnable: the CPU its standing assignment names, or kNoCpu
+    // for the built-in default. The answer is validated like a hook's.
+    unsigned (*place)(Thread& t, const PlacementInput& in);
+    // t was queued on `cpu` (created: first time; standing: place() chose it).
+    void (*runnable)(Thread& t, unsigned cpu, bool created, bool standing);
+    // t left its CPU blocked or exited (t.state() says which).
+    void (*left)(Thread& t, unsigned cpu);
+    // t is preempted on `cpu` while still runnable: the CPU it should move
+    // to (its standing assignment), or kNoCpu to stay.
+    unsigned (*preempted)(Thread& t, unsigned cpu);
+    // Every timer tick of `cpu` (deadline sweeps, load reports).
+    void (*tick)(unsigned cpu);
+    // `next` starts running on `cpu` (nullptr: the idle thread). Tracing.
+    void (*switch_in)(unsigned cpu, Thread* next);
+    // True for threads whose wake-up must not wait for a slice to end (the
+    // placement server and its notifier): queued at the head, with a
+    // reschedule IPI even to this CPU, so the server answers within its deadline.
+    bool (*urgent)(const Thread& t);
+    // True while a placement server sets slices: a thread is then not
+    // preempted before its slice ends except by an urgent thread (whose
+    // preemption it gets back, see schedule()), so slices are shares.
+    bool (*strict_slices)();
+};
+// Installs (or, with nullptr, removes) the observer; o must stay valid.
+void set_observer(const SchedObserver* o);
+// Moves t to `cpu` if it waits in a run queue (not running, not blocked):
+// a placement decision that arrived while the thread was still queued.
+// Returns false when it is not queued (the standing assignment then applies
+// at its next wake-up or preemption). Any context, no run-queue lock held.
+bool move_queued(Thread& t, unsigned cpu);
+// Threads queued + running on cpu (published value, racy).
+uint32_t nr_runnable(unsigned cpu);
+
 struct CpuStats {
     uint64_t switches;       // context switches on this CPU
     uint64_t migrations_in;  // threads that arrived from another CPU

@@ -244,6 +244,17 @@ void spinner(void* p) {
     }
 }
 
+// Sleeps until every spinner recorded a CPU (at most 5 s: a loaded host may
+// leave a vCPU unscheduled for a while).
+void wait_started(SpinArg* args, unsigned n) {
+    for (unsigned round = 0; round < 50; ++round) {
+        sched::sleep_ticks(sched::kTimerHz / 10);
+        bool all = true;
+        for (unsigned i = 0; i < n; ++i) all = all && args[i].samples > 0;
+        if (all) return;
+    }
+}
+
 unsigned hook_last_cpu(const PlacementInput& in, void*) { return in.ncpus - 1; }
 unsigned hook_bogus(const PlacementInput&, void*) { return 999; }
 
@@ -264,6 +275,7 @@ KTEST("sched_spread", "N CPU-bound threads spread over N CPUs; placement hook ob
     }
     // The test thread sleeps, so every CPU has one spinner (the boot CPU's
     // included once the test thread is off it).
+    wait_started(args, n);
     sched::sleep_ticks(sched::kTimerHz / 2);
     uint64_t seen = 0;
     for (unsigned i = 0; i < n; ++i) {
@@ -288,7 +300,7 @@ KTEST("sched_spread", "N CPU-bound threads spread over N CPUs; placement hook ob
         if (!t.ok()) return ktest_fail("create failed");
         ts[i] = t.value();
     }
-    sched::sleep_ticks(sched::kTimerHz / 10);
+    wait_started(args, 2);
     bool hook_ok = args[0].cpu == n - 1 && args[1].cpu == n - 1;
     stop = true;
     if (!join_all(ts, 2)) return ktest_fail("join failed");
@@ -300,7 +312,7 @@ KTEST("sched_spread", "N CPU-bound threads spread over N CPUs; placement hook ob
     auto t = Thread::create(spinner, &args[0], ThreadOptions{});
     if (!t.ok()) return ktest_fail("create failed");
     ts[0] = t.value();
-    sched::sleep_ticks(sched::kTimerHz / 10);
+    wait_started(args, 1);
     bool ran = args[0].cpu != kNoCpu;
     stop = true;
     if (!join_all(ts, 1)) return ktest_fail("join failed");
@@ -710,10 +722,16 @@ struct PrimeArg {
     uint32_t start;
     uint32_t stride;
     uint32_t count;
+    unsigned cpu_first;
+    unsigned cpu_last;
+    uint64_t t_start;
+    uint64_t t_end;
 };
 
 void prime_worker(void* p) {
     auto* a = static_cast<PrimeArg*>(p);
+    a->t_start = now();
+    a->cpu_first = cpu::id();
     uint32_t c = 0;
     for (uint32_t n = a->start; n < kPrimeLimit; n += a->stride) {
         if (n < 2) continue;
@@ -724,6 +742,8 @@ void prime_worker(void* p) {
         if (prime) ++c;
     }
     a->count = c;
+    a->cpu_last = cpu::id();
+    a->t_end = now();
 }
 
 KTEST("bench_smp", "measure: prime counting below 3e6 split over one kernel thread per CPU, TSC cycles") {
@@ -733,7 +753,7 @@ KTEST("bench_smp", "measure: prime counting below 3e6 split over one kernel thre
     // Odd numbers only go to workers; thread i takes 2i+1, 2i+1+2n, ...
     uint64_t t0 = now();
     for (unsigned i = 0; i < n; ++i) {
-        args[i] = PrimeArg{2 * i + 1, 2 * n, 0};
+        args[i] = PrimeArg{2 * i + 1, 2 * n, 0, 0, 0, 0, 0};
         ThreadOptions o;
         o.name = "prime";
         auto t = Thread::create(prime_worker, &args[i], o);
@@ -745,8 +765,21 @@ KTEST("bench_smp", "measure: prime counting below 3e6 split over one kernel thre
     uint32_t primes = 1;  // 2
     for (unsigned i = 0; i < n; ++i) primes += args[i].count;
     bool ok = primes == kPrimeCount;
-    kprintf("[bench] smp_work cpus=%u threads=%u range=2..%u primes=%u cycles=%llu tsc_hz=%llu verified=%s\n", n, n,
-            kPrimeLimit, primes, static_cast<unsigned long long>(cycles),
+    for (unsigned i = 0; i < n; ++i) {
+        kprintf("[bench] smp_work thread=%u cpu=%u->%u start=+%llu work=%llu migrations=%s\n", i, args[i].cpu_first,
+                args[i].cpu_last, static_cast<unsigned long long>(args[i].t_start - t0),
+                static_cast<unsigned long long>(args[i].t_end - args[i].t_start),
+                args[i].cpu_first == args[i].cpu_last ? "none-seen" : "yes");
+    }
+    // work: the compute window, first worker start to last worker end.
+    uint64_t first = ~0ull, last = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        first = args[i].t_start < first ? args[i].t_start : first;
+        last = args[i].t_end > last ? args[i].t_end : last;
+    }
+    kprintf("[bench] smp_work cpus=%u threads=%u range=2..%u primes=%u cycles=%llu work=%llu tsc_hz=%llu "
+            "verified=%s\n", n, n, kPrimeLimit, primes, static_cast<unsigned long long>(cycles),
+            static_cast<unsigned long long>(last - first),
             static_cast<unsigned long long>(arch::tsc_hz()), ok ? "true" : "false");
     return ok ? ktest_ok() : ktest_fail("wrong prime count");
 }

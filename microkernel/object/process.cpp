@@ -10,10 +10,13 @@
 #include "core/init_process.h"
 #include "core/kheap.h"
 #include "core/panic.h"
+#include "object/scheduler_control.h"
 #include "core/ring_dispatch.h"
 #include "core/sched.h"
+#include "lib/capnp_wire.h"
 #include "object/address_space.h"
 #include "object/endpoint.h"
+#include "object/kernel_object.h"
 #include "object/memory_object.h"
 #include "object/thread.h"
 
@@ -281,14 +284,20 @@ Result<void> Process::load(const uint8_t* image, size_t size, const char* args, 
     return ok();
 }
 
-Result<void> Process::start(const CapHandle* wellknown) {
+Result<void> Process::start(CapHandle* wellknown) {
+    Ref<UserThread> t = TRY(create_thread(entry_, main_stack_top_, start_block_va_, false));
+    {
+        LockGuard<SpinLockIrq> g(g_cap_lock);
+        auto h = caps_.insert(t.get(), kRightsObject);
+        wellknown[static_cast<uint32_t>(abi::StartCap::thread)] = h.ok() ? h.value() : abi::kNullCap;
+    }
     write_user_phys(as_, start_block_va_ + offsetof(abi::StartBlock, wellknown), wellknown,
                     sizeof(CapHandle) * static_cast<uint32_t>(abi::StartCap::count));
-    Ref<UserThread> t = TRY(create_thread(entry_, main_stack_top_, start_block_va_));
+    sched::start(*t->kthread_);
     return ok();
 }
 
-Result<Ref<UserThread>> Process::create_thread(uint64_t entry, uint64_t stack_top, uint64_t arg) {
+Result<Ref<UserThread>> Process::create_thread(uint64_t entry, uint64_t stack_top, uint64_t arg, bool start_now) {
     if (entry < abi::kUserImageBase || entry >= abi::kUserEnd || stack_top > abi::kUserEnd ||
         stack_top < abi::kUserImageBase)
         return Error::invalid_argument;
@@ -397,9 +406,12 @@ Result<Ref<UserThread>> Process::create_thread(uint64_t entry, uint64_t stack_to
         t->add_ref();  // the thread table's reference
         threads_[index] = t;
         --creating_;
+        // terminate() ran meanwhile and did not see this thread: it exits at
+        // its first return to user mode.
+        if (exiting_) t->kill_ = true;
         __atomic_fetch_add(&live_threads_, 1, __ATOMIC_ACQ_REL);
     }
-    sched::start(*t->kthread_);
+    if (start_now) sched::start(*t->kthread_);
     return ref;
 }
 
@@ -611,6 +623,7 @@ void Process::teardown() {
     kprintf("[capos] process %s (%llu) %s, code %lld\n", name_, static_cast<unsigned long long>(id_),
             kReasons[static_cast<unsigned>(exit_reason_) & 3], static_cast<long long>(exit_code_));
     complete_waiters();
+    SchedulerControl::process_exited(id_);  // a dead placement server is demoted
     init_process_exited(id_, exit_code_);
 }
 
@@ -701,10 +714,6 @@ void UserThread::release_memory() {
 }  // namespace kern
 
 // --- Process / ProcessHandle / Thread interfaces ------------------------------------
-
-#include "lib/capnp_wire.h"
-#include "object/endpoint.h"
-#include "object/kernel_object.h"
 
 namespace kern {
 
@@ -918,9 +927,20 @@ void thread_invoke(Call& call, UserThread& t) {
         if (!t.add_joiner(op.value())) op_complete(op.value());
         return;
     }
-    case iface::kThreadSetWeight:
-    case iface::kThreadSetCpuHint:
-        return call.fail(Status::not_supported);
+    case iface::kThreadSetWeight:  // issue 7: fair-share weight (object/scheduler_control)
+        return SchedulerControl::thread_set_weight(call, t);
+    case iface::kThreadSetCpuHint: {
+        // Applied as the thread's allowed-CPU mask {cpu} (a hard pin; default
+        // placement and a placement server's answers both honour the mask).
+        // Takes effect at the thread's next placement (wake-up or start).
+        // Added for benchmark-micro's same-CPU / cross-CPU cases.
+        wire::Reader r;
+        if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
+        const uint32_t cpu = wire::Reader::u32(r.root(), 0);
+        if (cpu >= sched::cpu_count()) return call.fail(Status::invalid_argument);
+        if (!t.kthread()->set_affinity(CpuMask::only(cpu)).ok()) return call.fail(Status::invalid_argument);
+        return;
+    }
     default:
         return call.fail(Status::bad_method);
     }

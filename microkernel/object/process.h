@@ -86,13 +86,15 @@ public:
     [[nodiscard]] Result<void> load(const uint8_t* image, size_t size, const char* args, size_t args_len,
                                     const capos::abi::NamedCap* named, uint32_t named_count);
     // Starts the main thread at the ELF entry. wellknown[] is written into
-    // the StartBlock before the thread runs.
-    [[nodiscard]] Result<void> start(const CapHandle* wellknown);
+    // the StartBlock before the thread runs; its StartCap::thread entry is
+    // filled here (a Thread capability to the main thread itself).
+    [[nodiscard]] Result<void> start(CapHandle* wellknown);
 
     // Creates a thread of this process (Process.createThread): rip = entry,
     // rsp = stack_top, rdi = arg. Errors: quota (threads, frames),
     // out_of_memory, invalid_argument (entry/stack not user addresses).
-    [[nodiscard]] Result<Ref<UserThread>> create_thread(uint64_t entry, uint64_t stack_top, uint64_t arg);
+    [[nodiscard]] Result<Ref<UserThread>> create_thread(uint64_t entry, uint64_t stack_top, uint64_t arg,
+                                                        bool start_now = true);
 
     // Ends the process (first caller's code/reason win). Any context but
     // with no lock held.

@@ -20,7 +20,9 @@ struct Touch {
     void discriminant(uint16_t d) { sum += d; }
     template <typename T>
     void value(const char*, T v) {
-        sum += static_cast<uint64_t>(v);
+        uint64_t bits = 0;
+        __builtin_memcpy(&bits, &v, sizeof(T));  // floats may not fit an integer
+        sum += bits;
     }
     void enumerant(const char*, uint16_t v) { sum += v; }
     void text(const char*, bool, cap::capnp::Text::Reader t) {
@@ -45,7 +47,7 @@ struct Touch {
     void touch_list(const L& l) {
         using T = typename L::Element;
         constexpr auto k = cap::capnp::kind_of<T>();
-        uint32_t n = l.size() < 1024 ? l.size() : 1024;
+        uint32_t n = l.size() < 256 ? l.size() : 256;
         for (uint32_t i = 0; i < n; ++i) {
             if constexpr (k == cap::capnp::Kind::Struct) {
                 visit(l[i], *this);
@@ -60,7 +62,10 @@ struct Touch {
             } else if constexpr (k == cap::capnp::Kind::Void) {
                 sum += 1;
             } else {
-                sum += static_cast<uint64_t>(l[i]);
+                T v = l[i];
+                uint64_t bits = 0;
+                __builtin_memcpy(&bits, &v, sizeof(T));
+                sum += bits;
             }
         }
     }

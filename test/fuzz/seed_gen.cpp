@@ -1,5 +1,6 @@
 // Writes the schema fuzzer's seed corpus: every root type filled by the generated builders, in one and in many segments.
 #include <cstdio>
+#include <filesystem>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -73,12 +74,14 @@ private:
 };
 
 int written = 0;
+std::vector<std::string> seeds;
 
 bool write_seed(const std::string& dir, const cap::capnp::MessageBuilder& b) {
     std::vector<uint8_t> out(b.flat_size());
     size_t n;
     if (b.write_flat(out.data(), out.size(), &n) != cap::capnp::Error::Ok) return false;
     std::string path = dir + "/seed-" + std::to_string(written++);
+    seeds.push_back(path);
     FILE* f = std::fopen(path.c_str(), "wb");
     if (f == nullptr) return false;
     bool ok = std::fwrite(out.data(), 1, n, f) == n;
@@ -87,14 +90,20 @@ bool write_seed(const std::string& dir, const cap::capnp::MessageBuilder& b) {
 
 }  // namespace
 
+// Usage: seed_gen OUTDIR [CORPUS_DIR]. Writes OUTDIR/seed-*, an empty
+// OUTDIR/long-corpus/ for the long run, and OUTDIR/seeds.list: the seeds and
+// the files of CORPUS_DIR, comma-separated, for libFuzzer's
+// -seed_inputs=@file (seeding without writing new inputs anywhere).
 int main(int argc, char** argv) {
-    if (argc != 2) {
-        std::fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
+    if (argc != 2 && argc != 3) {
+        std::fprintf(stderr, "usage: %s OUTDIR [CORPUS_DIR]\n", argv[0]);
         return 2;
     }
     std::string dir = argv[1];
-    std::string mk = "mkdir -p '" + dir + "'";
-    if (std::system(mk.c_str()) != 0) return 1;
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    std::filesystem::create_directories(dir + "/long-corpus", ec);
+    if (ec) return 1;
     bool ok = true;
     auto gen = [&]<typename T>() {
         for (uint64_t seed = 1; seed <= 3; ++seed) {
@@ -120,6 +129,16 @@ int main(int argc, char** argv) {
         }
     };
     schema_fuzz::for_each_root(gen);
-    std::printf("wrote %d seeds to %s\n", written, dir.c_str());
+    if (argc == 3) {
+        for (const auto& e : std::filesystem::directory_iterator(argv[2]))
+            if (e.is_regular_file()) seeds.push_back(std::filesystem::absolute(e.path()).string());
+    }
+    std::string list;
+    for (const auto& p : seeds) list += (list.empty() ? "" : ",") + std::filesystem::absolute(p).string();
+    FILE* f = std::fopen((dir + "/seeds.list").c_str(), "w");
+    if (f == nullptr) return 1;
+    ok = std::fputs(list.c_str(), f) >= 0 && ok;
+    ok = std::fclose(f) == 0 && ok;
+    std::printf("wrote %d seeds to %s (%zu inputs listed)\n", written, dir.c_str(), seeds.size());
     return ok ? 0 : 1;
 }

@@ -77,6 +77,20 @@ CAP_TEST(bad_method_and_slots) {
   CAP_CHECK(r.cqe.status == static_cast<int32_t>(abi::Status::malformed_message));
 }
 
+CAP_TEST(start_block_caps) {
+  const cap::StartInfo& si = cap::start_info();
+  CAP_CHECK(si.process() != 0 && si.console() != 0 && si.park() != 0 && si.timer() != 0);
+  const auto th = si.cap(cap::StartCap::thread);
+  CAP_REQUIRE(th != 0);
+  // Thread.id on the main thread itself; joining oneself is refused.
+  guest::Raw r = guest::raw_call(th, guest::kThread, 1);
+  CAP_CHECK(r.cqe.status == 0 && r.cqe.value != 0);
+  r = guest::raw_call(th, guest::kThread, 0);
+  CAP_CHECK(r.cqe.status == static_cast<int32_t>(abi::Status::invalid_argument));
+  CAP_CHECK(si.named("spawner") != 0);
+  CAP_CHECK(si.args()[0] == 'c');  // "cpus=<n>"
+}
+
 CAP_TEST(tls_and_fs_base) {
   static thread_local uint64_t v = 42;
   CAP_CHECK(v == 42);

@@ -102,4 +102,62 @@ CAP_TEST(many_short_threads) {
   CAP_CHECK(ok);
 }
 
+namespace {
+volatile uint64_t* g_va = nullptr;
+volatile uint32_t g_phase = 0;   // 0 pause, 1 read, 2 stop
+volatile uint32_t g_ack = 0;     // reader: last phase it saw
+volatile uint64_t g_seen = 0;
+volatile uint32_t g_reader_cpu = 0;
+
+int64_t reader(void*) {
+  for (;;) {
+    const uint32_t ph = g_phase;
+    g_ack = ph;
+    if (ph == 2) return 0;
+    if (ph == 1) {
+      g_seen = *g_va;  // keeps the translation in this CPU's TLB
+      g_reader_cpu = guest::cpu_now();
+    }
+  }
+}
+
+void sleep_ms(uint64_t ms) { (void)cap::timer_sleep(cap::this_ring(), cap::start_info().timer(), ms * 1'000'000); }
+}  // namespace
+
+CAP_TEST(unmap_shoots_down_other_cpus) {
+  // A reader thread on (ideally) another CPU caches the translation of va ->
+  // object 1. The main thread unmaps va and maps object 2 there. If the
+  // unmap did not shoot down the reader CPU's TLB, the reader would keep
+  // seeing object 1's value.
+  cap::Ring& r = cap::this_ring();
+  const auto proc = cap::start_info().process();
+  auto m1 = cap::process_allocate(r, proc, 4096);
+  auto m2 = cap::process_allocate(r, proc, 4096);
+  CAP_REQUIRE(m1.ok() && m2.ok());
+  const uint64_t va = cap::reserve_va(4096);
+  CAP_REQUIRE(cap::process_map(r, proc, m2.value(), va, 0, 4096, true, false).ok());
+  *reinterpret_cast<volatile uint64_t*>(va) = 2;
+  CAP_REQUIRE(cap::process_unmap(r, proc, va, 4096).ok());
+  CAP_REQUIRE(cap::process_map(r, proc, m1.value(), va, 0, 4096, true, false).ok());
+  *reinterpret_cast<volatile uint64_t*>(va) = 1;
+  g_va = reinterpret_cast<volatile uint64_t*>(va);
+  g_phase = 1;
+  auto t = cap::Thread::spawn(reader, nullptr, 32 * 1024);
+  CAP_REQUIRE(t.ok());
+  for (int i = 0; i < 2000 && g_seen != 1; ++i) sleep_ms(1);
+  CAP_REQUIRE(g_seen == 1);
+  g_phase = 0;
+  while (g_ack != 0) {
+  }
+  CAP_REQUIRE(cap::process_unmap(r, proc, va, 4096).ok());
+  CAP_REQUIRE(cap::process_map(r, proc, m2.value(), va, 0, 4096, true, false).ok());
+  g_phase = 1;
+  for (int i = 0; i < 500 && g_seen != 2; ++i) sleep_ms(1);
+  cap::print("[utest-threads] shootdown: reader on cpu %u, main on cpu %u, reader sees %llu\n", g_reader_cpu,
+             guest::cpu_now(), static_cast<unsigned long long>(g_seen));
+  CAP_CHECK(g_seen == 2);
+  g_phase = 2;
+  CAP_CHECK(t.value().join().ok());
+}
+
 CAP_TEST_MAIN("threads")

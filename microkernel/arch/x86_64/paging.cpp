@@ -11,6 +11,7 @@ namespace {
 bool g_direct_map_ready = false;
 uint64_t g_kernel_pml4 = 0;
 uint64_t g_nx_bit = 0;
+uint64_t g_direct_map_end = 0;
 
 uint64_t* table(uint64_t pa) { return phys_to<uint64_t>(pa); }
 
@@ -52,6 +53,7 @@ uint64_t virt_to_phys(const void* va) {
 }
 
 uint64_t kernel_pml4() { return g_kernel_pml4; }
+uint64_t direct_map_end() { return g_direct_map_end; }
 
 Result<void> map_page(uint64_t pml4_pa, uint64_t va, uint64_t pa, uint64_t flags, FrameAlloc alloc) {
     bool user = (flags & kPteUser) != 0;
@@ -137,6 +139,7 @@ Result<void> paging_init(uint64_t phys_end, FrameAlloc alloc) {
     write_cr4(read_cr4() | (1ull << 7));
     write_cr3(pml4);
     g_kernel_pml4 = pml4;
+    g_direct_map_end = end;
     g_direct_map_ready = true;
     return {};
 }

@@ -42,6 +42,9 @@ using FrameAlloc = Result<uint64_t> (*)();
 // Frames for tables come from alloc and must lie below kBootMapLimit.
 Result<void> paging_init(uint64_t phys_end, FrameAlloc alloc);
 
+// End of the direct map (exclusive physical address); 0 before paging_init.
+uint64_t direct_map_end();
+
 // Physical address of the kernel PML4 (the top half is shared by every
 // address space).
 uint64_t kernel_pml4();

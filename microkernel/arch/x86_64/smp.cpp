@@ -57,8 +57,9 @@ ApMain g_ap_main = nullptr;
 acpi::Madt g_madt;
 
 const void* acpi_map(void*, uint64_t pa, size_t len) {
-    // The direct map covers at least 4 GiB and all RAM.
-    if (pa + len < pa) return nullptr;
+    // A corrupt RSDT/XSDT entry may point anywhere: only hand out addresses
+    // the direct map covers, so the parser sees out_of_range, not a fault.
+    if (pa + len < pa || pa + len > direct_map_end()) return nullptr;
     return phys_to_virt(pa);
 }
 

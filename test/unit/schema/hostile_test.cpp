@@ -89,7 +89,9 @@ struct Touch {
     void discriminant(uint16_t d) { sum += d; }
     template <typename T>
     void value(const char*, T v) {
-        sum += static_cast<uint64_t>(v);
+        uint64_t bits = 0;
+        __builtin_memcpy(&bits, &v, sizeof(T));  // floats may not fit an integer
+        sum += bits;
     }
     void enumerant(const char*, uint16_t v) { sum += v; }
     void text(const char*, bool, cap::capnp::Text::Reader t) {
@@ -129,7 +131,10 @@ struct Touch {
             } else if constexpr (k == cap::capnp::Kind::Void) {
                 sum += 1;
             } else {
-                sum += static_cast<uint64_t>(l[i]);
+                T v = l[i];
+                uint64_t bits = 0;
+                __builtin_memcpy(&bits, &v, sizeof(T));
+                sum += bits;
             }
         }
     }

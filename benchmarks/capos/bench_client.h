@@ -1,0 +1,99 @@
+// bench_client.h - what the capOS benchmark coordinator and workers share: arguments, the shared results page, spawner/process calls.
+//
+// The coordinator (coordinator.cpp) and the process-scale worker
+// (worker.cpp) are ordinary libcap programs. Everything they need beyond
+// libcap's typed calls lives here: parsing `key=value` arguments, the one
+// function that starts a worker process (`spawn_worker`, over the
+// ProcessSpawner interface of schema/spawner.capnp — today the kernel's
+// boot-module spawner, later the user-space spawner server: same interface,
+// same call), ProcessHandle.wait, dropping capabilities, and the layout of
+// the MemoryObject page through which process-scale workers meet at their
+// gate and report their results.
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "args.h"
+#include "capos/abi/cap.h"
+#include "libcap/result.h"
+
+namespace benchcap {
+
+using capos::abi::CapHandle;
+
+// ---- the shared results page (process scale) --------------------------------
+
+inline constexpr uint32_t kMaxWorkers = 32;  // 1 gate line + 32 slots + 1 spare line = one 4 KiB page
+inline constexpr uint64_t kSharedBytes = 4096;
+
+// Rendezvous words, alone on their cache line.
+struct alignas(64) Gate {
+    uint32_t arrived;        // workers that reached the gate (atomic)
+    uint32_t abort;          // nonzero: a worker or the coordinator gave up; nobody computes
+    uint32_t parent_waiting; // the coordinator is about to block in ProcessHandle.wait
+    uint32_t spawned;        // workers the leader started (for diagnostics)
+    uint32_t parent_cpu;     // diagnostics: the coordinator's CPU when it started the leader
+    uint32_t leader_cpu;     // and the leader's when it started the others
+    uint64_t pad_[5];
+};
+static_assert(sizeof(Gate) == 64);
+
+// One worker's report, alone on its cache line. `done` is written last.
+struct alignas(64) WorkerSlot {
+    uint64_t count;
+    uint64_t checksum;
+    uint64_t start_cycles;
+    uint64_t end_cycles;
+    uint32_t cpu_start;  // TSC_AUX (CPU id) just before the first cycle read
+    uint32_t cpu_end;    // and just after the second
+    uint64_t done;
+    uint64_t pad_[2];
+};
+static_assert(sizeof(WorkerSlot) == 64);
+
+struct Shared {
+    Gate gate;
+    WorkerSlot slots[kMaxWorkers];
+};
+static_assert(sizeof(Shared) <= kSharedBytes);
+
+// ---- CPU helpers ------------------------------------------------------------
+
+// The CPU the caller runs on: RDTSCP's TSC_AUX, which the kernel sets to the CPU id.
+uint32_t cpu_id();
+// CPUs the processor reports (CPUID leaf 0xB, core level; QEMU's -smp N
+// without an explicit topology is N cores of one socket). 0 if unknown.
+uint32_t cpuid_cpu_count();
+// Spins `cycles` TSC cycles with PAUSE (no system call).
+void spin_cycles(uint64_t cycles);
+
+// ---- process calls ----------------------------------------------------------
+
+struct Spawned {
+    CapHandle handle = 0;  // ProcessHandle
+    uint64_t pid = 0;
+};
+struct Grant {
+    const char* name;
+    CapHandle cap;
+};
+
+// ProcessSpawner.spawn(module, args, grants) through the named capability
+// "spawner". The single place a benchmark process is created.
+[[nodiscard]] cap::Result<Spawned> spawn_worker(const char* module, const char* args, const Grant* grants,
+                                                uint32_t ngrants);
+
+struct ExitStatus {
+    int64_t code = 0;
+    uint16_t reason = 0;  // ExitReason: 0 exited, 1 killed, 2 faulted, 3 quota
+};
+// ProcessHandle.wait: blocks until the process has ended.
+[[nodiscard]] cap::Result<ExitStatus> wait_process(CapHandle handle);
+// Process.dropCaps (KERNEL method): empties slots of this process.
+[[nodiscard]] cap::Result<void> drop_caps(CapHandle* caps, uint16_t n);
+
+// Maps `memory` (bytes long) read-write at a fresh address; 0 on failure.
+uint64_t map_shared(CapHandle memory, uint64_t bytes);
+
+}  // namespace benchcap

@@ -1,0 +1,380 @@
+// coordinator.cpp - the capOS benchmark coordinator: runs the process-scale and thread-scale workloads, verifies them and prints the result lines.
+//
+// Arguments (`key=value`, spaces or commas; built-in defaults of the module
+// variant first, then the module command line, later words win):
+//   case=process|thread|all   which workload(s) (default all)
+//   cpus=<n>                  CPUs of the machine (the kernel passes it to
+//                             utest modules; otherwise CPUID leaf 0xB)
+//   workers=<n>               workers / threads (default: cpus)
+//   lo=<n> hi=<n>             prime range (default [2, 2^24))
+//   blocks=<n>                blocks to hash (default 262144)
+//   runs=<n>                  runs of each case in this boot (default 1)
+//
+// Process scale: one MemoryObject page (bench_client.h) shared with the
+// workers; the coordinator starts worker 0 (the leader) through
+// ProcessSpawner, announces in the page that it is about to block, and
+// blocks in ProcessHandle.wait; the leader starts the others
+// (worker.cpp says why). Each worker computes prime_segment(lo, hi, k, i)
+// behind a gate of all k workers; elapsed = max(end) - min(start).
+//
+// Thread scale: k sibling threads (libcap threads) of this process hash
+// blockhash_span(blocks, k, t) each behind a barrier of the k threads, into
+// per-thread cache-line slots; the main thread blocks in Thread.join. Thread
+// 0 starts threads 1..k-1 once the main thread is about to block in its join
+// (same placement reason). Phases as in the Linux baseline:
+// t0 before the first spawn, t3 after the last join.
+//
+// Output: the result lines of docs/benchmarks.md through result_line.h, a
+// `[capos-detail]` line per run (per-worker cycles and CPUs), and the utest
+// summary `[utest] smp-bench <verified> passed, <failed> failed`, which makes
+// the kernel's utest runner end QEMU when this is the first process.
+#include "blockhash.h"
+#include "bench_client.h"
+#include "cycles.h"
+#include "libcap/calls.h"
+#include "libcap/print.h"
+#include "libcap/runtime.h"
+#include "libcap/thread.h"
+#include "primes.h"
+#include "result_line.h"
+
+// The module variant's built-in arguments (coordinator_defaults.cpp).
+extern const char kBenchDefaultArgs[];
+
+namespace {
+
+using namespace benchcap;
+
+constexpr uint64_t kSettleCycles = 2'000'000;        // see worker.cpp
+constexpr uint64_t kGiveUpCycles = 60'000'000'000ull;  // a thread that never arrives
+constexpr size_t kThreadStack = 64 * 1024;
+
+struct Config {
+    uint32_t cpus;
+    uint32_t workers;
+    uint32_t lo, hi;
+    uint32_t blocks;
+    uint32_t runs;
+};
+
+uint32_t g_passed = 0, g_failed = 0;
+
+void emit(const char* line) { cap::print("%s\n", line); }
+
+bool streq(const char* a, const char* b) {
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+
+uint32_t popcount(uint64_t v) {
+    uint32_t n = 0;
+    for (; v != 0; v &= v - 1) ++n;
+    return n;
+}
+
+// TSC rate from the kernel's Timer (nanoseconds) over a short sleep; 0 if
+// unavailable. Each Timer.now is bracketed by two cycle reads and the
+// midpoints are used, so a vCPU descheduled by the host during one of the
+// calls costs accuracy only in proportion to the bracket.
+uint64_t measure_tsc_hz(const cap::StartInfo& info) {
+    auto& r = cap::this_ring();
+    const uint64_t a0 = bench::cycles_now();
+    auto n0 = cap::timer_now(r, info.timer());
+    const uint64_t a1 = bench::cycles_now();
+    if (!n0.ok() || !cap::timer_sleep(r, info.timer(), 50'000'000).ok()) return 0;
+    const uint64_t b0 = bench::cycles_now();
+    auto n1 = cap::timer_now(r, info.timer());
+    const uint64_t b1 = bench::cycles_now();
+    if (!n1.ok() || n1.value() <= n0.value()) return 0;
+    const uint64_t cycles = (b0 / 2 + b1 / 2) - (a0 / 2 + a1 / 2);
+    return cycles * 1'000'000'000ull / (n1.value() - n0.value());
+}
+
+// ---- process scale ----------------------------------------------------------------
+
+bool run_process(const Config& c, const bench::PrimeResult& expected) {
+    const uint32_t k = c.workers;
+    auto& ring = cap::this_ring();
+    auto mo = cap::process_allocate(ring, cap::start_info().process(), kSharedBytes);
+    if (!mo.ok()) {
+        cap::print("[capos-bench] process: allocate failed: %d\n", static_cast<int>(mo.status()));
+        return false;
+    }
+    const uint64_t va = map_shared(mo.value(), kSharedBytes);
+    if (va == 0) {
+        cap::print("[capos-bench] process: map failed\n");
+        return false;
+    }
+    auto* sh = reinterpret_cast<Shared*>(va);
+    __builtin_memset(sh, 0, sizeof(Shared));
+
+    char a[128];
+    cap::snprint(a, sizeof a, "index=0 workers=%u lo=%u hi=%u leader=1", k, c.lo, c.hi);
+    const Grant g[2] = {{"results", mo.value()}, {"spawner", cap::start_info().named("spawner")}};
+    auto leader = spawn_worker("bench-worker", a, g, 2);
+    bool ok = leader.ok();
+    ExitStatus st{};
+    if (ok) {
+        // From here to the blocking wait is a few microseconds; the leader
+        // waits kSettleCycles after this store before it starts the others.
+        sh->gate.parent_cpu = cpu_id();
+        __atomic_store_n(&sh->gate.parent_waiting, 1, __ATOMIC_RELEASE);
+        auto e = wait_process(leader.value().handle);
+        ok = e.ok();
+        if (ok) st = e.value();
+    } else {
+        cap::print("[capos-bench] process: spawn failed: %d\n", static_cast<int>(leader.status()));
+    }
+    if (ok && (st.code != 0 || st.reason != 0)) {
+        cap::print("[capos-bench] process: leader exited with code %lld reason %u\n", static_cast<long long>(st.code),
+                   st.reason);
+        ok = false;
+    }
+
+    bench::PrimeResult total{0, 0};
+    uint64_t first = ~0ull, last = 0;
+    uint64_t cpus_seen = 0;
+    uint32_t moved = 0;
+    char detail[bench::kResultLineMax];
+    bench::LineWriter w(detail, sizeof detail);
+    w.str("[capos-detail] workload=process worker_cycles=");
+    for (uint32_t i = 0; i < k; ++i) {
+        const WorkerSlot& s = sh->slots[i];
+        if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) == 0) {
+            ok = false;
+            continue;
+        }
+        total = bench::prime_combine(total, bench::PrimeResult{s.count, s.checksum});
+        first = s.start_cycles < first ? s.start_cycles : first;
+        last = s.end_cycles > last ? s.end_cycles : last;
+        w.str(i == 0 ? "" : ",").u64(s.end_cycles - s.start_cycles);
+        cpus_seen |= uint64_t{1} << (s.cpu_start & 63);
+        moved += s.cpu_start != s.cpu_end ? 1 : 0;
+    }
+    w.str(" worker_cpus=");
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].cpu_start);
+    w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
+    w.kv("main_cpu", sh->gate.parent_cpu).kv("leader_cpu", sh->gate.leader_cpu);
+
+    const bool verified = ok && bench::prime_result_equal(total, expected);
+    char line[bench::kResultLineMax];
+    const size_t n = bench::format_process_line(
+        line, sizeof line,
+        bench::ProcessScaleLine{c.cpus, k, c.lo, c.hi, total.count, total.checksum, last > first ? last - first : 0,
+                                verified});
+    if (n != 0) emit(line);
+    if (w.ok()) emit(detail);
+
+    // Release this run's page and handles (slots are a quota).
+    (void)cap::process_unmap(ring, cap::start_info().process(), va, kSharedBytes);
+    CapHandle drop[2] = {mo.value(), leader.ok() ? leader.value().handle : mo.value()};
+    (void)drop_caps(drop, leader.ok() ? 2 : 1);
+    return verified;
+}
+
+// ---- thread scale --------------------------------------------------------------------
+
+struct alignas(64) ThreadCpu {
+    uint32_t cpu_start;
+    uint32_t cpu_end;
+    uint64_t pad_[7];
+};
+static_assert(sizeof(ThreadCpu) == 64);
+
+struct alignas(64) ThreadShared {
+    uint32_t arrived;       // threads at the barrier
+    uint32_t abort;         // a spawn failed: nobody computes
+    uint32_t main_joining;  // the main thread is about to block in join
+    uint32_t threads;       // k
+    uint32_t blocks;
+    uint32_t spawn_failed;
+    uint32_t main_cpu;      // diagnostics: where the main thread spawned thread 0
+    uint32_t leader_cpu;    // and where thread 0 started its siblings
+};
+
+bench::BlockSlot g_slots[kMaxWorkers];
+ThreadCpu g_cpus[kMaxWorkers];
+ThreadShared g_ts;
+cap::Thread g_threads[kMaxWorkers];  // g_threads[0] by main; 1..k-1 by thread 0
+
+bool barrier_spin(const uint32_t* word, uint32_t want) {
+    const uint64_t start = bench::cycles_now();
+    while (__atomic_load_n(word, __ATOMIC_ACQUIRE) < want) {
+        if (__atomic_load_n(&g_ts.abort, __ATOMIC_ACQUIRE) != 0) return false;
+        if (bench::cycles_now() - start > kGiveUpCycles) return false;
+        __builtin_ia32_pause();
+    }
+    return true;
+}
+
+int64_t hash_thread(void* arg);
+
+int64_t start_siblings() {
+    if (!barrier_spin(&g_ts.main_joining, 1)) return 1;
+    spin_cycles(kSettleCycles);
+    g_ts.leader_cpu = cpu_id();
+    for (uint32_t i = 1; i < g_ts.threads; ++i) {
+        auto t = cap::Thread::spawn(hash_thread, reinterpret_cast<void*>(static_cast<uintptr_t>(i)), kThreadStack);
+        if (!t.ok()) {
+            cap::print("[capos-bench] thread: spawn of thread %u failed: %d\n", i, static_cast<int>(t.status()));
+            __atomic_store_n(&g_ts.spawn_failed, i, __ATOMIC_RELEASE);
+            __atomic_store_n(&g_ts.abort, 1, __ATOMIC_RELEASE);
+            return 2;
+        }
+        g_threads[i] = static_cast<cap::Thread&&>(t.value());
+    }
+    return 0;
+}
+
+int64_t hash_thread(void* arg) {
+    const auto t = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
+    const uint32_t k = g_ts.threads;
+    const bench::BlockSpan span = bench::blockhash_span(g_ts.blocks, k, t);
+    if (t == 0 && k > 1) {
+        const int64_t r = start_siblings();
+        if (r != 0) return r;
+    }
+    __atomic_fetch_add(&g_ts.arrived, 1, __ATOMIC_ACQ_REL);
+    if (!barrier_spin(&g_ts.arrived, k)) return 3;
+    const uint32_t cpu_start = cpu_id();
+    const uint64_t start = bench::cycles_now();
+    const bench::BlockPartial part = bench::block_hash_range(span.first, span.last);
+    const uint64_t end = bench::cycles_now();
+    const uint32_t cpu_end = cpu_id();
+    bench::BlockSlot& s = g_slots[t];
+    s.partial = part;
+    s.start_cycles = start;
+    s.end_cycles = end;
+    g_cpus[t].cpu_start = cpu_start;
+    g_cpus[t].cpu_end = cpu_end;
+    __atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
+    return 0;
+}
+
+bool run_threads(const Config& c, uint64_t expected_root) {
+    const uint32_t k = c.workers;
+    for (uint32_t i = 0; i < k; ++i) {
+        g_slots[i] = bench::BlockSlot{};
+        g_cpus[i] = ThreadCpu{};
+    }
+    g_ts = ThreadShared{};
+    g_ts.threads = k;
+    g_ts.blocks = c.blocks;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+
+    bool ok = true;
+    g_ts.main_cpu = cpu_id();
+    const uint64_t t0 = bench::cycles_now();
+    auto t = cap::Thread::spawn(hash_thread, nullptr, kThreadStack);
+    if (!t.ok()) {
+        cap::print("[capos-bench] thread: spawn failed: %d\n", static_cast<int>(t.status()));
+        return false;
+    }
+    g_threads[0] = static_cast<cap::Thread&&>(t.value());
+    __atomic_store_n(&g_ts.main_joining, 1, __ATOMIC_RELEASE);
+    auto j0 = g_threads[0].join();
+    ok = j0.ok() && j0.value() == 0;
+    // Thread 0 has passed the barrier, so every sibling handle is stored
+    // (or thread 0 gave up and set spawn_failed).
+    const uint32_t started = __atomic_load_n(&g_ts.spawn_failed, __ATOMIC_ACQUIRE) != 0
+                                 ? __atomic_load_n(&g_ts.spawn_failed, __ATOMIC_ACQUIRE)
+                                 : k;
+    for (uint32_t i = 1; i < started; ++i) {
+        auto j = g_threads[i].join();
+        ok = ok && j.ok() && j.value() == 0;
+    }
+    const uint64_t t3 = bench::cycles_now();
+
+    bench::BlockPartial total{0, 0};
+    uint64_t first = ~0ull, last = 0;
+    uint64_t cpus_seen = 0;
+    uint32_t moved = 0;
+    char detail[bench::kResultLineMax];
+    bench::LineWriter w(detail, sizeof detail);
+    w.str("[capos-detail] workload=thread thread_cycles=");
+    for (uint32_t i = 0; i < k; ++i) {
+        const bench::BlockSlot& s = g_slots[i];
+        if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) == 0) {
+            ok = false;
+            continue;
+        }
+        total = bench::block_combine(total, s.partial);
+        first = s.start_cycles < first ? s.start_cycles : first;
+        last = s.end_cycles > last ? s.end_cycles : last;
+        w.str(i == 0 ? "" : ",").u64(s.end_cycles - s.start_cycles);
+        cpus_seen |= uint64_t{1} << (g_cpus[i].cpu_start & 63);
+        moved += g_cpus[i].cpu_start != g_cpus[i].cpu_end ? 1 : 0;
+    }
+    w.str(" thread_cpus=");
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(g_cpus[i].cpu_start);
+    w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
+    w.kv("main_cpu", g_ts.main_cpu).kv("leader_cpu", g_ts.leader_cpu);
+    if (!ok || first < t0 || last > t3 || last < first) {
+        ok = false;
+        first = last = t0;
+    }
+    const uint64_t root = bench::block_root(total);
+    const bool verified = ok && root == expected_root;
+    char line[bench::kResultLineMax];
+    const size_t n = bench::format_thread_line(
+        line, sizeof line,
+        bench::ThreadScaleLine{c.cpus, k, c.blocks, bench::kRounds, root, first - t0, last - first, t3 - last, t3 - t0,
+                               verified});
+    if (n != 0) emit(line);
+    if (w.ok()) emit(detail);
+    return verified;
+}
+
+void count(bool verified) {
+    if (verified) ++g_passed;
+    else ++g_failed;
+}
+
+}  // namespace
+
+int main(cap::StartInfo& info) {
+    Args args;
+    args.add(kBenchDefaultArgs);
+    args.add(info.args());
+    Config c{};
+    const uint32_t probed = cpuid_cpu_count();
+    c.cpus = static_cast<uint32_t>(args.u64("cpus", probed != 0 ? probed : 1));
+    c.workers = static_cast<uint32_t>(args.u64("workers", c.cpus));
+    c.lo = static_cast<uint32_t>(args.u64("lo", bench::kPrimeLo));
+    c.hi = static_cast<uint32_t>(args.u64("hi", bench::kPrimeHi));
+    c.blocks = static_cast<uint32_t>(args.u64("blocks", bench::kBlocks));
+    c.runs = static_cast<uint32_t>(args.u64("runs", 1));
+    const char* which = args.get("case");
+    if (which == nullptr) which = "all";
+    const bool do_process = streq(which, "process") || streq(which, "all");
+    const bool do_thread = streq(which, "thread") || streq(which, "all");
+    if (c.workers == 0 || c.workers > kMaxWorkers || c.hi <= c.lo || c.blocks == 0 || (!do_process && !do_thread)) {
+        cap::print("[capos-bench] bad arguments: '%s' '%s'\n", kBenchDefaultArgs, info.args());
+        cap::print("[utest] smp-bench 0 passed, 1 failed\n");
+        return 2;
+    }
+
+    char line[bench::kResultLineMax];
+    if (bench::format_env_line(line, sizeof line, "capos", c.cpus, measure_tsc_hz(info)) != 0) emit(line);
+    cap::print("[capos-bench] case=%s cpus=%u (%s) workers=%u range=%u..%u blocks=%u runs=%u\n", which, c.cpus,
+               args.has("cpus") ? "argument" : "cpuid", c.workers, c.lo, c.hi, c.blocks, c.runs);
+    if (probed != 0 && probed != c.cpus) cap::print("[capos-bench] note: CPUID reports %u CPUs\n", probed);
+
+    if (do_process) {
+        // A non-default range (functional runs) is checked against a
+        // one-process recomputation, as the Linux baseline does.
+        bench::PrimeResult expected{bench::kPrimeCount, bench::kPrimeChecksum};
+        if (c.lo != bench::kPrimeLo || c.hi != bench::kPrimeHi) expected = bench::prime_count_range(c.lo, c.hi);
+        for (uint32_t r = 0; r < c.runs; ++r) count(run_process(c, expected));
+    }
+    if (do_thread) {
+        const uint64_t expected =
+            c.blocks == bench::kBlocks ? bench::kBlockRootHash : bench::block_root(bench::block_hash_range(0, c.blocks));
+        for (uint32_t r = 0; r < c.runs; ++r) count(run_threads(c, expected));
+    }
+    cap::print("[utest] smp-bench %u passed, %u failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}

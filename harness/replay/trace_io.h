@@ -1,0 +1,35 @@
+// trace_io.h: reading placement traces (the kernel's "T ..." lines) on the host.
+//
+// A trace is the serial log of a run with tracing on (or a simulator's
+// output): every line that contains "T <cpu> <tsc> <kind> ..." is a record
+// (see kern::format_trace). Records are merged across CPUs by TSC (ties
+// keep log order). Helpers turn event records back into policy Events and
+// decision records into policy Decisions, so the replay tool and the
+// conformance checker see what the policy server saw.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "../../microkernel/lib/sched_events.h"
+#include "../../servers/placement/common/policy.h"
+
+namespace replay {
+
+std::vector<kern::TraceRecord> parse_trace_text(const std::string& text);
+std::vector<kern::TraceRecord> read_trace_file(const std::string& path);
+std::string format_records(const std::vector<kern::TraceRecord>& recs);
+
+// E records (in seq order) as policy events.
+std::vector<placement::Event> events_of(const std::vector<kern::TraceRecord>& recs, uint64_t tsc_per_us);
+// D records (in received order) as policy decisions.
+std::vector<placement::Decision> decisions_of(const std::vector<kern::TraceRecord>& recs);
+
+// Record <-> event/decision conversions (shared with the simulator).
+kern::TraceRecord record_of_event(const kern::SchedEvent& e, uint32_t recording_cpu, uint64_t tsc);
+kern::TraceRecord record_of_decision(const placement::Decision& d, uint8_t outcome, uint32_t recording_cpu,
+                                     uint64_t tsc);
+placement::Event event_of_record(const kern::TraceRecord& r, uint64_t tsc_per_us);
+
+}  // namespace replay

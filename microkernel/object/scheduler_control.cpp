@@ -1,0 +1,1009 @@
+// scheduler_control.cpp: SchedulerControl: events to the placement server, its decisions applied as data.
+#include "object/scheduler_control.h"
+
+#include "arch/interface/cpu.h"
+#include "arch/interface/timer.h"
+#include "core/console.h"
+#include "core/percpu.h"
+#include "core/ring_dispatch.h"
+#include "core/sched.h"
+#include "core/spinlock.h"
+#include "lib/capnp_wire.h"
+#include "lib/sched_events.h"
+#include "object/kernel_object.h"
+#include "object/process.h"
+#include "object/thread.h"
+
+namespace kern {
+
+namespace {
+
+namespace abi = capos::abi;
+using abi::Status;
+
+// --- global state -------------------------------------------------------------
+
+SchedulerControl g_obj;
+EventRing<1024> g_ring;
+PendingTable<256> g_pending;
+ServerHealth g_health{SchedulerControl::kMaxConsecutiveMisses};
+
+// Who places. pid 0: nobody attached (builtin). Written under g_ctl_lock,
+// read lock-free by dispatch.
+uint64_t g_server_pid = 0;
+uint64_t g_epoch = 0;
+uint64_t g_deadline_ns = SchedulerControl::kDefaultDeadlineNs;
+uint32_t g_default_slice_ticks = 0;  // 0: dispatch's own default
+uint32_t g_cpu_weight[kMaxCpus];
+// Serializes attach/detach/nextEvents (one consumer of the ring). Ranked
+// lowest (with process locks: never nested with one) because a waiting
+// nextEvents arms a deadline (user_timeout) and creates its op (user_wait)
+// while holding it, so no event can slip between "ring empty" and "waiter set".
+SpinLockIrq g_ctl_lock{LockRank::process, "sched_control"};
+
+bool active() {
+    return __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) != 0 && !g_health.demoted();
+}
+
+// --- statistics -----------------------------------------------------------------
+
+constexpr uint32_t kLatBuckets = 20001;  // 1 us buckets up to 20 ms; the last one is "more"
+uint32_t g_lat_hist[kLatBuckets];
+uint64_t g_lat_count = 0;
+uint64_t g_demotions = 0;
+uint64_t g_fallback_placements = 0;   // placements by the default while a server was attached
+uint64_t g_server_exit_ns = 0;        // last exit of a server thread
+uint64_t g_fallback_latency_ns = 0;   // server thread exit -> demotion
+uint64_t g_last_apply_ns = 0;         // last in-time decision applied
+uint64_t g_handover_ns = 0;           // attach of a successor (0: none pending)
+uint64_t g_swap_gap_ns = 0;           // previous server's last decision -> successor's first
+uint64_t g_swap_default_placements = 0;  // default placements between those two
+uint64_t g_swaps = 0;
+
+void record_latency(uint64_t ns) {
+    uint64_t us = ns / 1000;
+    uint32_t b = us >= kLatBuckets - 1 ? kLatBuckets - 1 : static_cast<uint32_t>(us);
+    __atomic_fetch_add(&g_lat_hist[b], 1u, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&g_lat_count, 1, __ATOMIC_RELAXED);
+}
+
+// Latency percentile p (0..100) in ns (bucket start), from the histogram.
+uint64_t latency_percentile(uint32_t p) {
+    uint64_t n = __atomic_load_n(&g_lat_count, __ATOMIC_RELAXED);
+    if (n == 0) return 0;
+    uint64_t want = (n * p + 99) / 100;
+    if (want == 0) want = 1;
+    uint64_t seen = 0;
+    for (uint32_t b = 0; b < kLatBuckets; ++b) {
+        seen += __atomic_load_n(&g_lat_hist[b], __ATOMIC_RELAXED);
+        if (seen >= want) return uint64_t{b} * 1000;
+    }
+    return uint64_t{kLatBuckets} * 1000;
+}
+
+// --- trace --------------------------------------------------------------------------
+
+constexpr unsigned kTraceCpus = 8;
+TraceBuffer<4096> g_trace[kTraceCpus];
+bool g_tracing = false;
+
+void trace(TraceRecord r) {
+    if (!__atomic_load_n(&g_tracing, __ATOMIC_RELAXED)) return;
+    // One writer per buffer: the recording CPU, interrupts off. The record's
+    // cpu field says who recorded it (the CPU an event concerns is in c).
+    arch::IrqState s = arch::irq_save();
+    unsigned self = cpu::id();
+    if (self < kTraceCpus) {
+        r.cpu = self;
+        g_trace[self].record(r);
+    }
+    arch::irq_restore(s);
+}
+
+void dump_trace() {
+    char line[160];
+    for (unsigned c = 0; c < kTraceCpus && c < sched::cpu_count(); ++c) {
+        for (size_t i = 0; i < g_trace[c].size(); ++i) {
+            (void)format_trace(g_trace[c].at(i), line, sizeof line);
+            kprintf("[strace] %s\n", line);
+        }
+        kprintf("[strace] cpu %u records=%llu lost=%llu\n", c, static_cast<unsigned long long>(g_trace[c].size()),
+                static_cast<unsigned long long>(g_trace[c].lost()));
+        g_trace[c].clear();
+    }
+    kprintf("[strace] tsc_hz=%llu\n", static_cast<unsigned long long>(arch::tsc_hz()));
+}
+
+// --- registry: thread id -> thread, standing assignment ------------------------------------
+
+constexpr size_t kReg = 2048;
+constexpr uint32_t kTomb = ~0u;
+struct Reg {
+    uint32_t id = 0;              // 0 free, kTomb deleted (atomic: read lock-free by dispatch)
+    uint32_t assigned = kNoCpu;   // standing assignment (atomic)
+    uint32_t slice_ticks = 0;     // standing slice, 0 = default (atomic)
+    uint32_t weight = 0;          // weight set by the server, reported in events; 0 = the thread's own
+    uint64_t ticks = 0;           // timer ticks that found it running (tick-sampled CPU time)
+    uint64_t pid = 0;
+    Thread* t = nullptr;          // valid while id is set (removed before the thread is freed)
+};
+Reg g_reg[kReg];
+SpinLockIrq g_reg_lock{LockRank::thread, "sched_control.registry"};
+
+// Lock-free lookup (dispatch): the slot of id or nullptr.
+Reg* reg_find(uint32_t id) {
+    if (id == 0 || id == kTomb) return nullptr;
+    for (size_t i = 0, h = id & (kReg - 1); i < kReg; ++i, h = (h + 1) & (kReg - 1)) {
+        uint32_t v = __atomic_load_n(&g_reg[h].id, __ATOMIC_ACQUIRE);
+        if (v == id) return &g_reg[h];
+        if (v == 0) return nullptr;
+    }
+    return nullptr;
+}
+
+void reg_insert(Thread& t, uint64_t pid) {
+    LockGuard<SpinLockIrq> g(g_reg_lock);
+    if (reg_find(t.id()) != nullptr) return;
+    for (size_t i = 0, h = t.id() & (kReg - 1); i < kReg; ++i, h = (h + 1) & (kReg - 1)) {
+        Reg& r = g_reg[h];
+        if (r.id == 0 || r.id == kTomb) {
+            r.t = &t;
+            r.pid = pid;
+            __atomic_store_n(&r.assigned, kNoCpu, __ATOMIC_RELAXED);
+            __atomic_store_n(&r.slice_ticks, 0u, __ATOMIC_RELAXED);
+            __atomic_store_n(&r.weight, 0u, __ATOMIC_RELAXED);
+            __atomic_store_n(&r.ticks, uint64_t{0}, __ATOMIC_RELAXED);
+            __atomic_store_n(&r.id, t.id(), __ATOMIC_RELEASE);
+            return;
+        }
+    }
+    // Full: the thread is simply not steerable (default placement).
+}
+
+void reg_remove(uint32_t id) {
+    LockGuard<SpinLockIrq> g(g_reg_lock);
+    if (Reg* r = reg_find(id)) {
+        r->t = nullptr;
+        __atomic_store_n(&r->id, kTomb, __ATOMIC_RELEASE);
+    }
+}
+
+void clear_assignments() {
+    LockGuard<SpinLockIrq> g(g_reg_lock);
+    for (Reg& r : g_reg) {
+        __atomic_store_n(&r.assigned, kNoCpu, __ATOMIC_RELAXED);
+        __atomic_store_n(&r.slice_ticks, 0u, __ATOMIC_RELAXED);
+        if (r.id != 0 && r.id != kTomb && r.t != nullptr) r.t->link_.slice_ticks = 0;
+    }
+}
+
+// --- events ---------------------------------------------------------------------------------
+
+AsyncOp* g_waiter = nullptr;      // a nextEvents call waiting for events
+Thread* g_notifier = nullptr;
+SpinLockIrq g_notify_lock{LockRank::thread, "sched_control.notify"};
+bool g_notify_pending = false;
+bool g_notifier_sleeping = false;
+
+void notify() {
+    if (__atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) == nullptr || g_notifier == nullptr) return;
+    bool wake = false;
+    {
+        LockGuard<SpinLockIrq> g(g_notify_lock);
+        if (g_notify_pending) return;
+        g_notify_pending = true;
+        wake = g_notifier_sleeping;
+        g_notifier_sleeping = false;
+    }
+    if (wake) (void)sched::wake(*g_notifier);
+}
+
+bool g_notify_deferred = false;
+
+// Posts e (recorded by `cpu`). wake=false: inside a context switch, where
+// waking the notifier could spin on the very thread being switched away
+// from; the next tick sends the wake-up instead.
+uint64_t post(SchedEvent e, uint32_t cpu, bool wake = true) {
+    // Nobody to read it: no event (a fresh server starts from the current
+    // state; a successor resumes after its predecessor's snapshot).
+    if (__atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 && !__atomic_load_n(&g_tracing, __ATOMIC_RELAXED))
+        return 0;
+    e.time_ns = now_ns();
+    uint64_t seq = g_ring.post(e);
+    if (seq == 0) return 0;
+    e.seq = seq;
+    TraceRecord r;
+    r.tsc = arch::read_cycles();
+    r.seq = seq;
+    r.cpu = cpu;
+    r.kind = TraceKind::event;
+    r.sub = static_cast<uint8_t>(e.kind);
+    r.thread_id = e.thread_id;
+    r.c = e.cpu;
+    if (e.kind == SchedEventKind::cpu_load) {
+        r.a = e.runnable;
+        r.b = e.weight;
+    } else if (e.kind == SchedEventKind::deadline_missed) {
+        r.a = e.aux;
+    } else if (e.kind == SchedEventKind::demoted) {
+        r.a = static_cast<uint64_t>(e.reason);
+    } else {
+        r.a = e.process_id;
+        r.b = e.weight;
+    }
+    trace(r);
+    if (wake) notify();
+    else __atomic_store_n(&g_notify_deferred, true, __ATOMIC_RELEASE);
+    return seq;
+}
+
+// Demotes the server (first caller only does the work). `already` is true
+// when ServerHealth already recorded the verdict (on_miss/on_invalid).
+void demote(SchedReason why, bool already, const char* detail) {
+    if (!already && !g_health.demote(why)) return;
+    uint64_t pid = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
+    uint64_t now = now_ns();
+    __atomic_fetch_add(&g_demotions, 1, __ATOMIC_RELAXED);
+    if (why == SchedReason::server_exited && g_server_exit_ns != 0) g_fallback_latency_ns = now - g_server_exit_ns;
+    clear_assignments();
+    g_pending.drain([](const PendingEntry&) {});
+    kprintf("[placement] fallback: server pid %llu demoted (%s%s%s); built-in default placement takes over\n",
+            static_cast<unsigned long long>(pid), sched_reason_name(g_health.reason()), detail ? ": " : "",
+            detail ? detail : "");
+    SchedEvent e;
+    e.kind = SchedEventKind::demoted;
+    e.reason = g_health.reason();
+    (void)post(e, cpu::id());
+}
+
+uint64_t process_of(const Thread& t) {
+    if (t.user_ == nullptr) return 0;
+    return static_cast<const UserThread*>(t.user_)->process().id();
+}
+
+// Events are about user threads other than the server's own.
+bool reported(const Thread& t, uint64_t* pid) {
+    if (t.user_ == nullptr || t.is_idle_) return false;
+    *pid = process_of(t);
+    return *pid != __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
+}
+
+SchedEvent thread_event(SchedEventKind k, const Thread& t, uint64_t pid, unsigned cpu) {
+    SchedEvent e;
+    e.kind = k;
+    e.thread_id = t.id();
+    e.process_id = pid;
+    e.cpu = cpu;
+    e.weight = t.link_.weight;
+    if (const Reg* r = reg_find(t.id())) {
+        uint32_t w = __atomic_load_n(&r->weight, __ATOMIC_RELAXED);
+        if (w != 0) e.weight = w;
+        // CPU time so far, tick-sampled (see obs_tick).
+        e.run_ns = __atomic_load_n(&r->ticks, __ATOMIC_RELAXED) * (1'000'000'000ull / sched::kTimerHz);
+    }
+    return e;
+}
+
+// --- dispatch observer (interrupts off, no run-queue lock) ------------------------------------------
+
+unsigned obs_place(Thread& t, const PlacementInput&) {
+    if (!active()) return kNoCpu;
+    Reg* r = reg_find(t.id());
+    return r != nullptr ? __atomic_load_n(&r->assigned, __ATOMIC_RELAXED) : kNoCpu;
+}
+
+void obs_runnable(Thread& t, unsigned cpu, bool created, bool standing) {
+    uint64_t pid = 0;
+    if (!reported(t, &pid)) return;
+    Reg* r = reg_find(t.id());
+    // A user thread may be started before its UserThread is linked (then its
+    // first runnable event is not reported): it is "created" when first seen.
+    if (created || r == nullptr) {
+        if (r == nullptr) reg_insert(t, pid);
+        r = reg_find(t.id());
+        (void)post(thread_event(SchedEventKind::thread_created, t, pid, cpu), cpu);
+    }
+    uint32_t slice = r != nullptr ? __atomic_load_n(&r->slice_ticks, __ATOMIC_RELAXED) : 0;
+    if (slice == 0) slice = __atomic_load_n(&g_default_slice_ticks, __ATOMIC_RELAXED);
+    if (slice != 0) t.link_.slice_ticks = slice;  // not queued yet: dispatch reads it at switch-in
+    bool act = active();
+    if (act && !standing) {
+        __atomic_fetch_add(&g_fallback_placements, 1, __ATOMIC_RELAXED);
+        if (__atomic_load_n(&g_handover_ns, __ATOMIC_RELAXED) != 0)
+            __atomic_fetch_add(&g_swap_default_placements, 1, __ATOMIC_RELAXED);
+    }
+    uint64_t seq = post(thread_event(SchedEventKind::thread_runnable, t, pid, cpu), cpu);
+    if (seq != 0 && act) {
+        PendingEntry p;
+        p.seq = seq;
+        p.thread_id = t.id();
+        p.posted_ns = now_ns();
+        p.deadline_ns = p.posted_ns + __atomic_load_n(&g_deadline_ns, __ATOMIC_RELAXED);
+        p.cpu = cpu;
+        PendingEntry old;
+        if (g_pending.add(p, &old) && g_health.on_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
+    }
+    TraceRecord tr;
+    tr.tsc = arch::read_cycles();
+    tr.kind = TraceKind::placed;
+    tr.sub = standing ? 1 : 0;
+    tr.seq = seq;
+    tr.thread_id = t.id();
+    tr.a = cpu;
+    tr.cpu = cpu::id();
+    trace(tr);
+}
+
+void obs_left(Thread& t, unsigned cpu) {
+    bool exited = t.state() == Thread::State::exited;
+    uint64_t pid = 0;
+    if (!reported(t, &pid)) {
+        if (exited && t.user_ != nullptr && pid != 0 && pid == __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE))
+            g_server_exit_ns = now_ns();
+        return;
+    }
+    (void)post(thread_event(exited ? SchedEventKind::thread_exited : SchedEventKind::thread_blocked, t, pid, cpu),
+               cpu);
+    if (!exited) return;
+    if (const Reg* r = reg_find(t.id())) {
+        TraceRecord tr;
+        tr.tsc = arch::read_cycles();
+        tr.kind = TraceKind::ticks;
+        tr.thread_id = t.id();
+        tr.a = __atomic_load_n(&r->ticks, __ATOMIC_RELAXED);
+        tr.b = pid;
+        tr.c = cpu;
+        trace(tr);
+    }
+    reg_remove(t.id());
+}
+
+unsigned obs_preempted(Thread& t, unsigned cpu) {
+    if (!active() || t.user_ == nullptr) return kNoCpu;
+    Reg* r = reg_find(t.id());
+    if (r == nullptr) return kNoCpu;
+    unsigned a = __atomic_load_n(&r->assigned, __ATOMIC_RELAXED);
+    return a == cpu ? kNoCpu : a;
+}
+
+uint64_t g_tick_count[kMaxCpus];
+
+void obs_tick(unsigned cpu) {
+    // Tick-sampled CPU time of the thread this tick interrupted (exact
+    // under an overloaded host, where TSC intervals absorb vCPU stalls).
+    if (Thread* cur = sched::current_on(cpu); cur != nullptr && cur->user_ != nullptr)
+        if (Reg* r = reg_find(cur->id())) __atomic_store_n(&r->ticks, r->ticks + 1, __ATOMIC_RELAXED);
+    if (__atomic_load_n(&g_notify_deferred, __ATOMIC_ACQUIRE) &&
+        __atomic_exchange_n(&g_notify_deferred, false, __ATOMIC_ACQ_REL))
+        notify();
+    if (active()) {
+        uint64_t now = now_ns();
+        g_pending.sweep(cpu, now, [&](const PendingEntry& p) {
+            SchedEvent e;
+            e.kind = SchedEventKind::deadline_missed;
+            e.aux = p.seq;
+            e.cpu = p.cpu;
+            (void)post(e, cpu);
+            if (g_health.on_miss()) demote(SchedReason::deadline_misses, true, nullptr);
+        });
+    }
+    if (++g_tick_count[cpu] % SchedulerControl::kLoadEveryTicks != 0) return;
+    if (!active() && !__atomic_load_n(&g_tracing, __ATOMIC_RELAXED)) return;
+    sched::CpuStats st = sched::stats(cpu);
+    SchedEvent e;
+    e.kind = SchedEventKind::cpu_load;
+    e.cpu = cpu;
+    e.runnable = sched::nr_runnable(cpu);
+    e.weight = g_cpu_weight[cpu];
+    uint64_t tick_ns = 1'000'000'000ull / sched::kTimerHz;
+    e.run_ns = (st.ticks - st.idle_ticks) * tick_ns;
+    e.aux = st.idle_ticks * tick_ns;
+    (void)post(e, cpu);
+}
+
+uint64_t g_idle_event_tick[kMaxCpus];
+
+void obs_switch_in(unsigned cpu, Thread* next) {
+    // A CPU going idle while another has a queue is the moment a policy
+    // wants to rebalance: report it now rather than at the next periodic
+    // load report (at most once per tick per CPU).
+    if (next == nullptr && active() && g_idle_event_tick[cpu] != g_tick_count[cpu] + 1) {
+        unsigned n = sched::cpu_count();
+        for (unsigned c = 0; c < n; ++c) {
+            if (c == cpu || sched::nr_runnable(c) < 2) continue;
+            g_idle_event_tick[cpu] = g_tick_count[cpu] + 1;
+            SchedEvent e;
+            e.kind = SchedEventKind::cpu_load;
+            e.cpu = cpu;
+            e.runnable = 0;
+            e.weight = g_cpu_weight[cpu];
+            (void)post(e, cpu, false);
+            break;
+        }
+    }
+    if (!__atomic_load_n(&g_tracing, __ATOMIC_RELAXED)) return;
+    TraceRecord r;
+    r.tsc = arch::read_cycles();
+    r.kind = TraceKind::switch_in;
+    r.cpu = cpu;
+    r.c = cpu;
+    if (next != nullptr) {
+        r.thread_id = next->id();
+        r.a = process_of(*next);
+    }
+    trace(r);
+}
+
+bool obs_urgent(const Thread& t) {
+    if (&t == g_notifier) return true;
+    uint64_t pid = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
+    return pid != 0 && t.user_ != nullptr && process_of(t) == pid;
+}
+
+bool obs_strict_slices() { return active(); }
+
+const sched::SchedObserver g_observer{obs_place,     obs_runnable,  obs_left,   obs_preempted,
+                                      obs_tick,      obs_switch_in, obs_urgent, obs_strict_slices};
+
+// --- the notifier: completes a waiting nextEvents outside the posting path ----------------------------
+// (Posting happens inside wake-ups, under locks op_complete may not nest in.)
+
+void complete_waiter(AsyncOp* op) {
+    op->status = 0;
+    op->value = 0;
+    const uint64_t w[1] = {g_ring.dropped()};
+    (void)op_result_words(op, w, 1);  // events: null pointer = empty list; the server calls again
+    op_complete(op);
+}
+
+void notifier_main(void*) {
+    // Thread::create may run us before it returns to init(): use our own pointer.
+    Thread* self = Thread::current();
+    for (;;) {
+        arch::IrqState s = arch::irq_save();
+        g_notify_lock.lock();
+        if (!g_notify_pending) {
+            g_notifier_sleeping = true;
+            __atomic_store_n(&self->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+            g_notify_lock.unlock();
+            sched::block();
+            arch::irq_restore(s);
+            continue;
+        }
+        g_notify_pending = false;
+        g_notify_lock.unlock();
+        arch::irq_restore(s);
+        AsyncOp* op = __atomic_exchange_n(&g_waiter, static_cast<AsyncOp*>(nullptr), __ATOMIC_ACQ_REL);
+        if (op == nullptr) continue;
+        (void)deadline_remove(&op->deadline);
+        complete_waiter(op);
+    }
+}
+
+void waiter_timeout(Deadline* d) {
+    AsyncOp* op = op_of(d);
+    AsyncOp* expected = op;
+    if (__atomic_compare_exchange_n(&g_waiter, &expected, static_cast<AsyncOp*>(nullptr), false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE))
+        complete_waiter(op);
+}
+
+bool waiter_unlink(AsyncOp* op) {
+    AsyncOp* expected = op;
+    if (!__atomic_compare_exchange_n(&g_waiter, &expected, static_cast<AsyncOp*>(nullptr), false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+        return false;
+    (void)deadline_remove(&op->deadline);
+    return true;
+}
+
+// --- methods ----------------------------------------------------------------------------------------
+
+bool is_server(const Call& call) {
+    return call.proc.id() == __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
+}
+
+void m_attach(Call& call, const wire::Reader& r) {
+    uint64_t deadline = wire::Reader::u64(r.root(), 0);
+    uint64_t resume = wire::Reader::u64(r.root(), 1);
+    if (deadline == 0) deadline = SchedulerControl::kDefaultDeadlineNs;
+    if (deadline < 1000 || deadline > 1'000'000'000ull) return call.fail(Status::invalid_argument);
+    uint64_t epoch, next;
+    {
+        LockGuard<SpinLockIrq> g(g_ctl_lock);
+        uint64_t old = g_server_pid;
+        bool handover = old != 0 && old != call.proc.id() && !g_health.demoted();
+        // A fresh server starts at the present; a successor right after the
+        // snapshot it imported (the ring kept everything since).
+        g_ring.skip_through(handover && resume != 0 ? resume : g_ring.last_seq());
+        __atomic_store_n(&g_deadline_ns, deadline, __ATOMIC_RELAXED);
+        g_health.reset(SchedulerControl::kMaxConsecutiveMisses);
+        epoch = __atomic_add_fetch(&g_epoch, 1, __ATOMIC_ACQ_REL);
+        __atomic_store_n(&g_server_pid, call.proc.id(), __ATOMIC_RELEASE);
+        next = g_ring.next_seq();
+        TraceRecord tr;
+        tr.tsc = arch::read_cycles();
+        tr.kind = TraceKind::attach;
+        tr.seq = next;
+        tr.a = epoch;
+        tr.b = call.proc.id();
+        tr.cpu = cpu::id();
+        trace(tr);
+        if (handover) {
+            // Standing assignments stay: threads keep the old policy's
+            // placement until the successor decides, never the default's.
+            __atomic_store_n(&g_handover_ns, now_ns(), __ATOMIC_RELEASE);
+            __atomic_store_n(&g_swap_default_placements, 0, __ATOMIC_RELAXED);
+            ++g_swaps;
+            kprintf("[placement] handover: server pid %llu -> pid %llu (epoch %llu, resume after seq %llu)\n",
+                    static_cast<unsigned long long>(old), static_cast<unsigned long long>(call.proc.id()),
+                    static_cast<unsigned long long>(epoch), static_cast<unsigned long long>(resume));
+        } else {
+            kprintf("[placement] server pid %llu attached (epoch %llu, deadline %llu ns)\n",
+                    static_cast<unsigned long long>(call.proc.id()), static_cast<unsigned long long>(epoch),
+                    static_cast<unsigned long long>(deadline));
+        }
+    }
+    const uint64_t w[3] = {epoch, sched::cpu_count(), next};
+    call.value = epoch;
+    (void)result_words(call, w, 3);
+}
+
+void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev) {
+    using B = wire::Builder;
+    B::set_u64(e, 0, ev.seq);
+    B::set_u64(e, 1, ev.time_ns);
+    B::set_u32(e, 5, ev.cpu);
+    switch (ev.kind) {
+    case SchedEventKind::thread_created:
+    case SchedEventKind::thread_runnable:
+    case SchedEventKind::thread_blocked:
+    case SchedEventKind::thread_exited: {
+        B::set_u16(e, 8, static_cast<uint16_t>(static_cast<unsigned>(ev.kind) - 1));
+        B::Struct ti = b.child(e, 0, 5, 0);
+        B::set_u64(ti, 0, ev.thread_id);
+        B::set_u64(ti, 1, ev.process_id);
+        B::set_u32(ti, 4, ev.cpu);
+        B::set_u32(ti, 5, ev.weight);
+        B::set_u64(ti, 3, ev.run_ns);
+        return;
+    }
+    case SchedEventKind::cpu_load: {
+        B::set_u16(e, 8, 4);
+        B::Struct cl = b.child(e, 0, 4, 0);
+        B::set_u32(cl, 0, ev.cpu);
+        B::set_u32(cl, 1, ev.runnable);
+        B::set_u64(cl, 1, ev.run_ns);
+        B::set_u64(cl, 2, ev.aux);
+        B::set_u32(cl, 6, ev.weight);
+        return;
+    }
+    case SchedEventKind::deadline_missed:
+        B::set_u16(e, 8, 6);
+        B::set_u64(e, 3, ev.aux);
+        return;
+    case SchedEventKind::demoted:
+    default: {
+        B::set_u16(e, 8, 5);
+        const char* why = sched_reason_name(ev.reason);
+        uint32_t n = 0;
+        while (why[n] != '\0') ++n;
+        b.set_text(e, 0, why, n);
+        return;
+    }
+    }
+}
+
+void m_next_events(Call& call, const wire::Reader& r) {
+    uint32_t max = wire::Reader::u32(r.root(), 0);
+    uint64_t timeout = wire::Reader::u64(r.root(), 1);
+    constexpr uint32_t kMaxPerCall = 64;  // 64 * (40 + 40) bytes fit kMaxResult with room
+    if (max == 0 || max > kMaxPerCall) max = kMaxPerCall;
+    LockGuard<SpinLockIrq> g(g_ctl_lock);
+    if (!is_server(call)) return call.fail(Status::stale_slot);  // replaced: the capability is dead to it
+    if (g_health.demoted()) return call.fail(Status::cancelled);
+    SchedEvent evs[kMaxPerCall];
+    uint32_t n = 0;
+    while (n < max && g_ring.pop(evs[n])) ++n;
+    if (n == 0 && timeout != 0) {
+        if (__atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) != nullptr) return call.fail(Status::busy);
+        auto op = op_create(call, waiter_unlink, nullptr);
+        if (!op.ok()) return call.fail(op.error());
+        __atomic_store_n(&g_waiter, op.value(), __ATOMIC_RELEASE);
+        uint64_t at = now_ns() + timeout;
+        op_arm_deadline(op.value(), at, waiter_timeout);
+        // An event posted between the empty pop and the store above found no
+        // waiter: look again so it is not left behind until the timeout.
+        if (g_ring.last_seq() >= g_ring.next_seq()) notify();
+        return;
+    }
+    wire::Builder b(call.result, kMaxResult);
+    wire::Builder::Struct root = b.root(1, 1);
+    wire::Builder::set_u64(root, 0, g_ring.dropped());
+    wire::Builder::Struct first;
+    b.struct_list(root, 0, n, 4, 1, &first);
+    for (uint32_t i = 0; i < n && b.ok(); ++i) {
+        wire::Builder::Struct e{first.data + i * 5u, first.data + i * 5u + 4, 4, 1};
+        put_event(b, e, evs[i]);
+    }
+    call.result_len = b.finish();
+    call.value = n;
+    if (call.result_len == 0) call.fail(Status::internal);
+}
+
+struct Rejected {
+    uint32_t index;
+    uint64_t seq;
+    const char* why;
+};
+
+// Applies one checked decision. Returns nullptr on success or the rejection reason.
+const char* apply(const SchedDecision& d, uint64_t now, bool* invalid, bool* late) {
+    *invalid = false;
+    *late = false;
+    DecisionLimits lim;
+    lim.ncpus = sched::cpu_count();
+    for (unsigned c = 0; c < lim.ncpus; ++c) lim.online_mask |= uint64_t{1} << c;
+    lim.last_posted_seq = g_ring.last_seq();
+    const char* why = nullptr;
+    DecisionCheck chk = check_decision(d, lim, &why);
+    if (chk == DecisionCheck::invalid) {
+        *invalid = true;
+        return why;
+    }
+    if (d.answers_seq != 0) {
+        PendingEntry p;
+        Resolve res = g_pending.resolve(d.answers_seq, now, &p);
+        if (res == Resolve::late) {
+            *late = true;
+            SchedEvent e;
+            e.kind = SchedEventKind::deadline_missed;
+            e.aux = d.answers_seq;
+            e.cpu = p.cpu;
+            (void)post(e, cpu::id());
+            return "late: past its deadline, the default placement stands";
+        }
+        if (res == Resolve::stale) return "stale: not pending (answered, expired or unknown)";
+        record_latency(now - p.posted_ns);
+    }
+    switch (d.kind) {
+    case SchedDecisionKind::none: return nullptr;
+    case SchedDecisionKind::assign:
+    case SchedDecisionKind::slice: {
+        LockGuard<SpinLockIrq> g(g_reg_lock);
+        Reg* r = reg_find(static_cast<uint32_t>(d.thread_id));
+        if (d.thread_id > 0xffffffffull || r == nullptr || r->t == nullptr) return "stale: no such thread (exited?)";
+        uint32_t tick_ns = 1'000'000'000u / sched::kTimerHz;
+        if (d.kind == SchedDecisionKind::slice || d.value != 0) {
+            uint32_t ticks = d.value == 0 ? 0u : slice_ns_to_ticks(d.value, tick_ns);
+            __atomic_store_n(&r->slice_ticks, ticks, __ATOMIC_RELAXED);
+            // Dispatch reads it at the thread's next switch-in (a plain word:
+            // a racing switch-in sees the old or the new slice, both valid).
+            __atomic_store_n(&r->t->link_.slice_ticks, ticks, __ATOMIC_RELAXED);
+        }
+        if (d.kind == SchedDecisionKind::assign) {
+            unsigned cpu = d.cpu;
+            if (d.cpu_mask != 0) {  // least queued online CPU of the set
+                cpu = kNoCpu;
+                for (unsigned c = 0; c < lim.ncpus; ++c)
+                    if ((d.cpu_mask >> c) & 1)
+                        if (cpu == kNoCpu || sched::nr_runnable(c) < sched::nr_runnable(cpu)) cpu = c;
+            }
+            if (!r->t->allowed_.has(cpu)) return "stale: CPU not allowed for this thread";
+            __atomic_store_n(&r->assigned, cpu, __ATOMIC_RELAXED);
+            if (r->t->state() == Thread::State::runnable && sched::move_queued(*r->t, cpu)) {
+                TraceRecord tr;
+                tr.tsc = arch::read_cycles();
+                tr.kind = TraceKind::placed;
+                tr.sub = 2;
+                tr.seq = d.answers_seq;
+                tr.thread_id = d.thread_id;
+                tr.a = cpu;
+                tr.cpu = cpu::id();
+                trace(tr);
+            }
+        }
+        return nullptr;
+    }
+    case SchedDecisionKind::thread_weight:
+    case SchedDecisionKind::process_weight: {
+        LockGuard<SpinLockIrq> g(g_reg_lock);
+        bool any = false;
+        for (Reg& r : g_reg) {
+            if (r.id == 0 || r.id == kTomb || r.t == nullptr) continue;
+            bool hit = d.kind == SchedDecisionKind::thread_weight ? r.id == d.thread_id : r.pid == d.process_id;
+            if (!hit) continue;
+            // A policy weight: reported in this thread's events from now on.
+            // Shares are the policy's business (it enforces them with slices);
+            // the run queue's own weight (load for the default) is untouched.
+            __atomic_store_n(&r.weight, static_cast<uint32_t>(d.value), __ATOMIC_RELAXED);
+            any = true;
+        }
+        return any ? nullptr : "stale: no such thread or process";
+    }
+    case SchedDecisionKind::default_slice:
+        __atomic_store_n(&g_default_slice_ticks, slice_ns_to_ticks(d.value, 1'000'000'000u / sched::kTimerHz),
+                         __ATOMIC_RELAXED);
+        return nullptr;
+    }
+    *invalid = true;
+    return "unknown decision kind";
+}
+
+// Decodes PlacementDecision (layout: capnp compile -ocapnp schema/placement.capnp).
+bool decode_decision(const wire::StructView& s, SchedDecision* d) {
+    using R = wire::Reader;
+    *d = SchedDecision{};
+    d->answers_seq = R::u64(s, 0);
+    switch (R::u16(s, 10)) {
+    case 0:  // assign: threadId w1, cpu u32[4], sliceNs w3
+        d->kind = SchedDecisionKind::assign;
+        d->thread_id = R::u64(s, 1);
+        d->cpu = R::u32(s, 4);
+        d->value = R::u64(s, 3);
+        return true;
+    case 1:  // cpuWeight: cpu u32[4], weight u32[2]
+        d->kind = SchedDecisionKind::none;
+        if (R::u32(s, 4) < kMaxCpus) g_cpu_weight[R::u32(s, 4)] = R::u32(s, 2);
+        return R::u32(s, 4) < kMaxCpus;
+    case 2:  // threadWeight: threadId w1, weight u32[4]
+        d->kind = SchedDecisionKind::thread_weight;
+        d->thread_id = R::u64(s, 1);
+        d->value = R::u32(s, 4);
+        return true;
+    case 3:  // defaultSlice w1
+        d->kind = SchedDecisionKind::default_slice;
+        d->value = R::u64(s, 1);
+        return true;
+    case 4: d->kind = SchedDecisionKind::none; return true;
+    case 5:  // processWeight: processId w1, weight u32[4]
+        d->kind = SchedDecisionKind::process_weight;
+        d->process_id = R::u64(s, 1);
+        d->value = R::u32(s, 4);
+        return true;
+    case 6:  // assignSet: threadId w1, cpuMask w3, sliceNs w4
+        d->kind = SchedDecisionKind::assign;
+        d->thread_id = R::u64(s, 1);
+        d->cpu_mask = R::u64(s, 3);
+        d->value = R::u64(s, 4);
+        return d->cpu_mask != 0;
+    case 7:  // threadSlice: threadId w1, sliceNs w3
+        d->kind = SchedDecisionKind::slice;
+        d->thread_id = R::u64(s, 1);
+        d->value = R::u64(s, 3);
+        return true;
+    default: return false;
+    }
+}
+
+void m_place(Call& call, const wire::Reader& r) {
+    uint64_t epoch = wire::Reader::u64(r.root(), 0);
+    auto list = r.struct_list(r.root(), 0);
+    if (!is_server(call)) return call.fail(Status::stale_slot);
+    if (g_health.demoted()) return call.fail(Status::cancelled);
+    if (!list.ok()) {
+        demote(SchedReason::malformed, false, "decision list does not parse");
+        return call.fail(Status::malformed_message);
+    }
+    const uint64_t now = now_ns();
+    constexpr uint32_t kMaxRejections = 32;
+    Rejected rej[kMaxRejections];
+    uint32_t nrej = 0, applied = 0;
+    bool stale_epoch = epoch != __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE);
+    for (uint32_t i = 0; i < list.value().count; ++i) {
+        wire::StructView s = wire::Reader::list_struct(list.value(), i);
+        SchedDecision d;
+        bool decoded = decode_decision(s, &d);
+        bool invalid = !decoded, late = false;
+        const char* why = decoded ? nullptr : "unknown decision kind";
+        if (decoded && stale_epoch) why = "stale epoch (a successor attached)";
+        else if (decoded) why = apply(d, now, &invalid, &late);
+        TraceRecord tr;
+        tr.tsc = arch::read_cycles();
+        tr.kind = TraceKind::decision;
+        tr.sub = static_cast<uint8_t>(d.kind);
+        tr.seq = d.answers_seq;
+        tr.thread_id = d.kind == SchedDecisionKind::process_weight ? d.process_id : d.thread_id;
+        tr.a = d.value;
+        tr.b = why == nullptr ? 0 : (invalid ? 2 : 1);
+        tr.c = d.cpu;
+        tr.cpu = cpu::id();
+        trace(tr);
+        if (why == nullptr) {
+            ++applied;
+            g_health.on_applied();
+            if (d.answers_seq != 0) {
+                uint64_t h = __atomic_exchange_n(&g_handover_ns, 0ull, __ATOMIC_ACQ_REL);
+                if (h != 0 && g_last_apply_ns != 0) g_swap_gap_ns = now - g_last_apply_ns;
+                g_last_apply_ns = now;
+            }
+            continue;
+        }
+        if (nrej < kMaxRejections) rej[nrej++] = Rejected{i, d.answers_seq, why};
+        if (invalid) {
+            if (g_health.on_invalid(SchedReason::invalid_decision)) demote(SchedReason::invalid_decision, true, why);
+            break;
+        }
+        if (late) {
+            if (g_health.on_miss()) demote(SchedReason::deadline_misses, true, nullptr);
+        } else {
+            g_health.on_stale();
+        }
+    }
+    wire::Builder b(call.result, kMaxResult);
+    wire::Builder::Struct root = b.root(1, 1);
+    wire::Builder::set_u32(root, 0, applied);
+    wire::Builder::Struct first;
+    b.struct_list(root, 0, nrej, 2, 1, &first);
+    for (uint32_t i = 0; i < nrej && b.ok(); ++i) {
+        wire::Builder::Struct e{first.data + i * 3u, first.data + i * 3u + 2, 2, 1};
+        wire::Builder::set_u32(e, 0, rej[i].index);
+        wire::Builder::set_u64(e, 1, rej[i].seq);
+        uint32_t n = 0;
+        while (rej[i].why[n] != '\0') ++n;
+        b.set_text(e, 0, rej[i].why, n);
+    }
+    call.result_len = b.finish();
+    call.value = applied;
+}
+
+void m_snapshot(Call& call) {
+    // PlacementSnapshot (dw 4, pw 4) inside the results struct (dw 0, pw 1).
+    wire::Builder b(call.result, kMaxResult);
+    wire::Builder::Struct root = b.root(0, 1);
+    wire::Builder::Struct s = b.child(root, 0, 4, 4);
+    wire::Builder::set_u64(s, 0, __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE));
+    wire::Builder::set_u64(s, 1, g_ring.next_seq() - 1);
+    wire::Builder::set_u32(s, 4, 1);
+    wire::Builder::set_u64(s, 3, uint64_t{sched::kDefaultSliceTicks} * (1'000'000'000ull / sched::kTimerHz));
+    b.set_text(s, 0, "kernel", 6);
+    unsigned ncpu = sched::cpu_count();
+    wire::Builder::Struct c0;
+    b.struct_list(s, 1, ncpu, 2, 0, &c0);
+    for (unsigned c = 0; c < ncpu && b.ok(); ++c) {
+        wire::Builder::Struct e{c0.data + c * 2u, c0.data + c * 2u + 2, 2, 0};
+        wire::Builder::set_u32(e, 0, c);
+        wire::Builder::set_bit(e, 32, true);
+        wire::Builder::set_u32(e, 2, g_cpu_weight[c]);
+        wire::Builder::set_u32(e, 3, sched::nr_runnable(c));
+    }
+    constexpr uint32_t kMaxThreads = 128;  // 128 * 40 bytes fit the result buffer
+    Reg copy[kMaxThreads];
+    uint32_t n = 0;
+    {
+        LockGuard<SpinLockIrq> g(g_reg_lock);
+        for (Reg& r : g_reg)
+            if (r.id != 0 && r.id != kTomb && r.t != nullptr && n < kMaxThreads) copy[n++] = r;
+    }
+    wire::Builder::Struct t0;
+    b.struct_list(s, 2, n, 5, 0, &t0);
+    for (uint32_t i = 0; i < n && b.ok(); ++i) {
+        wire::Builder::Struct e{t0.data + i * 5u, t0.data + i * 5u + 5, 5, 0};
+        wire::Builder::set_u64(e, 0, copy[i].id);
+        wire::Builder::set_u64(e, 1, copy[i].pid);
+        wire::Builder::set_u32(e, 4, copy[i].assigned != kNoCpu ? copy[i].assigned : copy[i].t->last_cpu());
+        wire::Builder::set_u32(e, 5, copy[i].t->link_.weight);
+        wire::Builder::set_u64(e, 3, uint64_t{copy[i].slice_ticks} * (1'000'000'000ull / sched::kTimerHz));
+    }
+    call.result_len = b.finish();
+    if (call.result_len == 0) call.fail(Status::internal);
+}
+
+void m_stats(Call& call) {
+    const uint64_t w[10] = {
+        g_health.applied(), g_health.misses(), g_health.stale(), g_health.invalid(),
+        latency_percentile(50), latency_percentile(99), g_fallback_latency_ns, g_swap_gap_ns,
+        g_swap_default_placements, __atomic_load_n(&g_lat_count, __ATOMIC_RELAXED)};
+    kprintf("[placement] stats applied=%llu misses=%llu stale=%llu invalid=%llu latency_median_ns=%llu "
+            "latency_p99_ns=%llu samples=%llu fallback_latency_ns=%llu swaps=%llu swap_gap_ns=%llu "
+            "swap_default_placements=%llu demotions=%llu\n",
+            static_cast<unsigned long long>(w[0]), static_cast<unsigned long long>(w[1]),
+            static_cast<unsigned long long>(w[2]), static_cast<unsigned long long>(w[3]),
+            static_cast<unsigned long long>(w[4]), static_cast<unsigned long long>(w[5]),
+            static_cast<unsigned long long>(w[9]), static_cast<unsigned long long>(w[6]),
+            static_cast<unsigned long long>(g_swaps), static_cast<unsigned long long>(w[7]),
+            static_cast<unsigned long long>(w[8]), static_cast<unsigned long long>(g_demotions));
+    (void)result_words(call, w, 10);
+}
+
+}  // namespace
+
+SchedulerControl& SchedulerControl::get() { return g_obj; }
+
+void SchedulerControl::init(bool tracing) {
+    for (unsigned c = 0; c < kMaxCpus; ++c) g_cpu_weight[c] = kDefaultWeight;
+    __atomic_store_n(&g_tracing, tracing, __ATOMIC_RELEASE);
+    ThreadOptions o;
+    o.name = "sched-notify";
+    o.detached = true;
+    auto t = Thread::create(&notifier_main, nullptr, o);
+    if (!t.ok()) {
+        kprintf("[placement] no notifier thread (%s): user-space placement disabled\n", error_name(t.error()));
+        return;
+    }
+    g_notifier = t.value();
+    sched::set_observer(&g_observer);
+}
+
+void SchedulerControl::process_exited(uint64_t pid) {
+    if (pid == 0 || pid != __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE)) return;
+    if (!g_health.demoted()) demote(SchedReason::server_exited, false, nullptr);
+    LockGuard<SpinLockIrq> g(g_ctl_lock);
+    if (g_server_pid == pid) __atomic_store_n(&g_server_pid, 0ull, __ATOMIC_RELEASE);
+}
+
+void SchedulerControl::thread_set_weight(Call& call, UserThread& t) {
+    wire::Reader r;
+    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
+    uint32_t w = wire::Reader::u32(r.root(), 0);
+    if (w < kMinWeight || w > kMaxWeight) return call.fail(Status::invalid_argument);
+    // The run queue keeps weight totals of the links it holds, so only a
+    // thread that is not queued (typically the caller itself, running) may
+    // change its weight here; a queued one is `busy` (retry).
+    Thread* k = t.kthread();
+    if (__atomic_load_n(&k->link_.owner, __ATOMIC_ACQUIRE) != nullptr) return call.fail(Status::busy);
+    k->link_.weight = w;
+    if (Reg* reg = reg_find(k->id())) __atomic_store_n(&reg->weight, 0u, __ATOMIC_RELAXED);
+}
+
+void SchedulerControl::invoke(Call& call, SchedulerControl&) {
+    if (call.sqe.interface_id != kInterfaceId) return call.fail(Status::bad_method);
+    if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
+    wire::Reader r;
+    const uint16_t m = call.sqe.method;
+    bool needs_params = m == kAttach || m == kNextEvents || m == kPlace || m == kSetDefaultSlice || m == kTraceDump;
+    if (needs_params && !r.init(call.params, call.params_len).ok()) {
+        if (m == kPlace && is_server(call)) demote(SchedReason::malformed, false, "place message does not parse");
+        return call.fail(Status::malformed_message);
+    }
+    switch (m) {
+    case kAttach: return m_attach(call, r);
+    case kNextEvents: return m_next_events(call, r);
+    case kPlace: return m_place(call, r);
+    case kSetCpuWeights: {
+        wire::Reader pr;
+        if (!pr.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
+        uint32_t n = 0;
+        auto l = pr.u32_list(pr.root(), 0, &n);
+        if (!l.ok()) return call.fail(Status::malformed_message);
+        const uint32_t* v = reinterpret_cast<const uint32_t*>(l.value().data);
+        for (uint32_t i = 0; i < n && i < kMaxCpus; ++i) g_cpu_weight[i] = v[i];
+        return;
+    }
+    case kSetDefaultSlice: {
+        if (!is_server(call)) return call.fail(Status::stale_slot);
+        uint64_t ns = wire::Reader::u64(r.root(), 0);
+        if (ns > kMaxSliceNs) return call.fail(Status::invalid_argument);
+        __atomic_store_n(&g_default_slice_ticks, ns == 0 ? 0u : slice_ns_to_ticks(ns, 1'000'000'000u / sched::kTimerHz),
+                         __ATOMIC_RELAXED);
+        return;
+    }
+    case kSnapshot: return m_snapshot(call);
+    case kDetach: {
+        if (!is_server(call)) return call.fail(Status::stale_slot);
+        if (!g_health.demoted()) demote(SchedReason::detached, false, nullptr);
+        LockGuard<SpinLockIrq> g(g_ctl_lock);
+        __atomic_store_n(&g_server_pid, 0ull, __ATOMIC_RELEASE);
+        return;
+    }
+    case kStatus: {
+        uint64_t mode = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 ? 0 : (g_health.demoted() ? 2 : 1);
+        const uint64_t w[3] = {mode, __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE),
+                               __atomic_load_n(&g_demotions, __ATOMIC_RELAXED) + g_health.misses()};
+        call.value = mode;
+        (void)result_words(call, w, 3);
+        return;
+    }
+    case kTraceDump: {
+        bool enable = wire::Reader::bit(r.root(), 0);
+        __atomic_store_n(&g_tracing, false, __ATOMIC_RELEASE);
+        dump_trace();
+        __atomic_store_n(&g_tracing, enable, __ATOMIC_RELEASE);
+        return;
+    }
+    case kStats: return m_stats(call);
+    default: return call.fail(Status::bad_method);
+    }
+}
+
+}  // namespace kern

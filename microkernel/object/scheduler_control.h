@@ -1,0 +1,72 @@
+// scheduler_control.h: the SchedulerControl kernel object (schema/scheduler.capnp):
+// how one user-space placement server steers dispatch without dispatch ever
+// waiting for it.
+//
+// Mechanism (docs/placement.md has the whole story):
+//  * Events. Dispatch reports user threads created / runnable / blocked /
+//    exited and, every kLoadEveryTicks ticks, each CPU's load, into one
+//    EventRing (lib/sched_events.h) with sequence numbers. The server's
+//    own threads are not reported (it would chase its own wake-ups).
+//  * Decisions. `place` applies the server's commands as data: a standing
+//    assignment per thread (CPU, slice) that dispatch reads lock-free at the
+//    thread's next wake-up or preemption, weights, the default slice. A
+//    decision answering a runnable event is checked against that event's
+//    deadline (PendingTable): in time, the thread is also moved at once if
+//    it still waits in a queue; late or already answered, it is rejected as
+//    stale. An impossible decision (bad CPU, weight, kind, a seq never
+//    posted) or a malformed message demotes the server.
+//  * Deadlines. Each CPU sweeps its own expired pending events every tick
+//    and posts deadline_missed; the built-in default already placed the
+//    thread. kMaxConsecutiveMisses misses in a row demote the server.
+//  * Demotion (misses, invalid command, the server process exiting, detach)
+//    drops every standing assignment, logs the reason on the console and
+//    leaves placement to default_placement; the system keeps running.
+//  * Hot swap. `attach` from another process makes it the server (new
+//    epoch); the old one's calls fail with `stale_slot` from then on and its
+//    decisions carry a stale epoch. Standing assignments stay in force
+//    across the handover, so threads never pass through the default policy
+//    while the state moves from the old server to the new one.
+//  * Trace. With the kernel option `strace` (or the KERNEL method
+//    traceDump), per-CPU buffers record events, decisions, placements and
+//    switch-ins with TSC stamps, dumped as "T ..." lines.
+#pragma once
+
+#include <stdint.h>
+
+#include "object/cap_table.h"
+
+namespace kern {
+
+struct Call;
+class UserThread;
+class Process;
+
+class SchedulerControl final : public KernelObject {
+public:
+    // Methods (schema ordinals) and KERNEL additions.
+    static constexpr uint64_t kInterfaceId = 0xab41dac3006e3c47ull;
+    static constexpr uint16_t kAttach = 0, kNextEvents = 1, kPlace = 2, kSetCpuWeights = 3, kSetDefaultSlice = 4,
+                              kSnapshot = 5, kDetach = 6, kStatus = 7,
+                              kTraceDump = 8,  // KERNEL: (enable :Bool) prints the trace, then enables/disables it
+                              kStats = 9;      // KERNEL: () -> decision latency and fallback figures (words)
+    static constexpr uint64_t kDefaultDeadlineNs = 50'000;
+    static constexpr uint32_t kMaxConsecutiveMisses = 8;
+    static constexpr uint32_t kLoadEveryTicks = 25;  // 100 ms at 250 Hz
+
+    static SchedulerControl& get();
+    // Boot CPU, after sched::init and timekeeper_init: installs the dispatch
+    // observer and starts the notifier thread. `trace` turns tracing on.
+    static void init(bool trace);
+    static void invoke(Call& call, SchedulerControl& o);
+    // Thread.setWeight (object/process.cpp): weight 1..10000 for fair-share.
+    static void thread_set_weight(Call& call, UserThread& t);
+    // Process teardown (every process): demotes the server if it was pid.
+    static void process_exited(uint64_t pid);
+
+    SchedulerControl() : KernelObject(ObjectType::scheduler_control) {}
+
+private:
+    void on_last_ref() override {}
+};
+
+}  // namespace kern

@@ -1,0 +1,30 @@
+// server.h: the placement server loop shared by every policy (freestanding, libcap).
+//
+// run_server() attaches to SchedulerControl (named cap "schedctl"), then
+// loops: nextEvents -> policy.on_event for each -> place. It never blocks
+// the kernel: if it is slow, the kernel's default placement covers for it.
+//
+// Arguments (the module command line, space separated):
+//   deadline_us=N   per-decision deadline asked for at attach (default 50)
+//   cpus=N          place on CPUs 0..N-1 only (default: all)
+//   takeover=1      hot swap: take the state of the running server through
+//                   the "handover" MemoryObject, then attach (see below)
+//   fail=hang|garbage|exit  after `fail_after` events, misbehave (tests)
+//   fail_after=N
+//   quiet=1         no per-attach lines
+//
+// Hot swap through the "handover" MemoryObject (one page, mapped by both):
+// word 0 is the state: 0 idle, 1 export requested (successor), 2 exported
+// (predecessor wrote a PlacementSnapshot message: word 1 = its length,
+// bytes from offset 64), 3 taken over (successor attached; predecessor
+// exits), 4 refused (successor could not import; predecessor resumes).
+#pragma once
+
+#include "libcap/runtime.h"
+#include "policy.h"
+
+namespace placement {
+
+int run_server(cap::StartInfo& info, Policy& policy);
+
+}  // namespace placement

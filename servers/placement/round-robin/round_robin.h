@@ -1,0 +1,54 @@
+// round_robin.h: the smallest useful policy: runnable threads go to the CPUs in turn.
+//
+// It ignores weights and load. It exists to show how little a policy needs
+// (compare docs/writing-a-policy.md) and as the other side of hot-swap tests.
+#pragma once
+
+#include "../common/policy.h"
+
+namespace placement {
+
+class RoundRobin final : public Policy {
+public:
+  const char* name() const override { return "round-robin"; }
+  uint32_t version() const override { return 1; }
+  void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : ncpus; }
+  void on_event(const Event& e, Decisions& out) override {
+    last_seq_ = e.seq;
+    if (e.kind == EventKind::thread_created) (void)threads_.get(e.thread_id, e.process_id);
+    if (e.kind == EventKind::thread_exited) threads_.remove(e.thread_id);
+    if (e.kind != EventKind::thread_runnable) return;
+    uint32_t cpu = next_++ % ncpus_;
+    if (ThreadPlacement* t = threads_.get(e.thread_id, e.process_id)) t->cpu = cpu;
+    out.push(assign(e.seq, e.thread_id, cpu));
+  }
+  void export_state(PolicyState& s) const override {
+    copy_name(s.policy, sizeof s.policy, name());
+    s.version = version();
+    s.last_seq = last_seq_;
+    s.ncpus = ncpus_;
+    s.nthreads = threads_.n;
+    for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
+    s.opaque_len = 4;  // the rotation position, meaningful to round-robin v1 only
+    for (int i = 0; i < 4; ++i) s.opaque[i] = static_cast<uint8_t>(next_ >> (8 * i));
+  }
+  bool import_state(const PolicyState& s) override {
+    if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
+    ncpus_ = s.ncpus;
+    threads_.n = s.nthreads;
+    for (uint32_t i = 0; i < s.nthreads; ++i) threads_.t[i] = s.threads[i];
+    next_ = 0;
+    if (name_equals(s.policy, name()) && s.version == version() && s.opaque_len == 4)
+      for (int i = 0; i < 4; ++i) next_ |= static_cast<uint32_t>(s.opaque[i]) << (8 * i);
+    last_seq_ = s.last_seq;
+    return true;
+  }
+
+private:
+  ThreadTable threads_;
+  uint32_t ncpus_ = 1;
+  uint32_t next_ = 0;
+  uint64_t last_seq_ = 0;
+};
+
+}  // namespace placement

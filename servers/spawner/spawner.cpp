@@ -1,0 +1,362 @@
+// spawner.cpp - the ProcessSpawner server: starts processes from boot modules for
+// whoever holds its capability, within the spawner's own quotas.
+//
+// Capabilities (from its manifest entry): "bootSpawner" (the kernel's
+// ProcessSpawner; the only way to create a process), "init" (registry:
+// it exports "spawner", a badged client of its endpoint). Arguments:
+//   children=<n>  children alive at once, over all clients (default 16)
+//   frames=<n>    frames quota summed over live children (default 65536)
+//   slots=<n>     capability slots summed over live children (default 4096)
+//   child_frames=<n>, child_slots=<n>  a child's quotas when the request leaves them 0
+//   verbose=1     one line per spawn and exit
+//   exit_after=<n> exit (code 0) after answering n requests (init's restart test)
+//
+// Requests (interface ProcessSpawner, schema/spawner.capnp):
+//   spawn @0  checked, then forwarded to the kernel with the caller's own
+//             capabilities (transferred with the call, so a child never gets
+//             more than its parent passes; rights masked by CapGrant.rights).
+//             Errors: invalid_argument (unknown module, bad name), invalid_slot
+//             (a CapGrant names no transferred capability), quota_exceeded
+//             (children, frames or slots of this spawner), or the kernel's
+//             status (an ELF it refuses, its own quotas).
+//   modules @1  the boot module names (forwarded to the kernel).
+//   stats @2  the kernel's freeFrames words 0..4, then this server's used
+//             slots and live children (for leak checks).
+// The result of spawn carries a copy of the child's ProcessHandle (wait,
+// kill go straight to the kernel); the server keeps its own copy and waits
+// on it to give the quota back.
+#include "lib/capnp_wire.h"
+#include "libcap/print.h"
+#include "libcap/runtime.h"
+#include "srv.h"
+
+namespace {
+
+using capos::abi::CapHandle;
+using srv::Status;
+namespace wire = kern::wire;
+
+constexpr uint32_t kMaxChildren = 56;  // tracked ring operations: 64, minus receive and calls
+
+struct Child {
+  CapHandle handle = 0;  // 0: free
+  uint64_t pid = 0;
+  uint64_t frames = 0;
+  uint32_t slots = 0;
+  uint64_t tag = 0;
+  alignas(8) uint8_t res[64];
+};
+
+struct Limits {
+  uint32_t children = 16;
+  uint64_t frames = 65536;
+  uint64_t slots = 4096;
+  uint64_t child_frames = 2048;
+  uint32_t child_slots = 64;
+} g_lim;
+
+Child g_children[kMaxChildren];
+uint32_t g_live = 0;
+uint64_t g_frames_used = 0, g_slots_used = 0;
+uint64_t g_spawned = 0;
+bool g_verbose = false;
+CapHandle g_boot = 0, g_ep = 0;
+char g_modules[2048];
+
+bool module_known(const uint8_t* name, uint32_t len) {
+  const char* p = g_modules;
+  while (*p != '\0') {
+    const char* e = p;
+    while (*e != '\0' && *e != '\n') ++e;
+    if (static_cast<uint32_t>(e - p) == len && __builtin_memcmp(p, name, len) == 0) return true;
+    p = *e == '\n' ? e + 1 : e;
+  }
+  return false;
+}
+
+void arm_wait(Child& c) {
+  cap::CallArgs a;
+  a.cap = c.handle;
+  a.method = cap::iface::Method{srv::kProcessHandle, 0};
+  a.result = c.res;
+  a.result_max = sizeof c.res;
+  auto t = cap::this_ring().start(cap::make_sqe(a));
+  c.tag = t.ok() ? t.value() : 0;
+}
+
+void child_gone(Child& c, const capos::abi::Cqe& cqe) {
+  if (g_verbose) {
+    const srv::Exit x = cqe.status == 0 ? srv::decode_exit(c.res, cqe.result_len) : srv::Exit{cqe.status, 0xffff};
+    cap::print("[spawner] child %llu exited: code=%lld reason=%s\n", static_cast<unsigned long long>(c.pid),
+               static_cast<long long>(x.code), srv::reason_name(x.reason));
+  }
+  (void)srv::drop_caps(&c.handle, 1);
+  g_frames_used -= c.frames;
+  g_slots_used -= c.slots;
+  --g_live;
+  c = Child{};
+}
+
+// Claims completed child waits (so the quota is free before a decision).
+void collect_children() {
+  capos::abi::Cqe cqe{};
+  // enter(0, 0) posts completions the kernel has finished but not yet put
+  // in the CQ (a child that exited just before this request).
+  (void)cap::this_ring().enter(0, 0);
+  cap::this_ring().reap();
+  for (Child& c : g_children)
+    if (c.handle != 0 && c.tag != 0 && cap::this_ring().poll(c.tag, cqe)) child_gone(c, cqe);
+}
+
+Status refuse(const char* why, uint64_t badge, const char* detail) {
+  cap::print("[spawner] refused spawn from client %llu: %s%s\n", static_cast<unsigned long long>(badge), why, detail);
+  return Status::ok;
+}
+
+// spawn: decode and check everything, then forward. Returns the reply status;
+// on success fills the result message and the handle to pass back.
+Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& out_handle) {
+  wire::Reader r;
+  if (!r.init(in.params, in.params_len).ok()) return Status::malformed_message;
+  const wire::StructView& root = r.root();
+  auto name = r.text(root, 0);
+  auto module = r.text(root, 1);
+  auto args = r.pointer_list(root, 2);
+  auto caps = r.struct_list(root, 3);
+  auto quotas = r.child(root, 4);
+  if (!name.ok() || !module.ok() || !args.ok() || !caps.ok() || !quotas.ok()) return Status::malformed_message;
+  char detail[96];
+  // Decode: module, capabilities, quotas. Nothing changes until all pass.
+  if (!module_known(module.value().data, module.value().size)) {
+    uint32_t n = module.value().size < 48 ? module.value().size : 48;
+    char m[49];
+    __builtin_memcpy(m, module.value().data, n);
+    m[n] = '\0';
+    cap::snprint(detail, sizeof detail, " '%s'", m);
+    refuse("unknown module", in.badge, detail);
+    return Status::invalid_argument;
+  }
+  if (name.value().size == 0 || name.value().size > 31) {
+    refuse("bad process name", in.badge, "");
+    return Status::invalid_argument;
+  }
+  if (caps.value().count > 16) {
+    refuse("too many capabilities", in.badge, "");
+    return Status::invalid_argument;
+  }
+  srv::Grant grants[16];
+  char gnames[16][24];
+  const uint32_t ng = caps.value().count;
+  for (uint32_t i = 0; i < ng; ++i) {
+    wire::StructView g = wire::Reader::list_struct(caps.value(), i);
+    auto gname = r.text(g, 0);
+    auto gcap = r.cap(g, 1);
+    if (!gname.ok() || gname.value().size == 0 || gname.value().size > 23) {
+      refuse("bad capability name", in.badge, "");
+      return Status::invalid_argument;
+    }
+    if (!gcap.ok() || gcap.value() >= in.cap_count || in.caps[gcap.value()] == 0) {
+      cap::snprint(detail, sizeof detail, " (grant %u names no transferred capability)", i);
+      refuse("invalid capability", in.badge, detail);
+      return Status::invalid_slot;
+    }
+    __builtin_memcpy(gnames[i], gname.value().data, gname.value().size);
+    gnames[i][gname.value().size] = '\0';
+    grants[i] = srv::Grant{gnames[i], in.caps[gcap.value()], wire::Reader::u32(g, 0) ^ 0xffffffffu};
+  }
+  srv::Quotas q;
+  q.frames = wire::Reader::u64(quotas.value(), 0);
+  q.cap_slots = wire::Reader::u32(quotas.value(), 2);
+  q.threads = wire::Reader::u32(quotas.value(), 3);
+  q.outstanding_calls = wire::Reader::u32(quotas.value(), 4);
+  q.children = wire::Reader::u32(quotas.value(), 5);
+  if (q.frames == 0) q.frames = g_lim.child_frames;
+  if (q.cap_slots == 0) q.cap_slots = g_lim.child_slots;
+  collect_children();
+  if (g_live >= g_lim.children || g_live >= kMaxChildren) {
+    cap::snprint(detail, sizeof detail, " (%u of %u alive)", g_live, g_lim.children);
+    refuse("children quota exhausted", in.badge, detail);
+    return Status::quota_exceeded;
+  }
+  if (q.frames > g_lim.frames - g_frames_used) {
+    cap::snprint(detail, sizeof detail, " (%llu asked, %llu of %llu left)", static_cast<unsigned long long>(q.frames),
+                 static_cast<unsigned long long>(g_lim.frames - g_frames_used),
+                 static_cast<unsigned long long>(g_lim.frames));
+    refuse("frames quota exhausted", in.badge, detail);
+    return Status::quota_exceeded;
+  }
+  if (q.cap_slots > g_lim.slots - g_slots_used) {
+    cap::snprint(detail, sizeof detail, " (%u asked, %llu left)", q.cap_slots,
+                 static_cast<unsigned long long>(g_lim.slots - g_slots_used));
+    refuse("slots quota exhausted", in.badge, detail);
+    return Status::quota_exceeded;
+  }
+  Child* slot = nullptr;
+  for (Child& c : g_children)
+    if (c.handle == 0) {
+      slot = &c;
+      break;
+    }
+  if (slot == nullptr) return Status::quota_exceeded;
+  // Invoke: the kernel creates the process (or refuses, e.g. a bad ELF).
+  char pname[32], mname[64], argbuf[256];
+  __builtin_memcpy(pname, name.value().data, name.value().size);
+  pname[name.value().size] = '\0';
+  const uint32_t ml = module.value().size < 63 ? module.value().size : 63;
+  __builtin_memcpy(mname, module.value().data, ml);
+  mname[ml] = '\0';
+  uint32_t al = 0;
+  for (uint32_t i = 0; i < args.value().count; ++i) {
+    auto a = r.list_text(args.value(), i);
+    if (!a.ok() || al + a.value().size + 2 > sizeof argbuf) return Status::invalid_argument;
+    if (al != 0) argbuf[al++] = ' ';
+    __builtin_memcpy(argbuf + al, a.value().data, a.value().size);
+    al += a.value().size;
+  }
+  argbuf[al] = '\0';
+  const uint32_t weight = wire::Reader::u32(root, 0);
+  auto sp = srv::spawn(g_boot, pname, mname, argbuf, grants, ng, q, weight);
+  if (!sp.ok()) {
+    cap::snprint(detail, sizeof detail, " (module '%s': %s)", mname, cap::status_name(sp.status()));
+    refuse("kernel refused", in.badge, detail);
+    return sp.status();
+  }
+  slot->handle = sp.value().handle;
+  slot->pid = sp.value().pid;
+  slot->frames = q.frames;
+  slot->slots = q.cap_slots;
+  g_frames_used += q.frames;
+  g_slots_used += q.cap_slots;
+  ++g_live;
+  ++g_spawned;
+  arm_wait(*slot);
+  if (g_verbose)
+    cap::print("[spawner] spawned %s (module %s) as process %llu for client %llu\n", pname, mname,
+               static_cast<unsigned long long>(slot->pid), static_cast<unsigned long long>(in.badge));
+  // results (handle :ProcessHandle p0, processId :UInt64 w0)
+  wire::Builder b(res, 128);
+  wire::Builder::Struct s = b.root(1, 1);
+  wire::Builder::set_u64(s, 0, slot->pid);
+  b.set_cap(s, 0, 0);
+  rlen = b.finish();
+  out_handle = slot->handle;
+  return Status::ok;
+}
+
+void handle(srv::Incoming& in) {
+  alignas(8) static uint8_t res[4096];
+  uint32_t rlen = 0;
+  CapHandle out = 0;
+  Status st = Status::bad_method;
+  if (in.iface == srv::kSpawner && in.method == srv::kSpawn) {
+    st = handle_spawn(in, res, rlen, out);
+  } else if (in.iface == srv::kSpawner && in.method == srv::kModules) {
+    // Forward the kernel's list as is.
+    alignas(8) static uint8_t mres[4096];
+    capos::abi::Cqe c = srv::call(g_boot, srv::kSpawner, srv::kModules, nullptr, 0, mres, sizeof mres);
+    st = srv::status_of(c);
+    if (st == Status::ok) {
+      if (c.result_len > sizeof res) st = Status::result_too_large;
+      else {
+        __builtin_memcpy(res, mres, c.result_len);
+        rlen = c.result_len;
+      }
+    }
+  } else if (in.iface == srv::kSpawner && in.method == srv::kStats) {
+    collect_children();
+    auto k = srv::stats(g_boot);
+    st = k.ok() ? Status::ok : k.status();
+    if (k.ok()) {
+      const uint64_t w[7] = {k.value().free_frames, k.value().heap_in_use, k.value().heap_mapped,
+                             k.value().heap_allocations, k.value().processes, k.value().slots_used, g_live};
+      rlen = srv::encode_words(res, sizeof res, w, 7);
+    }
+  }
+  // The caller's capabilities are ours only for the call: the kernel copied
+  // what the child gets. Drop them all.
+  for (uint32_t i = 0; i < in.cap_count; ++i)
+    if (in.caps[i] != 0) (void)srv::drop_caps(&in.caps[i], 1);
+  auto rr = srv::reply(g_ep, in.call_id, st, res, rlen, out != 0 ? &out : nullptr, out != 0 ? 1 : 0);
+  if (!rr.ok()) cap::print("[spawner] reply failed: %s\n", cap::status_name(rr.status()));
+}
+
+}  // namespace
+
+int main(cap::StartInfo& info) {
+  const char* a = info.args();
+  g_lim.children = static_cast<uint32_t>(srv::arg_u64(a, "children", g_lim.children));
+  g_lim.frames = srv::arg_u64(a, "frames", g_lim.frames);
+  g_lim.slots = srv::arg_u64(a, "slots", g_lim.slots);
+  g_lim.child_frames = srv::arg_u64(a, "child_frames", g_lim.child_frames);
+  g_lim.child_slots = static_cast<uint32_t>(srv::arg_u64(a, "child_slots", g_lim.child_slots));
+  g_verbose = srv::arg_u64(a, "verbose", 0) != 0;
+  const uint64_t exit_after = srv::arg_u64(a, "exit_after", 0);
+  uint64_t handled = 0;
+  if (g_lim.children > kMaxChildren) g_lim.children = kMaxChildren;
+  g_boot = info.named("bootSpawner");
+  const CapHandle reg = info.named("init");
+  if (g_boot == 0) {
+    cap::print("[spawner] error: no bootSpawner capability\n");
+    return 2;
+  }
+  auto nm = srv::modules(g_boot, g_modules, sizeof g_modules);
+  if (!nm.ok()) {
+    cap::print("[spawner] error: cannot list boot modules: %s\n", cap::status_name(nm.status()));
+    return 3;
+  }
+  auto ep = srv::create_endpoint();
+  if (!ep.ok()) {
+    cap::print("[spawner] error: no endpoint: %s\n", cap::status_name(ep.status()));
+    return 4;
+  }
+  g_ep = ep.value();
+  if (reg != 0) {
+    auto client = srv::mint(g_ep, 1);
+    if (!client.ok() || !srv::register_export(reg, "spawner", client.value()).ok()) {
+      cap::print("[spawner] error: cannot export the spawner capability\n");
+      return 5;
+    }
+    CapHandle c = client.value();
+    (void)srv::drop_caps(&c, 1);  // init has its copy
+  }
+  cap::print("[spawner] ready: children<=%u frames<=%llu slots<=%llu, %u boot modules\n", g_lim.children,
+             static_cast<unsigned long long>(g_lim.frames), static_cast<unsigned long long>(g_lim.slots), nm.value());
+  if (reg != 0 && !srv::register_ready(reg).ok()) cap::print("[spawner] warning: init did not take ready\n");
+
+  cap::Ring& ring = cap::this_ring();
+  alignas(8) static uint8_t rbuf[8192 + 256];
+  alignas(8) uint8_t rparams[32];
+  const uint32_t plen = srv::encode_receive(rparams, sizeof rparams, 0);
+  srv::Incoming in{};
+  for (;;) {
+    in = srv::Incoming{};
+    cap::CallArgs ca;
+    ca.cap = g_ep;
+    ca.method = cap::iface::Method{srv::kEndpoint, 0};
+    ca.params = rparams;
+    ca.params_len = plen;
+    ca.result = rbuf;
+    ca.result_max = sizeof rbuf;
+    ca.caps = in.caps;
+    ca.caps_out_max = 16;
+    auto t = ring.start(cap::make_sqe(ca));
+    if (!t.ok()) {
+      cap::print("[spawner] receive failed: %s\n", cap::status_name(t.status()));
+      return 6;
+    }
+    capos::abi::Cqe c{};
+    // Wait for a request; child exits arriving meanwhile give quota back.
+    while (!ring.poll(t.value(), c)) {
+      collect_children();
+      if (ring.poll(t.value(), c)) break;
+      (void)ring.enter(1, capos::abi::kTimeoutInfinite);
+      ring.reap();
+    }
+    if (!srv::decode_receive(c, rbuf, in).ok() || in.timed_out) continue;
+    handle(in);
+    if (exit_after != 0 && ++handled == exit_after) {
+      cap::print("[spawner] exiting after %llu requests (exit_after)\n", static_cast<unsigned long long>(handled));
+      return 0;
+    }
+  }
+}

@@ -1,0 +1,126 @@
+// stest_spawn.cpp - the spawner server seen by a client granted it (manifest spawner-test).
+// Capabilities: "spawner" (the server's export; its children quota is 4) and
+// "kernelStats" (the kernel's ProcessSpawner with rights Call|Read: stats only).
+#include "capos/abi/cap.h"
+#include "lib/capnp_wire.h"
+#include "libcap/print.h"
+#include "libcap/runtime.h"
+#include "libcap/test.h"
+#include "srv.h"
+
+namespace {
+using capos::abi::CapHandle;
+using srv::Status;
+
+constexpr uint32_t kQuota = 4;  // the manifest's spawner children=4
+
+CapHandle spawner() { return cap::start_info().named("spawner"); }
+
+cap::Result<srv::Spawned> spawn(const char* args, const srv::Grant* g = nullptr, uint32_t n = 0) {
+  return srv::spawn(spawner(), "child", "spawn-child", args, g, n, srv::Quotas{});
+}
+
+void finish(srv::Spawned& s) {
+  (void)srv::kill_process(s.handle);
+  (void)srv::wait_process(s.handle);
+  (void)srv::drop_caps(&s.handle, 1);
+}
+}  // namespace
+
+CAP_TEST(spawn_and_wait) {
+  auto s = spawn("exit=5");
+  CAP_REQUIRE(s.ok());
+  auto w = srv::wait_process(s.value().handle);
+  CAP_CHECK(w.ok() && w.value().code == 5 && w.value().reason == 0);
+  (void)srv::drop_caps(&s.value().handle, 1);
+}
+
+CAP_TEST(spawn_and_kill) {
+  auto s = spawn("sleep");
+  CAP_REQUIRE(s.ok());
+  CAP_CHECK(srv::kill_process(s.value().handle).ok());
+  auto w = srv::wait_process(s.value().handle);
+  CAP_CHECK(w.ok() && w.value().reason == 1);
+  (void)srv::drop_caps(&s.value().handle, 1);
+}
+
+CAP_TEST(children_quota) {
+  srv::Spawned kids[kQuota];
+  uint32_t ok = 0;
+  for (uint32_t i = 0; i < kQuota; ++i) {
+    auto s = spawn("sleep");
+    if (s.ok()) kids[ok++] = s.value();
+  }
+  CAP_CHECK(ok == kQuota);
+  auto over = spawn("sleep");
+  CAP_CHECK(!over.ok() && over.status() == Status::quota_exceeded);
+  cap::print("[stest] spawn %u of quota %u: %s\n", kQuota + 1, kQuota,
+             over.ok() ? "accepted (wrong)" : cap::status_name(over.status()));
+  if (over.ok()) finish(over.value());
+  for (uint32_t i = 0; i < ok; ++i) finish(kids[i]);
+  // The quota comes back when the children are gone.
+  auto again = spawn("exit=0");
+  CAP_CHECK(again.ok());
+  if (again.ok()) finish(again.value());
+}
+
+CAP_TEST(unknown_module) {
+  auto s = srv::spawn(spawner(), "x", "no-such-module", nullptr, nullptr, 0, srv::Quotas{});
+  CAP_CHECK(!s.ok() && s.status() == Status::invalid_argument);
+}
+
+CAP_TEST(invalid_capability) {
+  // A CapGrant that names capability 0 of a call that carries none.
+  alignas(8) uint8_t buf[512];
+  srv::Grant g{"ghost", 0, 0xffffffffu};
+  const uint32_t len = srv::encode_spawn(buf, sizeof buf, "x", 1, "spawn-child", 11, "exit=0", &g, 1,
+                                         srv::Quotas{}, 0);
+  CapHandle caps[1] = {};
+  capos::abi::Cqe c = srv::call(spawner(), srv::kSpawner, srv::kSpawn, buf, len, nullptr, 0, caps, 0, 1);
+  CAP_CHECK(srv::status_of(c) == Status::invalid_slot);
+  // A stale handle passed along: the call itself is refused.
+  srv::Grant stale{"stale", capos::abi::make_handle(200, 7), 0xffffffffu};
+  auto s = srv::spawn(spawner(), "x", "spawn-child", "exit=0", &stale, 1, srv::Quotas{});
+  CAP_CHECK(!s.ok());
+}
+
+CAP_TEST(elf_refused) {
+  // A boot module that is not an ELF image: the kernel refuses it.
+  auto s = srv::spawn(spawner(), "x", "manifest-spawner-test", nullptr, nullptr, 0, srv::Quotas{});
+  CAP_CHECK(!s.ok());
+  cap::print("[stest] non-ELF module: %s\n", s.ok() ? "accepted (wrong)" : cap::status_name(s.status()));
+}
+
+CAP_TEST(child_gets_only_what_parent_passes) {
+  // The spawner capability passed without the Call right: the child holds it
+  // but cannot spawn (exit code 100 + 3 = rights).
+  srv::Grant weak{"spawner", spawner(), capos::abi::kRightCopy | capos::abi::kRightTransfer};
+  auto s = spawn("try-spawn", &weak, 1);
+  CAP_REQUIRE(s.ok());
+  auto w = srv::wait_process(s.value().handle);
+  CAP_CHECK(w.ok() && w.value().code == 100 + 3);
+  (void)srv::drop_caps(&s.value().handle, 1);
+  // Passed with its rights: the child can spawn (its grandchild counts against the same quota).
+  srv::Grant full{"spawner", spawner(), 0xffffffffu};
+  auto t = spawn("try-spawn", &full, 1);
+  CAP_REQUIRE(t.ok());
+  auto x = srv::wait_process(t.value().handle);
+  CAP_CHECK(x.ok() && x.value().code == 0);
+  (void)srv::drop_caps(&t.value().handle, 1);
+  // Not passed at all: nothing to spawn with (exit 99).
+  auto u = spawn("try-spawn");
+  CAP_REQUIRE(u.ok());
+  auto y = srv::wait_process(u.value().handle);
+  CAP_CHECK(y.ok() && y.value().code == 99);
+  (void)srv::drop_caps(&u.value().handle, 1);
+}
+
+CAP_TEST(kernel_spawner_read_only) {
+  const CapHandle k = cap::start_info().named("kernelStats");
+  CAP_REQUIRE(k != 0);
+  CAP_CHECK(srv::stats(k).ok());
+  auto s = srv::spawn(k, "x", "spawn-child", "exit=0", nullptr, 0, srv::Quotas{});
+  CAP_CHECK(!s.ok() && s.status() == Status::rights);
+}
+
+CAP_TEST_MAIN("spawner")

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""check_run.py: boots utest=placement once and checks the run on the host.
+
+The in-guest program (servers/placement/tests/utest_placement.cpp) runs the
+fairness, fallback (kill / hang / garbage) and hot-swap cases and dumps the
+kernel's placement trace after the traced cases. This script then checks,
+with harness/replay's placement-tool on the same source as the servers:
+
+  trace 1 (weights 1:3 on one CPU)        CPU time per weight agrees within 10%
+  trace 2 (4 equal threads on 2 CPUs)     CPU time agrees within 10%
+  trace 3 (fair-share run)                replay reproduces every decision; conformance passes
+  trace 4 (round-robin run)               replay reproduces every decision; conformance passes
+
+and prints the measured figures (fairness, decision latency, fallback
+latency, swap gap) in one `[placement-report]` line.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def split_traces(log: str) -> list[str]:
+    traces: list[str] = []
+    cur: list[str] = []
+    for line in log.splitlines():
+        if line.startswith("[strace] T "):
+            cur.append(line)
+        elif line.startswith("[strace] tsc_hz="):
+            if cur:
+                traces.append("\n".join(cur) + "\n")
+            cur = []
+    return traces
+
+
+def tool(exe: str, *args: str) -> tuple[int, str]:
+    r = subprocess.run([exe, *args], capture_output=True, text=True)
+    return r.returncode, r.stdout + r.stderr
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iso", required=True)
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--boottest", required=True)
+    ap.add_argument("--tool", required=True)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--smp", default="2")
+    ap.add_argument("--tolerance", default="0.10")
+    args = ap.parse_args()
+
+    boot = [sys.executable, args.boottest, "--iso", args.iso, "--build-dir", args.build_dir, "--name", args.name,
+            "--timeout", "280", "--smp", args.smp, "--cpu", "max", "--memory", "256M",
+            "--cmdline", "utest=placement",
+            "--expect", r"\[utest\] placement [1-9][0-9]* passed, 0 failed",
+            "--expect", r"\[placement\] fallback: server pid [0-9]+ demoted \(server exited\)",
+            "--expect", r"\[placement\] fallback: server pid [0-9]+ demoted \(repeated deadline misses\)",
+            "--expect", r"\[placement\] fallback: server pid [0-9]+ demoted \(invalid decision",
+            "--expect", r"\[placement\] handover: server pid [0-9]+ -> pid [0-9]+",
+            "--expect", r"imported fair-share v1 snapshot: threads=[0-9]+ duplicates=0",
+            "--expect", r"imported round-robin v1 snapshot: threads=[0-9]+ duplicates=0",
+            "--reject", r"PANIC|EXCEPTION vector|FAIL",
+            "--exit", "pass"]
+    r = subprocess.run(boot)
+    ok = r.returncode == 0
+    log_path = Path(args.build_dir) / "test-logs" / f"{args.name}.log"
+    log = log_path.read_text(errors="replace") if log_path.exists() else ""
+    traces = split_traces(log)
+    out_dir = Path(args.build_dir) / "test-logs"
+    names = ["weights-1-3", "four-equal", "fair-share", "round-robin"]
+    if len(traces) < 4:
+        print(f"check_run: expected 4 traces, found {len(traces)}")
+        return 1
+    paths = []
+    for i, t in enumerate(traces[:4]):
+        p = out_dir / f"{args.name}.trace-{names[i]}.log"
+        p.write_text(t)
+        paths.append(str(p))
+    hz = re.search(r"\[strace\] tsc_hz=(\d+)", log)
+    per_us = str(int(hz.group(1)) // 1_000_000) if hz else "1"
+    report: dict[str, str] = {}
+    for i in (0, 1):
+        rc, txt = tool(args.tool, "shares", paths[i], "--tolerance", args.tolerance)
+        print(f"--- shares {names[i]}\n{txt}")
+        m = re.search(r"spread=([0-9.]+)", txt)
+        report[f"{names[i]}_spread"] = m.group(1) if m else "?"
+        ticks = re.findall(r"weight (\d+) ticks (\d+)", txt)
+        report[f"{names[i]}_ticks"] = "/".join(f"{t}w{w}" for w, t in ticks)
+        ok &= rc == 0
+    for i, pol in ((2, "fair-share"), (3, "round-robin")):
+        rc, txt = tool(args.tool, "replay", pol, "2", paths[i])
+        print(f"--- replay {pol}\n{txt}")
+        ok &= rc == 0
+        report[f"replay_{pol}"] = "identical" if rc == 0 else "DIFFERENT"
+        # Under TCG on a busy host a slice stretches (late ticks): allow 200 ms.
+        rc, txt = tool(args.tool, "check", paths[i], "--tsc-per-us", per_us, "--max-wait-us", "200000")
+        print(f"--- conformance {pol}\n{txt}")
+        ok &= rc == 0
+        report[f"conformance_{pol}"] = "pass" if rc == 0 else "FAIL"
+    stats = re.findall(r"\[placement\] stats (.*)", log)
+    if stats:
+        for kv in stats[-1].split():
+            k, _, v = kv.partition("=")
+            if k in ("latency_median_ns", "latency_p99_ns", "fallback_latency_ns", "swap_gap_ns",
+                     "swap_default_placements", "misses", "applied"):
+                report[k] = v
+    ratio = re.search(r"fairness 1:3 on one cpu: units \d+ \d+ ratio=([0-9.]+)", log)
+    if ratio:
+        report["units_ratio_1_3"] = ratio.group(1)
+    print("[placement-report] smp=" + args.smp + " " + " ".join(f"{k}={v}" for k, v in report.items()) +
+          (" -> PASS" if ok else " -> FAIL"))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
