@@ -24,9 +24,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from capos import linux_baseline, qemu, report, resultline, stats  # noqa: E402
+from capos.serial import find_boot_line  # noqa: E402
 
 WORKLOADS = ("process", "thread")
-POLICIES = ("fair-share", "round-robin")
+# "kernel" is the kernel's built-in per-CPU default placement (no policy
+# server); any other name selects the manifest "<case>-<policy>", which starts
+# that placement server (servers/manifests/, docs/writing-a-policy.md).
+DEFAULT_POLICY = "kernel"
 
 
 @dataclass
@@ -38,9 +42,12 @@ class Outcome:
 
 
 def capos_cmdline(workload: str, cpus: int, policy: str) -> str:
-    """Kernel command line of one capOS benchmark case (manifest + parameters)."""
+    """Kernel command line of one capOS benchmark case. The coordinator starts
+    one worker per CPU it finds, so cpus is given to QEMU (-smp), not here."""
     manifest = "process-scale" if workload == "process" else "thread-scale"
-    return f"manifest={manifest} bench.workers={cpus} bench.policy={policy}"
+    if policy and policy != DEFAULT_POLICY:
+        manifest += f"-{policy}"
+    return f"manifest={manifest}"
 
 
 def result_seen(workload: str):
@@ -61,6 +68,9 @@ def run_capos(acc: qemu.Accel, iso: Path, workload: str, cpus: int, policy: str,
                          cmdline=capos_cmdline(workload, cpus, policy), log=log, timeout=timeout,
                          pin_vcpus=pin_vcpus)
     res = qemu.run(spec, until=result_seen(workload))
+    boot = find_boot_line(res.text)
+    if boot is not None:
+        print(f"[bench] capOS booted: [capos] boot ok cpus={boot.cpus} mem={boot.mem_mib}", flush=True)
     try:
         records = [r for r in resultline.parse_text(res.text) if not isinstance(r, resultline.Env)]
     except resultline.ResultLineError as e:
@@ -89,8 +99,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--cpus", type=int, nargs="+", default=[1, 2, 4])
     ap.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     ap.add_argument("--os", dest="oses", nargs="+", choices=("capos", "linux"), default=["capos", "linux"])
-    ap.add_argument("--policy", nargs="+", choices=POLICIES, default=["fair-share"],
-                    help="capOS placement policy server(s); two compare policies in one run")
+    ap.add_argument("--policy", nargs="+", default=[DEFAULT_POLICY],
+                    help="capOS placement: 'kernel' (built-in default) or policy server names, e.g. "
+                         "fair-share round-robin; several compare policies in one run")
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg-mt", "tcg"), default="auto")
     ap.add_argument("--pin", action="store_true",
@@ -143,6 +154,7 @@ def main() -> int:
 
     samples: list[stats.Sample] = []
     failures: list[str] = []
+    load_start = os.getloadavg()
     t0 = time.monotonic()
     for i, (osname, policy, workload, cpus, k) in enumerate(plan, start=1):
         tag = f"{osname}{'-' + policy if policy else ''}-{workload}-smp{cpus}-run{k}"
@@ -169,6 +181,11 @@ def main() -> int:
     gates = stats.gate_1_to_2(cases) if "capos" in a.oses and "linux" in a.oses else []
     paths = report.write_all(samples, cases, out, host_cores=cores, gates=gates,
                              title=f"capOS vs Linux SMP scaling ({acc.name})")
+    load_end = os.getloadavg()
+    busy = max(load_start[0], load_end[0]) > 0.5
+    with (out / "summary.md").open("a") as f:
+        f.write(f"\nHost load average (1 min) at start {load_start[0]:.2f}, at end {load_end[0]:.2f}"
+                f"{' -- the host was busy: other work shared the cores, so timings are noisy' if busy else ''}.\n")
     print((out / "summary.md").read_text())
     for name, p in paths.items():
         print(f"[bench] {name}: {p}")

@@ -2,13 +2,14 @@
 //
 // The coordinator (coordinator.cpp) and the process-scale worker
 // (worker.cpp) are ordinary libcap programs. Everything they need beyond
-// libcap's typed calls lives here: parsing `key=value` arguments, the one
+// libcap's typed calls lives here: `key=value` arguments (args.h), the one
 // function that starts a worker process (`spawn_worker`, over the
-// ProcessSpawner interface of schema/spawner.capnp — today the kernel's
-// boot-module spawner, later the user-space spawner server: same interface,
-// same call), ProcessHandle.wait, dropping capabilities, and the layout of
-// the MemoryObject page through which process-scale workers meet at their
-// gate and report their results.
+// ProcessSpawner interface of schema/spawner.capnp, through whatever the
+// "spawner" capability is: the kernel's boot-module spawner or the spawner
+// server, same interface, same call; the manifests grant the kernel's, see
+// docs/benchmarks.md for the placement reason), ProcessHandle.wait,
+// dropping capabilities, and the layout of the MemoryObject page through
+// which process-scale workers meet at their gate and report their results.
 #pragma once
 
 #include <stddef.h>

@@ -14,6 +14,7 @@ import subprocess
 import tarfile
 import tempfile
 import io
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,6 +199,25 @@ def pin_vcpu_threads(sock_path: Path, host_cpus: list[int], timeout: float = 10.
     return placed
 
 
+def _die_with_parent() -> None:
+    """preexec hook: the kernel SIGKILLs QEMU if the harness process dies for any reason."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class _Terminated(Exception):
+    pass
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise _Terminated(f"harness received signal {signum}")
+
+
 def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> RunResult:
     """Boots spec; returns when QEMU exits, `until(text)` is non-None, or at timeout."""
     qemu = find_qemu()
@@ -206,8 +226,15 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     cfg_disk = make_config_disk(spec.cmdline, spec.log.parent) if spec.cmdline is not None else None
     cmd = build_command(spec, qemu, cfg_disk)
     start = time.monotonic()
+    # A test runner's timeout sends SIGTERM: turn it into an exception so the
+    # finally clause below still kills QEMU (PDEATHSIG covers SIGKILL).
+    old_handlers = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            old_handlers[sig] = signal.signal(sig, _raise_terminated)
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+                            stderr=subprocess.STDOUT, start_new_session=True,
+                            preexec_fn=_die_with_parent)
     matched: str | None = None
     timed_out = False
     text = ""
@@ -233,6 +260,8 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
             cfg_disk.unlink(missing_ok=True)
         if spec.pin_vcpus:
             spec.log.with_suffix(".qmp").unlink(missing_ok=True)
+        for sig, handler in old_handlers.items():
+            signal.signal(sig, handler)
     elapsed = time.monotonic() - start
     text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
     qemu_out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""

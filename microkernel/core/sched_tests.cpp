@@ -56,7 +56,7 @@ void basic_sleeper(void* p) {
     a->ctx->ran[a->index] = cpu::id() + 1;
 }
 
-KTEST("sched_basic", "threads start, sleep 5 ticks (>= 4 tick periods = 16 ms), run and are joined") {
+KTEST("sched_basic", "threads start, sleep 5 ticks (>= 3 tick periods = 12 ms), run and are joined") {
     BasicCtx ctx{};
     BasicArg args[8];
     Thread* ts[8] = {};
@@ -71,7 +71,12 @@ KTEST("sched_basic", "threads start, sleep 5 ticks (>= 4 tick periods = 16 ms), 
     if (!join_all(ts, 8)) return ktest_fail("join failed");
     for (unsigned i = 0; i < 8; ++i) {
         if (ctx.ran[i] == 0) return ktest_fail("a thread did not run");
-        if (ctx.slept_us[i] < 15900) return ktest_fail("sleep returned early");
+        // 5 ticks span at least 4 periods on hardware. Under emulation a vCPU
+        // that was descheduled while its timer fired takes that stale tick
+        // on resume and the next one on the timer's own phase, so one period
+        // can shrink to almost nothing (QEMU skips further missed ticks
+        // rather than replaying them): 3 periods is the bound that holds.
+        if (ctx.slept_us[i] < 11900) return ktest_fail("sleep returned early");
     }
     uint64_t lo = ~0ull, hi = 0;
     for (unsigned i = 0; i < 8; ++i) {

@@ -1,7 +1,10 @@
 // round_robin.h: the smallest useful policy: runnable threads go to the CPUs in turn.
 //
-// It ignores weights and load. It exists to show how little a policy needs
-// (compare docs/writing-a-policy.md) and as the other side of hot-swap tests.
+// It ignores weights and load, with one exception that keeps it work
+// conserving: when the kernel reports a CPU idle while another CPU has a
+// queue, the newest runnable thread of that CPU moves to the idle one. It
+// exists to show how little a policy needs (compare docs/writing-a-policy.md)
+// and as the other side of hot-swap tests.
 #pragma once
 
 #include "../common/policy.h"
@@ -17,9 +20,15 @@ public:
     last_seq_ = e.seq;
     if (e.kind == EventKind::thread_created) (void)threads_.get(e.thread_id, e.process_id);
     if (e.kind == EventKind::thread_exited) threads_.remove(e.thread_id);
+    if (e.kind == EventKind::thread_blocked)
+      if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;
+    if (e.kind == EventKind::cpu_load && e.runnable == 0 && e.cpu < ncpus_) pull_to(e.cpu, out);
     if (e.kind != EventKind::thread_runnable) return;
     uint32_t cpu = next_++ % ncpus_;
-    if (ThreadPlacement* t = threads_.get(e.thread_id, e.process_id)) t->cpu = cpu;
+    if (ThreadPlacement* t = threads_.get(e.thread_id, e.process_id)) {
+      t->cpu = cpu;
+      t->runnable = true;
+    }
     out.push(assign(e.seq, e.thread_id, cpu));
   }
   void export_state(PolicyState& s) const override {
@@ -45,6 +54,21 @@ public:
   }
 
 private:
+  // `idle` has nothing to run: take the newest runnable thread from a CPU
+  // that has two or more.
+  void pull_to(uint32_t idle, Decisions& out) {
+    for (uint32_t i = threads_.n; i-- > 0;) {
+      ThreadPlacement& t = threads_.t[i];
+      if (!t.runnable || t.cpu == idle || t.cpu >= ncpus_) continue;
+      uint32_t on_cpu = 0;
+      for (uint32_t k = 0; k < threads_.n; ++k) on_cpu += threads_.t[k].runnable && threads_.t[k].cpu == t.cpu;
+      if (on_cpu < 2) continue;
+      t.cpu = idle;
+      out.push(assign(0, t.thread_id, idle));
+      return;
+    }
+  }
+
   ThreadTable threads_;
   uint32_t ncpus_ = 1;
   uint32_t next_ = 0;
