@@ -1,4 +1,5 @@
-// Schema fuzzing: the reader walk shared by the fuzz target and its seed generator.
+// Schema fuzzing: the reader walk shared by the fuzz target, its seed generator
+// and the hostile-message unit tests.
 #pragma once
 
 #include "capos/schema/console.capnp.h"
@@ -17,6 +18,7 @@ namespace schema_fuzz {
 // blob, so AddressSanitizer sees any out-of-bounds read.
 struct Touch {
     uint64_t sum = 0;
+    uint32_t max_list = 256;  // elements walked per list: bounds time on bomb inputs
     void discriminant(uint16_t d) { sum += d; }
     template <typename T>
     void value(const char*, T v) {
@@ -47,7 +49,7 @@ struct Touch {
     void touch_list(const L& l) {
         using T = typename L::Element;
         constexpr auto k = cap::capnp::kind_of<T>();
-        uint32_t n = l.size() < 256 ? l.size() : 256;
+        uint32_t n = l.size() < max_list ? l.size() : max_list;
         for (uint32_t i = 0; i < n; ++i) {
             if constexpr (k == cap::capnp::Kind::Struct) {
                 visit(l[i], *this);

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "capos/schema/manifest.capnp.h"
+#include "../../fuzz/fuzz_common.h"
 #include "capos/schema/placement.capnp.h"
 #include "capos/schema/test.capnp.h"
 
@@ -83,64 +84,7 @@ std::vector<uint8_t> node_chain(uint32_t n) {
     return out;
 }
 
-// Reads everything a generated visit() reports, touching every byte.
-struct Touch {
-    uint64_t sum = 0;
-    void discriminant(uint16_t d) { sum += d; }
-    template <typename T>
-    void value(const char*, T v) {
-        uint64_t bits = 0;
-        __builtin_memcpy(&bits, &v, sizeof(T));  // floats may not fit an integer
-        sum += bits;
-    }
-    void enumerant(const char*, uint16_t v) { sum += v; }
-    void text(const char*, bool, cap::capnp::Text::Reader t) {
-        for (uint32_t i = 0; i <= t.size(); ++i) sum += static_cast<uint8_t>(t.c_str()[i]);
-    }
-    void data(const char*, bool, cap::capnp::Data::Reader d) {
-        for (uint32_t i = 0; i < d.size(); ++i) sum += d.data()[i];
-    }
-    template <typename R>
-    void structure(const char*, bool has, const R& r) {
-        if (has) visit(r, *this);
-    }
-    template <typename R>
-    void group(const char*, const R& r) {
-        visit(r, *this);
-    }
-    template <typename L>
-    void list(const char*, bool, const L& l) {
-        touch_list(l);
-    }
-    template <typename L>
-    void touch_list(const L& l) {
-        using T = typename L::Element;
-        constexpr auto k = cap::capnp::kind_of<T>();
-        uint32_t n = l.size() < 4096 ? l.size() : 4096;
-        for (uint32_t i = 0; i < n; ++i) {
-            if constexpr (k == cap::capnp::Kind::Struct) {
-                visit(l[i], *this);
-            } else if constexpr (k == cap::capnp::Kind::List) {
-                touch_list(l[i]);
-            } else if constexpr (k == cap::capnp::Kind::Text) {
-                text("", true, l[i]);
-            } else if constexpr (k == cap::capnp::Kind::Data) {
-                data("", true, l[i]);
-            } else if constexpr (k == cap::capnp::Kind::Interface) {
-                sum += l[i].slot;
-            } else if constexpr (k == cap::capnp::Kind::Void) {
-                sum += 1;
-            } else {
-                T v = l[i];
-                uint64_t bits = 0;
-                __builtin_memcpy(&bits, &v, sizeof(T));
-                sum += bits;
-            }
-        }
-    }
-    void capability(const char*, cap::capnp::CapSlot c) { sum += c.slot; }
-    void any(const char*, const cap::capnp::PointerReader& p) { sum += p.is_null() ? 0 : 1; }
-};
+using schema_fuzz::Touch;
 
 // Walks `bytes` as several root types with the readers alone (no validate).
 void touch_all(const std::vector<uint8_t>& bytes, cap::capnp::CapTable caps) {
@@ -149,6 +93,7 @@ void touch_all(const std::vector<uint8_t>& bytes, cap::capnp::CapTable caps) {
     Limits lim;
     lim.traversal_words = 1u << 16;  // keeps walks of looping messages short
     Touch t;
+    t.max_list = 4096;
     auto walk = [&]<typename T>() {
         cap::capnp::FlatMessageReader<16> r(lim);
         if (r.init_flat(exact.get(), bytes.size()) != Error::Ok) return;
