@@ -66,7 +66,8 @@ def parse_median(regex: re.Pattern[str], text: str) -> int | None:
 
 def boot(args: argparse.Namespace, acc: qemu.Accel, smp: int, test: str, name: str) -> qemu.RunResult:
     spec = qemu.QemuSpec(accel=acc, smp=smp, memory=args.memory, cpu=args.cpu or acc.default_cpu, iso=args.iso,
-                         cmdline=f"test={test}", log=args.out / f"{name}.log", timeout=args.timeout)
+                         cmdline=f"test={test}", log=args.out / f"{name}.log", timeout=args.timeout,
+                         pin_vcpus=args.pin_cpus)
     return qemu.run(spec)
 
 
@@ -79,7 +80,10 @@ def main() -> int:
     ap.add_argument("--memory", default="256M")
     ap.add_argument("--cpu", default=None, help="QEMU -cpu (default: max under TCG, host under KVM)")
     ap.add_argument("--timeout", type=float, default=120.0)
+    ap.add_argument("--pin", action="store_true",
+                    help="pin vCPU thread i of each QEMU to host CPU i (mod host CPUs)")
     args = ap.parse_args()
+    args.pin_cpus = sorted(os.sched_getaffinity(0)) if args.pin else None
     args.out = args.build_dir / "bench-kernel"
     args.out.mkdir(parents=True, exist_ok=True)
     cpu_counts = [int(c) for c in args.cpus.split(",") if c.strip()]
@@ -141,7 +145,7 @@ def main() -> int:
     med: dict[int, float] = {}
     medw: dict[int, float] = {}
     print()
-    print(f"kernel SMP scaling (prime counting below 3e6, one kernel thread per CPU), accel={acc.name}, "
+    print(f"kernel SMP scaling (prime counting below 1e7, one kernel thread per CPU), accel={acc.name}, "
           f"host cores={cores}")
     print(f"{'cpus':>4} {'runs':>4} {'work (median)':>14} {'speedup':>8} {'total (median)':>15} {'speedup':>8}  note")
     for n in cpu_counts:

@@ -720,8 +720,8 @@ KTEST("shootdown_bench", "measure: 1-page TLB shootdown with the address space l
 // division over a fixed range, interleaved across threads), one thread per
 // CPU, timed in TSC cycles from the first create to the last join.
 
-constexpr uint32_t kPrimeLimit = 3000000;
-constexpr uint32_t kPrimeCount = 216816;  // primes below 3,000,000
+constexpr uint32_t kPrimeLimit = 10000000;
+constexpr uint32_t kPrimeCount = 664579;  // primes below 10,000,000
 
 struct PrimeArg {
     uint32_t start;
@@ -751,10 +751,18 @@ void prime_worker(void* p) {
     a->t_end = now();
 }
 
-KTEST("bench_smp", "measure: prime counting below 3e6 split over one kernel thread per CPU, TSC cycles") {
+KTEST("bench_smp", "measure: prime counting below 1e7 split over one kernel thread per CPU, TSC cycles") {
     unsigned n = ncpus();
     static PrimeArg args[kMaxCpus];
     static Thread* ts[kMaxCpus];
+    // Per-CPU tick and IPI counts around the run show whether a CPU spent
+    // time on anything but its worker (a slow worker with extra IPIs is a
+    // kernel problem; one without is the host's).
+    static uint64_t ticks0[kMaxCpus], ipis0[kMaxCpus];
+    for (unsigned i = 0; i < n; ++i) {
+        ticks0[i] = cpu::get(i)->ticks;
+        ipis0[i] = cpu::get(i)->ipi_count;
+    }
     // Odd numbers only go to workers; thread i takes 2i+1, 2i+1+2n, ...
     uint64_t t0 = now();
     for (unsigned i = 0; i < n; ++i) {
@@ -775,6 +783,11 @@ KTEST("bench_smp", "measure: prime counting below 3e6 split over one kernel thre
                 args[i].cpu_last, static_cast<unsigned long long>(args[i].t_start - t0),
                 static_cast<unsigned long long>(args[i].t_end - args[i].t_start),
                 args[i].cpu_first == args[i].cpu_last ? "none-seen" : "yes");
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        kprintf("[bench] smp_work cpu=%u ticks=%llu ipis=%llu\n", i,
+                static_cast<unsigned long long>(cpu::get(i)->ticks - ticks0[i]),
+                static_cast<unsigned long long>(cpu::get(i)->ipi_count - ipis0[i]));
     }
     // work: the compute window, first worker start to last worker end.
     uint64_t first = ~0ull, last = 0;
