@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capos import linux_baseline, qemu, report, resultline, stats  # noqa: E402
+from capos import hostload, linux_baseline, qemu, report, resultline, stats  # noqa: E402
 from capos.serial import find_boot_line  # noqa: E402
 
 WORKLOADS = ("process", "thread")
@@ -154,7 +154,7 @@ def main() -> int:
 
     samples: list[stats.Sample] = []
     failures: list[str] = []
-    load_start = os.getloadavg()
+    meter = hostload.Meter()
     t0 = time.monotonic()
     for i, (osname, policy, workload, cpus, k) in enumerate(plan, start=1):
         tag = f"{osname}{'-' + policy if policy else ''}-{workload}-smp{cpus}-run{k}"
@@ -181,11 +181,10 @@ def main() -> int:
     gates = stats.gate_1_to_2(cases) if "capos" in a.oses and "linux" in a.oses else []
     paths = report.write_all(samples, cases, out, host_cores=cores, gates=gates,
                              title=f"capOS vs Linux SMP scaling ({acc.name})")
-    load_end = os.getloadavg()
-    busy = max(load_start[0], load_end[0]) > 0.5
+    foreign = meter.stop()
     with (out / "summary.md").open("a") as f:
-        f.write(f"\nHost load average (1 min) at start {load_start[0]:.2f}, at end {load_end[0]:.2f}"
-                f"{' -- the host was busy: other work shared the cores, so timings are noisy' if busy else ''}.\n")
+        f.write(f"\nHost: {foreign.describe()}"
+                f"{' -- the host was busy: other work shared the cores, so timings are noisy' if foreign.busy else ''}.\n")
     print((out / "summary.md").read_text())
     for name, p in paths.items():
         print(f"[bench] {name}: {p}")

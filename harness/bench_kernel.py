@@ -24,7 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capos import qemu  # noqa: E402
+from capos import hostload, qemu  # noqa: E402
 from capos.report import host_cores  # noqa: E402
 from capos.stats import median  # noqa: E402
 
@@ -93,6 +93,7 @@ def main() -> int:
     acc = qemu.detect_accel(args.build_dir, args.iso)
     cores = host_cores()
     load_before = os.getloadavg()[0]
+    meter = hostload.Meter()
     print(f"[bench-kernel] accel={acc.name} ({acc.reason}) host_cores={cores} runs={args.runs} "
           f"cpus={','.join(map(str, cpu_counts))} qemu={qemu.qemu_version(qemu.find_qemu())} "
           f"host_load={load_before:.2f}", flush=True)
@@ -173,10 +174,11 @@ def main() -> int:
     if sd:
         print(f"[bench-kernel] shootdown_1page_cycles median={median(sd):.0f} (median of {len(sd)} boot medians, "
               f"-smp 2, address space live on both CPUs)")
-    load_after = os.getloadavg()[0]
-    if max(load_before, load_after) > 0.5 * cores:
-        print(f"[bench-kernel] WARNING: host load average {load_before:.2f} -> {load_after:.2f} on {cores} cores: "
-              f"other work competed with the vCPUs; speedups and latencies are not representative")
+    foreign = meter.stop()
+    print(f"[bench-kernel] host: {foreign.describe()}", flush=True)
+    if foreign.busy:
+        print("[bench-kernel] WARNING: other work competed with the vCPUs; speedups and latencies are not "
+              "representative", flush=True)
     print(f"[bench-kernel] results {csv_path}; raw logs in {args.out}")
     return 1 if failures else 0
 
