@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shlex
 import sys
 import time
@@ -81,7 +82,24 @@ def run_capos(acc: qemu.Accel, iso: Path, workload: str, cpus: int, policy: str,
     bad = [r for r in records if not r.verified]
     if bad:
         return Outcome(records, f"unverified result: {bad[0]}", res.elapsed, log)
+    policy_error = check_policy_served(res.text, policy)
+    if policy_error is not None:
+        return Outcome(records, policy_error, res.elapsed, log)
     return Outcome(records, None, res.elapsed, log)
+
+
+def check_policy_served(text: str, policy: str) -> str | None:
+    """A policy run counts only if that policy's server served it to the end:
+    a server that never attached or was demoted (docs/placement.md) leaves the
+    run to the kernel's default placement, which would be mislabelled."""
+    if not policy or policy == DEFAULT_POLICY:
+        return None
+    if re.search(rf"^\[placement\] {re.escape(policy)} v\d+ serving epoch", text, re.M) is None:
+        return f"policy server placement-{policy} never served (no '[placement] {policy} v.. serving' line)"
+    fb = re.search(r"^\[placement\] fallback: .*$", text, re.M)
+    if fb is not None:
+        return f"policy server demoted during the run: {fb.group(0)}"
+    return None
 
 
 def run_linux(acc: qemu.Accel, initrd: Path, workload: str, cpus: int, log: Path, *, memory: str, cpu: str,

@@ -52,7 +52,7 @@ bool decode_result_bool(const void* msg, uint32_t len, uint32_t bit, bool& out);
 
 // Never returns on success; returns the error if the kernel refused.
 [[nodiscard]] Result<void> process_exit(Ring& r, CapHandle process, int64_t code);
-// PROPOSED method (interfaces.h): ends the calling thread only.
+// Process.exitThread @6 (KERNEL method): ends the calling thread only.
 [[nodiscard]] Result<void> process_exit_thread(Ring& r, CapHandle process, int64_t code);
 [[nodiscard]] Result<CapHandle> process_create_thread(Ring& r, CapHandle process, uint64_t entry,
                                                       uint64_t stack_top, uint64_t arg);

@@ -8,8 +8,9 @@
 // and every hand-encoded message against the official Cap'n Proto library
 // parsing schema/*.capnp, so a schema edit that moves a field fails there.
 //
-// Methods marked PROPOSED are not in schema/ yet; they are what libcap needs
-// from the kernel and are listed as gaps in docs/libcap.md.
+// Process.exitThread @6 is a KERNEL method (served by the kernel's Process
+// object, declared in schema/process.capnp with @7 createEndpoint and
+// @8 dropCaps).
 #pragma once
 
 #include <stdint.h>
@@ -35,9 +36,7 @@ inline constexpr Method kProcessUnmap{kProcess, 2};         // (address, length)
 inline constexpr Method kProcessAllocate{kProcess, 3};      // (bytes) -> (memory)
 inline constexpr Method kProcessExit{kProcess, 4};          // (code :Int64) -> ()
 inline constexpr Method kProcessId{kProcess, 5};            // () -> (processId)
-// PROPOSED: Process.exitThread @6 (code :Int64) -> (): ends the calling
-// thread only. The schema has no way for one thread to end itself.
-inline constexpr Method kProcessExitThread{kProcess, 6};
+inline constexpr Method kProcessExitThread{kProcess, 6};   // (code :Int64) -> (): ends the calling thread only
 
 // schema/thread.capnp
 inline constexpr uint64_t kThread = 0x863074bdb22f9f23ull;
@@ -57,5 +56,24 @@ inline constexpr Method kTimerSleep{kTimer, 1};  // (ns :UInt64) -> ()
 // schema/memory.capnp
 inline constexpr uint64_t kMemoryObject = 0xd3785753893e81b1ull;
 inline constexpr Method kMemorySize{kMemoryObject, 0};  // () -> (bytes :UInt64)
+
+// schema/process.capnp: KERNEL methods of Process, and ProcessHandle
+inline constexpr Method kProcessCreateEndpoint{kProcess, 7};  // () -> (endpoint :Endpoint)
+inline constexpr Method kProcessDropCaps{kProcess, 8};        // () -> (): empties the slots in caps
+inline constexpr uint64_t kProcessHandle = 0x88c92d58600d47feull;
+inline constexpr Method kProcessHandleWait{kProcessHandle, 0};  // () -> (exitCode :Int64, reason :ExitReason)
+inline constexpr Method kProcessHandleKill{kProcessHandle, 1};  // () -> ()
+
+// schema/endpoint.capnp
+inline constexpr uint64_t kEndpoint = 0xfa0e1cf897a76e62ull;
+inline constexpr Method kEndpointReceive{kEndpoint, 0};  // (timeoutNs) -> (call :IncomingCall, timedOut)
+inline constexpr Method kEndpointReply{kEndpoint, 1};    // (callId, status, results :Data, caps) -> ()
+inline constexpr Method kEndpointMint{kEndpoint, 2};     // (badge) -> (client :Endpoint)
+
+// schema/spawner.capnp
+inline constexpr uint64_t kSpawner = 0x8fc82b59a1f6aa21ull;
+inline constexpr Method kSpawnerSpawn{kSpawner, 0};    // (name, module, args, caps, quotas, placementWeight)
+inline constexpr Method kSpawnerModules{kSpawner, 1};  // () -> (names :List(Text))
+inline constexpr Method kSpawnerStats{kSpawner, 2};    // freeFrames () -> (frames, heap..., processes, ...)
 
 }  // namespace cap::iface

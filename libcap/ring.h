@@ -179,6 +179,8 @@ class Ring {
     SlotState state;
   };
 
+  // call() when no tracked operation is outstanding and the SQ has room.
+  [[nodiscard]] Result<Cqe> call_lean(const CallArgs& a, uint64_t timeout_ns);
   // Index of the tracked slot `tag` names if it is live, else kMaxTracked.
   uint32_t slot_of(uint64_t tag) const;
   uint64_t tag_of(uint32_t index) const;

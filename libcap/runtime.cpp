@@ -131,7 +131,10 @@ extern "C" [[noreturn]] void cap_runtime_start(const capos::abi::StartBlock* blo
     __builtin_trap();
   set_this_ring(&g_main_ring);
   set_output(&console_sink, nullptr);
-  set_park_ops(ParkOps{&park_wait_op, &park_wake_op, nullptr});
+  // A process granted no Park keeps the spinning ParkOps: Mutex stays
+  // correct, contention just spins (a spawned child has Park only if its
+  // creator passed it: docs/userspace.md, "Spawner").
+  if (g_start.park() != kNullCap) set_park_ops(ParkOps{&park_wait_op, &park_wake_op, nullptr});
   set_global_heap_fallback(HeapBacking{&memory_object_grow, nullptr});
 
   for (void (**f)() = __init_array_start; f != __init_array_end; ++f) (*f)();

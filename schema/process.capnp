@@ -4,6 +4,7 @@
 using import "thread.capnp".Thread;
 using import "thread.capnp".ExitReason;
 using import "memory.capnp".MemoryObject;
+using import "endpoint.capnp".Endpoint;
 
 interface Process {
   # A process's own view of itself: its address space and threads.
@@ -31,6 +32,23 @@ interface Process {
 
   id @5 () -> (processId :UInt64);
   # Kernel id of the process.
+
+  # Methods @6..@8 are served by the kernel's Process object
+  # (microkernel/object/process.cpp); a server standing in for a Process
+  # need not implement them.
+
+  exitThread @6 (code :Int64) -> ();
+  # Ends the calling thread only (not the process) with `code`, which
+  # Thread.join reports; never completes. Only on the caller's own Process
+  # (else invalid_argument). libcap's threads end this way.
+
+  createEndpoint @7 () -> (endpoint :Endpoint);
+  # A new root Endpoint (receive, reply, mint) owned by this process.
+
+  dropCaps @8 () -> ();
+  # Empties the caller's slots named in the submission's capability array
+  # (the SQE caps, not a message field: a Cap'n Proto message cannot name
+  # the caller's own slots). An invalid or stale handle fails the call.
 }
 
 interface ProcessHandle {

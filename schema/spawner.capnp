@@ -34,4 +34,34 @@ interface ProcessSpawner {
 
   modules @1 () -> (names :List(Text));
   # Names of the boot modules this spawner can start.
+
+  freeFrames @2 () -> (frames :UInt64, heapBytesInUse :UInt64, heapBytesMapped :UInt64,
+                       heapAllocations :UInt64, liveProcesses :UInt64, capSlotsUsed :UInt64,
+                       liveChildren :UInt64);
+  # Served by the kernel's ProcessSpawner (core/init_process.cpp), for leak
+  # checks: free physical frames, kernel heap bytes in use and mapped, heap
+  # allocations, live processes, and the capability slots the caller's table
+  # uses (`frames` is also the completion's inline value). Needs only the
+  # Call right (spawn needs Write). The spawner server
+  # (servers/spawner/) answers it as `stats`: the kernel's words with
+  # `capSlotsUsed` = the server's own slots, plus `liveChildren` (its
+  # children alive); the kernel leaves `liveChildren` 0.
+}
+
+enum SpawnQuota {
+  # Which quota of a spawner server refused a spawn.
+  none @0;
+  children @1;   # children alive at once
+  frames @2;     # frames summed over live children
+  capSlots @3;   # capability slots summed over live children
+}
+
+struct SpawnRefusal {
+  # The results message of a spawn the spawner server refused with
+  # quota_exceeded (the status says refused; this says which quota).
+  # The kernel's own quota refusals name theirs in Cqe::detail (QuotaKind).
+  quota @0 :SpawnQuota;
+  used @1 :UInt64;    # what live children hold now
+  limit @2 :UInt64;   # the spawner's limit
+  asked @3 :UInt64;   # what this spawn asked for (1 for children)
 }

@@ -18,6 +18,7 @@
 #include "args.h"
 #include "capos/abi/cap.h"
 #include "libcap/result.h"
+#include "libcap/spawn.h"
 
 namespace benchcap {
 
@@ -71,28 +72,21 @@ void spin_cycles(uint64_t cycles);
 
 // ---- process calls ----------------------------------------------------------
 
-struct Spawned {
-    CapHandle handle = 0;  // ProcessHandle
-    uint64_t pid = 0;
-};
-struct Grant {
-    const char* name;
-    CapHandle cap;
-};
+// libcap's ProcessSpawner / ProcessHandle client (libcap/spawn.h).
+using Spawned = cap::Spawned;
+using Grant = cap::SpawnGrant;  // {name, cap}: all rights
 
 // ProcessSpawner.spawn(module, args, grants) through the named capability
-// "spawner". The single place a benchmark process is created.
+// "spawner", no quotas (the spawner's defaults). The single place a
+// benchmark process is created.
 [[nodiscard]] cap::Result<Spawned> spawn_worker(const char* module, const char* args, const Grant* grants,
                                                 uint32_t ngrants);
 
-struct ExitStatus {
-    int64_t code = 0;
-    uint16_t reason = 0;  // ExitReason: 0 exited, 1 killed, 2 faulted, 3 quota
-};
+using ExitStatus = cap::ProcessExit;
 // ProcessHandle.wait: blocks until the process has ended.
-[[nodiscard]] cap::Result<ExitStatus> wait_process(CapHandle handle);
+using cap::wait_process;
 // Process.dropCaps (KERNEL method): empties slots of this process.
-[[nodiscard]] cap::Result<void> drop_caps(CapHandle* caps, uint16_t n);
+using cap::drop_caps;
 
 // Maps `memory` (bytes long) read-write at a fresh address; 0 on failure.
 uint64_t map_shared(CapHandle memory, uint64_t bytes);

@@ -113,8 +113,12 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
 
     char a[128];
     cap::snprint(a, sizeof a, "index=0 workers=%u lo=%u hi=%u leader=1", k, c.lo, c.hi);
-    const Grant g[2] = {{"results", mo.value()}, {"spawner", cap::start_info().named("spawner")}};
-    auto leader = spawn_worker("bench-worker", a, g, 2);
+    // Exactly what the leader needs: the page, the spawner for its siblings
+    // and the console for error lines (no Park or Timer: it only computes).
+    const Grant g[3] = {{"results", mo.value()},
+                        {"spawner", cap::start_info().named("spawner")},
+                        {"console", cap::start_info().console()}};
+    auto leader = spawn_worker("bench-worker", a, g, 3);
     bool ok = leader.ok();
     ExitStatus st{};
     if (ok) {

@@ -2,7 +2,8 @@
 //
 // Arguments: index=<i> workers=<k> lo=<lo> hi=<hi> [leader=1]
 // Named capabilities: "results" (the coordinator's MemoryObject page, see
-// bench_client.h); the leader (worker 0) also gets "spawner".
+// bench_client.h) and "console" (error lines); the leader (worker 0) also
+// gets "spawner". Nothing else (children get only what is passed).
 //
 // The leader starts workers 1..k-1 itself, once the coordinator has said it
 // is about to block: every worker is then created by a process that keeps
@@ -85,8 +86,8 @@ int main(cap::StartInfo& info) {
             char a[128];
             cap::snprint(a, sizeof a, "index=%u workers=%llu lo=%llu hi=%llu", i, static_cast<unsigned long long>(k),
                          static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi));
-            const Grant g[1] = {{"results", results}};
-            auto s = spawn_worker("bench-worker", a, g, 1);
+            const Grant g[2] = {{"results", results}, {"console", info.console()}};
+            auto s = spawn_worker("bench-worker", a, g, 2);
             if (!s.ok()) {
                 cap::print("[bench-worker] spawn of worker %u failed: %d\n", i, static_cast<int>(s.status()));
                 return fail(sh, 5);

@@ -98,17 +98,52 @@ const BootModule* find_module(const char* name, size_t len) {
     return nullptr;
 }
 
-void wellknown_for(Process& p, CapHandle* wk) {
-    for (uint32_t i = 0; i < static_cast<uint32_t>(abi::StartCap::count); ++i) wk[i] = abi::kNullCap;
+// The well-known slots of a new process. Intrinsic to every process: its
+// own Process (and, added by Process::start, its main Thread); they act on
+// nothing but the process itself. The first process (`first`) also gets
+// Console, Park and Timer from the kernel; a spawned child gets those only
+// if its creator granted them (see wellknown_from_grants).
+void wellknown_for(Process& p, CapHandle* wk, bool first) {
     LockGuard<SpinLockIrq> g(cap_lock());
     auto put = [&](abi::StartCap which, KernelObject* o, Rights r) {
         auto h = p.caps().insert(o, r);
         if (h.ok()) wk[static_cast<uint32_t>(which)] = h.value();
     };
     put(abi::StartCap::process, &p, kRightsSelf);
+    if (!first) return;
     put(abi::StartCap::console, &ConsoleObject::get(), kRightsObject);
     put(abi::StartCap::park, &ParkObject::get(), kRightsObject);
     put(abi::StartCap::timer, &TimerObject::get(), kRightsObject);
+}
+
+bool name_is(const abi::NamedCap& n, const char* want) {
+    size_t i = 0;
+    for (; want[i] != '\0'; ++i)
+        if (n.name[i] != want[i]) return false;
+    return n.name[i] == '\0';
+}
+
+// A grant named exactly "console", "park" or "timer" whose object is of that
+// kind also fills the matching well-known slot (the same handle: one slot,
+// two ways to find it), so StartInfo::console() etc. keep working. A grant
+// of another kind under such a name stays a named capability only.
+// Caller holds the cap lock.
+void wellknown_from_grants(Process& p, const abi::NamedCap* named, uint32_t n, CapHandle* wk) {
+    struct Known {
+        const char* name;
+        ObjectType type;
+        abi::StartCap slot;
+    };
+    static constexpr Known kKnown[] = {{"console", ObjectType::console, abi::StartCap::console},
+                                       {"park", ObjectType::park, abi::StartCap::park},
+                                       {"timer", ObjectType::timer, abi::StartCap::timer}};
+    for (uint32_t i = 0; i < n; ++i) {
+        for (const Known& k : kKnown) {
+            if (!name_is(named[i], k.name)) continue;
+            auto c = p.caps().lookup(named[i].handle, 0);
+            if (c.ok() && c.value().object->type() == k.type) wk[static_cast<uint32_t>(k.slot)] = named[i].handle;
+        }
+    }
 }
 
 struct NamedGrant {
@@ -128,6 +163,8 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
     *why = Status::ok;
     Ref<Process> p = TRY(Process::create(name, q));
     abi::NamedCap named[16] = {};
+    CapHandle wk[static_cast<uint32_t>(abi::StartCap::count)];
+    for (CapHandle& h : wk) h = abi::kNullCap;
     if (ngrants > 16) ngrants = 16;
     bool failed = false;
     // Kernel grants of a boot module's bytes (init's "manifest"): allocated
@@ -172,16 +209,16 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
             }
             named[i].handle = out;
         }
+        if (!failed && from != nullptr) wellknown_from_grants(*p, named, ngrants, wk);
     }
     for (MemoryObject* mo : copies)
         if (mo != nullptr) mo->release();  // the creation reference; the slot holds its own
-    CapHandle wk[static_cast<uint32_t>(abi::StartCap::count)];
     Result<void> r = ok();
     if (!failed) {
         const auto* image = arch::phys_to<const uint8_t>(m.start);
         r = p->load(image, static_cast<size_t>(m.end - m.start), args, args_len, named, ngrants);
         if (r.ok()) {
-            wellknown_for(*p, wk);
+            wellknown_for(*p, wk, from == nullptr);
             r = p->start(wk);
         }
     }

@@ -14,9 +14,13 @@
 //              of the boot module `manifest-<name>` (kernel option
 //              manifest=<name>, default "default"); the arguments say
 //              `manifest=<name> manifest_bytes=<n>` (servers/init, docs/boot.md).
-// Every process the spawner starts gets the same well-known capabilities
-// plus the CapGrants of the spawn call as named capabilities (copied from
-// the caller, rights masked), and quotas no larger than its caller's.
+// Every process the spawner starts gets exactly: its own Process and main
+// Thread (intrinsic: they act on nothing but the process itself) and the
+// CapGrants of the spawn call as named capabilities (copied from the
+// caller, rights masked), with quotas no larger than its caller's. Nothing
+// else: no Console, Park or Timer unless granted. A grant named exactly
+// "console", "park" or "timer" whose object is of that kind also fills the
+// matching well-known slot (same handle); ungranted slots are kNullCap.
 //
 // utest mode: the kernel watches the Console for the test framework's
 // summary line `[utest] <suite> <N> passed, <M> failed` and, when the first

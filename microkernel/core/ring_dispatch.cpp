@@ -7,6 +7,7 @@
 #include "core/console.h"
 #include "core/kheap.h"
 #include "core/panic.h"
+#include "core/percpu.h"
 #include "core/sched.h"
 #include "core/user_copy.h"
 #include "lib/capnp_wire.h"
@@ -112,7 +113,18 @@ int32_t write_results(int32_t status, const uint8_t* bytes, uint32_t len, uint64
 }
 
 // Posts every completed async op of t (t is the calling thread).
-void deliver_done(UserThread& t) {
+// irq_on: cap_enter's interrupt state; enabled here before real work
+// (op_free may drop the last reference to an object, whose teardown may
+// wait for other CPUs).
+void deliver_done(UserThread& t, bool& irq_on) {
+    // Unlocked peek (the common case: nothing finished). A completion that
+    // lands right after it is found by the next call; the wait loop checks
+    // again under wait_lock_ before it blocks.
+    if (__atomic_load_n(&t.done_head_, __ATOMIC_ACQUIRE) == nullptr) return;
+    if (!irq_on) {
+        arch::irq_enable();
+        irq_on = true;
+    }
     AsyncOp* list;
     {
         LockGuard<SpinLockIrq> g(t.wait_lock_);
@@ -186,6 +198,16 @@ void dispatch_object(Call& call) {
 }
 
 void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
+    if (sqe.interface_id == abi::kInterfaceKernelRing && sqe.flags == 0) {
+        // Ring NOP (or a bad ring method): no object, no user memory, so no
+        // Call to build (its zeroed capability arrays cost more than the op).
+        abi::Cqe c{};
+        c.user_tag = sqe.user_tag;
+        c.status = static_cast<int32_t>(sqe.method == abi::kMethodNop && sqe.cap == abi::kNullCap ? Status::ok
+                                                                                                 : Status::bad_method);
+        t.ring().post(c);
+        return;
+    }
     Call call(t, t.process());
     call.sqe = sqe;
     call.result = t.result_buf();
@@ -223,6 +245,40 @@ void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
     if (call.async == nullptr) post_sync(call);
 }
 
+// True if t should poll before blocking (see kEnterSpinNs).
+bool want_spin(UserThread& t) {
+    if (sched::cpu_count() < 2) return false;
+    if (sched::nr_runnable(cpu::id()) > 1) return false;  // someone else could use this CPU
+    LockGuard<SpinLockIrq> g(t.wait_lock_);
+    uint32_t n = 0;
+    for (AsyncOp* op = t.pending_; op != nullptr && n < 16; op = op->pnext, ++n) {
+        if (op->spin_wait) return true;
+    }
+    return false;
+}
+
+// Polls t's done list for up to `ns`; stops early when a thread is queued
+// on this CPU or the cap_enter deadline fires. False if it timed out.
+bool spin_for_completion(UserThread& t, const bool& fired, unsigned self, uint64_t ns) {
+    const uint64_t start = arch::read_cycles();
+    const uint64_t limit = arch::ns_to_cycles(ns);
+    uint32_t k = 0;
+    while (__atomic_load_n(&t.done_head_, __ATOMIC_ACQUIRE) == nullptr) {
+        if (__atomic_load_n(&fired, __ATOMIC_ACQUIRE)) return true;  // not a spin failure
+        arch::cpu_relax();
+        if ((++k & 15) == 0) {
+            if (arch::read_cycles() - start > limit) return false;
+            // Preemption may have moved us; that CPU's queue is the one that counts.
+            if (cpu::id() != self || sched::nr_runnable(self) > 1) return true;
+        }
+    }
+    return true;
+}
+
+// Submissions cap_enter may dispatch with interrupts still off: the kernel
+// ring NOP (no object, no user memory beyond the ring).
+bool fast_sqe(const abi::Sqe& sqe) { return sqe.interface_id == abi::kInterfaceKernelRing; }
+
 struct EnterWait {
     Deadline d;
     UserThread* t;
@@ -232,7 +288,7 @@ struct EnterWait {
 void enter_wait_fire(Deadline* d) {
     auto* w = reinterpret_cast<EnterWait*>(d);
     LockGuard<SpinLockIrq> g(w->t->wait_lock_);
-    w->fired = true;
+    __atomic_store_n(&w->fired, true, __ATOMIC_RELEASE);  // also polled by spin_for_completion
     if (w->t->waiting_) (void)sched::wake(*w->t->kthread());
 }
 
@@ -317,7 +373,7 @@ void op_complete(AsyncOp* op) {
     --t->pending_count_;
     op->dnext = nullptr;
     if (t->done_tail_ != nullptr) t->done_tail_->dnext = op;
-    else t->done_head_ = op;
+    else __atomic_store_n(&t->done_head_, op, __ATOMIC_RELEASE);  // peeked unlocked by deliver_done
     t->done_tail_ = op;
     if (t->waiting_ && !t->dead_) (void)sched::wake(*t->kthread());
 }
@@ -397,7 +453,15 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
     if (t.kill_requested()) t.exit_current(0, ExitReason::killed);
     if (min_complete > ring.cq_entries()) return static_cast<int64_t>(Status::invalid_argument);
 
-    deliver_done(t);
+    // Interrupts are still off from SYSCALL (syscall.S no longer enables
+    // them): the short, bounded part of cap_enter -- delivering finished
+    // ops, consuming one batch of NOPs, posting -- runs without them, so
+    // its SpinLockIrq sections need no STI (expensive under TCG, where STI
+    // ends the translation block twice). Anything that may run long or
+    // wait for another CPU (object dispatch, a second batch, blocking,
+    // thread exit) enables them first.
+    bool irq_on = arch::irq_enabled();
+    deliver_done(t, irq_on);
     (void)ring.flush_overflow();
     bool progress = false;
     bool stalled = false;
@@ -406,6 +470,12 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
         auto pending = ring.sq_pending();
         if (!pending.ok()) return static_cast<int64_t>(to_status(pending.error()));
         if (pending.value() == 0) break;
+        // Bounded work with interrupts off: the first batch only; later
+        // batches run with interrupts on (preemptible).
+        if (progress && !irq_on) {
+            arch::irq_enable();
+            irq_on = true;
+        }
         auto n = ring.consume(batch, 8);
         if (!n.ok()) return static_cast<int64_t>(to_status(n.error()));
         if (n.value() == 0) {
@@ -414,17 +484,21 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
         }
         progress = true;
         for (uint32_t i = 0; i < n.value(); ++i) {
+            if (!irq_on && !fast_sqe(batch[i])) {
+                arch::irq_enable();
+                irq_on = true;
+            }
             dispatch_one(t, batch[i]);
             if (t.kill_requested()) t.exit_current(0, ExitReason::killed);
         }
-        deliver_done(t);
+        deliver_done(t, irq_on);
     }
     (void)ring.flush_overflow();
     // Back-pressure with completions waiting to be reaped: the user must
     // reap before anything more can be consumed (nothing was dropped).
     if (stalled && !progress && ring.cq_ready() > 0) return static_cast<int64_t>(Status::overflow);
 
-    if (ring.cq_ready() >= min_complete || timeout_ns == 0) return ring.cq_ready();
+    if (const uint32_t ready = ring.cq_ready(); ready >= min_complete || timeout_ns == 0) return ready;
 
     EnterWait w{};
     w.t = &t;
@@ -436,8 +510,9 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
         deadline_add(&w.d);
     }
     int64_t result = 0;
+    bool spun = false;
     for (;;) {
-        deliver_done(t);
+        deliver_done(t, irq_on);
         (void)ring.flush_overflow();
         if (ring.cq_ready() >= min_complete) {
             result = ring.cq_ready();
@@ -447,12 +522,23 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
             if (timed) (void)deadline_remove(&w.d);
             t.exit_current(0, ExitReason::killed);
         }
+        if (!spun) {
+            spun = true;
+            if (!irq_on) {
+                arch::irq_enable();
+                irq_on = true;
+            }
+            if (want_spin(t)) {
+                (void)spin_for_completion(t, w.fired, cpu::id(), kEnterSpinNs);
+                continue;
+            }
+        }
         arch::IrqState s = arch::irq_save();
         t.wait_lock_.lock();
         if (w.fired) {
             t.wait_lock_.unlock();
             arch::irq_restore(s);
-            deliver_done(t);
+            deliver_done(t, irq_on);
             (void)ring.flush_overflow();
             result = ring.cq_ready() >= min_complete ? static_cast<int64_t>(ring.cq_ready())
                                                      : static_cast<int64_t>(Status::timeout);

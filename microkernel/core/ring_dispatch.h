@@ -83,6 +83,9 @@ struct AsyncOp {
     uint64_t arg[4] = {};
     uint8_t* msg = nullptr;       // kmalloc'd message (Endpoint call params), freed with the op
     uint32_t msg_len = 0;
+    // Its completion usually comes soon from a thread on another CPU (an
+    // endpoint call or receive): cap_enter polls briefly before blocking.
+    bool spin_wait = false;
 };
 
 // One submission being dispatched (kernel copy).
@@ -115,7 +118,17 @@ struct Call {
 };
 
 // The system call (from syscall_dispatch). Returns completions in the CQ
-// or a negative Status.
+// or a negative Status. Entered with interrupts off (syscall.S); enables
+// them before anything that may run long or wait.
+//
+// Bounded spin before blocking: when the wait condition is not met, the
+// thread has a pending spin_wait op, more than one CPU is online and
+// nothing else is queued on this CPU, cap_enter first polls its done list
+// for up to kEnterSpinNs (interrupts on, so it stays preemptible). A
+// completion from another CPU then needs no wake-up of a halted CPU (tens
+// of microseconds under TCG); if none comes it blocks as before. See
+// docs/rings.md for the measured trade-off on an oversubscribed host.
+inline constexpr uint64_t kEnterSpinNs = 20'000;
 int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns);
 
 // Makes call.async: a new op owned by the calling thread, registered on its

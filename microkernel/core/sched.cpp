@@ -385,8 +385,13 @@ void schedule() {
         if (urgent_head != nullptr) {
             auto r = cs.rq.push_front(prev->link_);
             if (!r.ok()) panic("sched: requeue of '%s' failed: %s", prev->name_, error_name(r.error()));
-            cs.resume = prev;
-            cs.resume_slice = cs.slice_left;
+            // Urgent threads preempting each other (the placement notifier,
+            // then the server it wakes) must not overwrite the slice of the
+            // ordinary thread they both displaced.
+            if (cs.resume == nullptr || !obs->urgent(*prev)) {
+                cs.resume = prev;
+                cs.resume_slice = cs.slice_left;
+            }
         } else if (move_to != kNoCpu) {
             // Queued on move_to by finish_switch(), once it is off this CPU.
             cs.migrate = prev;

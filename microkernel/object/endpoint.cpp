@@ -184,6 +184,7 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
     auto op = op_create(call, caller_unlink, &root);
     if (!op.ok()) return call.fail(op.error());
     AsyncOp* o = op.value();
+    o->spin_wait = true;  // the server usually answers within microseconds
     auto fail_now = [&](Status s) {
         o->status = static_cast<int32_t>(s);
         o->caps_out_count = 0;
@@ -282,6 +283,7 @@ void Endpoint::receive(Call& call, Endpoint& root) {
     }
     auto op = op_create(call, receiver_unlink, &root);
     if (!op.ok()) return call.fail(op.error());
+    op.value()->spin_wait = true;  // a busy server's next call is usually close behind
     bool queued = false;
     {
         LockGuard<SpinLockIrq> g(root.lock_);

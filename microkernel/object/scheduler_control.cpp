@@ -9,6 +9,7 @@
 #include "core/sched.h"
 #include "core/spinlock.h"
 #include "lib/capnp_wire.h"
+#include "lib/format.h"
 #include "lib/sched_events.h"
 #include "object/kernel_object.h"
 #include "object/process.h"
@@ -47,9 +48,7 @@ bool active() {
 
 // --- statistics -----------------------------------------------------------------
 
-constexpr uint32_t kLatBuckets = 20001;  // 1 us buckets up to 20 ms; the last one is "more"
-uint32_t g_lat_hist[kLatBuckets];
-uint64_t g_lat_count = 0;
+LatencyHistogram g_lat;  // event posted -> decision applied, per in-time decision
 uint64_t g_demotions = 0;
 uint64_t g_fallback_placements = 0;   // placements by the default while a server was attached
 uint64_t g_server_exit_ns = 0;        // last exit of a server thread
@@ -60,26 +59,28 @@ uint64_t g_swap_gap_ns = 0;           // previous server's last decision -> succ
 uint64_t g_swap_default_placements = 0;  // default placements between those two
 uint64_t g_swaps = 0;
 
-void record_latency(uint64_t ns) {
-    uint64_t us = ns / 1000;
-    uint32_t b = us >= kLatBuckets - 1 ? kLatBuckets - 1 : static_cast<uint32_t>(us);
-    __atomic_fetch_add(&g_lat_hist[b], 1u, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&g_lat_count, 1, __ATOMIC_RELAXED);
-}
+void record_latency(uint64_t ns) { g_lat.add(ns); }
+uint64_t latency_percentile(uint32_t p) { return g_lat.percentile(p); }
 
-// Latency percentile p (0..100) in ns (bucket start), from the histogram.
-uint64_t latency_percentile(uint32_t p) {
-    uint64_t n = __atomic_load_n(&g_lat_count, __ATOMIC_RELAXED);
-    if (n == 0) return 0;
-    uint64_t want = (n * p + 99) / 100;
-    if (want == 0) want = 1;
-    uint64_t seen = 0;
-    for (uint32_t b = 0; b < kLatBuckets; ++b) {
-        seen += __atomic_load_n(&g_lat_hist[b], __ATOMIC_RELAXED);
-        if (seen >= want) return uint64_t{b} * 1000;
-    }
-    return uint64_t{kLatBuckets} * 1000;
-}
+// Where decision latency goes, per batch of events the server receives
+// (docs/placement.md, "Decision latency"). A batch that found the server
+// waiting passes: event posted -> notifier running (wake-up 1) -> waiting
+// nextEvents completed -> server thread switched in (wake-up 2) -> events
+// handed over by its next nextEvents. A batch that piled up while the
+// server was busy is only "queued". Then: handed over -> place() entered
+// (the server's own time). Stamps are now_ns(); single consumer, so plain
+// relaxed words suffice (these are statistics).
+enum Stage : uint32_t { kPostToNotifier, kNotifierToComplete, kCompleteToServer, kCompleteToServerRemote,
+                        kCompleteToServerNotWaiting, kServerToDelivery, kQueued, kDeliveryToPlace, kStages };
+LatencyHistogram g_stage[kStages];
+uint64_t g_st_notifier_run = 0, g_st_complete = 0, g_st_server_in = 0, g_st_delivery = 0;
+bool g_st_waited = false, g_st_await_switch = false;
+uint32_t g_st_case = kCompleteToServer;
+uint32_t g_st_cpu = 0;
+
+void stamp(uint64_t* w, uint64_t v) { __atomic_store_n(w, v, __ATOMIC_RELAXED); }
+uint64_t stamp_of(const uint64_t* w) { return __atomic_load_n(w, __ATOMIC_RELAXED); }
+uint64_t since(uint64_t later, uint64_t earlier) { return later > earlier ? later - earlier : 0; }
 
 // --- trace --------------------------------------------------------------------------
 
@@ -286,6 +287,11 @@ SchedEvent thread_event(SchedEventKind k, const Thread& t, uint64_t pid, unsigne
 
 // --- dispatch observer (interrupts off, no run-queue lock) ------------------------------------------
 
+bool is_server_thread(const Thread& t) {
+    uint64_t pid = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
+    return pid != 0 && t.user_ != nullptr && process_of(t) == pid;
+}
+
 unsigned obs_place(Thread& t, const PlacementInput&) {
     if (!active()) return kNoCpu;
     Reg* r = reg_find(t.id());
@@ -421,6 +427,13 @@ void obs_switch_in(unsigned cpu, Thread* next) {
             break;
         }
     }
+    if (next != nullptr && __atomic_load_n(&g_st_await_switch, __ATOMIC_RELAXED) && next->user_ != nullptr &&
+        process_of(*next) == __atomic_load_n(&g_server_pid, __ATOMIC_RELAXED)) {
+        stamp(&g_st_server_in, now_ns());
+        if (cpu == g_st_cpu && __atomic_load_n(&g_st_case, __ATOMIC_RELAXED) == kCompleteToServerRemote)
+            __atomic_store_n(&g_st_case, kCompleteToServer, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_st_await_switch, false, __ATOMIC_RELAXED);
+    }
     if (!__atomic_load_n(&g_tracing, __ATOMIC_RELAXED)) return;
     TraceRecord r;
     r.tsc = arch::read_cycles();
@@ -434,11 +447,7 @@ void obs_switch_in(unsigned cpu, Thread* next) {
     trace(r);
 }
 
-bool obs_urgent(const Thread& t) {
-    if (&t == g_notifier) return true;
-    uint64_t pid = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
-    return pid != 0 && t.user_ != nullptr && process_of(t) == pid;
-}
+bool obs_urgent(const Thread& t) { return &t == g_notifier || is_server_thread(t); }
 
 bool obs_strict_slices() { return active(); }
 
@@ -454,6 +463,24 @@ void complete_waiter(AsyncOp* op) {
     const uint64_t w[1] = {g_ring.dropped()};
     (void)op_result_words(op, w, 1);  // events: null pointer = empty list; the server calls again
     op_complete(op);
+}
+
+constexpr uint32_t kMaxPerCall = 64;  // 64 * (40 + 40) bytes fit kMaxResult with room
+void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev);
+
+// Writes the nextEvents result (dropped count, the n events) into buf;
+// returns its length (0: no room).
+uint32_t write_events(uint8_t* buf, uint32_t cap, const SchedEvent* evs, uint32_t n) {
+    wire::Builder b(buf, cap);
+    wire::Builder::Struct root = b.root(1, 1);
+    wire::Builder::set_u64(root, 0, g_ring.dropped());
+    wire::Builder::Struct first;
+    b.struct_list(root, 0, n, 4, 1, &first);
+    for (uint32_t i = 0; i < n && b.ok(); ++i) {
+        wire::Builder::Struct e{first.data + i * 5u, first.data + i * 5u + 4, 4, 1};
+        put_event(b, e, evs[i]);
+    }
+    return b.finish();
 }
 
 void notifier_main(void*) {
@@ -473,9 +500,20 @@ void notifier_main(void*) {
         g_notify_pending = false;
         g_notify_lock.unlock();
         arch::irq_restore(s);
+        uint64_t ran = now_ns();
         AsyncOp* op = __atomic_exchange_n(&g_waiter, static_cast<AsyncOp*>(nullptr), __ATOMIC_ACQ_REL);
         if (op == nullptr) continue;
         (void)deadline_remove(&op->deadline);
+        // Stamped before completing: the server may run at once, on this
+        // CPU too (it is urgent), and be back before we are.
+        g_st_cpu = cpu::id();
+        __atomic_store_n(&g_st_case, __atomic_load_n(&op->owner->waiting_, __ATOMIC_RELAXED)
+                                         ? kCompleteToServerRemote
+                                         : kCompleteToServerNotWaiting, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_st_await_switch, true, __ATOMIC_RELAXED);
+        stamp(&g_st_notifier_run, ran);
+        stamp(&g_st_complete, now_ns());
+        __atomic_store_n(&g_st_waited, true, __ATOMIC_RELEASE);
         complete_waiter(op);
     }
 }
@@ -597,7 +635,6 @@ void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev)
 void m_next_events(Call& call, const wire::Reader& r) {
     uint32_t max = wire::Reader::u32(r.root(), 0);
     uint64_t timeout = wire::Reader::u64(r.root(), 1);
-    constexpr uint32_t kMaxPerCall = 64;  // 64 * (40 + 40) bytes fit kMaxResult with room
     if (max == 0 || max > kMaxPerCall) max = kMaxPerCall;
     LockGuard<SpinLockIrq> g(g_ctl_lock);
     if (!is_server(call)) return call.fail(Status::stale_slot);  // replaced: the capability is dead to it
@@ -606,6 +643,9 @@ void m_next_events(Call& call, const wire::Reader& r) {
     uint32_t n = 0;
     while (n < max && g_ring.pop(evs[n])) ++n;
     if (n == 0 && timeout != 0) {
+        // Nothing queued: wait. The notifier completes the call (empty) as
+        // soon as an event is posted, and the server asks again.
+        __atomic_store_n(&g_st_waited, false, __ATOMIC_RELAXED);  // that batch needed no decision
         if (__atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) != nullptr) return call.fail(Status::busy);
         auto op = op_create(call, waiter_unlink, nullptr);
         if (!op.ok()) return call.fail(op.error());
@@ -617,18 +657,25 @@ void m_next_events(Call& call, const wire::Reader& r) {
         if (g_ring.last_seq() >= g_ring.next_seq()) notify();
         return;
     }
-    wire::Builder b(call.result, kMaxResult);
-    wire::Builder::Struct root = b.root(1, 1);
-    wire::Builder::set_u64(root, 0, g_ring.dropped());
-    wire::Builder::Struct first;
-    b.struct_list(root, 0, n, 4, 1, &first);
-    for (uint32_t i = 0; i < n && b.ok(); ++i) {
-        wire::Builder::Struct e{first.data + i * 5u, first.data + i * 5u + 4, 4, 1};
-        put_event(b, e, evs[i]);
-    }
-    call.result_len = b.finish();
+    call.result_len = write_events(call.result, kMaxResult, evs, n);
     call.value = n;
-    if (call.result_len == 0) call.fail(Status::internal);
+    if (call.result_len == 0) return call.fail(Status::internal);
+    if (n == 0) return;
+    // Latency stages of this batch (see g_stage); evs[0] is its oldest event.
+    uint64_t now = now_ns(), posted = evs[0].time_ns;
+    if (__atomic_exchange_n(&g_st_waited, false, __ATOMIC_ACQ_REL)) {
+        uint64_t ran = stamp_of(&g_st_notifier_run), done = stamp_of(&g_st_complete);
+        uint64_t in = stamp_of(&g_st_server_in);
+        if (__atomic_exchange_n(&g_st_await_switch, false, __ATOMIC_RELAXED) || in < done)
+            in = done;  // the server never left its CPU (it spun in cap_enter)
+        g_stage[kPostToNotifier].add(since(ran, posted));
+        g_stage[kNotifierToComplete].add(since(done, ran));
+        g_stage[__atomic_load_n(&g_st_case, __ATOMIC_RELAXED)].add(since(in, done));
+        g_stage[kServerToDelivery].add(since(now, in));
+    } else {
+        g_stage[kQueued].add(since(now, posted));
+    }
+    stamp(&g_st_delivery, now);
 }
 
 struct Rejected {
@@ -786,6 +833,8 @@ void m_place(Call& call, const wire::Reader& r) {
         return call.fail(Status::malformed_message);
     }
     const uint64_t now = now_ns();
+    if (uint64_t d = __atomic_exchange_n(&g_st_delivery, 0ull, __ATOMIC_RELAXED); d != 0)
+        g_stage[kDeliveryToPlace].add(since(now, d));
     constexpr uint32_t kMaxRejections = 32;
     Rejected rej[kMaxRejections];
     uint32_t nrej = 0, applied = 0;
@@ -893,7 +942,7 @@ void m_stats(Call& call) {
     const uint64_t w[10] = {
         g_health.applied(), g_health.misses(), g_health.stale(), g_health.invalid(),
         latency_percentile(50), latency_percentile(99), g_fallback_latency_ns, g_swap_gap_ns,
-        g_swap_default_placements, __atomic_load_n(&g_lat_count, __ATOMIC_RELAXED)};
+        g_swap_default_placements, g_lat.count()};
     kprintf("[placement] stats applied=%llu misses=%llu stale=%llu invalid=%llu latency_median_ns=%llu "
             "latency_p99_ns=%llu samples=%llu fallback_latency_ns=%llu swaps=%llu swap_gap_ns=%llu "
             "swap_default_placements=%llu demotions=%llu\n",
@@ -903,6 +952,21 @@ void m_stats(Call& call) {
             static_cast<unsigned long long>(w[9]), static_cast<unsigned long long>(w[6]),
             static_cast<unsigned long long>(g_swaps), static_cast<unsigned long long>(w[7]),
             static_cast<unsigned long long>(w[8]), static_cast<unsigned long long>(g_demotions));
+    // Where the time goes (us, median/p99 per batch; see g_stage).
+    static const char* const kStageName[kStages] = {"post_to_notifier", "notifier_to_complete", "complete_to_server",
+                                                    "complete_to_server_remote", "complete_to_server_not_waiting",
+                                                    "server_to_delivery", "queued", "delivery_to_place"};
+    char line[512];
+    size_t at = 0;
+    at += fmt::snformat(line + at, sizeof line - at, "[placement] latency-stages waited=%llu busy=%llu",
+                 static_cast<unsigned long long>(g_stage[kPostToNotifier].count()),
+                 static_cast<unsigned long long>(g_stage[kQueued].count()));
+    for (uint32_t i = 0; i < kStages && at < sizeof line; ++i)
+        at += fmt::snformat(line + at, sizeof line - at, " %s=%llux%llu/%llu", kStageName[i],
+                     static_cast<unsigned long long>(g_stage[i].count()),
+                     static_cast<unsigned long long>(g_stage[i].percentile(50) / 1000),
+                     static_cast<unsigned long long>(g_stage[i].percentile(99) / 1000));
+    kprintf("%s (count x us median/p99)\n", line);
     (void)result_words(call, w, 10);
 }
 

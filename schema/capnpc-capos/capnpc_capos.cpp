@@ -313,6 +313,15 @@ private:
         if (b.getScopes().size() != 0) die("generic (branded) types are not supported");
     }
 
+    // Int8..Float64: a plain number in the data section (schema.capnp numbers
+    // Type's union members int8 @2 .. float64 @11 in that order).
+    static bool is_number(sc::Type::Reader t) {
+        return t.which() >= sc::Type::INT8 && t.which() <= sc::Type::FLOAT64;
+    }
+
+    // Bool or a number: a value C++ spells as a literal of its own type.
+    static bool is_scalar(sc::Type::Reader t) { return t.isBool() || is_number(t); }
+
     static bool is_pointer(sc::Type::Reader t) {
         switch (t.which()) {
             case sc::Type::TEXT:
@@ -461,20 +470,11 @@ private:
         std::string name = "k" + pascal(node.getDisplayName().slice(node.getDisplayNamePrefixLength()).cStr());
         std::string storage = indent.empty() ? "inline constexpr " : "static constexpr ";
         out_ << comment_block(doc(id), indent);
+        if (is_scalar(t)) {
+            out_ << indent << storage << type_name(t) << " " << name << " = " << literal(t, v) << ";\n";
+            return;
+        }
         switch (t.which()) {
-            case sc::Type::BOOL:
-            case sc::Type::INT8:
-            case sc::Type::INT16:
-            case sc::Type::INT32:
-            case sc::Type::INT64:
-            case sc::Type::UINT8:
-            case sc::Type::UINT16:
-            case sc::Type::UINT32:
-            case sc::Type::UINT64:
-            case sc::Type::FLOAT32:
-            case sc::Type::FLOAT64:
-                out_ << indent << storage << type_name(t) << " " << name << " = " << literal(t, v) << ";\n";
-                break;
             case sc::Type::ENUM:
                 out_ << indent << storage << type_name(t) << " " << name << " = static_cast<" << type_name(t)
                      << ">(" << v.getEnum() << ");\n";
@@ -485,6 +485,20 @@ private:
                 break;
             }
             default: out_ << indent << "// (constant " << name << " of a pointer type is not generated)\n"; break;
+        }
+    }
+
+    // Inside a traits struct: each nested constant, and an alias for each
+    // nested type (Foo::Bar names Foo_Bar).
+    void emit_nested(sc::Node::Reader node) {
+        for (auto nested : node.getNestedNodes()) {
+            auto nn = nodes_.find(nested.getId());
+            if (nn == nodes_.end()) continue;
+            if (nn->second.isConst()) {
+                emit_const(nested.getId(), "    ");
+            } else if (!nn->second.isAnnotation()) {
+                out_ << "    using " << nested.getName().cStr() << " = " << name_of(nested.getId()) << ";\n";
+            }
         }
     }
 
@@ -501,15 +515,7 @@ private:
         out_ << "    using Reader = " << name << "_Reader;\n";
         out_ << "    using Builder = " << name << "_Builder;\n";
         if (st.getDiscriminantCount() != 0) out_ << "    using Which = " << name << "_Which;\n";
-        for (auto nested : node.getNestedNodes()) {
-            auto nn = nodes_.find(nested.getId());
-            if (nn == nodes_.end()) continue;
-            if (nn->second.isConst()) {
-                emit_const(nested.getId(), "    ");
-            } else if (!nn->second.isAnnotation()) {
-                out_ << "    using " << nested.getName().cStr() << " = " << name_of(nested.getId()) << ";\n";
-            }
-        }
+        emit_nested(node);
         for (auto f : st.getFields())
             if (f.isGroup()) out_ << "    using " << pascal(f.getName()) << " = " << name_of(f.getGroup().getTypeId()) << ";\n";
         out_ << "};\n\n";
@@ -518,6 +524,25 @@ private:
     struct Accessors {
         std::ostringstream rdecl, bdecl;
     };
+
+    // One member function: its declaration in a class body (`decl`) and its
+    // inline definition in defs_ (after all classes, so it may use any type).
+    // `sig` follows the name ("() const", "(bool v)"); `body` is the
+    // statements between the braces, each ending in "; ".
+    void member(std::ostringstream& decl, const char* attr, const std::string& cls, const std::string& ret,
+                const std::string& fn, const std::string& sig, const std::string& body) {
+        decl << "    " << attr << ret << " " << fn << sig << ";\n";
+        defs_ << "inline " << ret << " " << cls << "::" << fn << sig << " { " << body << "}\n";
+    }
+
+    // The same [[nodiscard]] const getter on the Reader and on the Builder;
+    // value(obj) is the returned expression over obj (r_ or b_).
+    template <typename Value>
+    void getter_pair(std::ostringstream& r, std::ostringstream& b, const std::string& rn, const std::string& bn,
+                     const std::string& ret, const std::string& fn, Value value) {
+        member(r, "[[nodiscard]] ", rn, ret, fn, "() const", "return " + value("r_") + "; ");
+        member(b, "[[nodiscard]] ", bn, ret, fn, "() const", "return " + value("b_") + "; ");
+    }
 
     void emit_classes(uint64_t id) {
         auto node = nodes_.at(id);
@@ -542,13 +567,10 @@ private:
 
         std::string disc_set;
         if (st.getDiscriminantCount() != 0) {
-            uint32_t off = st.getDiscriminantOffset();
-            r << "    [[nodiscard]] " << name << "_Which which() const;\n";
-            defs_ << "inline " << name << "_Which " << rn << "::which() const { return static_cast<" << name
-                  << "_Which>(r_.get<uint16_t>(" << off << ")); }\n";
-            b << "    [[nodiscard]] " << name << "_Which which() const;\n";
-            defs_ << "inline " << name << "_Which " << bn << "::which() const { return static_cast<" << name
-                  << "_Which>(b_.get<uint16_t>(" << off << ")); }\n";
+            const std::string off = std::to_string(st.getDiscriminantOffset());
+            getter_pair(r, b, rn, bn, name + "_Which", "which", [&](const std::string& o) {
+                return "static_cast<" + name + "_Which>(" + o + ".get<uint16_t>(" + off + "))";
+            });
         }
 
         uint32_t index = 0;
@@ -562,21 +584,14 @@ private:
             if (f.getDiscriminantValue() != sc::Field::NO_DISCRIMINANT) {
                 setdisc = "b_.set<uint16_t>(" + std::to_string(st.getDiscriminantOffset()) + ", " +
                           std::to_string(f.getDiscriminantValue()) + "); ";
-                r << "    [[nodiscard]] bool is_" << snake(f.getName()) << "() const;\n";
-                defs_ << "inline bool " << rn << "::is_" << snake(f.getName()) << "() const { return which() == "
-                      << name << "_Which::" << pascal(f.getName()) << "; }\n";
-                b << "    [[nodiscard]] bool is_" << snake(f.getName()) << "() const;\n";
-                defs_ << "inline bool " << bn << "::is_" << snake(f.getName()) << "() const { return which() == "
-                      << name << "_Which::" << pascal(f.getName()) << "; }\n";
+                const std::string is_set = "which() == " + name + "_Which::" + pascal(f.getName());
+                getter_pair(r, b, rn, bn, "bool", "is_" + snake(f.getName()),
+                            [&](const std::string&) { return is_set; });
             }
             if (f.isGroup()) {
                 std::string g = name_of(f.getGroup().getTypeId());
-                r << "    [[nodiscard]] " << g << "_Reader " << fname << "() const;\n";
-                defs_ << "inline " << g << "_Reader " << rn << "::" << fname << "() const { return " << g
-                      << "_Reader(r_); }\n";
-                b << "    [[nodiscard]] " << g << "_Builder " << fname << "();\n";
-                defs_ << "inline " << g << "_Builder " << bn << "::" << fname << "() { " << setdisc << "return "
-                      << g << "_Builder(b_); }\n";
+                member(r, "[[nodiscard]] ", rn, g + "_Reader", fname, "() const", "return " + g + "_Reader(r_); ");
+                member(b, "[[nodiscard]] ", bn, g + "_Builder", fname, "()", setdisc + "return " + g + "_Builder(b_); ");
                 continue;
             }
             auto slot = f.getSlot();
@@ -588,66 +603,42 @@ private:
             std::string has = "has_" + snake(f.getName());
             switch (t.which()) {
                 case sc::Type::VOID:
-                    if (!setdisc.empty()) {
-                        b << "    void " << setter << "();\n";
-                        defs_ << "inline void " << bn << "::" << setter << "() { " << setdisc << "}\n";
-                    }
+                    if (!setdisc.empty()) member(b, "", bn, "void", setter, "()", setdisc);
                     break;
                 case sc::Type::BOOL: {
-                    std::string def = dv.isBool() && dv.getBool() ? "true" : "false";
-                    r << "    [[nodiscard]] bool " << fname << "() const;\n";
-                    defs_ << "inline bool " << rn << "::" << fname << "() const { return r_.get_bool(" << off << ", "
-                          << def << "); }\n";
-                    b << "    [[nodiscard]] bool " << fname << "() const;\n";
-                    defs_ << "inline bool " << bn << "::" << fname << "() const { return b_.get_bool(" << off << ", "
-                          << def << "); }\n";
-                    b << "    void " << setter << "(bool v);\n";
-                    defs_ << "inline void " << bn << "::" << setter << "(bool v) { " << setdisc << "b_.set_bool("
-                          << off << ", v, " << def << "); }\n";
+                    const std::string at = std::to_string(off) + ", ";
+                    const std::string def = dv.isBool() && dv.getBool() ? "true" : "false";
+                    getter_pair(r, b, rn, bn, "bool", fname,
+                                [&](const std::string& o) { return o + ".get_bool(" + at + def + ")"; });
+                    member(b, "", bn, "void", setter, "(bool v)", setdisc + "b_.set_bool(" + at + "v, " + def + "); ");
                     break;
                 }
                 case sc::Type::ENUM: {
-                    std::string tn = type_name(t);
-                    std::string mask = default_bits(t, dv);
-                    r << "    [[nodiscard]] " << tn << " " << fname << "() const;\n";
-                    defs_ << "inline " << tn << " " << rn << "::" << fname << "() const { return static_cast<" << tn
-                          << ">(r_.get<uint16_t>(" << off << ", " << mask << ")); }\n";
-                    b << "    [[nodiscard]] " << tn << " " << fname << "() const;\n";
-                    defs_ << "inline " << tn << " " << bn << "::" << fname << "() const { return static_cast<" << tn
-                          << ">(b_.get<uint16_t>(" << off << ", " << mask << ")); }\n";
-                    b << "    void " << setter << "(" << tn << " v);\n";
-                    defs_ << "inline void " << bn << "::" << setter << "(" << tn << " v) { " << setdisc
-                          << "b_.set<uint16_t>(" << off << ", static_cast<uint16_t>(v), " << mask << "); }\n";
-                    break;
-                }
-                case sc::Type::INT8:
-                case sc::Type::INT16:
-                case sc::Type::INT32:
-                case sc::Type::INT64:
-                case sc::Type::UINT8:
-                case sc::Type::UINT16:
-                case sc::Type::UINT32:
-                case sc::Type::UINT64:
-                case sc::Type::FLOAT32:
-                case sc::Type::FLOAT64: {
-                    std::string tn = type_name(t);
-                    std::string mask = default_bits(t, dv);
-                    r << "    [[nodiscard]] " << tn << " " << fname << "() const;\n";
-                    defs_ << "inline " << tn << " " << rn << "::" << fname << "() const { return r_.get<" << tn << ">("
-                          << off << ", " << mask << "); }\n";
-                    b << "    [[nodiscard]] " << tn << " " << fname << "() const;\n";
-                    defs_ << "inline " << tn << " " << bn << "::" << fname << "() const { return b_.get<" << tn << ">("
-                          << off << ", " << mask << "); }\n";
-                    b << "    void " << setter << "(" << tn << " v);\n";
-                    defs_ << "inline void " << bn << "::" << setter << "(" << tn << " v) { " << setdisc << "b_.set<"
-                          << tn << ">(" << off << ", v, " << mask << "); }\n";
+                    // Stored as its UInt16 ordinal, XOR the default's.
+                    const std::string tn = type_name(t);
+                    const std::string at = std::to_string(off) + ", ";
+                    const std::string mask = default_bits(t, dv);
+                    getter_pair(r, b, rn, bn, tn, fname, [&](const std::string& o) {
+                        return "static_cast<" + tn + ">(" + o + ".get<uint16_t>(" + at + mask + "))";
+                    });
+                    member(b, "", bn, "void", setter, "(" + tn + " v)",
+                           setdisc + "b_.set<uint16_t>(" + at + "static_cast<uint16_t>(v), " + mask + "); ");
                     break;
                 }
                 default: {
+                    if (is_number(t)) {
+                        const std::string tn = type_name(t);
+                        const std::string at = std::to_string(off) + ", ";
+                        const std::string mask = default_bits(t, dv);
+                        getter_pair(r, b, rn, bn, tn, fname,
+                                    [&](const std::string& o) { return o + ".get<" + tn + ">(" + at + mask + ")"; });
+                        member(b, "", bn, "void", setter, "(" + tn + " v)",
+                               setdisc + "b_.set<" + tn + ">(" + at + "v, " + mask + "); ");
+                        break;
+                    }
                     // Pointer fields.
-                    r << "    [[nodiscard]] bool " << has << "() const;\n";
-                    defs_ << "inline bool " << rn << "::" << has << "() const { return !r_.pointer(" << off
-                          << ").is_null(); }\n";
+                    member(r, "[[nodiscard]] ", rn, "bool", has, "() const",
+                           "return !r_.pointer(" + std::to_string(off) + ").is_null(); ");
                     emit_pointer_field(name, rn, bn, r, b, fname, setter, init, setdisc, t, dv, off, f.getName());
                     break;
                 }
@@ -679,65 +670,52 @@ private:
                     def = "cap::capnp::BlobView{reinterpret_cast<const uint8_t*>(" +
                           c_string(reinterpret_cast<const char*>(d.begin()), d.size()) + "), " + std::to_string(d.size()) + "}";
                 }
-                r << "    [[nodiscard]] " << tn << "::Reader " << fname << "() const;\n";
-                defs_ << "inline " << tn << "::Reader " << rn << "::" << fname << "() const { return " << tn << "::Reader("
-                      << ptr << (text ? ".get_text(" : ".get_data(") << def << ")); }\n";
-                b << "    " << tn << "::Builder " << init << "(uint32_t size);\n";
-                defs_ << "inline " << tn << "::Builder " << bn << "::" << init << "(uint32_t size) { " << setdisc
-                      << "return " << tn << "::Builder(" << bptr << (text ? ".init_text(size)); }\n" : ".init_data(size)); }\n");
+                const std::string kind = text ? "text" : "data";
+                member(r, "[[nodiscard]] ", rn, tn + "::Reader", fname, "() const",
+                       "return " + tn + "::Reader(" + ptr + ".get_" + kind + "(" + def + ")); ");
+                member(b, "", bn, tn + "::Builder", init, "(uint32_t size)",
+                       setdisc + "return " + tn + "::Builder(" + bptr + ".init_" + kind + "(size)); ");
                 if (text) {
-                    b << "    void " << setter << "(const char* s, uint32_t size);\n";
-                    defs_ << "inline void " << bn << "::" << setter << "(const char* s, uint32_t size) { " << setdisc
-                          << "(void)" << bptr << ".set_text(s, size); }\n";
-                    b << "    void " << setter << "(const char* s);\n";
-                    defs_ << "inline void " << bn << "::" << setter << "(const char* s) { " << setter
-                          << "(s, static_cast<uint32_t>(__builtin_strlen(s))); }\n";
+                    member(b, "", bn, "void", setter, "(const char* s, uint32_t size)",
+                           setdisc + "(void)" + bptr + ".set_text(s, size); ");
+                    member(b, "", bn, "void", setter, "(const char* s)",
+                           setter + "(s, static_cast<uint32_t>(__builtin_strlen(s))); ");
                 } else {
-                    b << "    void " << setter << "(const uint8_t* p, uint32_t size);\n";
-                    defs_ << "inline void " << bn << "::" << setter << "(const uint8_t* p, uint32_t size) { " << setdisc
-                          << "(void)" << bptr << ".set_data(p, size); }\n";
+                    member(b, "", bn, "void", setter, "(const uint8_t* p, uint32_t size)",
+                           setdisc + "(void)" + bptr + ".set_data(p, size); ");
                 }
                 break;
             }
             case sc::Type::STRUCT: {
                 std::string sn = type_name(t);
                 std::string def = pointer_default(name, raw_name, dv);
-                r << "    [[nodiscard]] " << sn << "_Reader " << fname << "() const;\n";
-                defs_ << "inline " << sn << "_Reader " << rn << "::" << fname << "() const { return " << sn << "_Reader("
-                      << ptr << ".get_struct(" << def << ")); }\n";
-                b << "    " << sn << "_Builder " << init << "();\n";
-                defs_ << "inline " << sn << "_Builder " << bn << "::" << init << "() { " << setdisc << "return " << sn
-                      << "_Builder(" << bptr << ".init_struct(" << sn << "::kDataWords, " << sn << "::kPointerCount)); }\n";
+                member(r, "[[nodiscard]] ", rn, sn + "_Reader", fname, "() const",
+                       "return " + sn + "_Reader(" + ptr + ".get_struct(" + def + ")); ");
+                member(b, "", bn, sn + "_Builder", init, "()",
+                       setdisc + "return " + sn + "_Builder(" + bptr + ".init_struct(" + sn + "::kDataWords, " + sn +
+                           "::kPointerCount)); ");
                 break;
             }
             case sc::Type::LIST: {
                 std::string ln = type_name(t);
                 std::string def = pointer_default(name, raw_name, dv);
-                r << "    [[nodiscard]] " << ln << "::Reader " << fname << "() const;\n";
-                defs_ << "inline " << ln << "::Reader " << rn << "::" << fname << "() const { return " << ln << "::Reader("
-                      << ptr << ".get_list(" << ln << "::kElementSize, " << def << ")); }\n";
-                b << "    " << ln << "::Builder " << init << "(uint32_t size);\n";
-                defs_ << "inline " << ln << "::Builder " << bn << "::" << init << "(uint32_t size) { " << setdisc
-                      << "return " << ln << "::init(" << bptr << ", size); }\n";
+                member(r, "[[nodiscard]] ", rn, ln + "::Reader", fname, "() const",
+                       "return " + ln + "::Reader(" + ptr + ".get_list(" + ln + "::kElementSize, " + def + ")); ");
+                member(b, "", bn, ln + "::Builder", init, "(uint32_t size)",
+                       setdisc + "return " + ln + "::init(" + bptr + ", size); ");
                 break;
             }
             case sc::Type::INTERFACE: {
                 r << "    // The capability slot this field names (via the message's capability table).\n";
-                r << "    [[nodiscard]] cap::capnp::CapSlot " << fname << "() const;\n";
-                defs_ << "inline cap::capnp::CapSlot " << rn << "::" << fname
-                      << "() const { return cap::capnp::read_pointer<" << type_name(t) << ">(" << ptr << "); }\n";
+                member(r, "[[nodiscard]] ", rn, "cap::capnp::CapSlot", fname, "() const",
+                       "return cap::capnp::read_pointer<" + type_name(t) + ">(" + ptr + "); ");
                 b << "    // Stores capability slot `slot` in the message's capability table.\n";
-                b << "    bool " << setter << "(uint32_t slot);\n";
-                defs_ << "inline bool " << bn << "::" << setter << "(uint32_t slot) { " << setdisc << "return " << bptr
-                      << ".set_capability(slot); }\n";
+                member(b, "", bn, "bool", setter, "(uint32_t slot)", setdisc + "return " + bptr + ".set_capability(slot); ");
                 break;
             }
             case sc::Type::ANY_POINTER: {
-                r << "    [[nodiscard]] cap::capnp::PointerReader " << fname << "() const;\n";
-                defs_ << "inline cap::capnp::PointerReader " << rn << "::" << fname << "() const { return " << ptr << "; }\n";
-                b << "    cap::capnp::PointerBuilder " << init << "();\n";
-                defs_ << "inline cap::capnp::PointerBuilder " << bn << "::" << init << "() { " << setdisc << "return "
-                      << bptr << "; }\n";
+                member(r, "[[nodiscard]] ", rn, "cap::capnp::PointerReader", fname, "() const", "return " + ptr + "; ");
+                member(b, "", bn, "cap::capnp::PointerBuilder", init, "()", setdisc + "return " + bptr + "; ");
                 break;
             }
             default: die("unexpected pointer type");
@@ -770,7 +748,18 @@ private:
             } else {
                 auto t = f.getSlot().getType();
                 std::string sn = snake(raw);
-                switch (t.which()) {
+                // A pointer field: the visitor learns whether it is set; the
+                // filler is asked to descend into it and fills it if it does.
+                auto visit_pointer = [&](const char* kind) {
+                    return "v." + std::string(kind) + "(" + q + ", r.has_" + sn + "(), r." + acc + "());";
+                };
+                auto descend = [&](const std::string& body) {
+                    return "if (f.descend(" + q + ")) { " + body + " f.ascend(); }";
+                };
+                if (is_scalar(t)) {
+                    vline = "v.value(" + q + ", r." + acc + "());";
+                    fline = "b.set_" + sn + "(f.template value<" + type_name(t) + ">(" + q + "));";
+                } else switch (t.which()) {
                     case sc::Type::VOID:
                         vline = "";
                         fline = f.getDiscriminantValue() != sc::Field::NO_DISCRIMINANT ? "b.set_" + sn + "();" : "";
@@ -782,35 +771,21 @@ private:
                                 std::to_string(en.getEnum().getEnumerants().size()) + "));";
                         break;
                     }
-                    case sc::Type::BOOL:
-                    case sc::Type::INT8:
-                    case sc::Type::INT16:
-                    case sc::Type::INT32:
-                    case sc::Type::INT64:
-                    case sc::Type::UINT8:
-                    case sc::Type::UINT16:
-                    case sc::Type::UINT32:
-                    case sc::Type::UINT64:
-                    case sc::Type::FLOAT32:
-                    case sc::Type::FLOAT64:
-                        vline = "v.value(" + q + ", r." + acc + "());";
-                        fline = "b.set_" + sn + "(f.template value<" + type_name(t) + ">(" + q + "));";
-                        break;
                     case sc::Type::TEXT:
-                        vline = "v.text(" + q + ", r.has_" + sn + "(), r." + acc + "());";
-                        fline = "if (f.descend(" + q + ")) { auto x = f.text(); b.set_" + sn + "(x.data, x.size); f.ascend(); }";
+                        vline = visit_pointer("text");
+                        fline = descend("auto x = f.text(); b.set_" + sn + "(x.data, x.size);");
                         break;
                     case sc::Type::DATA:
-                        vline = "v.data(" + q + ", r.has_" + sn + "(), r." + acc + "());";
-                        fline = "if (f.descend(" + q + ")) { auto x = f.data(); b.set_" + sn + "(x.data, x.size); f.ascend(); }";
+                        vline = visit_pointer("data");
+                        fline = descend("auto x = f.data(); b.set_" + sn + "(x.data, x.size);");
                         break;
                     case sc::Type::STRUCT:
-                        vline = "v.structure(" + q + ", r.has_" + sn + "(), r." + acc + "());";
-                        fline = "if (f.descend(" + q + ")) { fill(b.init_" + sn + "(), f); f.ascend(); }";
+                        vline = visit_pointer("structure");
+                        fline = descend("fill(b.init_" + sn + "(), f);");
                         break;
                     case sc::Type::LIST:
-                        vline = "v.list(" + q + ", r.has_" + sn + "(), r." + acc + "());";
-                        fline = "if (f.descend(" + q + ")) { auto l = b.init_" + sn + "(f.size()); f.fill_list(l); f.ascend(); }";
+                        vline = visit_pointer("list");
+                        fline = descend("auto l = b.init_" + sn + "(f.size()); f.fill_list(l);");
                         break;
                     case sc::Type::INTERFACE:
                         vline = "v.capability(" + q + ", r." + acc + "());";
@@ -864,15 +839,7 @@ private:
             out_ << "    using " << p << "Params = " << name_of(m.getParamStructType()) << ";\n";
             out_ << "    using " << p << "Results = " << name_of(m.getResultStructType()) << ";\n";
         }
-        for (auto nested : node.getNestedNodes()) {
-            auto nn = nodes_.find(nested.getId());
-            if (nn == nodes_.end()) continue;
-            if (nn->second.isConst()) {
-                emit_const(nested.getId(), "    ");
-            } else if (!nn->second.isAnnotation()) {
-                out_ << "    using " << nested.getName().cStr() << " = " << name_of(nested.getId()) << ";\n";
-            }
-        }
+        emit_nested(node);
         out_ << "};\n\n";
     }
 

@@ -8,6 +8,11 @@
 // SchedulerControl, for the placement server only) and, where the kernel has
 // it, "bootInfo". Its arguments say
 // `manifest=<name> manifest_bytes=<n>`. See docs/boot.md.
+//
+// A module gets exactly its entry's caps (plus "init" for exporters): the
+// kernel spawner adds only the child's own Process and Thread, so Console,
+// Park and Timer reach a module only when its entry lists them (a grant
+// named "console"/"park"/"timer" also fills the child's well-known slot).
 #include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"

@@ -17,8 +17,11 @@
 //             more than its parent passes; rights masked by CapGrant.rights).
 //             Errors: invalid_argument (unknown module, bad name), invalid_slot
 //             (a CapGrant names no transferred capability), quota_exceeded
-//             (children, frames or slots of this spawner), or the kernel's
-//             status (an ELF it refuses, its own quotas).
+//             (children, frames or slots of this spawner: the reply's results
+//             are a SpawnRefusal naming the quota, used, limit and asked), or
+//             the kernel's status (an ELF it refuses, its own quotas).
+//             The child gets exactly the CapGrants (console, park, timer
+//             included: nothing is added on the way).
 //   modules @1  the boot module names (forwarded to the kernel).
 //   stats @2  the kernel's freeFrames words 0..4, then this server's used
 //             slots and live children (for leak checks).
@@ -173,23 +176,29 @@ Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& 
   if (q.frames == 0) q.frames = g_lim.child_frames;
   if (q.cap_slots == 0) q.cap_slots = g_lim.child_slots;
   collect_children();
-  if (g_live >= g_lim.children || g_live >= kMaxChildren) {
-    cap::snprint(detail, sizeof detail, " (%u of %u alive)", g_live, g_lim.children);
-    refuse("children quota exhausted", in.badge, detail);
+  // A quota refusal says which quota in its results (SpawnRefusal).
+  auto over = [&](srv::SpawnQuota which, uint64_t used, uint64_t limit, uint64_t asked) {
+    rlen = srv::encode_spawn_refusal(res, 128, srv::SpawnRefusal{which, used, limit, asked});
     return Status::quota_exceeded;
+  };
+  const uint32_t max_children = g_lim.children < kMaxChildren ? g_lim.children : kMaxChildren;
+  if (g_live >= max_children) {
+    cap::snprint(detail, sizeof detail, " (%u of %u alive)", g_live, max_children);
+    refuse("children quota exhausted", in.badge, detail);
+    return over(srv::SpawnQuota::children, g_live, max_children, 1);
   }
   if (q.frames > g_lim.frames - g_frames_used) {
     cap::snprint(detail, sizeof detail, " (%llu asked, %llu of %llu left)", static_cast<unsigned long long>(q.frames),
                  static_cast<unsigned long long>(g_lim.frames - g_frames_used),
                  static_cast<unsigned long long>(g_lim.frames));
     refuse("frames quota exhausted", in.badge, detail);
-    return Status::quota_exceeded;
+    return over(srv::SpawnQuota::frames, g_frames_used, g_lim.frames, q.frames);
   }
   if (q.cap_slots > g_lim.slots - g_slots_used) {
     cap::snprint(detail, sizeof detail, " (%u asked, %llu left)", q.cap_slots,
                  static_cast<unsigned long long>(g_lim.slots - g_slots_used));
     refuse("slots quota exhausted", in.badge, detail);
-    return Status::quota_exceeded;
+    return over(srv::SpawnQuota::cap_slots, g_slots_used, g_lim.slots, q.cap_slots);
   }
   Child* slot = nullptr;
   for (Child& c : g_children)
@@ -197,7 +206,7 @@ Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& 
       slot = &c;
       break;
     }
-  if (slot == nullptr) return Status::quota_exceeded;
+  if (slot == nullptr) return over(srv::SpawnQuota::children, g_live, max_children, 1);  // not reached: g_live counts them
   // Invoke: the kernel creates the process (or refuses, e.g. a bad ELF).
   char pname[32], mname[64], argbuf[256];
   __builtin_memcpy(pname, name.value().data, name.value().size);
@@ -253,7 +262,7 @@ void handle(srv::Incoming& in) {
   } else if (in.iface == srv::kSpawner && in.method == srv::kModules) {
     // Forward the kernel's list as is.
     alignas(8) static uint8_t mres[4096];
-    capos::abi::Cqe c = srv::call(g_boot, srv::kSpawner, srv::kModules, nullptr, 0, mres, sizeof mres);
+    capos::abi::Cqe c = srv::raw_call(g_boot, srv::kSpawner, srv::kModules, nullptr, 0, mres, sizeof mres);
     st = srv::status_of(c);
     if (st == Status::ok) {
       if (c.result_len > sizeof res) st = Status::result_too_large;

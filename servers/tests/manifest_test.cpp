@@ -14,7 +14,8 @@ namespace {
 
 // Every boot module the ISO holds that the manifests name.
 const char* const kModules =
-    "init\nspawner\nspawn-child\nhello\nstest-nospawn\nstest-spawn\nstest-loop\nbench-coordinator\nbench-worker\n";
+    "init\nspawner\nspawn-child\nhello\nstest-nospawn\nstest-spawn\nstest-loop\nstest-nocaps\nbench-coordinator\n"
+    "bench-worker\n";
 
 struct Outcome {
   init::ManifestError error;
@@ -56,7 +57,7 @@ std::string extra(const char* name) { return std::string(SERVERS_BUILD_DIR) + "/
 
 TEST_CASE("shipped good manifests validate and start dependencies first", "[manifest]") {
   for (const char* n : {"default", "process-scale", "thread-scale", "bench-smoke", "spawner-test", "spawner-loop",
-                        "restart-test"}) {
+                        "restart-test", "caps-test"}) {
     INFO(n);
     Outcome o = check(shipped(n));
     CHECK(o.error == init::ManifestError::none);
@@ -67,9 +68,13 @@ TEST_CASE("shipped good manifests validate and start dependencies first", "[mani
   REQUIRE(d.m->count == 2);
   const init::Entry& sp = d.m->entries[0];
   CHECK(std::string(sp.name) == "spawner");
-  CHECK(sp.ncaps == 1);
+  // Explicit capabilities only (issue 6): the kernel spawner and the console.
+  CHECK(sp.ncaps == 2);
   CHECK(sp.caps[0].kernel);
   CHECK(sp.caps[0].kcap == static_cast<uint16_t>(init::KernelCap::process_spawner));
+  CHECK(sp.caps[1].kernel);
+  CHECK(sp.caps[1].kcap == static_cast<uint16_t>(init::KernelCap::console));
+  CHECK(std::string(sp.caps[1].name) == "console");
   CHECK(sp.nexports == 1);
   CHECK(sp.restartable);
   CHECK(sp.max_restarts == 3);
@@ -127,7 +132,8 @@ TEST_CASE("each bad manifest is refused with its error and entry", "[manifest]")
 TEST_CASE("a kernel capability init lacks is a missing capability", "[manifest]") {
   Outcome o = check(shipped("spawner-test"), /*with_console=*/false);
   CHECK(o.error == init::ManifestError::missing_capability);
-  CHECK(std::string(o.why.entry) == "nospawn");
+  // The spawner entry, first in start order, lists the console.
+  CHECK(std::string(o.why.entry) == "spawner");
 }
 
 TEST_CASE("garbage and truncated messages are malformed, never read out of bounds", "[manifest]") {

@@ -26,7 +26,9 @@ void sort(uint64_t* v, uint32_t n) {
 }
 
 bool spawn_wait(const char* args, bool kill, uint16_t want_reason) {
-  auto s = srv::spawn(spawner(), "loop-child", "spawn-child", args, nullptr, 0, srv::Quotas{});
+  // The sleeping child needs the Timer (children get only what is passed).
+  const srv::Grant timer{"timer", cap::start_info().timer(), 0xffffffffu};
+  auto s = srv::spawn(spawner(), "loop-child", "spawn-child", args, &timer, kill ? 1 : 0, srv::Quotas{});
   if (!s.ok()) {
     cap::print("[stest] spawn failed: %s\n", cap::status_name(s.status()));
     return false;

@@ -1,5 +1,6 @@
 // utest_bench.cpp - micro-benchmarks of the user/kernel paths (medians in TSC cycles and ns): ring NOP round
-// trip (single and batched), endpoint call/reply between two threads on one CPU and across CPUs, thread
+// trip (single and batched, plus breakdown_* cases splitting the single one), endpoint call/reply between two
+// threads on one CPU and across CPUs (server: reply + next receive in one cap_enter), thread
 // create+join, 1-page map+touch+unmap with a TLB shootdown (the page is also read on another CPU).
 // Run with utest=bench; per case prints `[bench] <name> median_cycles=<c> median_ns=<n> ... iters=<i>` and
 // `[micro] os=capos name=<name> median_cycles=<c> median_ns=<n> samples=<i> cpus=<a>,<b>` (the line
@@ -7,6 +8,7 @@
 // (its allowed mask becomes {cpu}); the CPUs each side actually ran on (RDTSCP) are printed.
 #include "capos/abi/syscall.h"
 #include "guest.h"
+#include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -76,21 +78,70 @@ uint32_t settle_on(uint32_t cpu) {
   return guest::cpu_now();
 }
 
-// Endpoint server thread: pins itself, then answers every call with an empty result.
+// Endpoint server thread: pins itself, then answers every call with an empty result. Each iteration is
+// ONE cap_enter: the reply to the previous call and the receive of the next are submitted together (reply
+// SQE first; the kernel completes it, then takes a queued call or parks the receive), and the thread waits
+// for both completions (min_complete = 2). The receive's CQE value is the call id (0 = timed out).
 guest::CapHandle g_ep = 0;
 volatile bool g_stop = false;
 volatile int g_server_cpu = -1;
 int64_t server(void* arg) {
   const auto want = static_cast<uint32_t>(reinterpret_cast<uintptr_t>(arg));
   alignas(8) static uint8_t buf[512];
+  alignas(8) static uint8_t rcv_params[32];
+  alignas(8) static uint8_t reply_msg[96];
+  static guest::CapHandle rcv_caps[4];
   g_server_cpu = static_cast<int>(settle_on(want));
+  const uint64_t timeout = 200'000'000;
+  const uint32_t rcv_len = guest::words_msg(rcv_params, sizeof rcv_params, &timeout, 1);
+  cap::Ring& r = this_ring();
+  uint64_t call_id = 0;  // the call to answer in the next batch, 0 = none
   while (!g_stop) {
-    auto in = guest::receive(g_ep, 200'000'000, buf, sizeof buf);
-    if (!in.ok()) return 1;
-    if (in.value().timed_out) continue;
-    g_server_cpu = static_cast<int>(guest::cpu_now());
-    if (!guest::reply(g_ep, in.value().call_id, 0, nullptr, 0, nullptr, 0).ok()) return 2;
+    const uint32_t want_cqes = call_id != 0 ? 2 : 1;
+    if (call_id != 0) {
+      kern::wire::Builder b(reply_msg, sizeof reply_msg);
+      auto root = b.root(2, 2);
+      kern::wire::Builder::set_u64(root, 0, call_id);
+      kern::wire::Builder::set_u32(root, 2, 0);
+      b.set_data(root, 0, nullptr, 0);
+      capos::abi::Sqe* s = r.reserve();
+      if (s == nullptr) return 3;
+      s->user_tag = 1;
+      s->interface_id = guest::kEndpoint;
+      s->cap = g_ep;
+      s->method = 1;  // reply
+      s->params_addr = reinterpret_cast<uint64_t>(reply_msg);
+      s->params_len = b.finish();
+    }
+    capos::abi::Sqe* s = r.reserve();
+    if (s == nullptr) return 3;
+    s->user_tag = 2;
+    s->interface_id = guest::kEndpoint;
+    s->cap = g_ep;
+    s->method = 0;  // receive
+    s->params_addr = reinterpret_cast<uint64_t>(rcv_params);
+    s->params_len = rcv_len;
+    s->result_addr = reinterpret_cast<uint64_t>(buf);
+    s->result_len_max = sizeof buf;
+    s->caps_addr = reinterpret_cast<uint64_t>(rcv_caps);
+    s->caps_out_max = 4;
+    r.publish();
+    uint32_t got = 0;
+    call_id = 0;
+    while (got < want_cqes) {
+      const int64_t e = r.enter(want_cqes - got, capos::abi::kTimeoutInfinite);
+      if (e < 0 && e != static_cast<int64_t>(capos::abi::Status::overflow)) return 4;
+      capos::abi::Cqe c;
+      while (r.pop(c)) {
+        ++got;
+        if (c.status != 0) return c.user_tag == 1 ? 2 : 1;
+        if (c.user_tag == 2) call_id = c.value;
+      }
+    }
+    if (call_id != 0) g_server_cpu = static_cast<int>(guest::cpu_now());
   }
+  // Answer the call that carried the stop request.
+  if (call_id != 0 && !guest::reply(g_ep, call_id, 0, nullptr, 0, nullptr, 0).ok()) return 2;
   return 0;
 }
 
@@ -176,6 +227,33 @@ CAP_TEST(micro) {
     g_samples[i] = rdtsc() - t0;
   }
   report("ring_nop_single", kMax, 1, 0, -1);
+  // Breakdown of the single NOP (not parsed by the harness): the bare SYSCALL/SYSRET path (an unknown
+  // syscall number), cap_enter with nothing to do, and one NOP through the raw queue (no tag tracking).
+  for (uint32_t i = 0; i < kMax; ++i) {
+    const uint64_t t0 = rdtsc();
+    int64_t ret;
+    asm volatile("syscall" : "=a"(ret) : "a"(uint64_t{99}), "D"(uint64_t{0}), "S"(uint64_t{0}) : "rcx", "r11", "memory");
+    g_samples[i] = rdtsc() - t0;
+  }
+  report("breakdown_syscall_bare", kMax, 1, 0, -1);
+  for (uint32_t i = 0; i < kMax; ++i) {
+    const uint64_t t0 = rdtsc();
+    (void)capos::abi::cap_enter(0, 0);
+    g_samples[i] = rdtsc() - t0;
+  }
+  report("breakdown_cap_enter_empty", kMax, 1, 0, -1);
+  for (uint32_t i = 0; i < kMax; ++i) {
+    const uint64_t t0 = rdtsc();
+    capos::abi::Sqe* s = r.reserve();
+    CAP_REQUIRE(s != nullptr);
+    s->user_tag = 9;
+    r.publish();
+    (void)r.enter(1, capos::abi::kTimeoutInfinite);
+    capos::abi::Cqe c;
+    CAP_REQUIRE(r.pop(c));
+    g_samples[i] = rdtsc() - t0;
+  }
+  report("breakdown_nop_raw", kMax, 1, 0, -1);
   // NOP, 32 per enter (cost per entry).
   for (uint32_t i = 0; i < 500; ++i) {
     const uint64_t t0 = rdtsc();

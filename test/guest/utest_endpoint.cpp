@@ -38,7 +38,7 @@ CAP_TEST(call_reply_across_processes_with_caps) {
   CAP_REQUIRE(client.ok());
   const char* names[1] = {"server"};
   guest::CapHandle grants[1] = {client.value()};
-  auto child = guest::spawn("guest-echo-client", "", names, grants, 1);
+  auto child = guest::spawn_std("guest-echo-client", "", names, grants, 1);
   CAP_REQUIRE(child.ok());
   // A MemoryObject the server hands back on every reply.
   auto reply_mo = cap::process_allocate(this_ring(), cap::start_info().process(), 8192);

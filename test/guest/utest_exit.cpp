@@ -7,7 +7,7 @@
 
 namespace {
 cap::Result<guest::Exit> run(const char* mode) {
-  auto c = guest::spawn("guest-child", mode, nullptr, nullptr, 0);
+  auto c = guest::spawn_std("guest-child", mode, nullptr, nullptr, 0);
   if (!c.ok()) return c.status();
   auto e = guest::wait_process(c.value().handle);
   // Dropping the last handle frees the zombie process object too.
@@ -48,7 +48,7 @@ CAP_TEST(exit_releases_every_frame) {
 }
 
 CAP_TEST(dropped_handle_is_stale) {
-  auto c = guest::spawn("guest-child", "hog", nullptr, nullptr, 0);
+  auto c = guest::spawn_std("guest-child", "hog", nullptr, nullptr, 0);
   CAP_REQUIRE(c.ok());
   guest::CapHandle h[1] = {c.value().handle};
   CAP_CHECK(guest::drop_caps(h, 1).ok());
@@ -64,7 +64,7 @@ CAP_TEST(fault_is_reported) {
 }
 
 CAP_TEST(kill_blocked_process) {
-  auto c = guest::spawn("guest-child", "block", nullptr, nullptr, 0);
+  auto c = guest::spawn_std("guest-child", "block", nullptr, nullptr, 0);
   CAP_REQUIRE(c.ok());
   (void)cap::timer_sleep(cap::this_ring(), cap::start_info().timer(), 20'000'000);
   CAP_CHECK(guest::kill_process(c.value().handle).ok());

@@ -84,7 +84,7 @@ void fill(abi::Sqe& s, uint64_t tag) {
 CAP_TEST(flood_while_worker_runs) {
   for (auto& b : g_junk) b = static_cast<uint8_t>(rnd());
   for (auto& c : g_caps) c = forged();
-  auto w = guest::spawn("guest-worker", "", nullptr, nullptr, 0);
+  auto w = guest::spawn_std("guest-worker", "", nullptr, nullptr, 0);
   CAP_REQUIRE(w.ok());
   cap::Ring& r = this_ring();
   constexpr uint32_t kTotal = 6000;

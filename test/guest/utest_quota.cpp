@@ -11,7 +11,7 @@ CAP_TEST(every_quota_hit) {
   q.cap_slots = 16;
   q.threads = 3;
   q.outstanding_calls = 8;
-  auto c = guest::spawn("guest-child", "quota", nullptr, nullptr, 0, &q);
+  auto c = guest::spawn_std("guest-child", "quota", nullptr, nullptr, 0, &q);
   CAP_REQUIRE(c.ok());
   auto e = guest::wait_process(c.value().handle);
   CAP_REQUIRE(e.ok());

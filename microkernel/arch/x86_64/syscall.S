@@ -28,7 +28,9 @@ syscall_entry:
     pushq $0                            /* pad: rsp % 16 == 0 at the call */
     movq %rax, %rdx                     /* number -> third argument */
     cld
-    sti
+    /* Interrupts stay off (SFMASK cleared IF): cap_enter enables them
+       itself before any work that may run long or wait (ring_dispatch.cpp),
+       so the short NOP path never pays for an STI. */
     call syscall_dispatch
     cli
     pushq %rax

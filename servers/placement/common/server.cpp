@@ -15,6 +15,12 @@ using capos::abi::Cqe;
 
 constexpr uint64_t kSchedCtl = 0xab41dac3006e3c47ull;
 constexpr uint16_t kAttach = 0, kNextEvents = 1, kPlace = 2;
+constexpr uint16_t kStatus = 7;
+// The Placement interface (schema/placement.capnp) the server serves on its
+// `placement_ep` endpoint: describe and exportState (hot swap).
+constexpr uint64_t kPlacementIface = 0xa742733e5f9edacfull;
+constexpr uint16_t kDescribe = 1, kExportState = 2;
+constexpr uint64_t kEndpointIface = 0xfa0e1cf897a76e62ull;  // schema: Endpoint (receive @0, reply @1)
 constexpr uint64_t kHandoverVa = 0x0000'5000'0000'0000ull;
 constexpr uint32_t kHandoverBytes = 64 * 1024;
 
@@ -146,6 +152,177 @@ bool take_over(cap::StartInfo& info, Policy& policy, uint64_t* resume_after) {
   return true;
 }
 
+// --- hot swap over an Endpoint (Placement.exportState) ------------------------------------
+// The supervisor grants the running server a root endpoint as `placement_ep`
+// and its successor a client of it as `predecessor`. The server keeps one
+// receive outstanding on its ring and looks at it between nextEvents calls
+// (at most 20 ms apart); the successor calls exportState, imports the
+// snapshot and attaches; the predecessor, quiesced after answering, sees the
+// epoch move on (SchedulerControl.status) and exits, or resumes after 2 s
+// when nobody attached (the successor refused the snapshot). Replies carry
+// at most kMaxParams (8 KiB) of snapshot, about 160 threads; a bigger state
+// is refused (`overflow`) and the old server stays.
+
+CapHandle g_ep = capos::abi::kNullCap;
+uint64_t g_rcv_tag = 0;
+bool g_rcv_armed = false;
+alignas(8) uint8_t g_rcv_params[32];
+alignas(8) uint8_t g_rcv_buf[1024];
+CapHandle g_rcv_caps[16];
+alignas(8) uint8_t g_reply[8192];
+alignas(8) uint8_t g_export[8192 - 256];
+
+// An IncomingCall from Endpoint.receive (layout as the kernel writes it).
+struct Incoming {
+  uint64_t call_id = 0, iface = 0;
+  uint16_t method = 0;
+  bool ok = false;
+};
+
+Incoming decode_receive(const Cqe& c) {
+  Incoming in;
+  kern::wire::Reader rd;
+  if (c.status != 0 || !rd.init(g_rcv_buf, c.result_len).ok()) return in;
+  if (kern::wire::Reader::bit(rd.root(), 0)) return in;  // timed out
+  auto ch = rd.child(rd.root(), 0);
+  if (!ch.ok()) return in;
+  in.call_id = kern::wire::Reader::u64(ch.value(), 0);
+  in.iface = kern::wire::Reader::u64(ch.value(), 2);
+  in.method = kern::wire::Reader::u16(ch.value(), 12);
+  in.ok = true;
+  return in;
+}
+
+void arm_receive() {
+  if (g_ep == capos::abi::kNullCap || g_rcv_armed) return;
+  cap::CallArgs a;
+  a.cap = g_ep;
+  a.method = cap::iface::Method{kEndpointIface, 0};  // receive(timeoutNs = 0: none)
+  kern::wire::Builder b(g_rcv_params, sizeof g_rcv_params);
+  auto root = b.root(1, 0);
+  kern::wire::Builder::set_u64(root, 0, 0);
+  a.params = g_rcv_params;
+  a.params_len = b.finish();
+  a.result = g_rcv_buf;
+  a.result_max = sizeof g_rcv_buf;
+  a.caps = g_rcv_caps;
+  a.caps_out_max = 16;
+  auto tag = cap::this_ring().start(cap::make_sqe(a));
+  g_rcv_armed = tag.ok();
+  if (tag.ok()) g_rcv_tag = tag.value();
+}
+
+bool reply(uint64_t call_id, capos::abi::Status st, const void* results, uint32_t rlen) {
+  kern::wire::Builder b(g_reply, sizeof g_reply);
+  auto root = b.root(2, 2);
+  kern::wire::Builder::set_u64(root, 0, call_id);
+  kern::wire::Builder::set_u32(root, 2, static_cast<uint32_t>(static_cast<int32_t>(st)));
+  if (rlen != 0) b.set_data(root, 0, results, rlen);
+  uint32_t n = b.finish();
+  if (n == 0) return false;
+  cap::CallArgs a;
+  a.cap = g_ep;
+  a.method = cap::iface::Method{kEndpointIface, 1};
+  a.params = g_reply;
+  a.params_len = n;
+  cap::Ring& r = cap::this_ring();
+  auto tag = r.start(cap::make_sqe(a));
+  if (!tag.ok()) return false;
+  auto c = r.wait(tag.value());
+  return c.ok() && c.value().status == 0;
+}
+
+uint64_t current_epoch(CapHandle ctl) {
+  alignas(8) uint8_t res[64];
+  Raw s = call(ctl, kStatus, nullptr, 0, res, sizeof res);
+  if (!s.ok) return 0;
+  kern::wire::Reader r;
+  if (!r.init(res, s.cqe.result_len).ok()) return 0;
+  return kern::wire::Reader::u64(r.root(), 1);
+}
+
+// Serves a Placement call that arrived on placement_ep, if any. Returns
+// true when we were taken over (the caller exits).
+bool serve_endpoint(cap::StartInfo& info, Policy& policy, CapHandle ctl, uint64_t epoch) {
+  Cqe c;
+  if (!g_rcv_armed || !cap::this_ring().poll(g_rcv_tag, c)) return false;
+  g_rcv_armed = false;
+  Incoming in = decode_receive(c);
+  bool taken = false;
+  // Capabilities a caller sends along are not used (none of these methods
+  // takes any); they stay in our table.
+  if (in.ok) {
+    if (in.iface != kPlacementIface) {
+      (void)reply(in.call_id, capos::abi::Status::bad_method, nullptr, 0);
+    } else if (in.method == kDescribe) {
+      alignas(8) uint8_t res[128];
+      kern::wire::Builder b(res, sizeof res);
+      auto root = b.root(1, 1);
+      uint32_t nl = 0;
+      while (policy.name()[nl] != '\0') ++nl;
+      b.set_text(root, 0, policy.name(), nl);
+      kern::wire::Builder::set_u32(root, 0, policy.version());
+      (void)reply(in.call_id, capos::abi::Status::ok, res, b.finish());
+    } else if (in.method == kExportState) {
+      // Quiesce: no nextEvents until the verdict; the kernel keeps every
+      // event past the snapshot's lastSeq for the successor.
+      g_state = PolicyState{};
+      policy.export_state(g_state);
+      uint32_t n = codec::encode_export_results(g_export, sizeof g_export, g_state, epoch);
+      if (n == 0) {
+        (void)reply(in.call_id, capos::abi::Status::overflow, nullptr, 0);
+      } else if (reply(in.call_id, capos::abi::Status::ok, g_export, n)) {
+        uint64_t until = now_ns(info) + 2'000'000'000ull;
+        while (!taken && now_ns(info) < until) {
+          uint64_t e = current_epoch(ctl);
+          taken = e != 0 && e != epoch;
+          if (!taken) (void)cap::timer_sleep(cap::this_ring(), info.timer(), 1'000'000);
+        }
+        if (!taken) cap::print("[placement] %s: successor did not take over; resuming\n", policy.name());
+      }
+    } else {
+      (void)reply(in.call_id, capos::abi::Status::bad_method, nullptr, 0);
+    }
+  }
+  if (!taken) arm_receive();
+  return taken;
+}
+
+// Successor side over the endpoint: exportState on `predecessor`, import.
+bool take_over_endpoint(CapHandle pred, Policy& policy, uint64_t* resume_after) {
+  alignas(8) uint8_t params[16];
+  kern::wire::Builder b(params, sizeof params);
+  (void)b.root(0, 0);
+  uint32_t pl = b.finish();
+  cap::CallArgs a;
+  a.cap = pred;
+  a.method = cap::iface::Method{kPlacementIface, kExportState};
+  a.params = params;
+  a.params_len = pl;
+  a.result = g_res;
+  a.result_max = sizeof g_res;
+  cap::Ring& r = cap::this_ring();
+  auto tag = r.start(cap::make_sqe(a));
+  if (!tag.ok()) return false;
+  auto c = r.wait(tag.value());
+  if (!c.ok() || c.value().status != 0) {
+    cap::print("[placement] %s: exportState on the predecessor failed (%d)\n", policy.name(),
+               c.ok() ? c.value().status : static_cast<int32_t>(c.status()));
+    return false;
+  }
+  if (!codec::decode_export_results(g_res, c.value().result_len, g_state) || !policy.import_state(g_state))
+    return false;
+  uint32_t dups = 0;
+  for (uint32_t i = 0; i < g_state.nthreads; ++i)
+    for (uint32_t k = i + 1; k < g_state.nthreads; ++k)
+      if (g_state.threads[i].thread_id == g_state.threads[k].thread_id) ++dups;
+  cap::print("[placement] %s imported %s v%u snapshot: threads=%u duplicates=%u last_seq=%llu (over the endpoint)\n",
+             policy.name(), g_state.policy, g_state.version, g_state.nthreads, dups,
+             static_cast<unsigned long long>(g_state.last_seq));
+  *resume_after = g_state.last_seq;
+  return true;
+}
+
 }  // namespace
 
 int run_server(cap::StartInfo& info, Policy& policy) {
@@ -162,12 +339,17 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   const bool fail_exit = arg_is(args, "fail=exit");
   const bool takeover = arg_u64(args, "takeover", 0) != 0;
   const bool have_handover = map_handover(info);
+  const CapHandle pred = info.named("predecessor");
+  g_ep = info.named("placement_ep");
 
   // Attach: ask the kernel first for the CPU count (attach returns it).
   uint64_t resume = 0;
   policy.start(1);  // provisional; restarted below with the real count
   if (takeover) {
-    if (!have_handover || !take_over(info, policy, &resume)) {
+    // Over the predecessor's endpoint when granted one, else the page.
+    bool ok = pred != capos::abi::kNullCap ? take_over_endpoint(pred, policy, &resume)
+                                            : have_handover && take_over(info, policy, &resume);
+    if (!ok) {
       cap::print("[placement] %s: import refused or no predecessor; the old server stays\n", policy.name());
       return 3;
     }
@@ -184,7 +366,8 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   Raw a = call(ctl, kAttach, g_msg, plen, g_res, sizeof g_res);
   if (!a.ok) {
     cap::print("[placement] %s: attach failed (%d)\n", policy.name(), a.cqe.status);
-    if (takeover) __atomic_store_n(&g_handover[0], 4ull, __ATOMIC_RELEASE);
+    if (takeover && have_handover && pred == capos::abi::kNullCap)
+      __atomic_store_n(&g_handover[0], 4ull, __ATOMIC_RELEASE);
     return 2;
   }
   kern::wire::Reader ar;
@@ -194,13 +377,18 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   uint32_t limit = static_cast<uint32_t>(arg_u64(args, "cpus", ncpus));
   if (limit != 0 && limit < ncpus) ncpus = limit;
   if (!takeover) policy.start(ncpus);
-  if (takeover) __atomic_store_n(&g_handover[0], 3ull, __ATOMIC_RELEASE);
+  if (takeover && pred == capos::abi::kNullCap) __atomic_store_n(&g_handover[0], 3ull, __ATOMIC_RELEASE);
+  arm_receive();
   if (!arg_is(args, "quiet=1"))
     cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us)\n", policy.name(), policy.version(),
                static_cast<unsigned long long>(epoch), ncpus, static_cast<unsigned long long>(deadline_ns / 1000));
 
   uint64_t seen = 0;
   for (;;) {
+    if (serve_endpoint(info, policy, ctl, epoch)) {
+      cap::print("[placement] %s handed over; exiting\n", policy.name());
+      return 0;
+    }
     if (have_handover && __atomic_load_n(&g_handover[0], __ATOMIC_ACQUIRE) == 1) {
       if (serve_export(info, policy, epoch)) {
         cap::print("[placement] %s handed over; exiting\n", policy.name());

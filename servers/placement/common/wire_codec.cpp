@@ -159,10 +159,11 @@ uint32_t encode_place(void* buf, size_t cap, uint64_t epoch, const Decision* d, 
   return b.finish();
 }
 
-uint32_t encode_snapshot(void* buf, size_t cap, const PolicyState& s, uint64_t epoch) {
-  // PlacementSnapshot: dw 4 pw 4; ThreadPlacement: dw 6 pw 0; CpuState: dw 2 pw 0.
-  Builder b(buf, cap);
-  Builder::Struct root = b.root(4, 4);
+namespace {
+
+// Fills a PlacementSnapshot struct (dw 4 pw 4) built in b.
+void fill_snapshot(Builder& b, Builder::Struct& root, const PolicyState& s, uint64_t epoch) {
+  // ThreadPlacement: dw 6 pw 0; CpuState: dw 2 pw 0.
   Builder::set_u64(root, 0, epoch);
   Builder::set_u64(root, 1, s.last_seq);
   Builder::set_u32(root, 4, s.version);
@@ -191,13 +192,9 @@ uint32_t encode_snapshot(void* buf, size_t cap, const PolicyState& s, uint64_t e
     Builder::set_bit(e, 320, t.runnable);
   }
   if (s.opaque_len != 0) b.set_data(root, 3, s.opaque, s.opaque_len);
-  return b.finish();
 }
 
-bool decode_snapshot(const void* msg, uint32_t len, PolicyState& s) {
-  Reader r;
-  if (!r.init(msg, len).ok()) return false;
-  const StructView& root = r.root();
+bool read_snapshot(const Reader& r, const StructView& root, PolicyState& s) {
   s = PolicyState{};
   s.last_seq = Reader::u64(root, 1);
   s.version = Reader::u32(root, 4);
@@ -228,6 +225,37 @@ bool decode_snapshot(const void* msg, uint32_t len, PolicyState& s) {
   s.opaque_len = op.value().size;
   for (uint32_t i = 0; i < s.opaque_len; ++i) s.opaque[i] = op.value().data[i];
   return true;
+}
+
+}  // namespace
+
+uint32_t encode_snapshot(void* buf, size_t cap, const PolicyState& s, uint64_t epoch) {
+  Builder b(buf, cap);
+  Builder::Struct root = b.root(4, 4);
+  fill_snapshot(b, root, s, epoch);
+  return b.finish();
+}
+
+bool decode_snapshot(const void* msg, uint32_t len, PolicyState& s) {
+  Reader r;
+  if (!r.init(msg, len).ok()) return false;
+  return read_snapshot(r, r.root(), s);
+}
+
+uint32_t encode_export_results(void* buf, size_t cap, const PolicyState& s, uint64_t epoch) {
+  // Placement.exportState results: dw 0 pw 1, the snapshot in pointer 0.
+  Builder b(buf, cap);
+  Builder::Struct root = b.root(0, 1);
+  Builder::Struct snap = b.child(root, 0, 4, 4);
+  fill_snapshot(b, snap, s, epoch);
+  return b.finish();
+}
+
+bool decode_export_results(const void* msg, uint32_t len, PolicyState& s) {
+  Reader r;
+  if (!r.init(msg, len).ok()) return false;
+  auto snap = r.child(r.root(), 0);
+  return snap.ok() && read_snapshot(r, snap.value(), s);
 }
 
 }  // namespace placement::codec

@@ -27,6 +27,11 @@ uint32_t encode_snapshot(void* buf, size_t cap, const PolicyState& s, uint64_t e
 // Reads a message written by encode_snapshot; false if malformed.
 bool decode_snapshot(const void* msg, uint32_t len, PolicyState& s);
 
+// Placement.exportState results (a struct whose pointer 0 is the
+// PlacementSnapshot) into buf / from msg: the hot swap over an Endpoint.
+uint32_t encode_export_results(void* buf, size_t cap, const PolicyState& s, uint64_t epoch);
+bool decode_export_results(const void* msg, uint32_t len, PolicyState& s);
+
 // For tests: one event into a nextEvents-shaped result message.
 uint32_t encode_events(void* buf, size_t cap, const Event* e, size_t n, uint64_t dropped);
 

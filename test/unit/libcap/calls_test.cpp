@@ -13,10 +13,13 @@
 
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "libcap/calls.h"
+#include "libcap/endpoint.h"
 #include "libcap/interfaces.h"
+#include "libcap/spawn.h"
 #include "sim_kernel.h"
 
 namespace abi = capos::abi;
@@ -27,11 +30,12 @@ struct Schemas {
   kj::Own<kj::Filesystem> fs = kj::newDiskFilesystem();
   capnp::SchemaParser parser;
 
-  capnp::InterfaceSchema iface(const char* file, const char* name) {
-    std::string path = std::string(CAPOS_SCHEMA_DIR) + "/" + file;
-    auto parsed = parser.parseFromDirectory(fs->getRoot(), kj::Path::parse(path.c_str() + 1), nullptr);
-    return parsed.getNested(name).asInterface();
+  capnp::ParsedSchema file(const char* name) {
+    std::string path = std::string(CAPOS_SCHEMA_DIR) + "/" + name;
+    return parser.parseFromDirectory(fs->getRoot(), kj::Path::parse(path.c_str() + 1), nullptr);
   }
+  capnp::InterfaceSchema iface(const char* f, const char* name) { return file(f).getNested(name).asInterface(); }
+  capnp::StructSchema structure(const char* f, const char* name) { return file(f).getNested(name).asStruct(); }
 };
 
 Schemas& schemas() {
@@ -72,6 +76,16 @@ TEST_CASE("interface ids and method ordinals match schema/", "[libcap][calls]") 
       {"timer.capnp", "Timer", cap::iface::kTimerNow, "now"},
       {"timer.capnp", "Timer", cap::iface::kTimerSleep, "sleep"},
       {"memory.capnp", "MemoryObject", cap::iface::kMemorySize, "size"},
+      {"process.capnp", "Process", cap::iface::kProcessCreateEndpoint, "createEndpoint"},
+      {"process.capnp", "Process", cap::iface::kProcessDropCaps, "dropCaps"},
+      {"process.capnp", "ProcessHandle", cap::iface::kProcessHandleWait, "wait"},
+      {"process.capnp", "ProcessHandle", cap::iface::kProcessHandleKill, "kill"},
+      {"endpoint.capnp", "Endpoint", cap::iface::kEndpointReceive, "receive"},
+      {"endpoint.capnp", "Endpoint", cap::iface::kEndpointReply, "reply"},
+      {"endpoint.capnp", "Endpoint", cap::iface::kEndpointMint, "mint"},
+      {"spawner.capnp", "ProcessSpawner", cap::iface::kSpawnerSpawn, "spawn"},
+      {"spawner.capnp", "ProcessSpawner", cap::iface::kSpawnerModules, "modules"},
+      {"spawner.capnp", "ProcessSpawner", cap::iface::kSpawnerStats, "freeFrames"},
   };
   for (const Row& r : rows) {
     INFO(r.name << "." << r.method);
@@ -285,4 +299,226 @@ TEST_CASE("typed calls go through the ring and decode their results", "[libcap][
   CHECK(cap::process_exit(r, abi::make_handle(4, 1), 0).status() == cap::Status::bad_method);
   CHECK(cap::ring_nop(r).ok());
   CHECK(cap::console_write(r, 1, "x", cap::iface::kConsoleMaxWrite + 1).status() == cap::Status::invalid_argument);
+}
+
+// ---- the spawner / ProcessHandle / Endpoint messages (libcap/spawn.h, libcap/endpoint.h) ----
+
+namespace {
+
+// The official library's reading of our message bytes.
+struct Official {
+  explicit Official(const uint8_t* bytes, uint32_t len)
+      : words_(reinterpret_cast<const capnp::word*>(bytes), len / 8), reader_(words_) {}
+  capnp::DynamicStruct::Reader root(capnp::StructSchema s) { return reader_.getRoot<capnp::DynamicStruct>(s); }
+  kj::ArrayPtr<const capnp::word> words_;
+  capnp::FlatArrayMessageReader reader_;
+};
+
+std::string text_of(capnp::DynamicValue::Reader v) { return v.as<capnp::Text>().cStr(); }
+
+}  // namespace
+
+TEST_CASE("ProcessSpawner.spawn params read back through the official library", "[libcap][spawn]") {
+  auto params = schemas().iface("spawner.capnp", "ProcessSpawner").getMethodByName("spawn").getParamType();
+  alignas(8) uint8_t buf[2048];
+  const cap::SpawnGrant grants[2] = {{"console", 0, 0xffffffffu}, {"results", 0, 0x5u}};
+  cap::SpawnQuotas q;
+  q.frames = 1ull << 33;
+  q.cap_slots = 64;
+  q.threads = 4;
+  q.outstanding_calls = 32;
+  q.children = 3;
+  const uint32_t len = cap::encode_spawn(buf, sizeof buf, "worker-1", 8, "worker", 6, "id=3 n=4", grants, 2, &q, 250);
+  REQUIRE(len != 0);
+  REQUIRE(len % 8 == 0);
+  Official o(buf, len);
+  auto root = o.root(params);
+  CHECK(text_of(root.get("name")) == "worker-1");
+  CHECK(text_of(root.get("module")) == "worker");
+  auto args = root.get("args").as<capnp::DynamicList>();
+  REQUIRE(args.size() == 1);
+  CHECK(text_of(args[0]) == "id=3 n=4");
+  auto caps = root.get("caps").as<capnp::DynamicList>();
+  REQUIRE(caps.size() == 2);
+  CHECK(text_of(caps[0].as<capnp::DynamicStruct>().get("name")) == "console");
+  CHECK(caps[0].as<capnp::DynamicStruct>().get("rights").as<uint32_t>() == 0xffffffffu);
+  CHECK(caps[0].as<capnp::DynamicStruct>().has("cap"));
+  CHECK(text_of(caps[1].as<capnp::DynamicStruct>().get("name")) == "results");
+  CHECK(caps[1].as<capnp::DynamicStruct>().get("rights").as<uint32_t>() == 0x5u);
+  auto quotas = root.get("quotas").as<capnp::DynamicStruct>();
+  CHECK(quotas.get("frames").as<uint64_t>() == (1ull << 33));
+  CHECK(quotas.get("capSlots").as<uint32_t>() == 64);
+  CHECK(quotas.get("threads").as<uint32_t>() == 4);
+  CHECK(quotas.get("outstandingCalls").as<uint32_t>() == 32);
+  CHECK(quotas.get("children").as<uint32_t>() == 3);
+  CHECK(root.get("placementWeight").as<uint32_t>() == 250);
+  // Grant i names capability-table index i: "other" pointers (low word 3), index in the high word.
+  std::vector<uint64_t> cap_indices;
+  for (uint32_t w = 0; w < len / 8; ++w) {
+    uint64_t word;
+    std::memcpy(&word, buf + w * 8, 8);
+    if ((word & 0xffffffffu) == 3) cap_indices.push_back(word >> 32);
+  }
+  CHECK(cap_indices == std::vector<uint64_t>{0, 1});
+}
+
+TEST_CASE("ProcessSpawner.spawn params: no args, no grants, no quotas", "[libcap][spawn]") {
+  auto params = schemas().iface("spawner.capnp", "ProcessSpawner").getMethodByName("spawn").getParamType();
+  alignas(8) uint8_t buf[512];
+  for (const char* args : {static_cast<const char*>(nullptr), ""}) {
+    const uint32_t len = cap::encode_spawn(buf, sizeof buf, "m", 1, "m", 1, args, nullptr, 0, nullptr, 0);
+    REQUIRE(len != 0);
+    Official o(buf, len);
+    auto root = o.root(params);
+    CHECK(text_of(root.get("module")) == "m");
+    CHECK_FALSE(root.has("args"));
+    CHECK_FALSE(root.has("caps"));
+    CHECK_FALSE(root.has("quotas"));
+    CHECK(root.get("placementWeight").as<uint32_t>() == 0);
+  }
+  // With a quotas struct of zeros: present, all zero (what the spawner reads for an absent one).
+  const cap::SpawnQuotas zero;
+  const uint32_t len = cap::encode_spawn(buf, sizeof buf, "m", 1, "m", 1, nullptr, nullptr, 0, &zero, 0);
+  Official o(buf, len);
+  CHECK(o.root(params).has("quotas"));
+  // Too small a buffer: 0, never a partial message.
+  CHECK(cap::encode_spawn(buf, 40, "a-long-process-name", 19, "m", 1, "x=1", nullptr, 0, &zero, 0) == 0);
+}
+
+TEST_CASE("SpawnRefusal, freeFrames and ProcessHandle.wait results decode the official library's messages",
+          "[libcap][spawn]") {
+  {
+    auto s = schemas().structure("spawner.capnp", "SpawnRefusal");
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<capnp::DynamicStruct>(s);
+    r.set("quota", capnp::DynamicEnum(s.getFieldByName("quota").getType().asEnum().getEnumerantByName("capSlots")));
+    r.set("used", uint64_t{60});
+    r.set("limit", uint64_t{64});
+    r.set("asked", uint64_t{8});
+    auto bytes = flat(m);
+    cap::SpawnRefusal got;
+    REQUIRE(cap::decode_spawn_refusal(bytes.data(), static_cast<uint32_t>(bytes.size()), got));
+    CHECK(got.quota == cap::SpawnQuota::cap_slots);
+    CHECK(got.used == 60);
+    CHECK(got.limit == 64);
+    CHECK(got.asked == 8);
+    CHECK(std::string(cap::spawn_quota_name(got.quota)) == "capSlots");
+    // And ours is byte-identical to the official message.
+    alignas(8) uint8_t buf[128];
+    const uint32_t len = cap::encode_spawn_refusal(buf, sizeof buf, got);
+    CHECK(std::vector<uint8_t>(buf, buf + len) == bytes);
+    CHECK_FALSE(cap::decode_spawn_refusal(buf, 4, got));
+  }
+  {
+    auto res = schemas().iface("spawner.capnp", "ProcessSpawner").getMethodByName("freeFrames").getResultType();
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<capnp::DynamicStruct>(res);
+    // Each result field with a distinct value, and where libcap keeps it.
+    const std::pair<const char*, uint64_t cap::SpawnerStats::*> fields[] = {
+        {"frames", &cap::SpawnerStats::free_frames},          {"heapBytesInUse", &cap::SpawnerStats::heap_in_use},
+        {"heapBytesMapped", &cap::SpawnerStats::heap_mapped}, {"heapAllocations", &cap::SpawnerStats::heap_allocations},
+        {"liveProcesses", &cap::SpawnerStats::processes},     {"capSlotsUsed", &cap::SpawnerStats::slots_used},
+        {"liveChildren", &cap::SpawnerStats::children}};
+    uint64_t v = 1000;
+    for (const auto& [field, member] : fields) r.set(field, v++);
+    auto bytes = flat(m);
+    cap::SpawnerStats st;
+    REQUIRE(cap::decode_spawner_stats(bytes.data(), static_cast<uint32_t>(bytes.size()), st));
+    v = 1000;
+    for (const auto& [field, member] : fields) {
+      INFO(field);
+      CHECK(st.*member == v++);
+    }
+  }
+  {
+    auto res = schemas().iface("process.capnp", "ProcessHandle").getMethodByName("wait").getResultType();
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<capnp::DynamicStruct>(res);
+    r.set("exitCode", int64_t{-14});
+    r.set("reason", capnp::DynamicEnum(res.getFieldByName("reason").getType().asEnum().getEnumerantByName("faulted")));
+    auto bytes = flat(m);
+    const cap::ProcessExit x = cap::decode_exit(bytes.data(), static_cast<uint32_t>(bytes.size()));
+    CHECK(x.code == -14);
+    CHECK(x.reason == 2);
+    CHECK(std::string(cap::exit_reason_name(x.reason)) == "faulted");
+    CHECK(std::string(cap::exit_reason_name(9)) == "unknown");
+    const cap::ProcessExit bad = cap::decode_exit(bytes.data(), 4);
+    CHECK(bad.code == 0);
+    CHECK(bad.reason == 0);
+  }
+}
+
+TEST_CASE("Endpoint.receive / reply / mint messages against the official library", "[libcap][endpoint]") {
+  auto ep = schemas().iface("endpoint.capnp", "Endpoint");
+  alignas(8) uint8_t buf[256];
+  {
+    const uint32_t len = cap::encode_receive(buf, sizeof buf, 5'000'000'000ull);
+    capnp::MallocMessageBuilder m;
+    m.initRoot<capnp::DynamicStruct>(ep.getMethodByName("receive").getParamType()).set("timeoutNs",
+                                                                                       uint64_t{5'000'000'000ull});
+    CHECK(std::vector<uint8_t>(buf, buf + len) == flat(m));
+    const uint64_t badge = 0xfeedull;
+    const uint32_t mlen = cap::encode_words(buf, sizeof buf, &badge, 1);
+    capnp::MallocMessageBuilder mm;
+    mm.initRoot<capnp::DynamicStruct>(ep.getMethodByName("mint").getParamType()).set("badge", badge);
+    CHECK(std::vector<uint8_t>(buf, buf + mlen) == flat(mm));
+  }
+  {
+    auto params = ep.getMethodByName("reply").getParamType();
+    const uint8_t results[5] = {1, 2, 3, 4, 5};
+    const uint32_t len = cap::encode_reply(buf, sizeof buf, 77, cap::Status::invalid_argument, results, 5);
+    REQUIRE(len != 0);
+    Official o(buf, len);
+    auto root = o.root(params);
+    CHECK(root.get("callId").as<uint64_t>() == 77);
+    CHECK(root.get("status").as<int32_t>() == static_cast<int32_t>(cap::Status::invalid_argument));
+    auto d = root.get("results").as<capnp::Data>();
+    CHECK(std::vector<uint8_t>(d.begin(), d.end()) == std::vector<uint8_t>(results, results + 5));
+    const uint32_t elen = cap::encode_reply(buf, sizeof buf, 78, cap::Status::ok, nullptr, 0);
+    Official e(buf, elen);
+    CHECK_FALSE(e.root(params).has("results"));
+    CHECK(e.root(params).get("status").as<int32_t>() == 0);
+  }
+  {
+    auto res = ep.getMethodByName("receive").getResultType();
+    capnp::MallocMessageBuilder m;
+    auto r = m.initRoot<capnp::DynamicStruct>(res);
+    auto call = r.init("call").as<capnp::DynamicStruct>();
+    call.set("callId", uint64_t{9});
+    call.set("badge", uint64_t{0xbad6e});
+    call.set("interfaceId", uint64_t{0x1234567890abcdefull});
+    call.set("method", uint16_t{3});
+    const uint8_t p[3] = {7, 8, 9};
+    call.set("params", capnp::Data::Reader(p, 3));
+    call.set("capCount", uint32_t{2});
+    auto bytes = flat(m);
+    abi::Cqe c{};
+    c.result_len = static_cast<uint32_t>(bytes.size());
+    c.caps_out_count = 2;
+    cap::Incoming in;
+    REQUIRE(cap::decode_receive(c, bytes.data(), in).ok());
+    CHECK_FALSE(in.timed_out);
+    CHECK(in.call_id == 9);
+    CHECK(in.badge == (0xbad6e));
+    CHECK(in.iface == 0x1234567890abcdefull);
+    CHECK(in.method == 3);
+    REQUIRE(in.params_len == 3);
+    CHECK(std::vector<uint8_t>(in.params, in.params + 3) == std::vector<uint8_t>(p, p + 3));
+    CHECK(in.cap_count == 2);
+    // The kernel's count of transferred caps must agree with the message.
+    c.caps_out_count = 1;
+    cap::Incoming in2;
+    CHECK(cap::decode_receive(c, bytes.data(), in2).status() == cap::Status::internal);
+    // An error completion is its status; a timeout reads timedOut.
+    c.status = static_cast<int32_t>(cap::Status::invalid_slot);
+    CHECK(cap::decode_receive(c, bytes.data(), in2).status() == cap::Status::invalid_slot);
+    capnp::MallocMessageBuilder t;
+    t.initRoot<capnp::DynamicStruct>(res).set("timedOut", true);
+    auto tb = flat(t);
+    abi::Cqe tc{};
+    tc.result_len = static_cast<uint32_t>(tb.size());
+    cap::Incoming in3;
+    REQUIRE(cap::decode_receive(tc, tb.data(), in3).ok());
+    CHECK(in3.timed_out);
+  }
 }

@@ -125,6 +125,7 @@ static_assert(cap::iface::kProcessExit.ordinal == Process::Methods::exit);
 static_assert(cap::iface::kProcessCreateThread.ordinal == Process::Methods::create_thread);
 static_assert(cap::iface::kProcessMap.ordinal == Process::Methods::map);
 static_assert(cap::iface::kProcessAllocate.ordinal == Process::Methods::allocate);
+static_assert(cap::iface::kProcessExitThread.ordinal == Process::Methods::exit_thread);
 static_assert(cap::iface::kThread == Thread::kInterfaceId);
 static_assert(cap::iface::kThreadJoin.ordinal == Thread::Methods::join);
 static_assert(cap::iface::kPark == Park::kInterfaceId);

@@ -107,3 +107,39 @@ TEST_CASE("a fair-share snapshot imports into round-robin and back", "[codec]") 
   CHECK(again.cpu_of(104) == fs.cpu_of(104));
   CHECK_FALSE(codec::decode_snapshot(buf, 12, back));
 }
+
+TEST_CASE("exportState results carry the snapshot in pointer 0 and round-trip", "[codec]") {
+  FairShare fs;
+  fs.start(2);
+  Decisions out;
+  for (uint64_t t = 1; t <= 3; ++t) {
+    Event e;
+    e.seq = t;
+    e.kind = EventKind::thread_runnable;
+    e.thread_id = 200 + t;
+    e.process_id = 7;
+    e.weight = 2;
+    fs.on_event(e, out);
+  }
+  static PolicyState s, back;
+  fs.export_state(s);
+  alignas(8) static uint8_t buf[16384];
+  uint32_t n = codec::encode_export_results(buf, sizeof buf, s, 5);
+  REQUIRE(n > 0);
+  // The results struct has no data and one pointer: the snapshot.
+  kern::wire::Reader r;
+  REQUIRE(r.init(buf, n).ok());
+  auto snap = r.child(r.root(), 0);
+  REQUIRE(snap.ok());
+  CHECK(kern::wire::Reader::u64(snap.value(), 0) == 5);  // epoch
+  CHECK(kern::wire::Reader::u64(snap.value(), 1) == 3);  // lastSeq
+  REQUIRE(codec::decode_export_results(buf, n, back));
+  CHECK(std::strcmp(back.policy, "fair-share") == 0);
+  CHECK(back.nthreads == 3);
+  CHECK(back.threads[1].thread_id == 202);
+  CHECK(back.threads[1].cpu == fs.cpu_of(202));
+  // A bare snapshot is not an exportState result, and vice versa.
+  uint32_t m = codec::encode_snapshot(buf, sizeof buf, s, 5);
+  CHECK_FALSE(codec::decode_export_results(buf, m, back));
+  CHECK_FALSE(codec::decode_export_results(buf, 12, back));
+}
