@@ -180,6 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cpu", default=None, help="QEMU -cpu (default: max under TCG, host under KVM)")
     ap.add_argument("--timeout", type=float, default=600.0)
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--os", choices=("both", "capos", "linux"), default="both",
+                    help="boot only one OS (quick capOS-only runs while tuning)")
     a = ap.parse_args(argv)
 
     build = a.build_dir
@@ -197,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     csv_rows: list[list[object]] = []
     failures = 0
     for k in range(1, a.runs + 1):
-        for os_name in ("capos", "linux"):
+        for os_name in (("capos", "linux") if a.os == "both" else (a.os,)):
             log = out / f"{os_name}-run{k}.log"
             if os_name == "capos":
                 spec = qemu.QemuSpec(accel=acc, smp=a.smp, memory=a.memory, cpu=cpu, iso=a.iso,

@@ -507,8 +507,17 @@ bool move_queued(Thread& t, unsigned target) {
         cs.lock.unlock();
     }
     // Off every queue and not running: nobody else can enqueue it (a waker
-    // needs it blocked), so queue it on target.
-    if (moved) enqueue_on(t, target);
+    // needs it blocked), so queue it on target -- once it is off its old
+    // CPU: a thread preempted a moment ago is queued before that CPU has
+    // switched away from it, and target must not resume it from a stale
+    // saved_rsp_ while the old CPU still runs on its stack. The wait is
+    // the old CPU's switch path, which takes no lock a caller may hold (as
+    // for the waker in enqueue_placed). Leaving it queued instead would let
+    // it run on there alone, never preempted, so never moved.
+    if (moved) {
+        while (__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+        enqueue_on(t, target);
+    }
     arch::irq_restore(s);
     return moved;
 }
