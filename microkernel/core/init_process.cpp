@@ -87,17 +87,6 @@ void observe(const char* s, size_t n) {
     }
 }
 
-const BootModule* find_module(const char* name, size_t len) {
-    BootState& b = boot_state();
-    for (size_t i = 0; i < b.module_count; ++i) {
-        const char* mn = b.modules[i].name;
-        size_t k = 0;
-        while (k < len && mn[k] == name[k] && mn[k] != '\0') ++k;
-        if (k == len && mn[k] == '\0') return &b.modules[i];
-    }
-    return nullptr;
-}
-
 // The well-known slots of a new process. Intrinsic to every process: its
 // own Process (and, added by Process::start, its main Thread); they act on
 // nothing but the process itself. The first process (`first`) also gets
@@ -273,7 +262,7 @@ bool start_first_process(const char* utest) {
     }
     size_t len = 0;
     while (name[len] != '\0') ++len;
-    const BootModule* m = find_module(name, len);
+    const BootModule* m = find_boot_module(name, len);
     if (m == nullptr) {
         kprintf("[capos] error: no boot module '%s'; modules:", name);
         for (size_t i = 0; i < boot_state().module_count; ++i) kprintf(" %s", boot_state().modules[i].name);
@@ -378,7 +367,7 @@ void spawner_invoke(Call& call, KernelObject&) {
     auto quotas = r.child(root, 4);
     if (!name.ok() || !module.ok() || !args.ok() || !caps.ok() || !quotas.ok())
         return call.fail(Status::malformed_message);
-    const BootModule* m = find_module(reinterpret_cast<const char*>(module.value().data), module.value().size);
+    const BootModule* m = find_boot_module(reinterpret_cast<const char*>(module.value().data), module.value().size);
     if (m == nullptr) return call.fail(Status::invalid_argument);
     char pname[32] = {};
     for (uint32_t i = 0; i < name.value().size && i + 1 < sizeof pname; ++i)
