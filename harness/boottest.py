@@ -48,7 +48,8 @@ def main() -> int:
     if acc.name == "kvm" and args.cpu and args.cpu.startswith("max"):
         cpu = args.cpu.replace("max", "host", 1)
     spec = qemu.QemuSpec(accel=acc, smp=args.smp, memory=args.memory, cpu=cpu, iso=args.iso,
-                         cmdline=args.cmdline, log=logdir / f"{args.name}.log", timeout=args.timeout)
+                         cmdline=args.cmdline, log=logdir / f"{args.name}.log", timeout=args.timeout,
+                         symbols=args.build_dir / "microkernel" / "capos.elf")
     until_re = re.compile(args.until, re.M) if args.until else None
 
     def until(text: str) -> str | None:
@@ -87,6 +88,9 @@ def main() -> int:
             print(f"  - {p}")
         print(f"--- last 40 lines of {res.log} ---")
         print(qemu.tail(res.text, 40))
+        dump = [line for line in res.text.splitlines() if line.startswith("[hang-dump]")]
+        if dump and not any(line.startswith("[hang-dump]") for line in res.text.splitlines()[-40:]):
+            print("\n".join(dump))
         return 1
     print(f"[boottest] {args.name}: ok ({res.exit_name}, {res.elapsed:.1f}s, log {res.log})")
     return 0

@@ -61,6 +61,7 @@ class QemuSpec:
     timeout: float = 60.0
     pin_cpus: list[int] | None = None   # taskset the whole QEMU process to these host CPUs
     pin_vcpus: list[int] | None = None  # pin vCPU thread i to host CPU pin_vcpus[i % len] (via QMP)
+    symbols: Path | None = None         # kernel ELF: a timed-out boot gets a per-vCPU hang dump (hangdump.py)
 
 
 @dataclass
@@ -133,7 +134,7 @@ def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]
         cmd += ["-initrd", str(spec.initrd)]
     if spec.append is not None:
         cmd += ["-append", spec.append]
-    if spec.pin_vcpus:
+    if spec.pin_vcpus or spec.symbols is not None:
         cmd += ["-qmp", f"unix:{spec.log.with_suffix('.qmp')},server=on,wait=off"]
     cmd += spec.extra
     if spec.pin_cpus:
@@ -253,18 +254,25 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
                 timed_out = True
                 break
             time.sleep(0.05)
+        if timed_out and spec.symbols is not None and proc.poll() is None:
+            from . import hangdump
+            lines = hangdump.dump(spec.log.with_suffix(".qmp"), spec.symbols)
+            with spec.log.open("a") as f:
+                f.write("\n" + "\n".join(lines) + "\n")
     finally:
         exited = proc.poll()
         _kill_group(proc)
         if cfg_disk is not None:
             cfg_disk.unlink(missing_ok=True)
-        if spec.pin_vcpus:
+        if spec.pin_vcpus or spec.symbols is not None:
             spec.log.with_suffix(".qmp").unlink(missing_ok=True)
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
     elapsed = time.monotonic() - start
     text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
     qemu_out = proc.stdout.read().decode(errors="replace") if proc.stdout else ""
+    if proc.stdout:
+        proc.stdout.close()
     if qemu_out.strip():
         text += "\n[qemu] " + qemu_out.strip().replace("\n", "\n[qemu] ") + "\n"
     return RunResult(exit_code=exited, timed_out=timed_out, log=spec.log, text=text,

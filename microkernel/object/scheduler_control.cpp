@@ -27,6 +27,18 @@ using abi::Status;
 SchedulerControl g_obj;
 EventRing<1024> g_ring;
 PendingTable<256> g_pending;
+// The table's slot locks are bare spin flags that every CPU's timer tick
+// takes too (obs_tick's sweep): a holder interrupted by its own CPU's tick
+// would spin on itself, and the other CPUs' sweeps then on it -- every vCPU
+// busy, nothing printed. So each use runs with interrupts off, whether or
+// not its caller already has them off (the decision path does not).
+template <class F>
+auto pending_op(F&& f) {
+    arch::IrqState s = arch::irq_save();
+    auto r = f();
+    arch::irq_restore(s);
+    return r;
+}
 ServerHealth g_health{SchedulerControl::kMaxConsecutiveMisses};
 
 // Who places. pid 0: nobody attached (builtin). Written under g_ctl_lock,
@@ -247,7 +259,10 @@ void demote(SchedReason why, bool already, const char* detail) {
     __atomic_fetch_add(&g_demotions, 1, __ATOMIC_RELAXED);
     if (why == SchedReason::server_exited && g_server_exit_ns != 0) g_fallback_latency_ns = now - g_server_exit_ns;
     clear_assignments();
-    g_pending.drain([](const PendingEntry&) {});
+    (void)pending_op([] {
+        g_pending.drain([](const PendingEntry&) {});
+        return 0;
+    });
     kprintf("[placement] fallback: server pid %llu demoted (%s%s%s); built-in default placement takes over\n",
             static_cast<unsigned long long>(pid), sched_reason_name(g_health.reason()), detail ? ": " : "",
             detail ? detail : "");
@@ -327,7 +342,7 @@ void obs_runnable(Thread& t, unsigned cpu, bool created, bool standing) {
         p.deadline_ns = p.posted_ns + __atomic_load_n(&g_deadline_ns, __ATOMIC_RELAXED);
         p.cpu = cpu;
         PendingEntry old;
-        if (g_pending.add(p, &old) && g_health.on_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
+        if (pending_op([&] { return g_pending.add(p, &old); }) && g_health.on_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
     }
     TraceRecord tr;
     tr.tsc = arch::read_cycles();
@@ -700,7 +715,7 @@ const char* apply(const SchedDecision& d, uint64_t now, bool* invalid, bool* lat
     }
     if (d.answers_seq != 0) {
         PendingEntry p;
-        Resolve res = g_pending.resolve(d.answers_seq, now, &p);
+        Resolve res = pending_op([&] { return g_pending.resolve(d.answers_seq, now, &p); });
         if (res == Resolve::late) {
             *late = true;
             SchedEvent e;
