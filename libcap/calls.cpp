@@ -298,11 +298,6 @@ Result<void> timer_sleep(Ring& r, CapHandle timer, uint64_t ns) {
   return c.ok() ? ok() : Result<void>(c.status());
 }
 
-Result<void> ring_nop(Ring& r) {
-  CallArgs a;
-  a.method = iface::Method{capos::abi::kInterfaceKernelRing, capos::abi::kMethodNop};
-  Result<Cqe> c = r.call(a);
-  return c.ok() ? ok() : Result<void>(c.status());
-}
+Result<void> ring_nop(Ring& r) { return r.nop(); }
 
 }  // namespace cap

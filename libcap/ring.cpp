@@ -366,6 +366,42 @@ Result<Cqe> Ring::call_lean(const CallArgs& a, uint64_t timeout_ns) {
   }
 }
 
+Result<void> Ring::nop() {
+  static_assert((kNopTag & kTrackedTagBit) != 0 && static_cast<uint32_t>(kNopTag) >= kMaxTracked);
+  if (outstanding_ != 0 || local_tail_ - cached_sq_head_ >= sq_entries_) {
+    CallArgs a;
+    a.method = iface::Method{capos::abi::kInterfaceKernelRing, capos::abi::kMethodNop};
+    Result<Cqe> c = call(a);
+    return c.ok() ? ok() : Result<void>(c.status());
+  }
+  // Nothing else outstanding: the NOP's completion is the one we wait for,
+  // and any other completion (an untracked tag) goes where file() sends it.
+  Sqe* e = reserve();
+  e->user_tag = kNopTag;
+  e->interface_id = capos::abi::kInterfaceKernelRing;
+  e->cap = capos::abi::kNullCap;
+  e->method = capos::abi::kMethodNop;
+  e->flags = 0;
+  publish();
+  for (;;) {
+    const int64_t r = enter(1, kTimeoutInfinite);
+    Cqe c;
+    bool done = false;
+    int32_t status = 0;
+    while (pop(c)) {
+      if (c.user_tag == kNopTag && !done) {
+        done = true;
+        status = c.status;
+      } else {
+        file(c);
+      }
+    }
+    if (done) return status == 0 ? ok() : Result<void>(static_cast<Status>(status));
+    if (r >= 0 || r == static_cast<int64_t>(Status::overflow)) continue;
+    return static_cast<Status>(r);
+  }
+}
+
 Result<Cqe> Ring::call(const CallArgs& a, uint64_t timeout_ns) {
   // Lean path for the common synchronous case: nothing else tracked and
   // room in the SQ (the general path copies the entry three times and

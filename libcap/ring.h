@@ -170,6 +170,13 @@ class Ring {
   // Submits the call and waits for its completion. A completion with an
   // error status is returned as that Status; a successful one as the Cqe.
   [[nodiscard]] Result<Cqe> call(const CallArgs& a, uint64_t timeout_ns = kTimeoutInfinite);
+  // A ring NOP, waited for without a timeout: the cheapest kernel round
+  // trip. With nothing tracked outstanding it skips the tracked table (the
+  // entry carries kNopTag and only the fields the kernel reads for a NOP);
+  // otherwise it is call() of a NOP. Errors: as for call().
+  [[nodiscard]] Result<void> nop();
+  // The tag of nop()'s untracked entry (tracked bit, an index no slot has).
+  static constexpr uint64_t kNopTag = (uint64_t{1} << 63) | 0xffffffffu;
 
  private:
   enum class SlotState : uint8_t { free, pending, done, abandoned };

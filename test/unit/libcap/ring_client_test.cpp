@@ -97,6 +97,43 @@ TEST_CASE("NOP call round trip, across index wraparound", "[libcap][ring]") {
   }
 }
 
+TEST_CASE("nop(): lean when nothing is tracked, a tracked call otherwise", "[libcap][ring]") {
+  sim::Kernel k(4, 8, 0, 0xfffffff0u);
+  Ring r;
+  k.bind(r);
+  std::vector<uint64_t> foreign;
+  r.set_untracked_handler([](void* ctx, const abi::Cqe& c) { static_cast<std::vector<uint64_t>*>(ctx)->push_back(c.user_tag); },
+                          &foreign);
+  for (int i = 0; i < 50; ++i) REQUIRE(r.nop().ok());
+  CHECK(k.seen.size() == 50);
+  CHECK(k.seen.back().user_tag == Ring::kNopTag);
+  CHECK(k.enters == 50);          // one cap_enter per NOP
+  CHECK(r.outstanding() == 0);
+  CHECK(foreign.empty());
+  // A raw completion in the CQ alongside the NOP's goes to the untracked handler.
+  abi::Sqe raw = cap::make_sqe(nop());
+  raw.user_tag = 42;
+  REQUIRE(r.submit(&raw, 1).ok());
+  REQUIRE(r.nop().ok());
+  REQUIRE(foreign.size() == 1);
+  CHECK(foreign[0] == 42);
+  // With a tracked operation outstanding, nop() is a tracked call and leaves it alone.
+  abi::Sqe d = cap::make_sqe(nop());
+  d.interface_id = sim::kDefer;
+  d.cap = 5;
+  auto tag = r.start(d);
+  REQUIRE(tag.ok());
+  REQUIRE(r.nop().ok());
+  CHECK((k.seen.back().user_tag & Ring::kTrackedTagBit) != 0);
+  CHECK(k.seen.back().user_tag != Ring::kNopTag);
+  CHECK(r.outstanding() == 1);
+  REQUIRE(k.release());
+  auto c = r.wait(tag.value());
+  REQUIRE(c.ok());
+  CHECK(c.value().value == 5);
+  CHECK(k.would_hang == 0);
+}
+
 TEST_CASE("the Sqe carries every CallArgs field", "[libcap][ring]") {
   sim::Kernel k(4, 8, 0);
   Ring r;
