@@ -8,14 +8,14 @@ extern "C" {
 // even with -ffreestanding. `rep movsb/stosb` is fast on every CPU with
 // ERMSB and, being asm, cannot be turned back into a call to itself by the
 // optimiser (as a plain copy loop can).
-void* memcpy(void* dst, const void* src, size_t n) {
+__attribute__((used)) void* memcpy(void* dst, const void* src, size_t n) {
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
   asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n) : : "memory");
   return dst;
 }
 
-void* memmove(void* dst, const void* src, size_t n) {
+__attribute__((used)) void* memmove(void* dst, const void* src, size_t n) {
   auto* d = static_cast<unsigned char*>(dst);
   const auto* s = static_cast<const unsigned char*>(src);
   if (d == s || n == 0) return dst;
@@ -28,13 +28,13 @@ void* memmove(void* dst, const void* src, size_t n) {
   return dst;
 }
 
-void* memset(void* dst, int c, size_t n) {
+__attribute__((used)) void* memset(void* dst, int c, size_t n) {
   auto* d = static_cast<unsigned char*>(dst);
   asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
   return dst;
 }
 
-int memcmp(const void* a, const void* b, size_t n) {
+__attribute__((used)) int memcmp(const void* a, const void* b, size_t n) {
   const auto* x = static_cast<const unsigned char*>(a);
   const auto* y = static_cast<const unsigned char*>(b);
   for (size_t i = 0; i < n; ++i)
@@ -42,7 +42,7 @@ int memcmp(const void* a, const void* b, size_t n) {
   return 0;
 }
 
-size_t strlen(const char* s) {
+__attribute__((used)) size_t strlen(const char* s) {
   size_t n = 0;
   while (s[n] != '\0') ++n;
   return n;

@@ -8,20 +8,20 @@
 
 extern "C" {
 
-void* memcpy(void* dst, const void* src, size_t n) {
+__attribute__((used)) void* memcpy(void* dst, const void* src, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     auto* s = static_cast<const unsigned char*>(src);
     asm volatile("rep movsb" : "+D"(d), "+S"(s), "+c"(n)::"memory");
     return dst;
 }
 
-void* memset(void* dst, int c, size_t n) {
+__attribute__((used)) void* memset(void* dst, int c, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     asm volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
     return dst;
 }
 
-void* memmove(void* dst, const void* src, size_t n) {
+__attribute__((used)) void* memmove(void* dst, const void* src, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     auto* s = static_cast<const unsigned char*>(src);
     if (d == s || n == 0) return dst;
@@ -30,7 +30,7 @@ void* memmove(void* dst, const void* src, size_t n) {
     return dst;
 }
 
-int memcmp(const void* a, const void* b, size_t n) {
+__attribute__((used)) int memcmp(const void* a, const void* b, size_t n) {
     auto* x = static_cast<const unsigned char*>(a);
     auto* y = static_cast<const unsigned char*>(b);
     for (size_t i = 0; i < n; ++i) {
@@ -39,7 +39,7 @@ int memcmp(const void* a, const void* b, size_t n) {
     return 0;
 }
 
-size_t strlen(const char* s) {
+__attribute__((used)) size_t strlen(const char* s) {
     size_t n = 0;
     while (s[n] != '\0') ++n;
     return n;
