@@ -10,7 +10,6 @@ namespace abi = capos::abi;
 namespace {
 
 uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-void store_release(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 // Generations are 31 bits so a tag is bit 63 | generation << 32 | index.
 constexpr uint32_t kGenerationMask = 0x7fffffffu;
@@ -94,49 +93,10 @@ uint32_t Ring::sq_space() {
   return used > sq_entries_ ? 0 : sq_entries_ - used;
 }
 
-Sqe* Ring::reserve() {
-  if (local_tail_ - cached_sq_head_ >= sq_entries_) {
-    // Acquire pairs with the kernel's release of sq_head: its reads of the
-    // entries we are about to overwrite are complete.
-    if (sq_space() == 0) return nullptr;
-  }
-  Sqe* e = &sqes_[local_tail_ & sq_mask_];
-  *e = Sqe{};
-  local_tail_++;
-  return e;
-}
-
-void Ring::publish() {
-  if (local_tail_ == published_tail_) return;
-  stats_.submitted += local_tail_ - published_tail_;
-  // Release: the entries' contents are visible before the new tail.
-  store_release(&hdr_->sq_tail, local_tail_);
-  published_tail_ = local_tail_;
-}
-
 uint32_t Ring::cq_ready() {
   const uint32_t tail = load_acquire(&hdr_->cq_tail);
   const uint32_t n = tail - cq_head_;
   return n > cq_entries_ ? 0 : n;
-}
-
-bool Ring::pop(Cqe& out) {
-  const uint32_t tail = load_acquire(&hdr_->cq_tail);
-  if (tail == cq_head_ || tail - cq_head_ > cq_entries_) return false;
-  out = cqes_[cq_head_ & cq_mask_];
-  cq_head_++;
-  // Release: our read of the entry is done before the kernel may reuse it.
-  store_release(&hdr_->cq_head, cq_head_);
-  stats_.reaped++;
-  if ((out.flags & abi::kCqeFlagOverflowed) != 0) stats_.overflowed++;
-  return true;
-}
-
-int64_t Ring::enter(uint32_t min_complete, uint64_t timeout_ns) {
-  stats_.enters++;
-  const int64_t r = enter_fn_(enter_ctx_, min_complete, timeout_ns);
-  if (r == static_cast<int64_t>(Status::overflow)) stats_.backpressure++;
-  return r;
 }
 
 Result<void> Ring::make_room() {

@@ -70,6 +70,10 @@ struct CallArgs {
 // Fills an Sqe from CallArgs (user_tag left 0).
 Sqe make_sqe(const CallArgs& a);
 
+// The guest EnterFn: the SYSCALL stub from capos/abi/syscall.h. In host
+// builds it returns Status::not_supported (tests install their own).
+int64_t syscall_enter(void* ctx, uint32_t min_complete, uint64_t timeout_ns);
+
 class Ring {
  public:
   // Tracked operations in flight or completed-but-unclaimed per ring. A
@@ -122,17 +126,54 @@ class Ring {
   // The next free SQ entry, zeroed, or nullptr if the SQ is full. Entries
   // from successive reserve() calls are invisible to the kernel until
   // publish(), which releases them all with one store (a batch).
-  Sqe* reserve();
+  // (reserve, publish, pop and enter are inline: they are the whole of a
+  // ring round trip, and under TCG every call's return costs a lookup.)
+  Sqe* reserve() {
+    if (local_tail_ - cached_sq_head_ >= sq_entries_) {
+      if (sq_space() == 0) return nullptr;  // refreshes cached_sq_head_ (acquire)
+    }
+    Sqe* e = &sqes_[local_tail_ & sq_mask_];
+    *e = Sqe{};
+    local_tail_++;
+    return e;
+  }
   // Publishes every reserved entry (store-release of sq_tail).
-  void publish();
+  void publish() {
+    if (local_tail_ == published_tail_) return;
+    stats_.submitted += local_tail_ - published_tail_;
+    // Release: the entries' contents are visible before the new tail.
+    __atomic_store_n(&hdr_->sq_tail, local_tail_, __ATOMIC_RELEASE);
+    published_tail_ = local_tail_;
+  }
   // Reserved entries not yet published.
   uint32_t unpublished() const { return local_tail_ - published_tail_; }
   // Completions the kernel has posted that are not popped yet.
   uint32_t cq_ready();
   // Pops the oldest completion; false if the CQ is empty.
-  bool pop(Cqe& out);
+  bool pop(Cqe& out) {
+    const uint32_t tail = __atomic_load_n(&hdr_->cq_tail, __ATOMIC_ACQUIRE);
+    if (tail == cq_head_ || tail - cq_head_ > cq_entries_) return false;
+    out = cqes_[cq_head_ & cq_mask_];
+    cq_head_++;
+    // Release: our read of the entry is done before the kernel may reuse it.
+    __atomic_store_n(&hdr_->cq_head, cq_head_, __ATOMIC_RELEASE);
+    stats_.reaped++;
+    if ((out.flags & capos::abi::kCqeFlagOverflowed) != 0) stats_.overflowed++;
+    return true;
+  }
   // cap_enter through the installed EnterFn. Returns its raw result.
-  int64_t enter(uint32_t min_complete, uint64_t timeout_ns);
+  int64_t enter(uint32_t min_complete, uint64_t timeout_ns) {
+    stats_.enters++;
+#if defined(CAPOS_USER)
+    // The guest's own entry: the SYSCALL itself, not a call through enter_fn_.
+    const int64_t r = enter_fn_ == &syscall_enter ? capos::abi::cap_enter(min_complete, timeout_ns)
+                                                  : enter_fn_(enter_ctx_, min_complete, timeout_ns);
+#else
+    const int64_t r = enter_fn_(enter_ctx_, min_complete, timeout_ns);
+#endif
+    if (r == static_cast<int64_t>(Status::overflow)) stats_.backpressure++;
+    return r;
+  }
 
   // Copies `n` entries into the SQ and publishes them, entering the kernel
   // to make room when the SQ is full (back-pressure as above). The entries
@@ -220,8 +261,5 @@ class Ring {
   Stats stats_;
 };
 
-// The guest EnterFn: the SYSCALL stub from capos/abi/syscall.h. In host
-// builds it returns Status::not_supported (tests install their own).
-int64_t syscall_enter(void* ctx, uint32_t min_complete, uint64_t timeout_ns);
 
 }  // namespace cap

@@ -18,7 +18,6 @@ template <class T>
 void shared_store(T* p, T v) {
   __atomic_store_n(p, v, __ATOMIC_RELAXED);
 }
-uint32_t load_acquire(const uint32_t* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 void store_release(uint32_t* p, uint32_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
 }  // namespace
@@ -103,37 +102,17 @@ void KernelRing::publish_flags() {
   shared_store(&hdr_->cq_parked, parked_count_);
 }
 
-Result<uint32_t> KernelRing::sq_pending() {
-  const uint32_t tail = load_acquire(&hdr_->sq_tail);
-  const uint32_t pending = tail - sq_head_;  // mod 2^32: wraparound needs no special case
+Result<uint32_t> KernelRing::sq_pending_slow(uint32_t pending) {
   if (pending > sq_entries_) {
     counters_.bad_sq_tail++;
     flags_ |= abi::kRingFlagCorrupt;
     publish_flags();
     return Error::bad_ring;
   }
-  if ((flags_ & abi::kRingFlagCorrupt) != 0) {
-    flags_ &= ~abi::kRingFlagCorrupt;
-    publish_flags();
-  }
+  // A good tail after a bad one: the flag goes again.
+  flags_ &= ~abi::kRingFlagCorrupt;
+  publish_flags();
   return pending;
-}
-
-void KernelRing::refresh_cq_head() {
-  const uint32_t head = load_acquire(&hdr_->cq_head);
-  // Accept only heads in [cq_head_seen_, cq_tail_]: the user may release
-  // entries, never un-release them or release ones not yet posted. This
-  // keeps cq_free() monotonic between posts, which the credit rule needs.
-  if (head - cq_head_seen_ <= cq_tail_ - cq_head_seen_) {
-    cq_head_seen_ = head;
-  } else {
-    counters_.bad_cq_head++;
-  }
-}
-
-uint32_t KernelRing::cq_ready() {
-  refresh_cq_head();
-  return cq_tail_ - cq_head_seen_;
 }
 
 Result<uint32_t> KernelRing::consume(Sqe* out, uint32_t max) {
@@ -185,24 +164,7 @@ Result<uint32_t> KernelRing::consume(Sqe* out, uint32_t max) {
   return n;
 }
 
-void KernelRing::write_cqe(const Cqe& cqe) {
-  Cqe* dst = &cqes_[cq_tail_ & cq_mask_];
-  shared_store(&dst->user_tag, cqe.user_tag);
-  shared_store(&dst->status, cqe.status);
-  shared_store(&dst->result_len, cqe.result_len);
-  shared_store(&dst->caps_out_count, cqe.caps_out_count);
-  shared_store(&dst->flags, cqe.flags);
-  shared_store(&dst->detail, cqe.detail);
-  shared_store(&dst->value, cqe.value);
-  cq_tail_++;
-  counters_.cq_posted++;
-  // Release: the entry is visible before the user can see the new tail.
-  store_release(&hdr_->cq_tail, cq_tail_);
-  __atomic_store_n(&hdr_->cq_posted_total, counters_.cq_posted, __ATOMIC_RELAXED);
-}
-
-uint32_t KernelRing::flush_overflow() {
-  if (parked_count_ == 0) return 0;
+uint32_t KernelRing::flush_overflow_slow() {
   refresh_cq_head();
   uint32_t moved = 0;
   while (parked_count_ > 0 && cq_free() > 0) {
@@ -216,7 +178,7 @@ uint32_t KernelRing::flush_overflow() {
   return moved;
 }
 
-void KernelRing::post(const Cqe& cqe) {
+void KernelRing::post_slow(const Cqe& cqe) {
   // A post without a reservation would break the never-drop guarantee.
   if (in_flight_ == 0) __builtin_trap();
   in_flight_--;

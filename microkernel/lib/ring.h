@@ -67,7 +67,11 @@ class KernelRing {
   // Number of submissions the user has published and the kernel has not yet
   // consumed. Error::bad_ring if sq_tail is more than sq_entries ahead of the
   // kernel's head (sets kRingFlagCorrupt; nothing is consumed).
-  [[nodiscard]] Result<uint32_t> sq_pending();
+  [[nodiscard]] Result<uint32_t> sq_pending() {
+    const uint32_t pending = __atomic_load_n(&hdr_->sq_tail, __ATOMIC_ACQUIRE) - sq_head_;  // mod 2^32
+    if (pending > sq_entries_ || (flags_ & capos::abi::kRingFlagCorrupt) != 0) return sq_pending_slow(pending);
+    return pending;
+  }
 
   // Copies up to `max` submissions, in order, into `out` (kernel memory; each
   // entry is read from shared memory exactly once) and advances sq_head.
@@ -80,14 +84,29 @@ class KernelRing {
   // Posts the completion of a consumed submission; uses its reservation.
   // Order is preserved: if completions are parked, this one is parked behind
   // them. Calling it with no submission in flight is a kernel bug (trap).
-  void post(const Cqe& cqe);
+  void post(const Cqe& cqe) {
+    // The common case inline (under TCG a call's return costs a
+    // translation-block lookup): a reservation, nothing parked, CQ room.
+    if (in_flight_ != 0 && parked_count_ == 0) {
+      refresh_cq_head();
+      if (cq_free() > 0) {
+        in_flight_--;
+        write_cqe(cqe);
+        return;
+      }
+    }
+    post_slow(cqe);
+  }
 
   // Moves parked completions into the CQ as far as the user has freed space,
   // oldest first. Returns how many moved. Called by cap_enter.
-  uint32_t flush_overflow();
+  uint32_t flush_overflow() { return parked_count_ == 0 ? 0 : flush_overflow_slow(); }
 
   // Completions in the CQ the user has not consumed (by the checked cq_head).
-  uint32_t cq_ready();
+  uint32_t cq_ready() {
+    refresh_cq_head();
+    return cq_tail_ - cq_head_seen_;
+  }
 
   uint32_t in_flight() const { return in_flight_; }
   uint32_t parked() const { return parked_count_; }
@@ -96,9 +115,38 @@ class KernelRing {
   const Counters& counters() const { return counters_; }
 
  private:
-  void refresh_cq_head();
+  void refresh_cq_head() {
+    const uint32_t head = __atomic_load_n(&hdr_->cq_head, __ATOMIC_ACQUIRE);
+    // Accept only heads in [cq_head_seen_, cq_tail_]: the user may release
+    // entries, never un-release them or release ones not yet posted. This
+    // keeps cq_free() monotonic between posts, which the credit rule needs.
+    if (head - cq_head_seen_ <= cq_tail_ - cq_head_seen_) {
+      cq_head_seen_ = head;
+    } else {
+      counters_.bad_cq_head++;
+    }
+  }
+  [[nodiscard]] Result<uint32_t> sq_pending_slow(uint32_t pending);
+  void post_slow(const Cqe& cqe);
+  uint32_t flush_overflow_slow();
   uint32_t cq_free() const { return cq_entries_ - (cq_tail_ - cq_head_seen_); }
-  void write_cqe(const Cqe& cqe);
+  void write_cqe(const Cqe& cqe) {
+    // Every field is a relaxed atomic store: the user may read the slot at
+    // any time from another CPU.
+    Cqe* dst = &cqes_[cq_tail_ & cq_mask_];
+    __atomic_store_n(&dst->user_tag, cqe.user_tag, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->status, cqe.status, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->result_len, cqe.result_len, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->caps_out_count, cqe.caps_out_count, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->flags, cqe.flags, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->detail, cqe.detail, __ATOMIC_RELAXED);
+    __atomic_store_n(&dst->value, cqe.value, __ATOMIC_RELAXED);
+    cq_tail_++;
+    counters_.cq_posted++;
+    // Release: the entry is visible before the user can see the new tail.
+    __atomic_store_n(&hdr_->cq_tail, cq_tail_, __ATOMIC_RELEASE);
+    __atomic_store_n(&hdr_->cq_posted_total, counters_.cq_posted, __ATOMIC_RELAXED);
+  }
   void publish_flags();
 
   capos::abi::RingHeader* hdr_ = nullptr;
