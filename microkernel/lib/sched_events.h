@@ -128,6 +128,14 @@ public:
     }
     // Posts ev (its seq is assigned); returns the seq, or 0 if the ring was full.
     uint64_t post(SchedEvent ev) {
+        return post(ev, [](uint64_t) {});
+    }
+    // Like post(), but calls before_publish(seq) once seq is the event's and
+    // before any consumer can see the event, so state that an answer to it
+    // will look up (its pending deadline) already exists. It must be short:
+    // the consumer waits at this slot meanwhile. Not called if the ring is full.
+    template <class F>
+    uint64_t post(SchedEvent ev, F&& before_publish) {
         uint64_t pos = tail_.load(std::memory_order_relaxed);
         for (;;) {
             Slot& s = slots_[pos & (N - 1)];
@@ -136,6 +144,7 @@ public:
                 if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
                     ev.seq = pos + 1;
                     s.ev = ev;
+                    before_publish(pos + 1);
                     s.turn.store(pos + 1, std::memory_order_release);
                     return pos + 1;
                 }

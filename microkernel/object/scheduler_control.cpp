@@ -216,13 +216,24 @@ bool g_notify_deferred = false;
 // Posts e (recorded by `cpu`). wake=false: inside a context switch, where
 // waking the notifier could spin on the very thread being switched away
 // from; the next tick sends the wake-up instead.
-uint64_t post(SchedEvent e, uint32_t cpu, bool wake = true) {
+//
+// pending (with evicted): enter it in the pending table under the event's
+// seq before the server can see the event. Entered after the post, a quick
+// server on another CPU could answer first and find its decision "stale:
+// not pending" (seen once in 55 -smp 4 runs; the thread then stayed where
+// the default put it). *evicted: an older entry was pushed out.
+uint64_t post(SchedEvent e, uint32_t cpu, bool wake = true, PendingEntry* pending = nullptr,
+              bool* evicted = nullptr) {
     // Nobody to read it: no event (a fresh server starts from the current
     // state; a successor resumes after its predecessor's snapshot).
     if (__atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 && !__atomic_load_n(&g_tracing, __ATOMIC_RELAXED))
         return 0;
     e.time_ns = now_ns();
-    uint64_t seq = g_ring.post(e);
+    uint64_t seq = pending == nullptr ? g_ring.post(e) : g_ring.post(e, [&](uint64_t s) {
+        pending->seq = s;
+        PendingEntry old;
+        *evicted = pending_op([&] { return g_pending.add(*pending, &old); });
+    });
     if (seq == 0) return 0;
     e.seq = seq;
     TraceRecord r;
@@ -333,17 +344,17 @@ void obs_runnable(Thread& t, unsigned cpu, bool created, bool standing) {
         if (__atomic_load_n(&g_handover_ns, __ATOMIC_RELAXED) != 0)
             __atomic_fetch_add(&g_swap_default_placements, 1, __ATOMIC_RELAXED);
     }
-    uint64_t seq = post(thread_event(SchedEventKind::thread_runnable, t, pid, cpu), cpu);
-    if (seq != 0 && act) {
-        PendingEntry p;
-        p.seq = seq;
+    PendingEntry p;
+    bool evicted = false;
+    if (act) {
         p.thread_id = t.id();
         p.posted_ns = now_ns();
         p.deadline_ns = p.posted_ns + __atomic_load_n(&g_deadline_ns, __ATOMIC_RELAXED);
         p.cpu = cpu;
-        PendingEntry old;
-        if (pending_op([&] { return g_pending.add(p, &old); }) && g_health.on_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
     }
+    uint64_t seq = post(thread_event(SchedEventKind::thread_runnable, t, pid, cpu), cpu, true, act ? &p : nullptr,
+                        &evicted);
+    if (seq != 0 && evicted && g_health.on_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
     TraceRecord tr;
     tr.tsc = arch::read_cycles();
     tr.kind = TraceKind::placed;

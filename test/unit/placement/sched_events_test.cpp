@@ -52,6 +52,42 @@ TEST_CASE("event ring: concurrent producers, one consumer, no loss or duplicate"
   CHECK(seen.size() == 4u * kPer);
 }
 
+TEST_CASE("event ring: the pending entry exists before a consumer can see the event", "[sched_events]") {
+  // The kernel enters a runnable event's deadline from before_publish; a
+  // consumer that pops the event and answers at once must find it pending.
+  EventRing<8> r;
+  PendingTable<16> pending;
+  SchedEvent e;
+  e.kind = SchedEventKind::thread_runnable;
+  SchedEvent out;
+  bool visible_during = true;
+  uint64_t seen_seq = 0;
+  uint64_t seq = r.post(e, [&](uint64_t s) {
+    seen_seq = s;
+    visible_during = r.pop(out);  // not yet published
+    PendingEntry p;
+    p.seq = s;
+    p.thread_id = 7;
+    p.deadline_ns = 1000;
+    CHECK_FALSE(pending.add(p, nullptr));
+  });
+  CHECK(seq == 1);
+  CHECK(seen_seq == 1);
+  CHECK_FALSE(visible_during);
+  REQUIRE(r.pop(out));
+  CHECK(out.seq == 1);
+  PendingEntry got;
+  CHECK(pending.resolve(out.seq, 10, &got) == Resolve::claimed);
+  CHECK(got.thread_id == 7);
+  // A full ring calls nothing and numbers nothing.
+  EventRing<2> full;
+  CHECK(full.post(e) == 1);
+  CHECK(full.post(e) == 2);
+  bool called = false;
+  CHECK(full.post(e, [&](uint64_t) { called = true; }) == 0);
+  CHECK_FALSE(called);
+}
+
 TEST_CASE("pending table: in time, late, stale, sweep per CPU", "[sched_events]") {
   PendingTable<8> p;
   PendingEntry e{1, 42, 1000, 0, 0};
