@@ -118,6 +118,18 @@ def make_config_disk(cmdline: str, directory: Path) -> Path:
     return Path(name)
 
 
+def qmp_socket(spec: QemuSpec) -> Path:
+    """Where this boot's QMP socket lives: beside its log, unless that path
+    is too long for a Unix socket (108 bytes with the NUL), then in the
+    temporary directory under a name derived from the log's path."""
+    beside = spec.log.with_suffix(".qmp")
+    if len(os.fsencode(str(beside.resolve()))) < 100:
+        return beside
+    import hashlib
+    digest = hashlib.sha1(os.fsencode(str(spec.log.resolve()))).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"capos-{digest}.qmp"
+
+
 def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]:
     cmd = [qemu, "-machine", "q35", "-display", "none", "-vga", "none", "-no-reboot",
            "-monitor", "none", "-serial", f"file:{spec.log}",
@@ -135,7 +147,7 @@ def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]
     if spec.append is not None:
         cmd += ["-append", spec.append]
     if spec.pin_vcpus or spec.symbols is not None:
-        cmd += ["-qmp", f"unix:{spec.log.with_suffix('.qmp')},server=on,wait=off"]
+        cmd += ["-qmp", f"unix:{qmp_socket(spec)},server=on,wait=off"]
     cmd += spec.extra
     if spec.pin_cpus:
         taskset = shutil.which("taskset")
@@ -241,7 +253,7 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     text = ""
     try:
         if spec.pin_vcpus:
-            pin_vcpu_threads(spec.log.with_suffix(".qmp"), spec.pin_vcpus)
+            pin_vcpu_threads(qmp_socket(spec), spec.pin_vcpus)
         while True:
             text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
             if until is not None:
@@ -256,7 +268,7 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
             time.sleep(0.05)
         if timed_out and spec.symbols is not None and proc.poll() is None:
             from . import hangdump
-            lines = hangdump.dump(spec.log.with_suffix(".qmp"), spec.symbols)
+            lines = hangdump.dump(qmp_socket(spec), spec.symbols)
             with spec.log.open("a") as f:
                 f.write("\n" + "\n".join(lines) + "\n")
     finally:
@@ -265,7 +277,7 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
         if cfg_disk is not None:
             cfg_disk.unlink(missing_ok=True)
         if spec.pin_vcpus or spec.symbols is not None:
-            spec.log.with_suffix(".qmp").unlink(missing_ok=True)
+            qmp_socket(spec).unlink(missing_ok=True)
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
     elapsed = time.monotonic() - start

@@ -88,5 +88,20 @@ class RealDump(unittest.TestCase):
             self.assertFalse(Path(d, "hang.qmp").exists())
 
 
+class SocketPath(unittest.TestCase):
+    def test_short_log_path_keeps_the_socket_beside_it(self) -> None:
+        spec = qemu.QemuSpec(accel=qemu.TCG_MT, log=Path("/tmp/x/boot.log"))
+        self.assertEqual(qemu.qmp_socket(spec), Path("/tmp/x/boot.qmp"))
+
+    def test_long_log_path_moves_the_socket_to_tmp(self) -> None:
+        deep = Path("/tmp") / ("d" * 60) / ("e" * 60) / "boot.log"
+        spec = qemu.QemuSpec(accel=qemu.TCG_MT, log=deep)
+        sock = qemu.qmp_socket(spec)
+        self.assertLess(len(str(sock)), 100)
+        self.assertEqual(sock, qemu.qmp_socket(spec))  # stable: every user of it agrees
+        other = qemu.QemuSpec(accel=qemu.TCG_MT, log=deep.with_name("other.log"))
+        self.assertNotEqual(sock, qemu.qmp_socket(other))
+
+
 if __name__ == "__main__":
     unittest.main()
