@@ -173,7 +173,7 @@ void enqueue_placed(Thread& t, bool created) {
     arch::IrqState s = arch::irq_save();
     // A thread woken while its old CPU is still switching away from it must
     // not run anywhere until that switch is done (its stack is in use).
-    while (__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    wait_off_cpu(t, "wake-up");
     unsigned self = cpu::id();
     CpuLoad loads[kMaxCpus];
     PlacementInput in;
@@ -490,6 +490,21 @@ uint64_t placement_fallbacks() { return __atomic_load_n(&g_fallbacks, __ATOMIC_R
 
 void set_observer(const SchedObserver* o) { __atomic_store_n(&g_obs, o, __ATOMIC_RELEASE); }
 
+void wait_off_cpu(const Thread& t, const char* site) {
+    if (!__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) return;
+    const uint64_t start = arch::read_cycles();
+    const uint64_t hz = arch::tsc_hz();
+    const uint64_t limit_ms = spinlock_hold_limit_ms();
+    const uint64_t limit = hz != 0 ? hz / 1000 * limit_ms : (1ull << 34);
+    uint32_t spins = 0;
+    while (__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) {
+        arch::cpu_relax();
+        if ((++spins & 255) == 0 && arch::read_cycles() - start > limit && !panic_in_progress())
+            panic("sched: %s: thread '%s' still on cpu %u after %llu ms (its switch never finished)", site, t.name_,
+                  __atomic_load_n(&t.cpu_, __ATOMIC_RELAXED), static_cast<unsigned long long>(limit_ms));
+    }
+}
+
 bool move_queued(Thread& t, unsigned target) {
     if (target >= __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE) || !g_cpu[target].online) return false;
     arch::IrqState s = arch::irq_save();
@@ -515,7 +530,7 @@ bool move_queued(Thread& t, unsigned target) {
     // for the waker in enqueue_placed). Leaving it queued instead would let
     // it run on there alone, never preempted, so never moved.
     if (moved) {
-        while (__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+        wait_off_cpu(t, "move_queued");
         enqueue_on(t, target);
     }
     arch::irq_restore(s);

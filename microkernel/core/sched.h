@@ -50,6 +50,12 @@ void block();
 bool wake(Thread& t);
 // Enqueues a new (never run) thread where placement says.
 void start(Thread& t);
+// Spins until t's stack is free: the CPU that switched away from t has
+// finished the switch (Thread::on_cpu_ clear). That switch path takes no
+// lock a waiter may hold, so the wait is short; past the spinlock hold
+// limit it panics naming the thread, its CPU and `site` instead of hanging
+// silently (an every-vCPU-busy hang is the hardest thing to debug here).
+void wait_off_cpu(const Thread& t, const char* site);
 // Sleeps until `ticks` timer ticks of this CPU have passed (so at least
 // ticks - 1 whole tick periods; 0 counts as 1).
 void sleep_ticks(uint64_t ticks);

@@ -716,6 +716,27 @@ KTEST("shootdown_bench", "measure: 1-page TLB shootdown with the address space l
 }
 
 // ---------------------------------------------------------------------------
+// offcpu_timeout: the wait for a thread's old CPU to finish switching away
+// from it (wake-up, move, join) is bounded: a thread whose switch never
+// finishes is reported by name instead of leaving the waiter spinning.
+
+void never_runs(void*) {}
+
+KTEST("offcpu_timeout", "waiting for a thread that never leaves its CPU panics naming it after the hold limit") {
+    ThreadOptions o;
+    o.name = "stuck-on-cpu";
+    auto t = Thread::create_stopped(never_runs, nullptr, o);
+    if (!t.ok()) return ktest_fail("create failed");
+    sched::wait_off_cpu(*t.value(), "test");  // off every CPU: returns at once
+    kprintf("[sched] wait_off_cpu returned for a thread off every cpu\n");
+    spinlock_set_hold_limit_ms(300);
+    t.value()->cpu_ = 1;
+    t.value()->on_cpu_ = true;  // as if cpu 1 never finished switching away from it
+    sched::wait_off_cpu(*t.value(), "test");
+    return ktest_fail("wait for a thread stuck on its cpu returned");
+}
+
+// ---------------------------------------------------------------------------
 // bench_smp: a CPU-bound kernel-thread workload (prime counting by trial
 // division over a fixed range), one thread per CPU, timed in TSC cycles from
 // the first create to the last join. Workers take the range in chunks from a

@@ -96,7 +96,7 @@ Result<void> Thread::join() {
         sched::block();
         arch::irq_restore(s);
     }
-    while (__atomic_load_n(&on_cpu_, __ATOMIC_ACQUIRE)) arch::cpu_relax();
+    sched::wait_off_cpu(*this, "join");
     destroy();
     return ok();
 }
