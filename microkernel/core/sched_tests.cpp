@@ -716,6 +716,47 @@ KTEST("shootdown_bench", "measure: 1-page TLB shootdown with the address space l
 }
 
 // ---------------------------------------------------------------------------
+// shootdown_timeout: a shootdown whose target never acknowledges (a CPU
+// stuck with interrupts off) panics naming that CPU after the hold limit.
+
+struct DeafArg {
+    volatile bool loaded;
+};
+
+void deaf_reader(void* p) {
+    auto* a = static_cast<DeafArg*>(p);
+    (void)sd_probe_read(kTestVa);  // runs in the space: this CPU is in its mask
+    arch::irq_disable();
+    a->loaded = true;
+    for (;;) arch::cpu_relax();  // never takes the shootdown IPI
+}
+
+KTEST("shootdown_timeout", "a shootdown target that never acknowledges is named in a panic after the hold limit") {
+    if (ncpus() < 2) return ktest_fail("needs 2 cpus");
+    auto as = AddressSpace::create();
+    if (!as.ok()) return ktest_fail("AddressSpace::create failed");
+    auto fr = frame_alloc();
+    if (!fr.ok()) return ktest_fail("out of frames");
+    if (!as.value()->map(kTestVa, fr.value(), arch::kPteWrite | arch::kPteNx).ok()) return ktest_fail("map failed");
+    static DeafArg da;
+    da.loaded = false;
+    ThreadOptions o;
+    o.name = "deaf";
+    o.allowed = CpuMask::only(1);
+    o.address_space = as.value();
+    auto t = Thread::create(deaf_reader, &da, o);
+    if (!t.ok()) return ktest_fail("create failed");
+    for (unsigned i = 0; i < 500 && !da.loaded; ++i) sched::sleep_ticks(1);
+    if (!da.loaded) return ktest_fail("the deaf thread never ran");
+    spinlock_set_hold_limit_ms(300);
+    ShootdownBatch batch;
+    batch.add_page(kTestVa);
+    kprintf("[sched] shooting down a page live on cpu 1, which has interrupts off\n");
+    arch::tlb::shootdown(as.value()->root(), as.value()->pcid(), as.value()->cpus(), batch);
+    return ktest_fail("a shootdown nobody acknowledged returned");
+}
+
+// ---------------------------------------------------------------------------
 // offcpu_timeout: the wait for a thread's old CPU to finish switching away
 // from it (wake-up, move, join) is bounded: a thread whose switch never
 // finishes is reported by name instead of leaving the waiter spinning.

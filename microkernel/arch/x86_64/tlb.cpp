@@ -3,9 +3,12 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/ipi.h"
+#include "arch/interface/timer.h"
 #include "arch/x86_64/asm.h"
 #include "core/console.h"
+#include "core/panic.h"
 #include "core/percpu.h"
+#include "core/spinlock.h"
 
 namespace kern::arch::tlb {
 namespace {
@@ -122,8 +125,21 @@ void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBa
             send_ipi(t, vec::kTlbShootdown);
         }
         // Servicing our own inbox while we wait is what lets two CPUs shoot
-        // each other down at once with interrupts off.
-        g_board.wait(self, gen, targets, handle_local, [] { cpu_relax(); });
+        // each other down at once with interrupts off. Bounded like a
+        // spinlock: a target that never acknowledges (stuck with interrupts
+        // off) is named in a panic instead of stalling this CPU for good.
+        const uint64_t start = read_cycles();
+        const uint64_t limit_ms = spinlock_hold_limit_ms();
+        const uint64_t hz = tsc_hz();
+        const uint64_t limit = hz != 0 ? hz / 1000 * limit_ms : (1ull << 34);
+        uint32_t spins = 0;
+        g_board.wait(self, gen, targets, handle_local, [&] {
+            cpu_relax();
+            if ((++spins & 255) == 0 && read_cycles() - start > limit && !panic_in_progress())
+                panic("tlb: shootdown from cpu %u not acknowledged by cpus %#llx after %llu ms", self,
+                      static_cast<unsigned long long>(g_board.unacked(self, gen, targets).bits),
+                      static_cast<unsigned long long>(limit_ms));
+        });
     }
     irq_restore(s);
 }
