@@ -492,16 +492,12 @@ void set_observer(const SchedObserver* o) { __atomic_store_n(&g_obs, o, __ATOMIC
 
 void wait_off_cpu(const Thread& t, const char* site) {
     if (!__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) return;
-    const uint64_t start = arch::read_cycles();
-    const uint64_t hz = arch::tsc_hz();
-    const uint64_t limit_ms = spinlock_hold_limit_ms();
-    const uint64_t limit = hz != 0 ? hz / 1000 * limit_ms : (1ull << 34);
-    uint32_t spins = 0;
+    SpinDeadline bound;
     while (__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) {
         arch::cpu_relax();
-        if ((++spins & 255) == 0 && arch::read_cycles() - start > limit && !panic_in_progress())
+        if (bound.expired())
             panic("sched: %s: thread '%s' still on cpu %u after %llu ms (its switch never finished)", site, t.name_,
-                  __atomic_load_n(&t.cpu_, __ATOMIC_RELAXED), static_cast<unsigned long long>(limit_ms));
+                  __atomic_load_n(&t.cpu_, __ATOMIC_RELAXED), static_cast<unsigned long long>(bound.limit_ms()));
     }
 }
 

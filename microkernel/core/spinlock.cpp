@@ -68,6 +68,13 @@ void SpinLockIrq::unlock() { lock_.unlock(); }
 
 #else  // kernel
 
+SpinDeadline::SpinDeadline() : start_(arch::read_cycles()), limit_ms_(spinlock_hold_limit_ms()) {
+    uint64_t hz = arch::tsc_hz();
+    limit_ = hz != 0 ? hz / 1000 * limit_ms_ : (1ull << 34);
+}
+
+bool SpinDeadline::past() const { return arch::read_cycles() - start_ > limit_ && !panic_in_progress(); }
+
 namespace {
 
 [[gnu::cold]] void order_violation(const SpinLock& l, LockRank held, const char* file, int line) {
@@ -98,15 +105,10 @@ void SpinLock::acquire(const char* file, int line, bool nested) {
 #endif
     uint32_t ticket = __atomic_fetch_add(&next_, 1u, __ATOMIC_RELAXED);
     if (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
-        uint64_t start = arch::read_cycles();
-        uint64_t hz = arch::tsc_hz();
-        uint64_t limit = hz != 0 ? hz / 1000 * spinlock_hold_limit_ms() : (1ull << 34);
-        uint32_t spins = 0;
+        SpinDeadline bound;
         while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
             arch::cpu_relax();
-            if ((++spins & 255) == 0 && arch::read_cycles() - start > limit && !panic_in_progress()) {
-                held_too_long(*this, file, line);
-            }
+            if (bound.expired()) held_too_long(*this, file, line);
         }
     }
     nested_ = nested;

@@ -132,4 +132,22 @@ uint64_t spinlock_hold_limit_ms();
 // Number of ranks held by this CPU (debug builds; 0 otherwise).
 unsigned spinlock_held_count();
 
+// The bound on a kernel spin-wait that has no lock to time (a thread leaving
+// its CPU, a shootdown acknowledgement): expired() turns true once the hold
+// limit has passed since construction. Call it once per spin; it reads the
+// TSC only every 256th call. Kernel only.
+class SpinDeadline {
+public:
+    SpinDeadline();
+    bool expired() { return (++spins_ & 255) == 0 && past(); }
+    uint64_t limit_ms() const { return limit_ms_; }
+
+private:
+    bool past() const;
+    uint64_t start_;
+    uint64_t limit_;
+    uint64_t limit_ms_;
+    uint32_t spins_ = 0;
+};
+
 }  // namespace kern

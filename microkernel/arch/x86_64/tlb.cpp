@@ -3,7 +3,6 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/ipi.h"
-#include "arch/interface/timer.h"
 #include "arch/x86_64/asm.h"
 #include "core/console.h"
 #include "core/panic.h"
@@ -128,17 +127,13 @@ void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBa
         // each other down at once with interrupts off. Bounded like a
         // spinlock: a target that never acknowledges (stuck with interrupts
         // off) is named in a panic instead of stalling this CPU for good.
-        const uint64_t start = read_cycles();
-        const uint64_t limit_ms = spinlock_hold_limit_ms();
-        const uint64_t hz = tsc_hz();
-        const uint64_t limit = hz != 0 ? hz / 1000 * limit_ms : (1ull << 34);
-        uint32_t spins = 0;
+        SpinDeadline bound;
         g_board.wait(self, gen, targets, handle_local, [&] {
             cpu_relax();
-            if ((++spins & 255) == 0 && read_cycles() - start > limit && !panic_in_progress())
+            if (bound.expired())
                 panic("tlb: shootdown from cpu %u not acknowledged by cpus %#llx after %llu ms", self,
                       static_cast<unsigned long long>(g_board.unacked(self, gen, targets).bits),
-                      static_cast<unsigned long long>(limit_ms));
+                      static_cast<unsigned long long>(bound.limit_ms()));
         });
     }
     irq_restore(s);
