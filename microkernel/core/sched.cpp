@@ -256,13 +256,47 @@ void resched_ipi(arch::InterruptFrame&) {
     maybe_preempt(cs);
 }
 
+// Idle CPU, interrupts off: takes the oldest thread waiting in another
+// CPU's queue that may run here and queues it locally. Default placement
+// chooses a CPU once, at wake-up (two threads started together can land on
+// one CPU while another is busy a moment longer); without this the second
+// one would wait there while this CPU idles. Not while a placement hook or
+// server places threads: their choice stands (a server hears that this CPU
+// went idle and decides itself).
+bool pull_waiting(CpuSched& cs) {
+    if (__atomic_load_n(&g_hook, __ATOMIC_ACQUIRE) != nullptr) return false;
+    const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
+    if (obs != nullptr && obs->placing != nullptr && obs->placing()) return false;
+    const unsigned self = cs.id;
+    const unsigned n = __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE);
+    for (unsigned i = 1; i < n; ++i) {
+        CpuSched& o = g_cpu[(self + i) % n];
+        if (!o.online || __atomic_load_n(&o.queued_pub, __ATOMIC_ACQUIRE) == 0) continue;
+        Thread* t = nullptr;
+        o.lock.lock();
+        o.rq.for_each([&](RunQueueLink& l) {
+            auto* x = static_cast<Thread*>(l.entity);
+            if (t == nullptr && x->allowed_.has(self)) t = x;
+        });
+        if (t != nullptr && o.rq.remove(t->link_).ok()) publish(o, o.current == o.idle);
+        else t = nullptr;
+        o.lock.unlock();
+        if (t == nullptr) continue;
+        // Preempted a moment ago on o, it may still be on o's stack.
+        wait_off_cpu(*t, "idle pull");
+        enqueue_on(*t, self);
+        return true;
+    }
+    return false;
+}
+
 [[noreturn]] void idle_loop() {
     for (;;) {
         arch::irq_disable();
         CpuSched& cs = local();
         if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) {
             schedule();
-        } else {
+        } else if (!pull_waiting(cs)) {
             arch::wait_for_interrupt();  // sti; hlt: a wake-up IPI cannot slip in between
         }
     }

@@ -98,6 +98,10 @@ struct SchedObserver {
     // preempted before its slice ends except by an urgent thread (whose
     // preemption it gets back, see schedule()), so slices are shares.
     bool (*strict_slices)();
+    // True while a placement server places threads: an idle CPU then does
+    // not take threads from other CPUs' queues (the server is told the CPU
+    // went idle and moves threads itself).
+    bool (*placing)();
 };
 // Installs (or, with nullptr, removes) the observer; o must stay valid.
 void set_observer(const SchedObserver* o);

@@ -477,8 +477,8 @@ bool obs_urgent(const Thread& t) { return &t == g_notifier || is_server_thread(t
 
 bool obs_strict_slices() { return active(); }
 
-const sched::SchedObserver g_observer{obs_place,     obs_runnable,  obs_left,   obs_preempted,
-                                      obs_tick,      obs_switch_in, obs_urgent, obs_strict_slices};
+const sched::SchedObserver g_observer{obs_place,     obs_runnable,  obs_left,          obs_preempted, obs_tick,
+                                      obs_switch_in, obs_urgent,    obs_strict_slices, active};
 
 // --- the notifier: completes a waiting nextEvents outside the posting path ----------------------------
 // (Posting happens inside wake-ups, under locks op_complete may not nest in.)
