@@ -3,6 +3,7 @@
 #include "libcap/calls.h"
 #include "libcap/heap.h"
 #include "libcap/runtime.h"
+#include "libcap/spawn.h"
 #include "libcap/thread.h"
 
 extern "C" void cap_thread_entry();  // crt0.S: aligns rsp, calls cap_thread_main(rdi)
@@ -48,6 +49,9 @@ Result<Thread> Thread::spawn(Fn fn, void* arg, size_t stack_bytes) {
     if (va != 0 && process_map(ring, process, mem.value(), va + kStackGuard, 0, bytes, true, false).ok()) {
       base = va + kStackGuard;
       memory = mem.value();
+    } else {
+      CapHandle m = mem.value();
+      (void)drop_caps(&m, 1);
     }
   }
   if (base == 0) {
@@ -67,7 +71,10 @@ Result<Thread> Thread::spawn(Fn fn, void* arg, size_t stack_bytes) {
   Result<CapHandle> t = process_create_thread(ring, process, reinterpret_cast<uint64_t>(&cap_thread_entry),
                                               stack_top, block_addr);
   if (!t.ok()) {
-    if (memory != kNullCap) (void)process_unmap(ring, process, base, bytes);
+    if (memory != kNullCap) {
+      (void)process_unmap(ring, process, base, bytes);
+      (void)drop_caps(&memory, 1);
+    }
     if (heap_stack != nullptr) global_heap().free(heap_stack);
     return t.status();
   }
@@ -85,7 +92,12 @@ Result<int64_t> Thread::join() {
   // The thread is gone, so its stack (and the block on it) can go too.
   const Block b = *block_;
   block_ = nullptr;
+  // Its handle and its stack's MemoryObject go as well: a program may
+  // create and join threads all its life without filling its table.
+  CapHandle drop[2] = {handle_, b.memory};
+  handle_ = kNullCap;
   if (b.memory != kNullCap) (void)process_unmap(ring, start_info().process(), b.map_base, b.stack_bytes);
+  (void)drop_caps(drop, b.memory != kNullCap ? 2 : 1);
   if (b.heap_stack != nullptr) global_heap().free(b.heap_stack);
   return j.value().exit_code;
 }

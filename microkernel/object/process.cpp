@@ -458,19 +458,27 @@ Result<void> Process::map(MemoryObject* mo, uint64_t va, uint64_t offset, uint64
             if (va < m.va + m.pages * kPage && m.va < va + length) return Error::invalid_argument;
         }
         if (slot == kMaxMappings) return Error::capacity;
-        mappings_[slot] = Mapping{va, pages, mo};  // reserved; filled below
+        // Reserved, with its reference, before the PTEs go in: a concurrent
+        // unmap of this range sees a pending entry and answers busy instead
+        // of dropping a reference not yet taken (and leaving PTEs unrecorded).
+        mo->add_ref();
+        mappings_[slot] = Mapping{va, pages, mo, false};
     }
     uint64_t flags = arch::kPteUser | (writable ? arch::kPteWrite : 0) | (executable ? 0 : arch::kPteNx);
     for (uint64_t i = 0; i < pages; ++i) {
         auto r = as_->map(va + i * kPage, mo->frame(offset / kPage + i), flags);
         if (!r.ok()) {
             (void)as_->unmap_range(va, i);
-            LockGuard<SpinLockIrq> g(lock_);
-            mappings_[slot] = Mapping{};
+            {
+                LockGuard<SpinLockIrq> g(lock_);
+                mappings_[slot] = Mapping{};
+            }
+            mo->release();
             return r.error();
         }
     }
-    mo->add_ref();
+    LockGuard<SpinLockIrq> g(lock_);
+    mappings_[slot].ready = true;
     return ok();
 }
 
@@ -487,6 +495,7 @@ Result<void> Process::unmap(uint64_t va, uint64_t length) {
             if (!overlap) continue;
             bool inside = m.va >= va && m.va + m.pages * kPage <= va + length;
             if (!inside) return Error::invalid_argument;  // partial unmaps are not supported
+            if (!m.ready) return Error::busy;             // a map of this range is still installing
         }
         for (uint32_t i = 0; i < kMaxMappings; ++i) {
             const Mapping& m = mappings_[i];
@@ -833,7 +842,13 @@ void process_invoke(Call& call, Process& p) {
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::threads));
         if (!slots_available(call.proc, 1))
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::cap_slots));
-        auto t = p.create_thread(wire::Reader::u64(root, 0), wire::Reader::u64(root, 1), wire::Reader::u64(root, 2));
+        // Created stopped: it starts only once its handle is in the caller's
+        // table. If another thread of the caller took the last slot
+        // meanwhile, the new thread is started already killed, so it exits
+        // at its first kernel boundary without running user code, and the
+        // caller's quota_exceeded is true (nothing of it remains).
+        auto t = p.create_thread(wire::Reader::u64(root, 0), wire::Reader::u64(root, 1), wire::Reader::u64(root, 2),
+                                 false);
         if (!t.ok()) {
             if (t.error() == Error::quota)
                 return call.fail(Status::quota_exceeded,
@@ -841,7 +856,11 @@ void process_invoke(Call& call, Process& p) {
                                                                                               : QuotaKind::frames));
             return call.fail(t.error());
         }
-        return return_cap(call, t.value().get(), kRightsObject);
+        UserThread* nt = t.value().get();
+        return_cap(call, nt, kRightsObject);
+        if (call.caps_out_count == 0) nt->request_kill();
+        sched::start(*nt->kthread());
+        return;
     }
     case iface::kProcessAllocate: {
         if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);

@@ -69,7 +69,8 @@ inline constexpr uint32_t kMaxCallCaps = 16;       // capabilities in or out of 
 struct Mapping {
     uint64_t va = 0;       // 0: free entry
     uint64_t pages = 0;
-    MemoryObject* mo = nullptr;  // owns one reference while mapped
+    MemoryObject* mo = nullptr;  // owns one reference from reservation until the entry is cleared
+    bool ready = false;          // false while map() installs its PTEs outside the lock: unmap refuses it (busy)
 };
 
 class Process final : public KernelObject {

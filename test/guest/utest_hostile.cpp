@@ -6,7 +6,9 @@
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
+#include "libcap/spawn.h"
 #include "libcap/test.h"
+#include "libcap/thread.h"
 
 namespace abi = capos::abi;
 using cap::this_ring;
@@ -149,6 +151,135 @@ CAP_TEST(corrupt_ring_indices) {
   asm volatile("syscall" : "=a"(ret) : "a"(uint64_t{77}), "D"(uint64_t{0}), "S"(uint64_t{0}) : "rcx", "r11", "memory");
   CAP_CHECK(ret == static_cast<int64_t>(abi::Status::invalid_argument));
   CAP_CHECK(abi::cap_enter(0xffffffffu, 0) == static_cast<int64_t>(abi::Status::invalid_argument));
+}
+
+// ---- races between two threads of one process (regressions) ------------------
+
+namespace {
+
+constexpr uint64_t kRacePages = 8;
+constexpr uint64_t kRaceBytes = kRacePages * 4096;
+constexpr uint32_t kRaceRounds = 3000;
+uint64_t g_race_va = 0;
+abi::CapHandle g_race_mo = abi::kNullCap;
+uint32_t g_race_stop = 0;
+uint32_t g_unmap_ok = 0, g_unmap_busy = 0;
+
+int64_t unmapper(void*) {
+  cap::Ring& r = this_ring();
+  while (__atomic_load_n(&g_race_stop, __ATOMIC_ACQUIRE) == 0) {
+    auto u = cap::process_unmap(r, cap::start_info().process(), g_race_va, kRaceBytes);
+    if (u.ok()) ++g_unmap_ok;
+    else if (u.status() == abi::Status::busy) ++g_unmap_busy;
+    else return 10;  // nothing else is a right answer for a whole, aligned range
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Process.unmap racing Process.map of the same range: the unmap must see a
+// map that is still installing as busy, never drop its half-built entry. The
+// old kernel dropped a reference not yet taken and left the PTEs unrecorded,
+// so a later map of the range failed and teardown double-freed frames.
+CAP_TEST(map_races_unmap) {
+  cap::Ring& r = this_ring();
+  auto mo = cap::process_allocate(r, cap::start_info().process(), kRaceBytes);
+  CAP_REQUIRE(mo.ok());
+  g_race_mo = mo.value();
+  g_race_va = cap::reserve_va(kRaceBytes);
+  CAP_REQUIRE(g_race_va != 0);
+  g_race_stop = 0;
+  auto t = cap::Thread::spawn(unmapper, nullptr, 64 * 1024);
+  CAP_REQUIRE(t.ok());
+  uint32_t mapped = 0, refused = 0;
+  for (uint32_t i = 0; i < kRaceRounds; ++i) {
+    auto m = cap::process_map(r, cap::start_info().process(), g_race_mo, g_race_va, 0, kRaceBytes, true, false);
+    if (m.ok()) ++mapped;
+    else ++refused;  // still mapped: the unmapper has not caught up
+  }
+  __atomic_store_n(&g_race_stop, 1, __ATOMIC_RELEASE);
+  auto j = t.value().join();
+  CAP_CHECK(j.ok() && j.value() == 0);
+  // Whatever interleaving happened, the range is now either mapped and
+  // recorded or empty: one unmap empties it, and then a map must succeed.
+  (void)cap::process_unmap(r, cap::start_info().process(), g_race_va, kRaceBytes);
+  auto again = cap::process_map(r, cap::start_info().process(), g_race_mo, g_race_va, 0, kRaceBytes, true, false);
+  CAP_CHECK(again.ok());
+  if (again.ok()) {
+    auto* p = reinterpret_cast<volatile uint64_t*>(g_race_va);
+    for (uint64_t k = 0; k < kRacePages; ++k) p[k * 512] = 0x5a5a0000 + k;
+    bool same = true;
+    for (uint64_t k = 0; k < kRacePages; ++k) same = same && p[k * 512] == 0x5a5a0000 + k;
+    CAP_CHECK(same);
+    CAP_CHECK(cap::process_unmap(r, cap::start_info().process(), g_race_va, kRaceBytes).ok());
+  }
+  cap::print("[utest-hostile] map/unmap race: %u maps, %u refused, %u unmaps, %u busy\n", mapped, refused,
+             g_unmap_ok, g_unmap_busy);
+  abi::CapHandle d[1] = {g_race_mo};
+  CAP_CHECK(cap::drop_caps(d, 1).ok());
+}
+
+namespace {
+
+constexpr uint32_t kFillMax = 400;
+abi::CapHandle g_fill[kFillMax];
+uint32_t g_filled = 0;
+uint32_t g_fill_stop = 0;
+uint32_t g_child_ran = 0;
+
+int64_t counted_child(void*) {
+  __atomic_fetch_add(&g_child_ran, 1, __ATOMIC_ACQ_REL);
+  return 7;
+}
+
+// Keeps the caller's table at zero or one free slot: fills it with one-page
+// MemoryObjects, then frees one, again and again.
+int64_t slot_filler(void*) {
+  cap::Ring& r = this_ring();
+  while (__atomic_load_n(&g_fill_stop, __ATOMIC_ACQUIRE) == 0) {
+    auto m = cap::process_allocate(r, cap::start_info().process(), 4096);
+    if (m.ok()) {
+      if (g_filled == kFillMax) return 11;
+      g_fill[g_filled++] = m.value();
+      continue;
+    }
+    if (m.status() != abi::Status::quota_exceeded) return 12;
+    if (g_filled > 0) (void)cap::drop_caps(&g_fill[--g_filled], 1);
+  }
+  return 0;
+}
+
+}  // namespace
+
+// Process.createThread while another thread takes the last capability slot:
+// a spawn may fail with quota_exceeded, but a thread whose handle could not
+// be returned must never have run (the old kernel started it first; libcap
+// then unmapped its stack and the orphan's fault killed the process).
+CAP_TEST(create_thread_races_slot_quota) {
+  g_filled = 0;
+  g_fill_stop = 0;
+  g_child_ran = 0;
+  auto f = cap::Thread::spawn(slot_filler, nullptr, 64 * 1024);
+  CAP_REQUIRE(f.ok());
+  uint32_t spawned = 0, refused = 0;
+  for (uint32_t i = 0; i < 300; ++i) {
+    auto t = cap::Thread::spawn(counted_child, nullptr, 16 * 1024);
+    if (!t.ok()) {
+      ++refused;
+      continue;
+    }
+    ++spawned;
+    auto j = t.value().join();
+    CAP_CHECK(j.ok() && j.value() == 7);
+  }
+  __atomic_store_n(&g_fill_stop, 1, __ATOMIC_RELEASE);
+  auto jf = f.value().join();
+  CAP_CHECK(jf.ok() && jf.value() == 0);
+  while (g_filled > 0) (void)cap::drop_caps(&g_fill[--g_filled], 1);
+  cap::print("[utest-hostile] createThread vs slot quota: %u spawned, %u refused, %u ran\n", spawned, refused,
+             __atomic_load_n(&g_child_ran, __ATOMIC_ACQUIRE));
+  CAP_CHECK(__atomic_load_n(&g_child_ran, __ATOMIC_ACQUIRE) == spawned);
 }
 
 CAP_TEST_MAIN("hostile")
