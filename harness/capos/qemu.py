@@ -3,6 +3,11 @@
 Every run is bounded: QEMU is started in its own process group and killed
 (the whole group) when it exits, when the caller's `until` predicate fires,
 on timeout, or when the harness itself is interrupted.
+
+Each run also attributes host CPU time (hostattr.py): one QMP connection per
+boot gives the vCPU thread ids (for pinning and sampling) and `info jit`;
+the guest's `[bench-window] begin/end <label>` lines delimit the windows of
+RunResult.windows, which always ends with the whole-boot window "boot".
 """
 from __future__ import annotations
 
@@ -19,6 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+from . import hangdump, hostattr
 
 # isa-debug-exit status codes written by the kernel (exit = code << 1 | 1).
 EXIT_PASS = 33
@@ -62,6 +69,8 @@ class QemuSpec:
     pin_cpus: list[int] | None = None   # taskset the whole QEMU process to these host CPUs
     pin_vcpus: list[int] | None = None  # pin vCPU thread i to host CPU pin_vcpus[i % len] (via QMP)
     symbols: Path | None = None         # kernel ELF: a timed-out boot gets a per-vCPU hang dump (hangdump.py)
+    attribution: bool = True            # host-side attribution windows (hostattr.py; needs QMP)
+    report_windows: bool = False        # print each window's describe() line as it ends
 
 
 @dataclass
@@ -73,6 +82,13 @@ class RunResult:
     elapsed: float
     matched: str | None
     command: list[str] = field(default_factory=list)
+    # The [bench-window] windows in the order they ended, then "boot"; empty
+    # when attribution was off or QMP never answered.
+    windows: list[hostattr.Window] = field(default_factory=list)
+
+    def window(self, label: str) -> hostattr.Window | None:
+        """The first window with this label."""
+        return next((w for w in self.windows if w.label == label), None)
 
     @property
     def exit_name(self) -> str:
@@ -130,6 +146,10 @@ def qmp_socket(spec: QemuSpec) -> Path:
     return Path(tempfile.gettempdir()) / f"capos-{digest}.qmp"
 
 
+def uses_qmp(spec: QemuSpec) -> bool:
+    return bool(spec.pin_vcpus) or spec.symbols is not None or spec.attribution
+
+
 def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]:
     cmd = [qemu, "-machine", "q35", "-display", "none", "-vga", "none", "-no-reboot",
            "-monitor", "none", "-serial", f"file:{spec.log}",
@@ -146,7 +166,7 @@ def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]
         cmd += ["-initrd", str(spec.initrd)]
     if spec.append is not None:
         cmd += ["-append", spec.append]
-    if spec.pin_vcpus or spec.symbols is not None:
+    if uses_qmp(spec):
         cmd += ["-qmp", f"unix:{qmp_socket(spec)},server=on,wait=off"]
     cmd += spec.extra
     if spec.pin_cpus:
@@ -203,13 +223,110 @@ def _qmp_vcpu_threads(sock_path: Path, deadline: float) -> dict[int, int]:
 
 def pin_vcpu_threads(sock_path: Path, host_cpus: list[int], timeout: float = 10.0) -> dict[int, int]:
     """Pins vCPU i's thread to host_cpus[i % len(host_cpus)]; returns cpu-index -> host CPU."""
-    threads = _qmp_vcpu_threads(sock_path, time.monotonic() + timeout)
+    return pin_threads(_qmp_vcpu_threads(sock_path, time.monotonic() + timeout), host_cpus)
+
+
+def pin_threads(threads: dict[int, int], host_cpus: list[int]) -> dict[int, int]:
+    """Pins thread threads[i] (cpu-index i) to host_cpus[i % len(host_cpus)]."""
     placed: dict[int, int] = {}
     for idx, tid in sorted(threads.items()):
         host = host_cpus[idx % len(host_cpus)]
         os.sched_setaffinity(tid, {host})
         placed[idx] = host
     return placed
+
+
+def connect_qmp(sock_path: Path, deadline: float, alive: Callable[[], bool],
+                timeout: float = 2.0) -> hangdump.Qmp | None:
+    """One QMP connection, retried until the socket answers, `alive()` turns
+    false or the deadline passes (then None)."""
+    while True:
+        try:
+            if sock_path.exists():  # (Qmp leaks its socket when the connect fails)
+                return hangdump.Qmp(sock_path, timeout=timeout)
+        except (OSError, ValueError):
+            pass
+        if time.monotonic() > deadline or not alive():
+            return None
+        time.sleep(0.02)
+
+
+def vcpu_threads(q: hangdump.Qmp) -> dict[int, int]:
+    """cpu-index -> host thread id (QMP query-cpus-fast)."""
+    return {int(c["cpu-index"]): int(c["thread-id"]) for c in q.rpc("query-cpus-fast").get("return", [])}
+
+
+class _Log:
+    """The serial log read as it grows. `text` is a prefix of what decoding
+    the whole file gives (UTF-8, errors replaced, CR LF as LF): a partial
+    UTF-8 sequence or a CR that may start a CR LF waits for the next read."""
+
+    def __init__(self, path: Path) -> None:
+        import codecs
+
+        self._f = path.open("rb")
+        self._dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._cr = ""
+        self.text = ""
+
+    def update(self) -> bool:
+        new = self._f.read()
+        if not new:
+            return False
+        piece = self._cr + self._dec.decode(new)
+        self._cr = ""
+        if piece.endswith("\r"):
+            piece, self._cr = piece[:-1], "\r"
+        self.text += piece.replace("\r\n", "\n")
+        return True
+
+    def close(self) -> None:
+        self._f.close()
+
+
+class _FileWatch:
+    """Wakes when a file is written (inotify IN_MODIFY, through libc): the
+    serial log is looked at as soon as the guest prints, without polling
+    every few ms. Polling at 5 ms costs about 2.5 % of a host CPU here, which
+    the vCPUs being measured would lose."""
+
+    IN_MODIFY = 0x2
+    IN_NONBLOCK = 0o4000
+    IN_CLOEXEC = 0o2000000
+
+    def __init__(self, path: Path) -> None:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = libc.inotify_init1(self.IN_NONBLOCK | self.IN_CLOEXEC)
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1")
+        if libc.inotify_add_watch(fd, os.fsencode(str(path)), self.IN_MODIFY) < 0:
+            err = ctypes.get_errno()
+            os.close(fd)
+            raise OSError(err, f"inotify_add_watch {path}")
+        self.fd = fd
+
+    def wait(self, timeout: float) -> None:
+        import select
+
+        ready, _, _ = select.select([self.fd], [], [], timeout)
+        if ready:
+            try:
+                while os.read(self.fd, 4096):
+                    pass
+            except BlockingIOError:
+                pass
+
+    def close(self) -> None:
+        os.close(self.fd)
+
+
+def _watch(path: Path) -> _FileWatch | None:
+    try:
+        return _FileWatch(path)
+    except (OSError, AttributeError):
+        return None
 
 
 def _die_with_parent() -> None:
@@ -238,6 +355,8 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     spec.log.write_bytes(b"")
     cfg_disk = make_config_disk(spec.cmdline, spec.log.parent) if spec.cmdline is not None else None
     cmd = build_command(spec, qemu, cfg_disk)
+    if uses_qmp(spec):
+        qmp_socket(spec).unlink(missing_ok=True)  # a stale one would be connected to
     start = time.monotonic()
     # A test runner's timeout sends SIGTERM: turn it into an exception so the
     # finally clause below still kills QEMU (PDEATHSIG covers SIGKILL).
@@ -251,32 +370,93 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     matched: str | None = None
     timed_out = False
     text = ""
+    qmp: hangdump.Qmp | None = None
+    recorder: hostattr.Recorder | None = None
+    windows: list[hostattr.Window] = []
+    log = _Log(spec.log)
+    watch: _FileWatch | None = None
     try:
-        if spec.pin_vcpus:
-            pin_vcpu_threads(qmp_socket(spec), spec.pin_vcpus)
+        if uses_qmp(spec) and (spec.pin_vcpus or spec.attribution):
+            qmp = connect_qmp(qmp_socket(spec), start + min(10.0, spec.timeout), lambda: proc.poll() is None)
+            threads: dict[int, int] = {}
+            if qmp is not None:
+                try:
+                    threads = vcpu_threads(qmp)
+                except (OSError, ValueError, KeyError, TypeError):
+                    qmp.close()  # out of step: no attribution figures from it
+                    qmp = None
+            if spec.pin_vcpus:
+                if not threads:
+                    raise TimeoutError(f"QMP socket {qmp_socket(spec)} never answered with vCPU threads")
+                pin_threads(threads, spec.pin_vcpus)
+            if spec.attribution and proc.poll() is None:
+                recorder = hostattr.Recorder(
+                    hostattr.Sampler(proc.pid, threads, qmp.hmp if qmp is not None else None),
+                    report=(lambda w: print(w.describe(), flush=True)) if spec.report_windows else None)
+                recorder.start()
+        # While windows are recorded, a marker is sampled within a few ms of
+        # its line reaching the file: woken by inotify (at most every 2 ms),
+        # else polled every 10 ms. `until` looks at the whole text, so it
+        # runs at most every 50 ms, and only on news.
+        if recorder is not None:
+            watch = _watch(spec.log)
+        poll_s = 0.05 if recorder is None or watch is not None else 0.01
+        pending, last_until, last_wake = True, 0.0, 0.0
         while True:
-            text = spec.log.read_text(errors="replace").replace("\r\n", "\n")
-            if until is not None:
+            changed = log.update()
+            text = log.text
+            pending = pending or changed
+            if changed and recorder is not None:
+                recorder.feed(text)
+            now = time.monotonic()
+            if until is not None and pending and now - last_until >= 0.05:
+                pending, last_until = False, now
                 matched = until(text)
                 if matched is not None:
                     break
             if proc.poll() is not None:
+                # What QEMU wrote last may not have been looked at yet.
+                if log.update() or pending:
+                    text = log.text
+                    if recorder is not None:
+                        recorder.feed(text)
+                    if until is not None:
+                        matched = until(text)
                 break
             if time.monotonic() - start > spec.timeout:
                 timed_out = True
                 break
-            time.sleep(0.05)
+            if recorder is not None:
+                recorder.poll()
+            if watch is not None:
+                gap = last_wake + 0.002 - time.monotonic()
+                if gap > 0:
+                    time.sleep(gap)
+                watch.wait(poll_s)
+                last_wake = time.monotonic()
+            else:
+                time.sleep(poll_s)
+        if recorder is not None:
+            windows = recorder.finish(alive=proc.poll() is None)
+            recorder = None
         if timed_out and spec.symbols is not None and proc.poll() is None:
-            from . import hangdump
+            if qmp is not None:  # QEMU serves one QMP client at a time
+                qmp.close()
+                qmp = None
             lines = hangdump.dump(qmp_socket(spec), spec.symbols)
             with spec.log.open("a") as f:
                 f.write("\n" + "\n".join(lines) + "\n")
     finally:
         exited = proc.poll()
+        if qmp is not None:
+            qmp.close()
+        if watch is not None:
+            watch.close()
+        log.close()
         _kill_group(proc)
         if cfg_disk is not None:
             cfg_disk.unlink(missing_ok=True)
-        if spec.pin_vcpus or spec.symbols is not None:
+        if uses_qmp(spec):
             qmp_socket(spec).unlink(missing_ok=True)
         for sig, handler in old_handlers.items():
             signal.signal(sig, handler)
@@ -288,7 +468,24 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     if qemu_out.strip():
         text += "\n[qemu] " + qemu_out.strip().replace("\n", "\n[qemu] ") + "\n"
     return RunResult(exit_code=exited, timed_out=timed_out, log=spec.log, text=text,
-                     elapsed=elapsed, matched=matched, command=cmd)
+                     elapsed=elapsed, matched=matched, command=cmd, windows=windows)
+
+
+def processes_with_arg(needle: str, proc: Path = Path("/proc")) -> list[int]:
+    """Pids of live processes with `needle` inside one of their command-line
+    arguments (read from /proc: no procps needed); zombies do not count."""
+    pids: list[int] = []
+    for d in proc.iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            args = (d / "cmdline").read_bytes().split(b"\0")
+            state = (d / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state != "Z" and any(needle.encode() in a for a in args):
+            pids.append(int(d.name))
+    return sorted(pids)
 
 
 def tail(text: str, n: int = 40) -> str:
@@ -332,7 +529,7 @@ def detect_accel(build_dir: Path, iso: Path | None = None) -> Accel:
         reason = "no ISO to probe KVM with"
     else:
         spec = QemuSpec(accel=KVM, smp=1, memory="128M", cpu="host", iso=iso, cmdline="test=boot",
-                        log=build_dir / "kvm-probe.log", timeout=8.0)
+                        log=build_dir / "kvm-probe.log", timeout=8.0, attribution=False)
         res = run(spec)
         if res.exit_code == EXIT_PASS:
             chosen = KVM

@@ -79,6 +79,16 @@ class QemuHelpersTest(unittest.TestCase):
         self.assertIn("isa-debug-exit,iobase=0xf4", joined)
         self.assertIn("-no-reboot", cmd)
 
+    def test_processes_found_from_proc_without_procps(self) -> None:
+        marker = f"capos-marker-{os.getpid()}-{time.monotonic_ns()}"
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker])
+        try:
+            self.assertEqual(qemu.processes_with_arg(marker), [child.pid])
+        finally:
+            child.kill()
+            child.wait()
+        self.assertEqual(qemu.processes_with_arg(marker), [])
+
     def test_tail(self) -> None:
         text = "\n".join(str(i) for i in range(100))
         self.assertEqual(qemu.tail(text, 3), "97\n98\n99")
@@ -101,7 +111,7 @@ class NoStrayQemuTest(unittest.TestCase):
         log = str(build / "test-logs" / f"{name}.log")
 
         def qemu_alive() -> bool:
-            return subprocess.run(["pgrep", "-f", log], capture_output=True).returncode == 0
+            return bool(qemu.processes_with_arg(log))
 
         deadline = time.monotonic() + 30
         while not qemu_alive():
