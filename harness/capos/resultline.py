@@ -2,7 +2,7 @@
 
 The same lines come from the capOS coordinator and from the Linux baseline:
 
-    [smp-process-scale] cpus=<n> workers=<n> range=<lo>..<hi> primes=<count> checksum=<hex> elapsed=<cycles> verified=true
+    [smp-process-scale] cpus=<n> workers=<n> range=<lo>..<hi> primes=<count> checksum=<hex> elapsed=<cycles> [total=<cycles>] verified=true
     [smp-thread-scale] cpus=<n> threads=<n> blocks=<n> rounds=<n> root=<hex> spawn_ready=<cycles> work=<cycles> shutdown=<cycles> total=<cycles> verified=true
     [smp-env] os=<name> cpus=<n> tsc_hz=<hz> cycle_source=<name>
 
@@ -10,6 +10,10 @@ A line that starts with one of these tags but does not have exactly the
 documented fields, in order, with well-formed values, raises ResultLineError
 naming the problem; lines without a tag are ignored by parse_text. Serial
 noise before the tag on the same line (e.g. a kernel timestamp) is allowed.
+
+`total=` on a process-scale line is optional: guests that measure spawn to
+shutdown print it; older logs have only `elapsed`, and their `total` is None
+(unknown), never a copy of `work`.
 """
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ class ProcessScale:
     checksum: int
     elapsed: int  # guest cycles, the timed compute window
     verified: bool
+    total_cycles: int | None = None  # spawn to shutdown; None in logs from before the field existed
 
     workload = "process"
 
@@ -55,9 +60,8 @@ class ProcessScale:
         return self.elapsed
 
     @property
-    def total(self) -> int:
-        # Process scale measures only the compute window.
-        return self.elapsed
+    def total(self) -> int | None:
+        return self.total_cycles
 
 
 @dataclass(frozen=True)
@@ -95,22 +99,40 @@ _HEX = re.compile(r"0x[0-9a-fA-F]{1,16}\Z")
 _RANGE = re.compile(r"([0-9]+)\.\.([0-9]+)\Z")
 _NAME = re.compile(r"[A-Za-z0-9_.-]+\Z")
 
-# Field lists in their required order, with each value's kind.
-_PROCESS_FIELDS = [("cpus", "uint"), ("workers", "uint"), ("range", "range"), ("primes", "uint"),
-                   ("checksum", "hex"), ("elapsed", "uint"), ("verified", "bool")]
-_THREAD_FIELDS = [("cpus", "uint"), ("threads", "uint"), ("blocks", "uint"), ("rounds", "uint"),
-                  ("root", "hex"), ("spawn_ready", "uint"), ("work", "uint"), ("shutdown", "uint"),
-                  ("total", "uint"), ("verified", "bool")]
-_ENV_FIELDS = [("os", "name"), ("cpus", "uint"), ("tsc_hz", "uint"), ("cycle_source", "name")]
+# Field lists in their required order, with each value's kind; a third
+# element True marks an optional field (present or absent, never elsewhere).
+_Spec = list[tuple[str, str, bool]]
+_PROCESS_FIELDS: _Spec = [("cpus", "uint", False), ("workers", "uint", False), ("range", "range", False),
+                          ("primes", "uint", False), ("checksum", "hex", False), ("elapsed", "uint", False),
+                          ("total", "uint", True), ("verified", "bool", False)]
+_THREAD_FIELDS: _Spec = [("cpus", "uint", False), ("threads", "uint", False), ("blocks", "uint", False),
+                         ("rounds", "uint", False), ("root", "hex", False), ("spawn_ready", "uint", False),
+                         ("work", "uint", False), ("shutdown", "uint", False), ("total", "uint", False),
+                         ("verified", "bool", False)]
+_ENV_FIELDS: _Spec = [("os", "name", False), ("cpus", "uint", False), ("tsc_hz", "uint", False),
+                      ("cycle_source", "name", False)]
 
 
-def _fields(body: str, spec: list[tuple[str, str]], line: str, lineno: int | None) -> dict[str, object]:
+def _names(tokens: list[str]) -> list[str]:
+    return [t.split("=", 1)[0] for t in tokens]
+
+
+def _fields(body: str, spec: _Spec, line: str, lineno: int | None) -> dict[str, object]:
     tokens = body.split()
-    if len(tokens) != len(spec):
-        got = [t.split("=", 1)[0] for t in tokens]
-        raise ResultLineError(f"expected fields {[k for k, _ in spec]}, got {got}", line, lineno)
+    required = sum(1 for _, _, opt in spec if not opt)
+    if not required <= len(tokens) <= len(spec):
+        raise ResultLineError(f"expected fields {[k for k, _, _ in spec]}, got {_names(tokens)}", line, lineno)
     out: dict[str, object] = {}
-    for token, (key, kind) in zip(tokens, spec):
+    pairs: list[tuple[str, tuple[str, str]]] = []
+    i = 0
+    for key, kind, optional in spec:
+        if optional and not (i < len(tokens) and tokens[i].partition("=")[0] == key):
+            continue  # an optional field is taken only where it stands, under its own name
+        if i >= len(tokens):
+            raise ResultLineError(f"expected fields {[k for k, _, _ in spec]}, got {_names(tokens)}", line, lineno)
+        pairs.append((tokens[i], (key, kind)))
+        i += 1
+    for token, (key, kind) in pairs:
         name, sep, value = token.partition("=")
         if not sep or name != key:
             raise ResultLineError(f"expected {key}=..., got {token!r}", line, lineno)
@@ -137,6 +159,8 @@ def _fields(body: str, spec: list[tuple[str, str]], line: str, lineno: int | Non
             out[key] = value
         else:  # pragma: no cover - spec tables are fixed above
             raise AssertionError(kind)
+    if i != len(tokens):
+        raise ResultLineError(f"expected fields {[k for k, _, _ in spec]}, got {_names(tokens)}", line, lineno)
     return out
 
 
@@ -151,9 +175,13 @@ def parse_line(line: str, lineno: int | None = None) -> Record | None:
             raise ResultLineError(f"no space after {tag}", line, lineno)
         if tag == PROCESS_TAG:
             f = _fields(body, _PROCESS_FIELDS, line, lineno)
-            rec: Record = ProcessScale(**f)  # type: ignore[arg-type]
+            if "total" in f:
+                f["total_cycles"] = f.pop("total")
+            rec = ProcessScale(**f)  # type: ignore[arg-type]
             if rec.workers == 0 or rec.cpus == 0:
                 raise ResultLineError("cpus and workers must be positive", line, lineno)
+            if rec.verified and rec.total_cycles is not None and rec.elapsed > rec.total_cycles:
+                raise ResultLineError("elapsed (work) exceeds total", line, lineno)
             return rec
         if tag == THREAD_TAG:
             f = _fields(body, _THREAD_FIELDS, line, lineno)

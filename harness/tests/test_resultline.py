@@ -21,7 +21,13 @@ class ParseGood(unittest.TestCase):
         self.assertEqual(r, ProcessScale(cpus=2, workers=2, lo=2, hi=16777216, primes=1077871,
                                          checksum=0x829abeafa2f78f12, elapsed=12345, verified=True))
         assert isinstance(r, ProcessScale)
-        self.assertEqual((r.work, r.total, r.parallelism, r.workload), (12345, 12345, 2, "process"))
+        # An old line without total=: total is unknown, not a copy of work.
+        self.assertEqual((r.work, r.total, r.parallelism, r.workload), (12345, None, 2, "process"))
+
+    def test_process_line_with_total(self) -> None:
+        r = resultline.parse_line(PROC.replace(" verified=", " total=20000 verified="))
+        assert isinstance(r, ProcessScale)
+        self.assertEqual((r.work, r.total, r.total_cycles), (12345, 20000, 20000))
 
     def test_thread_line(self) -> None:
         r = resultline.parse_line(THREAD)
@@ -93,6 +99,15 @@ class ParseMalformed(unittest.TestCase):
 
     def test_truncated_line(self) -> None:
         self.assertBad(THREAD[:60], "expected fields")
+
+    def test_optional_total_misplaced_or_bad(self) -> None:
+        self.assertBad(PROC.replace(" elapsed=12345", " total=20000 elapsed=12345"), "expected elapsed=")
+        self.assertBad(PROC + " total=20000", "expected fields")
+        self.assertBad(PROC.replace(" verified=", " total=2x verified="), "total is not an unsigned integer")
+        self.assertBad(PROC.replace(" verified=", " total=1 total=2 verified="), "expected fields")
+
+    def test_work_exceeds_total(self) -> None:
+        self.assertBad(PROC.replace(" verified=", " total=100 verified="), "exceeds total")
 
     def test_zero_workers(self) -> None:
         self.assertBad(PROC.replace("workers=2", "workers=0"), "positive")
