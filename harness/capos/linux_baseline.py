@@ -105,12 +105,18 @@ def find_kernel(explicit: Path | None = None) -> Path:
 
 
 def kernel_cmdline(bench: str, workers: int, runs: int = 1, hi: int | None = None,
-                   blocks: int | None = None, detail: bool = False) -> str:
+                   blocks: int | None = None, detail: bool = False, paired: int = 0) -> str:
+    """paired > 0: one boot alternates 1 and `workers` workers in `paired` ABBA blocks
+    (capos.paired=N; 4N result lines), for bench process or thread."""
     if bench not in BENCHES:
         raise ValueError(f"bench must be one of {BENCHES}, not {bench!r}")
-    if workers < 1 or runs < 1:
-        raise ValueError("workers and runs must be positive")
+    if workers < 1 or runs < 1 or paired < 0:
+        raise ValueError("workers and runs must be positive, paired not negative")
+    if paired and bench not in ("process", "thread"):
+        raise ValueError("paired mode runs one workload: bench process or thread")
     parts = [BASE_APPEND, f"capos.bench={bench}", f"capos.workers={workers}", f"capos.runs={runs}"]
+    if paired:
+        parts.append(f"capos.paired={paired}")
     if hi is not None:
         parts.append(f"capos.hi={hi}")
     if blocks is not None:
@@ -148,8 +154,10 @@ class LinuxRun:
         return None
 
 
-def evaluate(text: str, bench: str, runs: int, timed_out: bool = False) -> tuple[list[resultline.Record], str | None, str | None]:
-    """Parses a baseline log; returns (records, init status, error or None)."""
+def evaluate(text: str, bench: str, runs: int, timed_out: bool = False,
+             paired: int = 0) -> tuple[list[resultline.Record], str | None, str | None]:
+    """Parses a baseline log; returns (records, init status, error or None). With paired = N the
+    boot must have printed 4N result lines of `bench` (N ABBA blocks of 1 and 2 workers)."""
     status = done_marker(text)
     try:
         records = resultline.parse_text(text)
@@ -160,6 +168,8 @@ def evaluate(text: str, bench: str, runs: int, timed_out: bool = False) -> tuple
     if status != "ok":
         return records, status, f"/init finished with status {status!r}" if status else "/init never finished"
     want = {"process": runs if bench in ("process", "all") else 0, "thread": runs if bench in ("thread", "all") else 0}
+    if paired:
+        want = {w: 4 * paired if w == bench else 0 for w in want}
     got = {"process": 0, "thread": 0}
     for r in records:
         if isinstance(r, resultline.Env):
@@ -175,17 +185,19 @@ def evaluate(text: str, bench: str, runs: int, timed_out: bool = False) -> tuple
 def run_case(accel: "Accel", smp: int, bench: str, initrd: Path, log: Path, *, workers: int | None = None,
              runs: int = 1, memory: str = "256M", cpu: str | None = None, kernel: Path | None = None,
              timeout: float = 900.0, pin_cpus: list[int] | None = None, hi: int | None = None,
-             blocks: int | None = None, detail: bool = False, pin_vcpus: list[int] | None = None) -> LinuxRun:
-    """Boots the baseline once with -smp smp and runs `bench` `runs` times (workers default to smp)."""
+             blocks: int | None = None, detail: bool = False, pin_vcpus: list[int] | None = None,
+             paired: int = 0) -> LinuxRun:
+    """Boots the baseline once with -smp smp and runs `bench` `runs` times (workers default to smp);
+    paired = N instead alternates 1 and `workers` workers in N ABBA blocks (kernel_cmdline)."""
     from . import qemu
 
     spec = qemu.QemuSpec(accel=accel, smp=smp, memory=memory, cpu=cpu or ("host" if accel.name == "kvm" else "max"),
                          kernel=find_kernel(kernel), initrd=initrd,
-                         append=kernel_cmdline(bench, workers or smp, runs, hi, blocks, detail),
+                         append=kernel_cmdline(bench, workers or smp, runs, hi, blocks, detail, paired),
                          log=log, timeout=timeout, pin_cpus=pin_cpus, pin_vcpus=pin_vcpus)
     # /init's "done" line is the last thing it prints before powering off.
     res = qemu.run(spec, until=done_marker)
-    records, status, error = evaluate(res.text, bench, runs, res.timed_out)
+    records, status, error = evaluate(res.text, bench, runs, res.timed_out, paired)
     return LinuxRun(res, records, status, error)
 
 
