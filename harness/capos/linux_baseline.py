@@ -209,7 +209,7 @@ def _accel_by_name(name: str, build_dir: Path) -> "Accel":
     from . import qemu
 
     if name == "auto":
-        return qemu.detect_accel(build_dir)
+        return qemu.detect_accel(build_dir, build_dir / "iso" / "capos.iso")  # probes KVM with it when built
     args = {"kvm": ["-accel", "kvm"], "tcg-mt": ["-accel", "tcg,thread=multi"], "tcg": ["-accel", "tcg,thread=single"]}
     return qemu.Accel(name, args[name])
 

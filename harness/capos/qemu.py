@@ -497,12 +497,51 @@ def _kvm_usable() -> bool:
     return os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
+def _first_line(path: str, prefix: str = "") -> str:
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip() if prefix else line.strip()
+    except OSError:
+        pass
+    return ""
+
+
+def accel_cache_key(qemu_version_line: str) -> dict[str, str]:
+    """What a KVM probe's answer depends on: the QEMU build, the host kernel,
+    the machine (its id, else its name) and CPU model, and the /dev/kvm node
+    (device number, permissions). A cached answer counts only if all agree."""
+    u = os.uname()
+    try:
+        st = os.stat("/dev/kvm")
+        kvm = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)} mode={st.st_mode & 0o7777:o} " \
+              f"rw={'yes' if _kvm_usable() else 'no'}"
+    except OSError:
+        kvm = "absent"
+    return {"qemu": qemu_version_line, "kernel": f"{u.release} {u.version}",
+            "host": _first_line("/etc/machine-id") or u.nodename,
+            "cpu": _first_line("/proc/cpuinfo", "model name"), "kvm": kvm}
+
+
+def probe_kvm(build_dir: Path, iso: Path) -> tuple[bool, str]:
+    """Boots the ISO with test=boot under KVM for at most a few seconds."""
+    spec = QemuSpec(accel=KVM, smp=1, memory="128M", cpu="host", iso=iso, cmdline="test=boot",
+                    log=build_dir / "kvm-probe.log", timeout=8.0, attribution=False)
+    res = run(spec)
+    if res.exit_code == EXIT_PASS:
+        return True, f"KVM booted the probe in {res.elapsed:.1f}s"
+    return False, f"KVM probe did not boot ({res.exit_name} after {res.elapsed:.1f}s)"
+
+
 def detect_accel(build_dir: Path, iso: Path | None = None) -> Accel:
     """KVM only if it really boots our kernel; otherwise multi-threaded TCG.
 
     Opening /dev/kvm is not enough: a paravirtual KVM may accept the guest and
-    then hang it, so we boot the ISO with test=boot for a few seconds. The
-    answer is cached in build_dir/accel.json (keyed by QEMU version)."""
+    then hang it, so we boot the ISO with test=boot for a few seconds. Only
+    the answer of such a probe is cached, in build_dir/accel.json, keyed by
+    accel_cache_key(); without /dev/kvm or without an ISO to probe with, the
+    answer is TCG for this call only."""
     forced = os.environ.get("CAPOS_ACCEL")
     if forced:
         table = {"kvm": KVM, "tcg-mt": TCG_MT, "tcg": TCG_ST}
@@ -510,32 +549,24 @@ def detect_accel(build_dir: Path, iso: Path | None = None) -> Accel:
             raise ValueError(f"CAPOS_ACCEL must be one of {sorted(table)}, not {forced!r}")
         acc = table[forced]
         return Accel(acc.name, acc.args, "forced by CAPOS_ACCEL")
-    qemu = find_qemu()
-    version = qemu_version(qemu)
+    if not _kvm_usable():
+        return Accel(TCG_MT.name, TCG_MT.args, "/dev/kvm missing or not accessible")
+    key = accel_cache_key(qemu_version(find_qemu()))
     cache = build_dir / "accel.json"
     if cache.exists():
         try:
             data = json.loads(cache.read_text())
-            if data.get("qemu") == version:
+            if data.get("key") == key and data["accel"] in ("kvm", "tcg-mt"):
                 acc = KVM if data["accel"] == "kvm" else TCG_MT
-                return Accel(acc.name, acc.args, data.get("reason", "cached"))
-        except (ValueError, KeyError):
+                return Accel(acc.name, acc.args, f"{data.get('reason', 'probed')} (cached)")
+        except (ValueError, KeyError, TypeError):
             pass
-    reason = ""
-    chosen = TCG_MT
-    if not _kvm_usable():
-        reason = "/dev/kvm missing or not accessible"
-    elif iso is None or not iso.exists():
-        reason = "no ISO to probe KVM with"
-    else:
-        spec = QemuSpec(accel=KVM, smp=1, memory="128M", cpu="host", iso=iso, cmdline="test=boot",
-                        log=build_dir / "kvm-probe.log", timeout=8.0, attribution=False)
-        res = run(spec)
-        if res.exit_code == EXIT_PASS:
-            chosen = KVM
-            reason = f"KVM booted the probe in {res.elapsed:.1f}s"
-        else:
-            reason = f"KVM probe did not boot ({res.exit_name} after {res.elapsed:.1f}s)"
+    if iso is None or not iso.exists():
+        return Accel(TCG_MT.name, TCG_MT.args, "no ISO to probe KVM with (not cached)")
+    ok, reason = probe_kvm(build_dir, iso)
+    chosen = KVM if ok else TCG_MT
     build_dir.mkdir(parents=True, exist_ok=True)
-    cache.write_text(json.dumps({"qemu": version, "accel": chosen.name, "reason": reason}) + "\n")
+    tmp = cache.with_name(f".accel.json.{os.getpid()}")
+    tmp.write_text(json.dumps({"key": key, "accel": chosen.name, "reason": reason}, indent=1) + "\n")
+    tmp.replace(cache)  # whole or not at all, also with probes running side by side
     return Accel(chosen.name, chosen.args, reason)

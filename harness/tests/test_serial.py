@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import tempfile
 import time
 import unittest
 from pathlib import Path
+from unittest import mock
 
 from capos import qemu, serial
 
@@ -92,6 +94,97 @@ class QemuHelpersTest(unittest.TestCase):
     def test_tail(self) -> None:
         text = "\n".join(str(i) for i in range(100))
         self.assertEqual(qemu.tail(text, 3), "97\n98\n99")
+
+
+class AccelCacheTest(unittest.TestCase):
+    """detect_accel caches only what a KVM probe said, keyed by what the probe depends on."""
+
+    KEY = {"qemu": "QEMU emulator version 10.0.2", "kernel": "6.1.0 #1", "host": "m1", "cpu": "x", "kvm": "10:232"}
+
+    def setUp(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.build = Path(self.tmp.name)
+        self.iso = self.build / "capos.iso"
+        self.iso.write_bytes(b"iso")
+        self.probes: list[Path] = []
+        self.probe_answer = True
+        self.key = dict(self.KEY)
+        env = {k: v for k, v in os.environ.items() if k != "CAPOS_ACCEL"}
+        for p in (mock.patch.dict(os.environ, env, clear=True),
+                  mock.patch.object(qemu, "find_qemu", return_value="qemu-system-x86_64"),
+                  mock.patch.object(qemu, "qemu_version", return_value=self.KEY["qemu"]),
+                  mock.patch.object(qemu, "accel_cache_key", side_effect=lambda v: dict(self.key)),
+                  mock.patch.object(qemu, "_kvm_usable", side_effect=lambda: self.kvm_usable),
+                  mock.patch.object(qemu, "probe_kvm", side_effect=self._probe)):
+            p.start()
+            self.addCleanup(p.stop)
+        self.kvm_usable = True
+
+    def tearDown(self) -> None:
+        self.tmp.cleanup()
+
+    def _probe(self, build_dir: Path, iso: Path) -> tuple[bool, str]:
+        self.probes.append(iso)
+        return self.probe_answer, "fake probe"
+
+    def cache(self) -> Path:
+        return self.build / "accel.json"
+
+    def test_no_iso_is_not_cached_and_a_later_probe_decides(self) -> None:
+        acc = qemu.detect_accel(self.build)
+        self.assertEqual(acc.name, "tcg-mt")
+        self.assertIn("no ISO", acc.reason)
+        self.assertFalse(self.cache().exists())
+        self.assertEqual(qemu.detect_accel(self.build, self.iso).name, "kvm")
+        self.assertEqual(self.probes, [self.iso])
+        # Now cached: neither a call with the ISO nor one without probes again.
+        self.assertEqual(qemu.detect_accel(self.build, self.iso).name, "kvm")
+        acc = qemu.detect_accel(self.build)
+        self.assertEqual(acc.name, "kvm")
+        self.assertIn("cached", acc.reason)
+        self.assertEqual(len(self.probes), 1)
+
+    def test_a_failed_probe_is_cached_too(self) -> None:
+        self.probe_answer = False
+        self.assertEqual(qemu.detect_accel(self.build, self.iso).name, "tcg-mt")
+        self.assertEqual(qemu.detect_accel(self.build, self.iso).name, "tcg-mt")
+        self.assertEqual(len(self.probes), 1)
+
+    def test_any_change_of_the_key_probes_again(self) -> None:
+        qemu.detect_accel(self.build, self.iso)
+        for field_name in self.KEY:
+            self.key[field_name] += " changed"
+            qemu.detect_accel(self.build, self.iso)
+        self.assertEqual(len(self.probes), 1 + len(self.KEY))
+
+    def test_an_old_unkeyed_cache_is_ignored(self) -> None:
+        self.cache().write_text(json.dumps({"qemu": self.KEY["qemu"], "accel": "tcg-mt",
+                                            "reason": "no ISO to probe KVM with"}))
+        self.assertEqual(qemu.detect_accel(self.build, self.iso).name, "kvm")
+        self.assertEqual(len(self.probes), 1)
+        self.assertEqual(json.loads(self.cache().read_text())["key"], self.KEY)
+
+    def test_without_kvm_nothing_is_probed_or_cached(self) -> None:
+        self.kvm_usable = False
+        acc = qemu.detect_accel(self.build, self.iso)
+        self.assertEqual(acc.name, "tcg-mt")
+        self.assertEqual(self.probes, [])
+        self.assertFalse(self.cache().exists())
+
+    def test_forced_accelerator(self) -> None:
+        with mock.patch.dict(os.environ, {"CAPOS_ACCEL": "tcg"}):
+            self.assertEqual(qemu.detect_accel(self.build, self.iso).name, "tcg")
+        self.assertEqual(self.probes, [])
+
+
+class AccelCacheKeyTest(unittest.TestCase):
+    def test_key_has_every_part(self) -> None:
+        key = qemu.accel_cache_key("QEMU emulator version 10.0.2")
+        self.assertEqual(set(key), {"qemu", "kernel", "host", "cpu", "kvm"})
+        self.assertEqual(key["qemu"], "QEMU emulator version 10.0.2")
+        self.assertIn(os.uname().release, key["kernel"])
+        self.assertTrue(key["host"])
+        self.assertEqual(key["kvm"] == "absent", not os.path.exists("/dev/kvm"))
 
 
 @unittest.skipUnless(os.environ.get("CAPOS_BUILD_DIR") and
