@@ -14,19 +14,30 @@ from capos import qemu  # noqa: E402
 from capos.serial import find_boot_line  # noqa: E402
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 usage="%(prog)s [--smp N] [--memory SIZE] [--cpu MODEL] [kernel option ...]")
     ap.add_argument("--build-dir", type=Path, default=Path("build"))
-    ap.add_argument("--smp", type=int, default=2)
-    ap.add_argument("--memory", default="512M")
-    ap.add_argument("--cmdline", default="")
+    ap.add_argument("--smp", default="2", help="QEMU -smp: CPU count or a full -smp value (default 2)")
+    ap.add_argument("--memory", default="512M", help="QEMU -m (default 512M)")
+    ap.add_argument("--cpu", default=None, help="QEMU -cpu (default: host under KVM, max under TCG)")
+    ap.add_argument("--cmdline", default=None, help="the kernel command line as one string")
     ap.add_argument("--timeout", type=float, default=60.0)
-    args = ap.parse_args()
+    ap.add_argument("options", nargs="*", metavar="kernel option", help="kernel command line words, e.g. test=paging")
+    args = ap.parse_intermixed_args(argv)
+    if args.cmdline is not None and args.options:
+        ap.error("give the kernel command line either as words or with --cmdline, not both")
+    args.cmdline = args.cmdline if args.cmdline is not None else " ".join(args.options)
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     build = args.build_dir.resolve()
     iso = build / "iso" / "capos.iso"
     acc = qemu.detect_accel(build, iso)
     print(f"[boot] accelerator: {acc.name} ({acc.reason})", flush=True)
-    spec = qemu.QemuSpec(accel=acc, smp=args.smp, memory=args.memory, cpu=acc.default_cpu, iso=iso,
+    spec = qemu.QemuSpec(accel=acc, smp=args.smp, memory=args.memory, cpu=args.cpu or acc.default_cpu, iso=iso,
                          cmdline=args.cmdline, log=build / "boot.log", timeout=args.timeout)
     res = qemu.run(spec, lambda text: "boot" if find_boot_line(text) else None)
     for line in res.text.splitlines():

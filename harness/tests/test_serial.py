@@ -177,6 +177,22 @@ class AccelCacheTest(unittest.TestCase):
         self.assertEqual(self.probes, [])
 
 
+class BootArgsTest(unittest.TestCase):
+    """harness/run boot [--smp N] [--memory M] [--cpu C] [kernel options...] (harness/boot.py)."""
+
+    def test_words_are_the_kernel_command_line(self) -> None:
+        import boot
+
+        a = boot.parse_args(["test=paging"])
+        self.assertEqual((a.cmdline, a.smp, a.memory, a.cpu), ("test=paging", "2", "512M", None))
+        a = boot.parse_args(["--smp", "4", "test=paging", "--memory", "2G", "quiet", "--cpu", "max,x2apic=off"])
+        self.assertEqual((a.cmdline, a.smp, a.memory, a.cpu), ("test=paging quiet", "4", "2G", "max,x2apic=off"))
+        self.assertEqual(boot.parse_args([]).cmdline, "")
+        self.assertEqual(boot.parse_args(["--cmdline", "test=boot"]).cmdline, "test=boot")
+        with mock.patch("sys.stderr", io.StringIO()), self.assertRaises(SystemExit):
+            boot.parse_args(["--cmdline", "test=boot", "quiet"])
+
+
 class AccelCacheKeyTest(unittest.TestCase):
     def test_key_has_every_part(self) -> None:
         key = qemu.accel_cache_key("QEMU emulator version 10.0.2")
