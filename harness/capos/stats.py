@@ -576,7 +576,7 @@ class Gate:
         """`[bench] gate process: PASS ratio 1.004 [0.985, 1.022] (paired, 3+3 boots)`."""
         why = "; ".join(self.reasons + self.notes)
         return (f"[bench] gate {self.workload}: {self.verdict} ratio {self.ratio.fmt()} "
-                f"(paired, {self.boots[0]}+{self.boots[1]} boots, {100 * self.ratio.level:g}% interval, bar "
+                f"(paired, {self.boots[0]}+{self.boots[1]} boots, {100 * self.ratio.level:.4g}% interval, bar "
                 f"{self.bar:.2f})" + (f": {why}" if why else ""))
 
 
