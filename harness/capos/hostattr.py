@@ -32,7 +32,9 @@ from typing import Callable
 
 from .hostload import busy_jiffies
 
-MARKER = re.compile(r"\[bench-window\] (begin|end) (\S+)")
+# The same rule as guest_stats.py's, so both see the same windows: the marker
+# ends its line, and output interleaved before it on that line is tolerated.
+MARKER = re.compile(r"\[bench-window\] (begin|end) (\S+)\s*$")
 
 # `info jit` counters that only grow during a boot (the rest are gauges of
 # the translation buffer's current state; their deltas are net changes).
@@ -103,8 +105,8 @@ def parse_info_jit(text: str) -> dict[str, int]:
 
 
 def parse_marker(line: str) -> tuple[str, str] | None:
-    """('begin'|'end', label) for a whole `[bench-window] begin <label>` line, else None."""
-    m = MARKER.fullmatch(line.strip())
+    """('begin'|'end', label) for a line ending in `[bench-window] begin <label>`, else None."""
+    m = MARKER.search(line)
     return (m.group(1), m.group(2)) if m else None
 
 
