@@ -28,7 +28,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, TypeVar
 
 from .hostload import busy_jiffies
 
@@ -131,7 +131,12 @@ class Sample:
         return self.qemu_ticks is not None and len(self.vcpu_cpu_s) == self.expected_vcpus
 
 
-def _delta(a: dict, b: dict) -> dict:
+K = TypeVar("K", int, str)
+V = TypeVar("V", int, float)
+
+
+def _delta(a: dict[K, V], b: dict[K, V]) -> dict[K, V]:
+    """b - a for the keys both have."""
     return {k: b[k] - a[k] for k in sorted(b) if k in a}
 
 

@@ -81,6 +81,47 @@ class QemuHelpersTest(unittest.TestCase):
         self.assertIn("isa-debug-exit,iobase=0xf4", joined)
         self.assertIn("-no-reboot", cmd)
 
+    def test_log_read_in_pieces_is_a_prefix_of_the_whole(self) -> None:
+        data = "[capos] ok\r\nµs \u2588 done\r\n".encode()
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "s.log"
+            path.write_bytes(b"")
+            log = qemu._Log(path)
+            whole = data.decode().replace("\r\n", "\n")
+            # Cut inside the CR LF and inside multi-byte characters.
+            cuts = [data.index(b"\r") + 1, data.index("µ".encode()) + 1, data.index("\u2588".encode()) + 2, len(data)]
+            prev = 0
+            for cut in cuts:
+                with path.open("ab") as f:
+                    f.write(data[prev:cut])
+                prev = cut
+                self.assertTrue(log.update())
+                self.assertTrue(whole.startswith(log.text), (log.text, whole))
+                self.assertNotIn("\ufffd", log.text)
+            self.assertEqual(log.text, whole)
+            self.assertFalse(log.update())
+            log.close()
+
+    def test_file_watch_wakes_on_a_write(self) -> None:
+        import threading
+
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "s.log"
+            path.write_bytes(b"")
+            w = qemu._FileWatch(path)
+            try:
+                t0 = time.monotonic()
+                w.wait(0.1)                     # nothing written: the timeout ends it
+                self.assertGreaterEqual(time.monotonic() - t0, 0.09)
+                timer = threading.Timer(0.05, lambda: path.write_text("x\n"))
+                timer.start()
+                t0 = time.monotonic()
+                w.wait(5.0)
+                self.assertLess(time.monotonic() - t0, 2.0)
+                timer.join()
+            finally:
+                w.close()
+
     def test_processes_found_from_proc_without_procps(self) -> None:
         marker = f"capos-marker-{os.getpid()}-{time.monotonic_ns()}"
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker])
