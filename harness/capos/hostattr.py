@@ -180,8 +180,9 @@ class Window:
 
 def make_window(label: str, a: Sample, b: Sample, hz: int) -> Window:
     wall = b.t - a.t
-    qemu = ((b.qemu_ticks or 0) - (a.qemu_ticks or 0)) / hz if a.qemu_ticks is not None and b.qemu_ticks is not None \
-        else 0.0
+    qemu = 0.0
+    if a.qemu_ticks is not None and b.qemu_ticks is not None:
+        qemu = (b.qemu_ticks - a.qemu_ticks) / hz
     harness = b.own_cpu_s - a.own_cpu_s
     other = (b.host_busy_ticks - a.host_busy_ticks) / hz - qemu - harness
     cap = wall * b.host_cpus
