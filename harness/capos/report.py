@@ -173,8 +173,9 @@ def attribution(samples: Sequence[Sample]) -> dict[AttrKey, dict[str, list[float
                 d.setdefault(f"host.vcpu{i}_cpu_s", []).append(v)
             if s.vcpu_share is not None:
                 d.setdefault("host.vcpu_share", []).append(s.vcpu_share)
-        if s.window_other_host is not None:
-            d.setdefault("host.other_host_frac", []).append(s.window_other_host)
+        other = s.window_other_host if s.window_other_host is not None else s.boot_other_host
+        if other is not None:  # the run's window, else its whole boot (hostload.Meter)
+            d.setdefault("host.other_host_frac", []).append(other)
     return out
 
 
@@ -221,7 +222,7 @@ def attribution_markdown(samples: Sequence[Sample]) -> list[str]:
     lines = ["", "## Host attribution per case (medians over runs of each timed window)", "",
              "vCPU share: host CPU time of the k-th busiest vCPU thread / window wall time, k = workers "
              f"(gate threshold {100 * MIN_VCPU_SHARE:.0f}%); other host: share of the host's CPU capacity "
-             f"(threshold {100 * MAX_OTHER_HOST_FRAC:.0f}%). '–': not measured (no `[bench-window]` lines or no "
+             f"(threshold {100 * MAX_OTHER_HOST_FRAC:.0f}%), over the run's window or else its whole boot. '–': not measured (no `[bench-window]` lines or no "
              "attribution from QEMU).", "",
              "| OS | workload | design | CPUs | workers | runs | window (s) | vCPU host CPU (s) | min vCPU share | "
              "max other host | " + " | ".join(f"tcg {k}" for k in _TCG_SHOWN) + " |",

@@ -361,7 +361,8 @@ def summarize(samples: Iterable[Sample], *, resamples: int = BOOTSTRAP_RESAMPLES
             c.speedup_work = speedup(base.median_work, c.median_work)
             if base.median_total is not None and c.median_total is not None:
                 c.speedup_total = speedup(base.median_total, c.median_total)
-            c.speedup_ci = speedup_interval(works[base.key], works[c.key], resamples=resamples)
+            c.speedup_ci = (Interval(1.0, 1.0, 1.0, (c.runs,), note="the base") if c is base else
+                            speedup_interval(works[base.key], works[c.key], resamples=resamples))
     linux = {(c.workload, c.accel, c.cpus): c for c in cases.values() if c.os == "linux"}
     for c in cases.values():
         if c.os == "linux":
@@ -375,8 +376,9 @@ def summarize(samples: Iterable[Sample], *, resamples: int = BOOTSTRAP_RESAMPLES
             c.ratio_speedup_work = c.speedup_work / ref.speedup_work
             cb = cases[(c.os, c.policy, c.workload, c.accel, 1)]
             lb = linux[(c.workload, c.accel, 1)]
-            c.ratio_ci = ratio_of_speedups_interval(works[cb.key], works[c.key], works[lb.key], works[ref.key],
-                                                    resamples=resamples)
+            c.ratio_ci = (Interval(1.0, 1.0, 1.0, (c.runs, ref.runs), note="the base") if c.cpus == 1 else
+                          ratio_of_speedups_interval(works[cb.key], works[c.key], works[lb.key], works[ref.key],
+                                                     resamples=resamples))
     return sorted(cases.values(), key=lambda c: (c.workload, c.os != "linux", c.os, c.policy, c.accel, c.cpus))
 
 

@@ -174,6 +174,10 @@ class PerCountIntervals(unittest.TestCase):
         self.assertEqual(c2.ratio_ci.n, (5, 5, 5, 5))
         self.assertAlmostEqual(c2.ratio_ci.point or 0, c2.ratio_speedup_work or 0)
         self.assertLessEqual(c2.work_ci.lo or 0, 505)
+        c1 = stats.find(cases, "capos", "process", 1)
+        assert c1 is not None and c1.speedup_ci is not None and c1.ratio_ci is not None
+        self.assertEqual((c1.speedup_ci.lo, c1.speedup_ci.hi), (1.0, 1.0))   # the base, by definition
+        self.assertEqual((c1.ratio_ci.lo, c1.ratio_ci.hi), (1.0, 1.0))
 
     def test_paired_samples_are_not_per_count_cases(self) -> None:
         ss = [s("linux", "process", 1, 1000), s("linux", "process", 2, 500)]
