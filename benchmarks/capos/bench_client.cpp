@@ -3,6 +3,7 @@
 
 #include "capos/abi/status.h"
 #include "libcap/calls.h"
+#include "libcap/cpu.h"
 #include "libcap/ring.h"
 #include "libcap/runtime.h"
 
@@ -12,11 +13,7 @@ using capos::abi::Status;
 
 // ---- CPU helpers ----------------------------------------------------------------
 
-uint32_t cpu_id() {
-    uint32_t lo, hi, aux;
-    __asm__ __volatile__("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
-    return aux;
-}
+uint32_t cpu_id() { return cap::current_cpu(); }
 
 uint32_t cpuid_cpu_count() {
     uint32_t a, b, c, d;

@@ -37,7 +37,9 @@ struct alignas(64) Gate {
     uint32_t spawned;        // workers the leader started (for diagnostics)
     uint32_t parent_cpu;     // diagnostics: the coordinator's CPU when it started the leader
     uint32_t leader_cpu;     // and the leader's when it started the others
-    uint64_t pad_[5];
+    uint32_t next_chunk;     // chunks.h: the next unclaimed piece of the range (atomic)
+    uint32_t chunks;         // pieces of the range; 0: each worker its fixed segment
+    uint64_t pad_[4];
 };
 static_assert(sizeof(Gate) == 64);
 
@@ -50,7 +52,9 @@ struct alignas(64) WorkerSlot {
     uint32_t cpu_start;  // TSC_AUX (CPU id) just before the first cycle read
     uint32_t cpu_end;    // and just after the second
     uint64_t done;
-    uint64_t pad_[2];
+    uint32_t chunks_taken;  // pieces this worker computed (chunks.h)
+    uint32_t pad32_;
+    uint64_t pad_[1];
 };
 static_assert(sizeof(WorkerSlot) == 64);
 
@@ -62,7 +66,7 @@ static_assert(sizeof(Shared) <= kSharedBytes);
 
 // ---- CPU helpers ------------------------------------------------------------
 
-// The CPU the caller runs on: RDTSCP's TSC_AUX, which the kernel sets to the CPU id.
+// The CPU the caller runs on (cap::current_cpu: RDTSCP where CPUID has it, else the APIC id).
 uint32_t cpu_id();
 // CPUs the processor reports (CPUID leaf 0xB, core level; QEMU's -smp N
 // without an explicit topology is N cores of one socket). 0 if unknown.

@@ -9,6 +9,15 @@
 //   lo=<n> hi=<n>             prime range (default [2, 2^24))
 //   blocks=<n>                blocks to hash (default 262144)
 //   runs=<n>                  runs of each case in this boot (default 1)
+//   chunks=<n>                pieces the workers share the work in
+//                             (chunks.h, default 512); 0: a fixed split
+//   paired=<n>                paired boot: n ABBA blocks per case, A = 1 worker,
+//                             B = `workers` (benchmarks/workloads/paired.h);
+//                             replaces runs
+//
+// Around each run the coordinator prints `[bench-window] begin <label>` and
+// `[bench-window] end <label>` (outside the timed section) so the host can
+// attribute its own CPU time and QEMU's statistics to the run.
 //
 // Process scale: one MemoryObject page (bench_client.h) shared with the
 // workers; the coordinator starts worker 0 (the leader) through
@@ -35,6 +44,8 @@
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/thread.h"
+#include "chunks.h"
+#include "paired.h"
 #include "primes.h"
 #include "result_line.h"
 
@@ -55,11 +66,19 @@ struct Config {
     uint32_t lo, hi;
     uint32_t blocks;
     uint32_t runs;
+    uint32_t paired;  // ABBA blocks; 0: `runs` runs with `workers`
+    uint32_t chunks;  // chunks.h; 0: fixed split
 };
 
 uint32_t g_passed = 0, g_failed = 0;
 
 void emit(const char* line) { cap::print("%s\n", line); }
+
+// The host-side attribution marker of one run (paired.h).
+void window(bool begin, const char* label) {
+    char line[bench::kResultLineMax];
+    if (bench::format_window_line(line, sizeof line, begin, label) != 0) emit(line);
+}
 
 bool streq(const char* a, const char* b) {
     while (*a != '\0' && *a == *b) {
@@ -95,8 +114,7 @@ uint64_t measure_tsc_hz(const cap::StartInfo& info) {
 
 // ---- process scale ----------------------------------------------------------------
 
-bool run_process(const Config& c, const bench::PrimeResult& expected) {
-    const uint32_t k = c.workers;
+bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k, const char* label) {
     auto& ring = cap::this_ring();
     auto mo = cap::process_allocate(ring, cap::start_info().process(), kSharedBytes);
     if (!mo.ok()) {
@@ -110,6 +128,7 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
     }
     auto* sh = reinterpret_cast<Shared*>(va);
     __builtin_memset(sh, 0, sizeof(Shared));
+    sh->gate.chunks = c.chunks > c.hi - c.lo ? c.hi - c.lo : c.chunks;
 
     char a[128];
     cap::snprint(a, sizeof a, "index=0 workers=%u lo=%u hi=%u leader=1", k, c.lo, c.hi);
@@ -118,6 +137,8 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
     const Grant g[3] = {{"results", mo.value()},
                         {"spawner", cap::start_info().named("spawner")},
                         {"console", cap::start_info().console()}};
+    window(true, label);
+    const uint64_t t0 = bench::cycles_now();
     auto leader = spawn_worker("bench-worker", a, g, 3);
     bool ok = leader.ok();
     ExitStatus st{};
@@ -132,6 +153,8 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
     } else {
         cap::print("[capos-bench] process: spawn failed: %d\n", static_cast<int>(leader.status()));
     }
+    const uint64_t t3 = bench::cycles_now();
+    window(false, label);
     if (ok && (st.code != 0 || st.reason != 0)) {
         cap::print("[capos-bench] process: leader exited with code %lld reason %u\n", static_cast<long long>(st.code),
                    st.reason);
@@ -160,6 +183,10 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
     }
     w.str(" worker_cpus=");
     for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].cpu_start);
+    w.str(" worker_end_cpus=");
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].cpu_end);
+    w.str(" worker_chunks=");
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].chunks_taken);
     w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
     w.kv("main_cpu", sh->gate.parent_cpu).kv("leader_cpu", sh->gate.leader_cpu);
 
@@ -168,7 +195,7 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
     const size_t n = bench::format_process_line(
         line, sizeof line,
         bench::ProcessScaleLine{c.cpus, k, c.lo, c.hi, total.count, total.checksum, last > first ? last - first : 0,
-                                verified});
+                                t3 > t0 ? t3 - t0 : 0, verified});
     if (n != 0) emit(line);
     if (w.ok()) emit(detail);
 
@@ -184,7 +211,9 @@ bool run_process(const Config& c, const bench::PrimeResult& expected) {
 struct alignas(64) ThreadCpu {
     uint32_t cpu_start;
     uint32_t cpu_end;
-    uint64_t pad_[7];
+    uint32_t chunks_taken;
+    uint32_t pad32_;
+    uint64_t pad_[6];
 };
 static_assert(sizeof(ThreadCpu) == 64);
 
@@ -197,6 +226,9 @@ struct alignas(64) ThreadShared {
     uint32_t spawn_failed;
     uint32_t main_cpu;      // diagnostics: where the main thread spawned thread 0
     uint32_t leader_cpu;    // and where thread 0 started its siblings
+    uint32_t chunks;        // chunks.h; 0: each thread its fixed span
+    uint32_t pad_;
+    alignas(64) uint32_t next_chunk;  // the next unclaimed piece, on a line of its own (atomic)
 };
 
 bench::BlockSlot g_slots[kMaxWorkers];
@@ -243,9 +275,19 @@ int64_t hash_thread(void* arg) {
     }
     __atomic_fetch_add(&g_ts.arrived, 1, __ATOMIC_ACQ_REL);
     if (!barrier_spin(&g_ts.arrived, k)) return 3;
+    const uint32_t chunks = g_ts.chunks;
     const uint32_t cpu_start = cpu_id();
     const uint64_t start = bench::cycles_now();
-    const bench::BlockPartial part = bench::block_hash_range(span.first, span.last);
+    bench::BlockPartial part{0, 0};
+    uint32_t taken = 1;
+    if (chunks == 0) {
+        part = bench::block_hash_range(span.first, span.last);
+    } else {
+        taken = bench::take_chunks(&g_ts.next_chunk, chunks, [&](uint32_t c) {
+            const bench::ChunkRange cr = bench::chunk_range(0, g_ts.blocks, chunks, c);
+            part = bench::block_combine(part, bench::block_hash_range(cr.lo, cr.hi));
+        });
+    }
     const uint64_t end = bench::cycles_now();
     const uint32_t cpu_end = cpu_id();
     bench::BlockSlot& s = g_slots[t];
@@ -254,12 +296,12 @@ int64_t hash_thread(void* arg) {
     s.end_cycles = end;
     g_cpus[t].cpu_start = cpu_start;
     g_cpus[t].cpu_end = cpu_end;
+    g_cpus[t].chunks_taken = taken;
     __atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
     return 0;
 }
 
-bool run_threads(const Config& c, uint64_t expected_root) {
-    const uint32_t k = c.workers;
+bool run_threads(const Config& c, uint64_t expected_root, uint32_t k, const char* label) {
     for (uint32_t i = 0; i < k; ++i) {
         g_slots[i] = bench::BlockSlot{};
         g_cpus[i] = ThreadCpu{};
@@ -267,9 +309,11 @@ bool run_threads(const Config& c, uint64_t expected_root) {
     g_ts = ThreadShared{};
     g_ts.threads = k;
     g_ts.blocks = c.blocks;
+    g_ts.chunks = c.chunks > c.blocks ? c.blocks : c.chunks;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
 
     bool ok = true;
+    window(true, label);
     g_ts.main_cpu = cpu_id();
     const uint64_t t0 = bench::cycles_now();
     auto t = cap::Thread::spawn(hash_thread, nullptr, kThreadStack);
@@ -291,6 +335,7 @@ bool run_threads(const Config& c, uint64_t expected_root) {
         ok = ok && j.ok() && j.value() == 0;
     }
     const uint64_t t3 = bench::cycles_now();
+    window(false, label);
 
     bench::BlockPartial total{0, 0};
     uint64_t first = ~0ull, last = 0;
@@ -314,6 +359,10 @@ bool run_threads(const Config& c, uint64_t expected_root) {
     }
     w.str(" thread_cpus=");
     for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(g_cpus[i].cpu_start);
+    w.str(" thread_end_cpus=");
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(g_cpus[i].cpu_end);
+    w.str(" thread_chunks=");
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(g_cpus[i].chunks_taken);
     w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
     w.kv("main_cpu", g_ts.main_cpu).kv("leader_cpu", g_ts.leader_cpu);
     if (!ok || first < t0 || last > t3 || last < first) {
@@ -330,6 +379,11 @@ bool run_threads(const Config& c, uint64_t expected_root) {
     if (n != 0) emit(line);
     if (w.ok()) emit(detail);
     return verified;
+}
+
+// Workers of run r: always `workers`, or the ABBA order of a paired boot.
+uint32_t workers_of(const Config& c, uint32_t r) {
+    return c.paired != 0 ? bench::paired_workers(r, c.workers) : c.workers;
 }
 
 void count(bool verified) {
@@ -351,11 +405,14 @@ int main(cap::StartInfo& info) {
     c.hi = static_cast<uint32_t>(args.u64("hi", bench::kPrimeHi));
     c.blocks = static_cast<uint32_t>(args.u64("blocks", bench::kBlocks));
     c.runs = static_cast<uint32_t>(args.u64("runs", 1));
+    c.paired = static_cast<uint32_t>(args.u64("paired", 0));
+    c.chunks = static_cast<uint32_t>(args.u64("chunks", bench::kDefaultChunks));
     const char* which = args.get("case");
     if (which == nullptr) which = "all";
     const bool do_process = streq(which, "process") || streq(which, "all");
     const bool do_thread = streq(which, "thread") || streq(which, "all");
-    if (c.workers == 0 || c.workers > kMaxWorkers || c.hi <= c.lo || c.blocks == 0 || (!do_process && !do_thread)) {
+    if (c.workers == 0 || c.workers > kMaxWorkers || c.hi <= c.lo || c.blocks == 0 || (!do_process && !do_thread) ||
+        c.paired > 64 || c.chunks > bench::kMaxChunks) {
         cap::print("[capos-bench] bad arguments: '%s' '%s'\n", kBenchDefaultArgs, info.args());
         cap::print("[utest] smp-bench 0 passed, 1 failed\n");
         return 2;
@@ -363,21 +420,33 @@ int main(cap::StartInfo& info) {
 
     char line[bench::kResultLineMax];
     if (bench::format_env_line(line, sizeof line, "capos", c.cpus, measure_tsc_hz(info)) != 0) emit(line);
-    cap::print("[capos-bench] case=%s cpus=%u (%s) workers=%u range=%u..%u blocks=%u runs=%u\n", which, c.cpus,
-               args.has("cpus") ? "argument" : "cpuid", c.workers, c.lo, c.hi, c.blocks, c.runs);
+    cap::print("[capos-bench] case=%s cpus=%u (%s) workers=%u range=%u..%u blocks=%u runs=%u paired=%u chunks=%u\n",
+               which, c.cpus, args.has("cpus") ? "argument" : "cpuid", c.workers, c.lo, c.hi, c.blocks, c.runs, c.paired,
+               c.chunks);
     if (probed != 0 && probed != c.cpus) cap::print("[capos-bench] note: CPUID reports %u CPUs\n", probed);
 
+    const uint32_t runs = c.paired != 0 ? bench::paired_runs(c.paired) : c.runs;
     if (do_process) {
         // A non-default range (functional runs) is checked against a
         // one-process recomputation, as the Linux baseline does.
         bench::PrimeResult expected{bench::kPrimeCount, bench::kPrimeChecksum};
         if (c.lo != bench::kPrimeLo || c.hi != bench::kPrimeHi) expected = bench::prime_count_range(c.lo, c.hi);
-        for (uint32_t r = 0; r < c.runs; ++r) count(run_process(c, expected));
+        for (uint32_t r = 0; r < runs; ++r) {
+            const uint32_t k = workers_of(c, r);
+            char label[64];
+            bench::format_window_label(label, sizeof label, "process", r, k);
+            count(run_process(c, expected, k, label));
+        }
     }
     if (do_thread) {
         const uint64_t expected =
             c.blocks == bench::kBlocks ? bench::kBlockRootHash : bench::block_root(bench::block_hash_range(0, c.blocks));
-        for (uint32_t r = 0; r < c.runs; ++r) count(run_threads(c, expected));
+        for (uint32_t r = 0; r < runs; ++r) {
+            const uint32_t k = workers_of(c, r);
+            char label[64];
+            bench::format_window_label(label, sizeof label, "thread", r, k);
+            count(run_threads(c, expected, k, label));
+        }
     }
     cap::print("[utest] smp-bench %u passed, %u failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;

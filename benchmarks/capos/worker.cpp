@@ -1,6 +1,8 @@
 // worker.cpp - process-scale benchmark worker: computes one prime segment between two cycle reads and reports it through the shared page.
 //
 // Arguments: index=<i> workers=<k> lo=<lo> hi=<hi> [leader=1]
+// The range is shared in the page's chunks (chunks.h) when the coordinator
+// set Gate::chunks, otherwise each worker computes its fixed segment.
 // Named capabilities: "results" (the coordinator's MemoryObject page, see
 // bench_client.h) and "console" (error lines); the leader (worker 0) also
 // gets "spawner". Nothing else (children get only what is passed).
@@ -15,9 +17,10 @@
 // with a spinning sibling (the kernel has no idle pull). docs/benchmarks.md,
 // "capOS guest side", has the details.
 //
-// Timed section: one call of prime_count_range between two cycles_now()
-// reads; no system call, output or allocation in between.
+// Timed section: the chunk loop (or one call of prime_count_range) between
+// two cycles_now() reads; no system call, output or allocation in between.
 #include "bench_client.h"
+#include "chunks.h"
 #include "cycles.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -102,9 +105,20 @@ int main(cap::StartInfo& info) {
     __atomic_fetch_add(&sh->gate.arrived, 1, __ATOMIC_ACQ_REL);
     if (!spin_until(sh, &sh->gate.arrived, static_cast<uint32_t>(k))) return fail(sh, 6);
 
+    const uint32_t chunks = sh->gate.chunks;
     const uint32_t cpu_start = cpu_id();
     const uint64_t start = bench::cycles_now();
-    const bench::PrimeResult r = bench::prime_count_range(seg.lo, seg.hi);
+    bench::PrimeResult r{0, 0};
+    uint32_t taken = 1;
+    if (chunks == 0) {
+        r = bench::prime_count_range(seg.lo, seg.hi);
+    } else {
+        taken = bench::take_chunks(&sh->gate.next_chunk, chunks, [&](uint32_t c) {
+            const bench::ChunkRange cr =
+                bench::chunk_range(static_cast<uint32_t>(lo), static_cast<uint32_t>(hi), chunks, c);
+            r = bench::prime_combine(r, bench::prime_count_range(cr.lo, cr.hi));
+        });
+    }
     const uint64_t end = bench::cycles_now();
     const uint32_t cpu_end = cpu_id();
 
@@ -115,6 +129,7 @@ int main(cap::StartInfo& info) {
     s.end_cycles = end;
     s.cpu_start = cpu_start;
     s.cpu_end = cpu_end;
+    s.chunks_taken = taken;
     __atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
 
     // The leader outlives the workers it started, so the coordinator waits

@@ -99,7 +99,9 @@ int main() {
     char hi[16];
     char blocks[16];
     char detail[8];
+    char paired[16];
     cmdline_value(cmdline, "capos.detail", detail, sizeof(detail));
+    cmdline_value(cmdline, "capos.paired", paired, sizeof(paired));
     cmdline_value(cmdline, "capos.bench", bench_sel, sizeof(bench_sel));
     cmdline_value(cmdline, "capos.workers", workers, sizeof(workers));
     cmdline_value(cmdline, "capos.runs", runs, sizeof(runs));
@@ -113,6 +115,9 @@ int main() {
     }
     if (runs[0] == '\0') {
         strcpy(runs, "1");
+    }
+    if (paired[0] == '\0') {
+        strcpy(paired, "0");
     }
 
     char line[bench::kResultLineMax];
@@ -139,7 +144,9 @@ int main() {
         snprintf(a_hi, sizeof(a_hi), "--hi=%s", hi);
         char a_detail[32];
         snprintf(a_detail, sizeof(a_detail), "--detail=%s", detail[0] != '\0' ? detail : "0");
-        char* argv[] = {const_cast<char*>("smp-process-scale"), a_workers, a_runs, a_detail,
+        char a_paired[32];
+        snprintf(a_paired, sizeof(a_paired), "--paired=%s", paired);
+        char* argv[] = {const_cast<char*>("smp-process-scale"), a_workers, a_runs, a_paired, a_detail,
                         hi[0] != '\0' ? a_hi : nullptr, nullptr};
         ok = run_program("/bin/smp-process-scale", argv) && ok;
     }
@@ -152,7 +159,9 @@ int main() {
         snprintf(a_blocks, sizeof(a_blocks), "--blocks=%s", blocks);
         char a_detail[32];
         snprintf(a_detail, sizeof(a_detail), "--detail=%s", detail[0] != '\0' ? detail : "0");
-        char* argv[] = {const_cast<char*>("smp-thread-scale"), a_threads, a_runs, a_detail,
+        char a_paired[32];
+        snprintf(a_paired, sizeof(a_paired), "--paired=%s", paired);
+        char* argv[] = {const_cast<char*>("smp-thread-scale"), a_threads, a_runs, a_paired, a_detail,
                         blocks[0] != '\0' ? a_blocks : nullptr, nullptr};
         ok = run_program("/bin/smp-thread-scale", argv) && ok;
     }

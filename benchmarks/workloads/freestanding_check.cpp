@@ -27,7 +27,7 @@ uint64_t capos_bench_check_cycles() {
 }
 
 size_t capos_bench_check_lines(char* buf, size_t cap) {
-    const size_t a = bench::format_process_line(buf, cap, bench::ProcessScaleLine{1, 1, 2, 3, 1, 2, 3, true});
+    const size_t a = bench::format_process_line(buf, cap, bench::ProcessScaleLine{1, 1, 2, 3, 1, 2, 3, 4, true});
     const size_t b = bench::format_thread_line(buf, cap, bench::ThreadScaleLine{1, 1, 1, 64, 1, 1, 1, 1, 3, true});
     return a + b + bench::format_env_line(buf, cap, "capos", 1, 0);
 }

@@ -85,18 +85,20 @@ struct ProcessScaleLine {
     uint32_t hi;
     uint64_t primes;
     uint64_t checksum;
-    uint64_t elapsed_cycles;
+    uint64_t elapsed_cycles;  // the timed compute window: first worker start to last worker end
+    uint64_t total_cycles;    // spawn of the first worker to the end of the last (the parent's view)
     bool verified;
 };
 
 // [smp-process-scale] cpus=<n> workers=<n> range=<lo>..<hi> primes=<count>
-//   checksum=<hex> elapsed=<cycles> verified=<true|false>
+//   checksum=<hex> elapsed=<cycles> total=<cycles> verified=<true|false>
 // Returns the length written (without the newline the caller adds), 0 if buf is too small.
 inline size_t format_process_line(char* buf, size_t cap, const ProcessScaleLine& l) {
     LineWriter w(buf, cap);
     w.str("[smp-process-scale]").kv("cpus", l.cpus).kv("workers", l.workers);
     w.str(" range=").u64(l.lo).str("..").u64(l.hi);
     w.kv("primes", l.primes).kv_hex("checksum", l.checksum).kv("elapsed", l.elapsed_cycles);
+    w.kv("total", l.total_cycles);
     w.kv_str("verified", l.verified ? "true" : "false");
     return w.ok() ? w.size() : 0;
 }

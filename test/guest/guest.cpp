@@ -1,4 +1,5 @@
 // guest.cpp - raw calls and the spawner helpers of the in-guest tests (see guest.h).
+#include "libcap/cpu.h"
 #include "guest.h"
 
 #include "libcap/runtime.h"
@@ -41,10 +42,6 @@ cap::Result<uint64_t> free_frames() {
 
 cap::Result<KernelMemory> kernel_memory() { return cap::spawner_stats(cap::start_info().named("spawner")); }
 
-uint32_t cpu_now() {
-  uint32_t lo, hi, aux;
-  asm volatile("rdtscp" : "=a"(lo), "=d"(hi), "=c"(aux));
-  return aux;
-}
+uint32_t cpu_now() { return cap::current_cpu(); }
 
 }  // namespace guest

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "blockhash.h"
+#include "chunks.h"
+#include "paired.h"
 #include "primes.h"
 #include "result_line.h"
 
@@ -282,10 +284,10 @@ TEST_CASE("block root detects missing, duplicated and reordered blocks", "[workl
 TEST_CASE("result lines are formatted exactly", "[workloads][resultline]") {
     char buf[bench::kResultLineMax];
     const size_t n = bench::format_process_line(
-        buf, sizeof(buf), bench::ProcessScaleLine{2, 2, 2, 16'777'216, 1'077'871, 0x1234abcdull, 987654321, true});
+        buf, sizeof(buf), bench::ProcessScaleLine{2, 2, 2, 16'777'216, 1'077'871, 0x1234abcdull, 987654321, 987700000, true});
     CHECK(std::string(buf) ==
           "[smp-process-scale] cpus=2 workers=2 range=2..16777216 primes=1077871 "
-          "checksum=0x000000001234abcd elapsed=987654321 verified=true");
+          "checksum=0x000000001234abcd elapsed=987654321 total=987700000 verified=true");
     CHECK(n == std::strlen(buf));
     bench::format_thread_line(buf, sizeof(buf),
                               bench::ThreadScaleLine{4, 4, 262'144, 64, ~0ull, 1, 22, 333, 356, false});
@@ -296,6 +298,58 @@ TEST_CASE("result lines are formatted exactly", "[workloads][resultline]") {
     CHECK(std::string(buf) == "[smp-env] os=linux cpus=1 tsc_hz=0 cycle_source=rdtsc");
     // Too small a buffer: nothing usable is reported, and nothing is overrun.
     char small[16];
-    CHECK(bench::format_process_line(small, sizeof(small), bench::ProcessScaleLine{1, 1, 2, 3, 1, 0, 0, true}) == 0);
+    CHECK(bench::format_process_line(small, sizeof(small), bench::ProcessScaleLine{1, 1, 2, 3, 1, 0, 0, 0, true}) == 0);
     CHECK(std::strlen(small) < sizeof(small));
+}
+
+TEST_CASE("a paired boot alternates 1 and k workers in ABBA blocks", "[workloads][paired]") {
+    std::vector<uint32_t> order;
+    for (uint32_t i = 0; i < bench::paired_runs(2); ++i) order.push_back(bench::paired_workers(i, 2));
+    CHECK(order == std::vector<uint32_t>{1, 2, 2, 1, 1, 2, 2, 1});
+    // Equal counts of A and B, and the same mean position in the sequence.
+    uint32_t sum_a = 0, sum_b = 0, na = 0, nb = 0;
+    for (uint32_t i = 0; i < bench::paired_runs(3); ++i) {
+        if (bench::paired_workers(i, 4) == 1) sum_a += i, ++na;
+        else sum_b += i, ++nb;
+    }
+    CHECK(na == nb);
+    CHECK(sum_a == sum_b);
+    char buf[64];
+    CHECK(bench::format_window_label(buf, sizeof buf, "process", 3, 1) == std::strlen("process-3-w1"));
+    CHECK(std::string(buf) == "process-3-w1");
+    bench::format_window_line(buf, sizeof buf, true, "thread-0-w2");
+    CHECK(std::string(buf) == "[bench-window] begin thread-0-w2");
+    char small[8];
+    CHECK(bench::format_window_line(small, sizeof small, false, "thread-0-w2") == 0);
+}
+
+TEST_CASE("chunks tile the range and any claim order gives the same result", "[workloads][chunks]") {
+    const uint32_t lo = 2, hi = 300'000, chunks = 97;
+    uint32_t covered = 0, prev_hi = lo;
+    for (uint32_t c = 0; c < chunks; ++c) {
+        const bench::ChunkRange r = bench::chunk_range(lo, hi, chunks, c);
+        CHECK(r.lo == prev_hi);
+        CHECK(r.hi > r.lo);
+        covered += r.hi - r.lo;
+        prev_hi = r.hi;
+    }
+    CHECK(prev_hi == hi);
+    CHECK(covered == hi - lo);
+    // Two "workers" taking turns from one counter: every chunk exactly once.
+    uint32_t next = 0;
+    std::vector<int> seen(chunks, 0);
+    bench::PrimeResult total{0, 0};
+    uint32_t taken = bench::take_chunks(&next, chunks, [&](uint32_t c) {
+        ++seen[c];
+        const bench::ChunkRange r = bench::chunk_range(lo, hi, chunks, c);
+        total = bench::prime_combine(total, bench::prime_count_range(r.lo, r.hi));
+    });
+    CHECK(taken == chunks);
+    CHECK(bench::take_chunks(&next, chunks, [&](uint32_t) { FAIL("no chunk may be left"); }) == 0);
+    for (int v : seen) CHECK(v == 1);
+    CHECK(bench::prime_result_equal(total, bench::prime_count_range(lo, hi)));
+    // A doubled chunk is detected.
+    const bench::ChunkRange r0 = bench::chunk_range(lo, hi, chunks, 0);
+    CHECK_FALSE(bench::prime_result_equal(bench::prime_combine(total, bench::prime_count_range(r0.lo, r0.hi)),
+                                          bench::prime_count_range(lo, hi)));
 }
