@@ -1,6 +1,10 @@
-"""report.py: results.csv, summary.md and the speedup plot of a benchmark run.
+"""report.py: results.csv, paired.csv, attribution.csv, summary.md and the speedup plot of a benchmark run.
 
-Every row names its accelerator. A case with more vCPUs than the host has
+results.csv holds every run of both designs (docs/benchmarks.md lists the
+columns); paired.csv one row per paired boot, from which the gate's interval
+can be recomputed alone (read_paired_csv + stats.gate_paired);
+attribution.csv each counter's median and sum per case. Every row names its
+accelerator. A case with more vCPUs than the host has
 cores is marked oversubscribed: it is shown as a diagnostic and never used
 for a scaling claim; neither is single-threaded TCG (functional only).
 matplotlib is imported only by write_plot, so everything else runs on a

@@ -132,6 +132,26 @@ class PairedBoot(unittest.TestCase):
         self.assertFalse(stats.paired_boots(ss)[0].vcpu_checked)
 
 
+class RealLog(unittest.TestCase):
+    """A Linux paired boot's serial lines as the guest prints them (capos.paired=1, hi=300000)."""
+
+    def test_linux_paired_log(self) -> None:
+        text = (Path(__file__).parent / "data" / "linux-paired1-process.log").read_text()
+        recs = resultline.results(text)
+        self.assertIsNone(bench.check_paired(recs, 1))
+        _, _, err = bench.linux_baseline.evaluate(text, "process", 1, paired=1)
+        self.assertIsNone(err)
+        ss = bench.samples_from(bench.Boot("linux", "", "process", stats.PAIRED, 2, 1),
+                                bench.Outcome(recs, None, 9.0, Path("l.log"), text), "tcg-mt", 0.0)
+        self.assertEqual([s.parallelism for s in ss], [1, 2, 2, 1])
+        self.assertTrue(all(s.total is not None and s.total >= s.work for s in ss))
+        self.assertEqual(ss[3].counters["guest.switches"], 14)      # the cpu=all line
+        self.assertEqual(ss[3].counters["guest.cpu1.user_ms"], 20)
+        pb, = stats.paired_boots(ss)
+        self.assertTrue(pb.abba)
+        self.assertFalse(pb.vcpu_checked)   # no host windows given: said, not assumed
+
+
 class FakeBench(bench.Bench):
     """Bench whose boots come from synthetic logs: speed per (os, workload) as a list, consumed in order."""
 
