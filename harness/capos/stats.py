@@ -324,6 +324,7 @@ class Case:
     work_ci: Interval | None = None           # median work, cycles
     speedup_ci: Interval | None = None        # speedup_work
     ratio_ci: Interval | None = None          # ratio_speedup_work
+    host: tuple[str, ...] = ()                # host_reasons of its runs (the host could not deliver)
     extra: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -355,7 +356,7 @@ def summarize(samples: Iterable[Sample], *, resamples: int = BOOTSTRAP_RESAMPLES
         cases[key] = Case(*key, runs=len(ss), median_work=median(w),
                           median_total=median(totals) if len(totals) == len(ss) else None,
                           min_work=int(min(w)), max_work=int(max(w)),
-                          work_ci=median_interval(w, resamples=resamples))
+                          work_ci=median_interval(w, resamples=resamples), host=tuple(host_reasons(ss)[0]))
     for c in cases.values():
         base = cases.get((c.os, c.policy, c.workload, c.accel, 1))
         if base is not None:
@@ -448,6 +449,13 @@ def gate_1_to_2(cases: Sequence[Case], *, ratio: float = 0.98, kvm_floor: float 
         v = combine(*verdicts)
         if c.ratio_ci.degenerate:
             text += " (one run per case: no interval)"
+        # The four cases of the comparison: this series and Linux's, at 1 and 2 CPUs.
+        four = [x for x in cases if x.workload == c.workload and x.accel == c.accel and x.cpus in (1, 2)
+                and (x.os == "linux" or (x.os == c.os and x.policy == c.policy))]
+        host = sorted({r for x in four for r in x.host})
+        if host:
+            v = INCONCLUSIVE
+            text += "; host could not deliver the cores: " + "; ".join(host)
         out.append(GateResult(c.workload, c.policy, c.speedup_work, lin.speedup_work, need, v == PASS,
                               f"{text}; capOS {c.speedup_work:.3f}x, Linux {lin.speedup_work:.3f}x", v, c.ratio_ci))
     return out

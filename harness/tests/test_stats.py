@@ -218,6 +218,18 @@ class Gate(unittest.TestCase):
         self.assertEqual(res[0].verdict, stats.INCONCLUSIVE)
         self.assertIn("[", res[0].reason)  # the interval is quoted, not a bare point
 
+    def test_busy_host_makes_per_count_inconclusive(self) -> None:
+        ss = []
+        for k in range(3):
+            for o, c, w in (("linux", 1, 1000), ("linux", 2, 510), ("capos", 1, 1000), ("capos", 2, 505)):
+                x = s(o, "process", c, w + k, run=k)
+                if o == "linux" and c == 1 and k == 0:
+                    x = Sample(**{**x.__dict__, "boot_other_host": 0.3, "boot": "linux-process-smp1-run0"})
+                ss.append(x)
+        res = stats.gate_1_to_2(stats.summarize(ss, resamples=500))
+        self.assertEqual(res[0].verdict, stats.INCONCLUSIVE)
+        self.assertIn("other host work 30.0%", res[0].reason)
+
     def test_one_run_per_case_is_inconclusive(self) -> None:
         ss = []
         for wl in ("process", "thread"):
