@@ -8,6 +8,7 @@ import sys
 import tempfile
 import time
 import unittest
+from unittest import mock
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -221,6 +222,77 @@ class Adaptive(unittest.TestCase):
                 gates, look, _ = bench.run_adaptive(fb, 0.0, 5 * 60, 3, ["process"])  # 240 s spent + 80 s > 300 s
             self.assertEqual((gates[0].verdict, look), (stats.INCONCLUSIVE, 1))
             self.assertIn("would pass the 5-minute budget", out.getvalue())
+
+
+THREAD = ("[smp-thread-scale] cpus={c} threads={w} blocks=262144 rounds=64 root=0x3087349e2c7db0b0 "
+          "spawn_ready=10 work={e} shutdown=5 total={t} verified=true")
+
+
+def guest_log(workload: str, cpus: int, paired: bool, speed: float, seed: int, linux: bool) -> str:
+    """A serial log as either guest prints it, per-count or paired (2 ABBA blocks)."""
+    rng = __import__("random").Random(seed)
+    fmt = PROC.replace("cpus=2", "cpus={c}") if workload == "process" else THREAD
+    lines = [f"[smp-env] os={'linux' if linux else 'capos'} cpus={cpus} tsc_hz=2500000000 cycle_source=rdtsc"]
+    order = (1, 2, 2, 1) * 2 if paired else (cpus,)
+    for r, w in enumerate(order):
+        work = int(10_000_000 / (speed if w == 2 else 1.0) * (1 + rng.uniform(-0.002, 0.002)))
+        lab = f"{workload}-{r}-w{w}"
+        lines += [f"[bench-window] begin {lab}", f"[bench-window] end {lab}",
+                  f"[{'linux-stats' if linux else 'kstats'}] scope={lab} cpu=all ticks={20 + r}",
+                  fmt.format(c=cpus, w=w, e=work, t=work + 100)]
+    lines.append("[linux-init] done status=ok" if linux else f"[utest] smp-bench {len(order)} passed, 0 failed")
+    return "\n".join(lines)
+
+
+class Main(unittest.TestCase):
+    """bench.main() end to end with QEMU replaced by synthetic guests."""
+
+    def test_main_writes_everything_and_gates(self) -> None:
+        calls: list[str] = []
+        seeds = iter(range(10_000))
+
+        def fake_run(spec: object, until: object = None) -> bench.qemu.RunResult:
+            linux = getattr(spec, "append", None) is not None
+            line = spec.append if linux else spec.cmdline  # type: ignore[attr-defined]
+            paired = "capos.paired=" in line or "-paired" in line
+            workload = "process" if "process" in line else "thread"
+            calls.append(f"{'linux' if linux else 'capos'}-{workload}-{'paired' if paired else spec.smp}")  # type: ignore[attr-defined]
+            speed = 1.93 if linux else 1.95
+            text = guest_log(workload, spec.smp, paired, speed, next(seeds), linux)  # type: ignore[attr-defined]
+            return bench.qemu.RunResult(exit_code=None, timed_out=False, log=spec.log, text=text,  # type: ignore[attr-defined]
+                                        elapsed=1.0, matched="done", windows=windows_for(text))
+
+        with tempfile.TemporaryDirectory() as d, \
+                mock.patch.object(bench.qemu, "run", fake_run), \
+                mock.patch.object(bench.linux_baseline, "find_kernel", lambda k=None: Path("/vmlinuz")), \
+                mock.patch.object(bench.linux_baseline, "pack_initramfs", lambda p, o: o), \
+                mock.patch.object(bench.linux_baseline.Programs, "from_build", lambda b: None), \
+                mock.patch.object(bench.report, "host_cores", lambda: 2), \
+                mock.patch.object(bench.Bench, "_meter", lambda self: FakeBench._meter(self)), \
+                mock.patch.dict("os.environ", {"CAPOS_BENCH_ARGS": ""}), \
+                mock.patch.object(sys, "argv", ["bench.py", "--build-dir", d, "--iso", f"{d}/x.iso", "--accel",
+                                                "tcg-mt", "--out", f"{d}/out", "--gate", "--adaptive-budget", "0"]), \
+                contextlib.redirect_stdout(io.StringIO()) as out:
+            code = bench.main()
+            printed = out.getvalue()
+            self.assertEqual(code, 0, printed[-3000:])
+            self.assertEqual(len(calls), 12 + 24)
+            self.assertEqual(calls[:6], ["capos-process-paired", "linux-process-paired", "capos-process-1",
+                                         "linux-process-1", "capos-process-2", "linux-process-2"])
+            self.assertRegex(printed[-2000:], r"\[bench\] gate process: PASS ratio 1\.01\d \[\d\.\d+, \d\.\d+\] "
+                                              r"\(paired, 3\+3 boots, 95% interval")
+            self.assertIn("[bench] gate thread: PASS", printed)
+            self.assertIn("[bench] gate PASSED", printed)
+            o = Path(d) / "out"
+            for f in ("results.csv", "paired.csv", "attribution.csv", "summary.md"):
+                self.assertTrue((o / f).exists(), f)
+            rows = (o / "results.csv").read_text().splitlines()
+            self.assertEqual(len(rows), 1 + 12 * 8 + 24)
+            self.assertIn("guest.ticks", rows[0])
+            self.assertEqual(len((o / "paired.csv").read_text().splitlines()), 1 + 12)
+            md = (o / "summary.md").read_text()
+            self.assertIn("## Guest attribution", md)
+            self.assertIn("| capos | linux |", md)
 
 
 def gate(verdict: str, reasons: tuple[str, ...] = (), wl: str = "process") -> stats.Gate:
