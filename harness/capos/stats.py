@@ -112,6 +112,11 @@ def student_t_quantile(p: float, df: int) -> float:
     """The p-quantile (p in (0.5, 1)) of Student's t with df degrees of freedom, by bisection."""
     if not 0.5 < p < 1 or df < 1:
         raise ValueError("need 0.5 < p < 1 and df >= 1")
+    if df == 1:  # Cauchy: closed form (its heavy tail is where Simpson's rule would be coarse)
+        return math.tan(math.pi * (p - 0.5))
+    if df == 2:  # F(t) = 1/2 + t / (2 sqrt(2 + t^2))
+        u = 2 * p - 1
+        return u * math.sqrt(2 / (1 - u * u))
     lo, hi = 0.0, 1.0
     while _t_cdf_pos(hi, df) < p:
         hi *= 2

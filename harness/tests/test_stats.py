@@ -122,7 +122,11 @@ class Bootstrap(unittest.TestCase):
     def test_student_t_quantiles(self) -> None:
         self.assertAlmostEqual(stats.student_t_quantile(0.975, 1), 12.706, places=2)
         self.assertAlmostEqual(stats.student_t_quantile(0.975, 2), 4.303, places=2)
+        self.assertAlmostEqual(stats.student_t_quantile(0.975, 3), 3.182, places=2)
         self.assertAlmostEqual(stats.student_t_quantile(0.975, 10), 2.228, places=2)
+        self.assertAlmostEqual(stats.student_t_quantile(0.995, 1), 63.657, places=2)
+        self.assertAlmostEqual(stats.student_t_quantile(0.995, 2), 9.925, places=2)
+        self.assertAlmostEqual(stats.student_t_quantile(0.995, 4), 4.604, places=2)
 
     def test_expansion(self) -> None:
         self.assertLess(stats.expanded_alpha(0.05, 2), 1e-6)        # n = 2: the whole resample range
