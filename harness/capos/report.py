@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from .stats import (MAX_OTHER_HOST_FRAC, MIN_VCPU_SHARE, PER_COUNT, Case, Gate, GateResult, Interval, PairedBoot, PairedSummary, Sample,
-                    median)
+from .stats import (MAX_OTHER_HOST_FRAC, MIN_VCPU_SHARE, PER_COUNT, Case, Gate, GateResult, Interval, PairedBoot,
+                    PairedSummary, Sample, median)
 
 # results.csv: one row per run, both designs. Columns after these are the
 # run's counters, one per key seen in any run: guest.<key> (all CPUs),
@@ -211,6 +212,7 @@ def _mcyc_ci(iv: Interval | None) -> str:
     return f"[{iv.lo / 1e6:,.1f}, {iv.hi / 1e6:,.1f}]"
 
 
+_PER_CPU = re.compile(r"cpu\d+\.")  # guest.cpu<n>.<key>: per-CPU values, kept in the CSVs only
 # TCG counters worth a column in the host attribution table (hostattr.CUMULATIVE_TCG).
 _TCG_SHOWN = ("tb_flush_count", "tb_invalidate_count", "tlb_full_flushes")
 
@@ -251,8 +253,8 @@ def attribution_markdown(samples: Sequence[Sample]) -> list[str]:
     guest_cases: dict[tuple[str, str, int, int], dict[str, dict[str, list[float]]]] = {}
     for key, d in attr.items():
         os_, pol, wl, _acc, design, cpus, workers = key
-        g = {k[len("guest."):]: v for k, v in d.items() if k.startswith("guest.") and ".cpu" not in "." + k[6:]}
-        g = {k: v for k, v in g.items() if not k.startswith("cpu")}
+        g = {k[len("guest."):]: v for k, v in d.items()
+             if k.startswith("guest.") and not _PER_CPU.match(k[len("guest."):])}
         if g:
             guest_cases.setdefault((wl, design, cpus, workers), {})[os_ + (f" {pol}" if pol and pol != "kernel" else "")] = g
     lines += ["", "## Guest attribution (counters over each timed window, all CPUs; median per run)", ""]
