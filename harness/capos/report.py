@@ -228,7 +228,8 @@ def attribution_markdown(samples: Sequence[Sample]) -> list[str]:
     lines = ["", "## Host attribution per case (medians over runs of each timed window)", "",
              "vCPU share: host CPU time of the k-th busiest vCPU thread / window wall time, k = workers "
              f"(gate threshold {100 * MIN_VCPU_SHARE:.0f}%); other host: share of the host's CPU capacity "
-             f"(threshold {100 * MAX_OTHER_HOST_FRAC:.0f}%), over the run's window or else its whole boot. '–': not measured (no `[bench-window]` lines or no "
+             f"(threshold {100 * MAX_OTHER_HOST_FRAC:.0f}%), over the run's window or else its whole boot. "
+             "'–': not measured (no `[bench-window]` lines or no "
              "attribution from QEMU).", "",
              "| OS | workload | design | CPUs | workers | runs | window (s) | vCPU host CPU (s) | min vCPU share | "
              "max other host | " + " | ".join(f"tcg {k}" for k in _TCG_SHOWN) + " |",

@@ -256,11 +256,13 @@ class Main(unittest.TestCase):
             line = spec.append if linux else spec.cmdline  # type: ignore[attr-defined]
             paired = "capos.paired=" in line or "-paired" in line
             workload = "process" if "process" in line else "thread"
-            calls.append(f"{'linux' if linux else 'capos'}-{workload}-{'paired' if paired else spec.smp}")  # type: ignore[attr-defined]
+            smp = spec.smp  # type: ignore[attr-defined]
+            calls.append(f"{'linux' if linux else 'capos'}-{workload}-{'paired' if paired else smp}")
             speed = 1.93 if linux else 1.95
             text = guest_log(workload, spec.smp, paired, speed, next(seeds), linux)  # type: ignore[attr-defined]
-            return bench.qemu.RunResult(exit_code=None, timed_out=False, log=spec.log, text=text,  # type: ignore[attr-defined]
-                                        elapsed=1.0, matched="done", windows=windows_for(text))
+            log = spec.log  # type: ignore[attr-defined]
+            return bench.qemu.RunResult(exit_code=None, timed_out=False, log=log, text=text, elapsed=1.0,
+                                        matched="done", windows=windows_for(text))
 
         with tempfile.TemporaryDirectory() as d, \
                 mock.patch.object(bench.qemu, "run", fake_run), \
