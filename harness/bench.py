@@ -56,6 +56,9 @@ PAIRED_BLOCKS = 2
 PAIRED_CPUS = 2
 CAPOS_DONE = re.compile(r"^\[utest\] smp-bench \d+ passed, \d+ failed", re.M)
 ALPHA = 0.05
+# QEMU `info jit` counters printed per run (all of them go to results.csv).
+TCG_SHORT = (("tcg.tb_flush_count", "tb-flush"), ("tcg.tb_invalidate_count", "tb-inval"),
+             ("tcg.tlb_full_flushes", "tlb-full"))
 
 
 @dataclass(frozen=True)
@@ -256,6 +259,9 @@ def run_detail(ss: Sequence[stats.Sample]) -> list[str]:
             host = (f"window {s.window_wall_s:.2f}s, vCPU host CPU {v}s"
                     f"{'' if share is None else f' (share {100 * share:.1f}%)'}, other host "
                     f"{100 * (s.window_other_host or 0):.1f}%")
+            tcg = [f"{short}={s.counters[k]:g}" for k, short in TCG_SHORT if k in s.counters]
+            if tcg:
+                host += ", tcg " + " ".join(tcg)
         out.append(f"[bench]   run {s.seq} workers={s.parallelism}: work={s.work} {host}")
     return out
 

@@ -187,6 +187,7 @@ class Integration(unittest.TestCase):
                     fb.run(b, "t", time.monotonic(), None)
             self.assertIn("paired boot 1: speedup=1.9500x (8 runs)", out.getvalue())
             self.assertIn("share 99.0%", out.getvalue())
+            self.assertIn("tcg tb-flush=1", out.getvalue())
             g, = fb.gates(0.95)
             self.assertEqual(g.verdict, stats.PASS, g.line())
             self.assertEqual(g.boots, (3, 3))
