@@ -268,7 +268,10 @@ def run_detail(ss: Sequence[stats.Sample]) -> list[str]:
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--build-dir", type=Path, required=True)
+    ap.add_argument("--build-dir", type=Path)
+    ap.add_argument("--from-csv", type=Path, metavar="DIR",
+                    help="boot nothing: recompute every interval, verdict and the report from DIR/results.csv "
+                         "(one look, 95%%) into --out or DIR")
     ap.add_argument("--iso", type=Path, default=None)
     ap.add_argument("--paired", type=int, default=3,
                     help="paired -smp 2 boots per OS and workload, the gate's design (default 3)")
@@ -293,6 +296,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                     help="per boot, seconds (default 240: a paired boot takes ~40 s here)")
     ap.add_argument("--out", type=Path, default=None)
     a = ap.parse_args(argv)
+    if a.build_dir is None and a.from_csv is None:
+        ap.error("--build-dir is required (or --from-csv DIR)")
     if a.paired < 0 or a.runs < 0 or a.adaptive_budget < 0:
         ap.error("--paired, --runs and --adaptive-budget must not be negative")
     return a
@@ -440,9 +445,37 @@ def gate_exit(gates: Sequence[stats.Gate], workloads: Sequence[str]) -> tuple[in
     return 0, "[bench] gate PASSED"
 
 
+def from_csv(a: argparse.Namespace) -> int:
+    """--from-csv: the report and the verdicts of an earlier run, from its results.csv alone."""
+    src = a.from_csv.resolve()
+    samples = report.read_csv(src / "results.csv")
+    out = (a.out or src).resolve()
+    both = {"capos", "linux"} <= {s.os for s in samples}
+    workloads = [w for w in WORKLOADS if any(s.workload == w for s in samples)]
+    cases = stats.summarize(samples)
+    boots = stats.paired_boots(samples)
+    gates = [stats.gate_paired(boots, wl) for wl in workloads] if both else []
+    accels = sorted({s.accel for s in samples})
+    paths = report.write_all(samples, cases, out, host_cores=report.host_cores(),
+                             gates=stats.gate_1_to_2(cases) if both else [],
+                             title=f"capOS vs Linux SMP scaling ({', '.join(accels)}; recomputed from {src.name})",
+                             paired_gates=gates, boots=boots, summaries=stats.paired_summaries(boots))
+    for name, p in paths.items():
+        print(f"[bench] {name}: {p}")
+    for g in gates:
+        print(g.line(), flush=True)
+    if a.gate:
+        code, msg = gate_exit(gates, workloads)
+        print(msg)
+        return code
+    return 0
+
+
 def main() -> int:
     argv = sys.argv[1:] + shlex.split(os.environ.get("CAPOS_BENCH_ARGS", ""))
     a = parse_args(argv)
+    if a.from_csv is not None:
+        return from_csv(a)
     build = a.build_dir.resolve()
     iso = (a.iso or build / "iso" / "capos.iso").resolve()
     if a.accel == "auto":

@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import bench  # noqa: E402
 from capos import hostload, resultline, stats  # noqa: E402
+from tests.test_stats import paired_boot as stats_paired_boot  # noqa: E402
 
 PROC = ("[smp-process-scale] cpus=2 workers={w} range=2..16777216 primes=1077871 checksum=0x829abeafa2f78f12 "
         "elapsed={e} total={t} verified=true")
@@ -296,6 +297,30 @@ class Main(unittest.TestCase):
             md = (o / "summary.md").read_text()
             self.assertIn("## Guest attribution", md)
             self.assertIn("| capos | linux |", md)
+
+
+class FromCsv(unittest.TestCase):
+    def test_recomputes_report_and_gate(self) -> None:
+        ss = []
+        for i, (c, l) in enumerate(zip([1.95, 1.951, 1.949], [1.93, 1.931, 1.929])):
+            ss += stats_paired_boot("capos", f"capos-process-paired{i}", c, seed=i)
+            ss += stats_paired_boot("linux", f"linux-process-paired{i}", l, seed=50 + i)
+        with tempfile.TemporaryDirectory() as d:
+            src = Path(d) / "run"
+            src.mkdir()
+            bench.report.write_csv(ss, src / "results.csv", 2)
+            with mock.patch.object(sys, "argv", ["bench.py", "--from-csv", str(src), "--out", f"{d}/re", "--gate"]), \
+                    mock.patch.dict("os.environ", {"CAPOS_BENCH_ARGS": ""}), \
+                    contextlib.redirect_stdout(io.StringIO()) as out:
+                code = bench.main()
+            self.assertEqual(code, 0, out.getvalue())
+            self.assertIn("[bench] gate process: PASS", out.getvalue())
+            self.assertNotIn("gate thread", out.getvalue())     # only the workloads in the file
+            self.assertIn("## Paired design", (Path(d) / "re" / "summary.md").read_text())
+
+    def test_needs_a_source(self) -> None:
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            bench.parse_args([])
 
 
 def gate(verdict: str, reasons: tuple[str, ...] = (), wl: str = "process") -> stats.Gate:
