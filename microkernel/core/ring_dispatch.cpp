@@ -82,7 +82,22 @@ void keeper_main(void*) {
     }
 }
 
+// Where a transit table's slots start: right after its header.
+constexpr size_t kTransitSlotsAt = (sizeof(CapTransit) + alignof(CapSlot) - 1) & ~(alignof(CapSlot) - 1);
+
+// Empties the slots of p's table named by h[0..n): handles its owner was
+// meant to receive but never did (see "Capabilities an op returns"). A slot
+// already emptied or reused (another thread of p guessed the handle) reads
+// stale and is left alone; a table being torn down is cleared anyway.
+void drop_unposted(Process& p, const CapHandle* h, uint16_t n) {
+    if (n == 0) return;
+    LockGuard<SpinLockIrq> g(cap_lock());
+    if (p.caps_closed()) return;
+    for (uint16_t i = 0; i < n; ++i) (void)p.caps().drop(h[i]);
+}
+
 void op_free(AsyncOp* op) {
+    if (op->transit != nullptr) transit_destroy(op->transit);
     (void)deadline_remove(&op->deadline);
     if (op->obj != nullptr) static_cast<KernelObject*>(op->obj)->release();
     if (op->big != nullptr) kfree(op->big);
@@ -142,6 +157,8 @@ void deliver_done(UserThread& t, bool& irq_on) {
         c.status = write_results(op->status, bytes, op->result_len, op->result_addr, op->result_len_max, op->caps_out,
                                  op->caps_out_count, op->caps_addr, op->caps_out_max, c.result_len, c.caps_out_count);
         t.ring().post(c);
+        drop_unposted(t.process(), op->caps_out + c.caps_out_count,
+                      static_cast<uint16_t>(op->caps_out_count - c.caps_out_count));
         op_free(op);
     }
 }
@@ -159,6 +176,8 @@ void post_sync(Call& call) {
     }
     c.status = st;
     call.self.ring().post(c);
+    drop_unposted(call.proc, call.caps_out + c.caps_out_count,
+                  static_cast<uint16_t>(call.caps_out_count - c.caps_out_count));
 }
 
 void dispatch_object(Call& call) {
@@ -338,6 +357,27 @@ void timekeeper_init() {
     sched::start(*g_keeper);
 }
 
+Result<CapTransit*> transit_create(uint16_t n) {
+    if (n == 0 || n > kMaxCallCaps) return Error::invalid_argument;
+    void* mem = TRY(kmalloc(kTransitSlotsAt + sizeof(CapSlot) * n, alignof(CapSlot)));
+    auto* slots = reinterpret_cast<CapSlot*>(static_cast<uint8_t*>(mem) + kTransitSlotsAt);
+    return new (mem) CapTransit(slots, n);
+}
+
+void transit_destroy(CapTransit* t) {
+    // At most kMaxCallCaps slots: one bounded clear, looped only for form.
+    for (;;) {
+        LockGuard<SpinLockIrq> g(cap_lock());
+        if (t->table.clear(4 * kMaxCallCaps)) break;
+    }
+    transit_free_empty(t);
+}
+
+void transit_free_empty(CapTransit* t) {
+    t->~CapTransit();  // traps unless empty: its slots may be linked into other tables
+    kfree(t);
+}
+
 Result<AsyncOp*> op_create(Call& call, OpUnlinkFn unlink, void* obj) {
     void* mem = TRY(kmalloc(sizeof(AsyncOp), alignof(AsyncOp)));
     auto* op = new (mem) AsyncOp();
@@ -441,6 +481,7 @@ void ops_release_all(UserThread& t) {
     while (list != nullptr) {
         AsyncOp* op = list;
         list = op->dnext;
+        drop_unposted(t.process(), op->caps_out, op->caps_out_count);  // completed, never posted
         op_free(op);
     }
 }

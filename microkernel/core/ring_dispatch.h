@@ -20,6 +20,21 @@
 // when it exits: pending ops are unlinked from their objects first, and the
 // owner waits for any completion already under way).
 //
+// Capabilities an op returns (caps_out) are handles already installed in
+// its owner's table once the op is completed: whatever the owner never
+// receives (the completion could not be written -- result_too_large,
+// bad_pointer -- or the owner thread ended first) is dropped from that table
+// again, so an undelivered completion costs the owner no slots. The same
+// holds for synchronous results.
+//
+// Capabilities in flight (CapTransit): an op that carries capabilities from
+// one table to a party that takes them later (an endpoint call, until a
+// receive takes it) holds them in a small kernel-owned CapTable that no
+// process can name. It is part of the derivation tree like any table, so a
+// revoke of the source still reaches a capability in flight; op_free clears
+// it, so an op freed before its capabilities were taken drops them and
+// leaves nothing in anyone's table.
+//
 // Deadlines: a kernel "timekeeper" thread scans a list of deadlines every
 // timer tick while the list is not empty; expired ops get their object's
 // timeout handler (which unlinks and completes them).
@@ -54,6 +69,24 @@ struct Deadline {
     void (*fire)(Deadline* d) = nullptr;
 };
 
+// See "Capabilities in flight" above. handles[i] names the i-th carried
+// capability in `table` (kNullCap once taken or if none); a revoke may
+// empty a slot while it is in flight (its handle then reads stale).
+struct CapTransit {
+    CapTable table;
+    uint16_t count = 0;
+    CapHandle handles[kMaxCallCaps] = {};
+
+    CapTransit(CapSlot* storage, uint16_t n) : table(storage, n, n), count(n) {}
+};
+
+// A transit table for n (1..kMaxCallCaps) capabilities. Errors: out_of_memory.
+[[nodiscard]] Result<CapTransit*> transit_create(uint16_t n);
+// Drops whatever t still holds and frees it. No lock held (takes cap_lock()).
+void transit_destroy(CapTransit* t);
+// Frees t once it is empty (its capabilities were taken under cap_lock()).
+void transit_free_empty(CapTransit* t);
+
 struct AsyncOp {
     UserThread* owner = nullptr;  // raw: the owner outlives its ops
     // From the submission.
@@ -83,6 +116,7 @@ struct AsyncOp {
     uint64_t arg[4] = {};
     uint8_t* msg = nullptr;       // kmalloc'd message (Endpoint call params), freed with the op
     uint32_t msg_len = 0;
+    CapTransit* transit = nullptr;  // capabilities in flight (Endpoint call), dropped with the op
     // Its completion usually comes soon from a thread on another CPU (an
     // endpoint call or receive): cap_enter polls briefly before blocking.
     bool spin_wait = false;

@@ -14,8 +14,31 @@ namespace {
 using capos::abi::Status;
 
 // Caller op payload: arg[0] badge, arg[1] interface id, arg[2] method,
-// arg[3] call id (once received); msg/msg_len the params; caps_out[0..n)
-// the handles transferred into the server (until the reply replaces them).
+// arg[3] call id; msg/msg_len the params; transit the carried capabilities
+// (until a receive takes them). caps_out stays empty until the reply.
+
+// A server loop answering each waiting receiver with an error could keep a
+// caller handing its call over indefinitely; after this many refusals the
+// call is queued for the next receive instead.
+constexpr uint32_t kMaxHandOffTries = 8;
+
+// The lowest Status the ABI defines (status.h appends new codes below it).
+constexpr int32_t kLowestStatus = static_cast<int32_t>(Status::internal);
+
+constexpr bool same_name(const char* a, const char* b) {
+    while (*a != '\0' && *a == *b) ++a, ++b;
+    return *a == *b;
+}
+static_assert(!same_name(capos::abi::status_name(static_cast<Status>(kLowestStatus)), "unknown_status") &&
+                  same_name(capos::abi::status_name(static_cast<Status>(kLowestStatus - 1)), "unknown_status"),
+              "status.h gained a code: update kLowestStatus");
+
+// A server's reply status must be one the ABI defines: ok or an error.
+bool status_defined(int32_t s) { return s <= 0 && s >= kLowestStatus; }
+
+uint32_t quota_detail(Status s) {
+    return s == Status::quota_exceeded ? static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots) : 0;
+}
 
 void push_back(AsyncOp*& head, AsyncOp* op) {
     op->qnext = nullptr;
@@ -35,6 +58,8 @@ bool remove(AsyncOp*& head, AsyncOp* op) {
     return false;
 }
 
+// A claimed call (being handed to a receiver) is on no queue: false here, so
+// its cancel waits until the hand-over has put it on active_ or back.
 bool caller_unlink(AsyncOp* op) {
     auto* ep = static_cast<Endpoint*>(op->obj);
     LockGuard<SpinLockIrq> g(ep->lock_);
@@ -47,11 +72,15 @@ bool receiver_unlink(AsyncOp* op) {
     return remove(ep->receivers_, op);
 }
 
+uint16_t carried(const AsyncOp* c) { return c->transit != nullptr ? c->transit->count : 0; }
+
 // IncomingCall layout (capnp compile -ocapnp endpoint.capnp): 5 data words,
 // 1 pointer: callId w0, badge w1, interfaceId w2, method u16 #12, params
 // ptr0, capCount u32 #7, firstCapSlot u32 #8. receive results: 1 data
-// word (timedOut bit 0), 1 pointer (call).
-uint32_t build_incoming(uint8_t* buf, uint32_t cap, const AsyncOp* c, bool timed_out) {
+// word (timedOut bit 0), 1 pointer (call). caps[0..ncaps): the handles in
+// the receiver's table.
+uint32_t build_incoming(uint8_t* buf, uint32_t cap, const AsyncOp* c, const CapHandle* caps, uint16_t ncaps,
+                        bool timed_out) {
     wire::Builder b(buf, cap);
     wire::Builder::Struct root = b.root(1, 1);
     wire::Builder::set_bit(root, 0, timed_out);
@@ -62,35 +91,125 @@ uint32_t build_incoming(uint8_t* buf, uint32_t cap, const AsyncOp* c, bool timed
         wire::Builder::set_u64(ic, 2, c->arg[1]);
         wire::Builder::set_u16(ic, 12, static_cast<uint16_t>(c->arg[2]));
         b.set_data(ic, 0, c->msg, c->msg_len);
-        wire::Builder::set_u32(ic, 7, c->caps_out_count);
-        wire::Builder::set_u32(ic, 8, c->caps_out_count != 0 ? capos::abi::handle_slot(c->caps_out[0]) : 0);
+        wire::Builder::set_u32(ic, 7, ncaps);
+        wire::Builder::set_u32(ic, 8, ncaps != 0 ? capos::abi::handle_slot(caps[0]) : 0);
     }
     return b.finish();
 }
 
 uint32_t incoming_size(const AsyncOp* c) { return wire::message_size(1, 1, 0) + 8 * 6 + ((c->msg_len + 7) & ~7u); }
 
-// Fills a receiver op (async) with call c.
-void deliver_to_receiver(AsyncOp* rcv, const AsyncOp* c) {
-    const uint32_t need = incoming_size(c);
-    auto mem = kmalloc(need, 8);
-    if (!mem.ok()) {
-        rcv->status = static_cast<int32_t>(Status::no_memory);
-        return;
+// Decode for a receiver asking for at most caps_out_max handles and
+// result_len_max bytes (0: no byte limit): can it hold call c?
+Status fits(const AsyncOp* c, uint16_t caps_out_max, uint32_t result_len_max) {
+    if (carried(c) > caps_out_max) return Status::result_too_large;
+    if (result_len_max != 0 && result_len_max < incoming_size(c)) return Status::result_too_large;
+    return Status::ok;
+}
+
+// Moves the capabilities claimed call c carries into rp's table (their
+// handles to out[0..carried(c)), kNullCap for one revoked in flight) and
+// frees its transit table. All or nothing: on an error nothing moved.
+// Errors: peer_dead (rp's table is being torn down), quota_exceeded (not
+// enough free slots). Takes cap_lock().
+Status take_caps(AsyncOp* c, Process& rp, CapHandle* out) {
+    CapTransit* t = c->transit;
+    if (t == nullptr) return Status::ok;
+    {
+        LockGuard<SpinLockIrq> g(cap_lock());
+        if (rp.caps_closed()) return Status::peer_dead;
+        if (rp.caps().available() < t->table.used()) return Status::quota_exceeded;
+        for (uint16_t i = 0; i < t->count; ++i) {
+            out[i] = capos::abi::kNullCap;
+            if (!t->table.lookup(t->handles[i], 0).ok()) continue;  // revoked while in flight
+            if (!transfer(t->table, &t->handles[i], 1, true, rp.caps(), &out[i]).ok())
+                __builtin_trap();  // slots and rights checked under this same lock
+        }
     }
-    rcv->big = static_cast<uint8_t*>(mem.value());
-    rcv->result_len = build_incoming(rcv->big, need, c, false);
-    for (uint16_t i = 0; i < c->caps_out_count; ++i) rcv->caps_out[i] = c->caps_out[i];
-    rcv->caps_out_count = c->caps_out_count;
+    c->transit = nullptr;
+    transit_free_empty(t);  // emptied under the lock: nothing links to it any more
+    return Status::ok;
+}
+
+// The oldest queued call, claimed (off every queue), or null.
+AsyncOp* claim_call(Endpoint& root) {
+    LockGuard<SpinLockIrq> g(root.lock_);
+    AsyncOp* c = root.calls_;
+    if (c != nullptr) {
+        root.calls_ = c->qnext;
+        c->qnext = nullptr;
+    }
+    return c;
+}
+
+// Ends a claim: c goes where a reply finds it (or, if the endpoint died
+// meanwhile, completes with peer_dead). c must not be touched afterwards.
+void publish(Endpoint& root, AsyncOp* c) {
+    {
+        LockGuard<SpinLockIrq> g(root.lock_);
+        if (!root.dead_) {
+            push_back(root.active_, c);
+            return;
+        }
+    }
+    c->status = static_cast<int32_t>(Status::peer_dead);
+    c->result_len = 0;
+    c->caps_out_count = 0;
+    op_complete(c);
+}
+
+// Ends a claim that failed: c is first in line again (or completes with
+// peer_dead if the endpoint died meanwhile).
+void put_back(Endpoint& root, AsyncOp* c) {
+    {
+        LockGuard<SpinLockIrq> g(root.lock_);
+        if (!root.dead_) {
+            c->qnext = root.calls_;
+            root.calls_ = c;
+            return;
+        }
+    }
+    c->status = static_cast<int32_t>(Status::peer_dead);
+    c->caps_out_count = 0;
+    op_complete(c);
+}
+
+// Hands claimed call c to waiting receive op rcv and completes rcv. True if
+// rcv took it (c is then published); false if rcv could not hold it (rcv
+// completes with why, c stays claimed: nothing moved).
+bool deliver_to_receiver(Endpoint& root, AsyncOp* rcv, AsyncOp* c) {
+    Status s = fits(c, rcv->caps_out_max, rcv->result_len_max);
+    const uint32_t need = incoming_size(c);
+    uint8_t* buf = nullptr;
+    if (s == Status::ok) {
+        auto mem = kmalloc(need, 8);
+        if (mem.ok()) buf = static_cast<uint8_t*>(mem.value());
+        else s = Status::no_memory;
+    }
+    const uint16_t n = carried(c);
+    if (s == Status::ok) s = take_caps(c, rcv->owner->process(), rcv->caps_out);
+    if (s != Status::ok) {
+        if (buf != nullptr) kfree(buf);
+        rcv->status = static_cast<int32_t>(s);
+        rcv->detail = quota_detail(s);
+        op_complete(rcv);
+        return false;
+    }
+    rcv->big = buf;
+    rcv->result_len = build_incoming(buf, need, c, rcv->caps_out, n, false);
+    rcv->caps_out_count = n;
     rcv->status = 0;
     rcv->value = c->arg[3];
+    publish(root, c);  // before rcv completes: its reply must find the call
+    op_complete(rcv);
+    return true;
 }
 
 void receive_timeout(Deadline* d) {
     AsyncOp* op = op_of(d);
     if (!receiver_unlink(op)) return;
     op->status = 0;
-    op->result_len = build_incoming(op->small, sizeof op->small, nullptr, true);
+    op->result_len = build_incoming(op->small, sizeof op->small, nullptr, nullptr, 0, true);
     op_complete(op);
 }
 
@@ -130,12 +249,14 @@ void Endpoint::shutdown() {
             list = op->qnext;
             op->qnext = nullptr;
             op->status = static_cast<int32_t>(Status::peer_dead);
-            op->caps_out_count = 0;  // those went to the dead server's table
+            op->caps_out_count = 0;  // a queued call's caps go with its transit
             op->result_len = 0;
             op_complete(op);
         }
     }
 }
+
+// --- calls ---------------------------------------------------------------------------
 
 void Endpoint::invoke(Call& call, Endpoint& ep) {
     if (!ep.is_root()) return do_call(call, ep);
@@ -177,10 +298,9 @@ void Endpoint::invoke(Call& call, Endpoint& ep) {
 
 void Endpoint::do_call(Call& call, Endpoint& client) {
     Endpoint& root = *client.root_;
-    Process& server = *root.owner_;
-    // Decode: the server must be alive; params copy; the transfer checks.
-    if (__atomic_load_n(&root.dead_, __ATOMIC_ACQUIRE) || server.exiting())
-        return call.fail(Status::peer_dead);
+    // Decode: the server must be alive; params copy; the carried caps leave
+    // the caller's table for the call's transit table.
+    if (__atomic_load_n(&root.dead_, __ATOMIC_ACQUIRE)) return call.fail(Status::peer_dead);
     auto op = op_create(call, caller_unlink, &root);
     if (!op.ok()) return call.fail(op.error());
     AsyncOp* o = op.value();
@@ -201,52 +321,43 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
     o->arg[1] = call.sqe.interface_id;
     o->arg[2] = call.sqe.method;
     if (call.caps_in_count != 0) {
+        auto t = transit_create(call.caps_in_count);
+        if (!t.ok()) return fail_now(Status::no_memory);
+        o->transit = t.value();  // freed (with whatever it holds) with the op
         const bool move = (call.sqe.flags & capos::abi::kSqeFlagMoveCaps) != 0;
-        Result<void> t = Error::busy;
-        bool closed = false;
+        Result<void> r = Error::busy;
         {
             LockGuard<SpinLockIrq> g(cap_lock());
-            closed = server.caps_closed();
-            if (!closed) t = transfer(call.proc.caps(), call.caps_in, call.caps_in_count, move, server.caps(), o->caps_out);
+            r = transfer(call.proc.caps(), call.caps_in, call.caps_in_count, move, o->transit->table,
+                         o->transit->handles);
         }
-        if (closed) return fail_now(Status::peer_dead);
-        if (!t.ok()) {
-            o->status = static_cast<int32_t>(to_status(t.error()));
-            o->detail = t.error() == Error::quota ? static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots) : 0;
-            o->caps_out_count = 0;
-        }
+        if (!r.ok()) return fail_now(to_status(r.error()));
     }
-    if (o->status != 0) {
-        op_complete(o);
-        return;
-    }
-    o->caps_out_count = call.caps_in_count;
-    // Invoke: hand it to a waiting receiver or queue it.
-    AsyncOp* rcv = nullptr;
-    {
-        LockGuard<SpinLockIrq> g(root.lock_);
-        if (root.dead_) {
-            o->status = static_cast<int32_t>(Status::peer_dead);
-        } else {
-            o->arg[3] = root.next_call_id_++;
-            rcv = root.receivers_;
-            if (rcv != nullptr) {
-                root.receivers_ = rcv->qnext;
-                rcv->qnext = nullptr;
-                push_back(root.active_, o);
+    // Invoke: hand it to a waiting receiver that can hold it, or queue it.
+    for (uint32_t tries = 0;; ++tries) {
+        AsyncOp* rcv = nullptr;
+        {
+            LockGuard<SpinLockIrq> g(root.lock_);
+            if (root.dead_) {
+                o->status = static_cast<int32_t>(Status::peer_dead);
             } else {
-                push_back(root.calls_, o);
+                if (tries == 0) o->arg[3] = root.next_call_id_++;
+                rcv = tries < kMaxHandOffTries ? root.receivers_ : nullptr;
+                if (rcv != nullptr) {
+                    root.receivers_ = rcv->qnext;
+                    rcv->qnext = nullptr;
+                } else if (tries == 0) {
+                    push_back(root.calls_, o);
+                } else {
+                    o->qnext = root.calls_;  // it was first in line all along
+                    root.calls_ = o;
+                }
             }
         }
-    }
-    if (o->status != 0) {
-        o->caps_out_count = 0;
-        op_complete(o);
-        return;
-    }
-    if (rcv != nullptr) {
-        deliver_to_receiver(rcv, o);
-        op_complete(rcv);
+        if (o->status != 0) return fail_now(Status::peer_dead);
+        if (rcv == nullptr) return;
+        if (deliver_to_receiver(root, rcv, o)) return;
+        // That receiver could not hold it and has its error: the next one.
     }
 }
 
@@ -254,52 +365,42 @@ void Endpoint::receive(Call& call, Endpoint& root) {
     wire::Reader r;
     if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
     const uint64_t timeout = wire::Reader::u64(r.root(), 0);
-    AsyncOp* c = nullptr;
-    {
-        LockGuard<SpinLockIrq> g(root.lock_);
-        c = root.calls_;
-        if (c != nullptr) {
-            // Checked before taking it, so a refused receive leaves the call queued.
-            if (call.sqe.caps_out_max < c->caps_out_count ||
-                (call.sqe.result_len_max != 0 && call.sqe.result_len_max < incoming_size(c))) {
-                c = nullptr;
-                call.fail(Status::result_too_large);
-            } else {
-                root.calls_ = c->qnext;
-                push_back(root.active_, c);
-            }
+    // A queued call small enough for the synchronous result: answered now.
+    AsyncOp* c = claim_call(root);
+    if (c != nullptr && incoming_size(c) <= kMaxResult) {
+        const uint16_t n = carried(c);
+        Status s = fits(c, call.sqe.caps_out_max, call.sqe.result_len_max);
+        if (s == Status::ok) s = take_caps(c, call.proc, call.caps_out);
+        if (s != Status::ok) {
+            put_back(root, c);  // a refused receive leaves the call first in line
+            return call.fail(s, quota_detail(s));
         }
-    }
-    if (call.status != Status::ok) return;
-    if (c != nullptr) {
-        // c stays alive: it sits on active_ until reply, and only its owner
-        // frees it after completion (which needs our reply).
-        call.result_len = build_incoming(call.result, kMaxResult, c, false);
-        if (call.result_len == 0) return call.fail(Status::result_too_large);
-        for (uint16_t i = 0; i < c->caps_out_count; ++i) call.caps_out[i] = c->caps_out[i];
-        call.caps_out_count = c->caps_out_count;
+        call.result_len = build_incoming(call.result, kMaxResult, c, call.caps_out, n, false);
+        call.caps_out_count = n;
         call.value = c->arg[3];
+        publish(root, c);  // read everything first: once published a reply may free it
         return;
     }
+    // Otherwise an op: it waits, or takes the (large) claimed call into its own buffer.
     auto op = op_create(call, receiver_unlink, &root);
-    if (!op.ok()) return call.fail(op.error());
+    if (!op.ok()) {
+        if (c != nullptr) put_back(root, c);
+        return call.fail(op.error());
+    }
     op.value()->spin_wait = true;  // a busy server's next call is usually close behind
-    bool queued = false;
-    {
+    if (c == nullptr) {
         LockGuard<SpinLockIrq> g(root.lock_);
         if (root.calls_ != nullptr) {
             // A call arrived meanwhile: take it now.
             c = root.calls_;
             root.calls_ = c->qnext;
-            push_back(root.active_, c);
+            c->qnext = nullptr;
         } else {
             push_back(root.receivers_, op.value());
-            queued = true;
         }
     }
-    if (!queued) {
-        deliver_to_receiver(op.value(), c);
-        op_complete(op.value());
+    if (c != nullptr) {
+        if (!deliver_to_receiver(root, op.value(), c)) put_back(root, c);
         return;
     }
     if (timeout != 0) {
@@ -315,7 +416,7 @@ void Endpoint::reply(Call& call, Endpoint& root) {
     const auto status = static_cast<int32_t>(wire::Reader::u32(r.root(), 2));
     auto results = r.data(r.root(), 0);
     if (!results.ok()) return call.fail(Status::malformed_message);
-    if (status > 0) return call.fail(Status::invalid_argument);
+    if (!status_defined(status)) return call.fail(Status::invalid_argument);  // the call stays pending
     AsyncOp* c = nullptr;
     {
         LockGuard<SpinLockIrq> g(root.lock_);
@@ -328,37 +429,49 @@ void Endpoint::reply(Call& call, Endpoint& root) {
         if (c != nullptr) (void)remove(root.active_, c);
     }
     if (c == nullptr) return call.fail(Status::invalid_argument);
-    // The caller's op is ours now. Results: bytes and capabilities.
-    c->status = status;
+    // The caller's op is ours now: it completes with the reply or with why
+    // not, and the server's reply answers the same.
+    const uint32_t rlen = results.value().size;
     c->caps_out_count = 0;
     c->result_len = 0;
-    if (results.value().size != 0) {
-        auto m = kmalloc(results.value().size, 8);
-        if (!m.ok()) {
-            c->status = static_cast<int32_t>(Status::no_memory);
-        } else {
-            c->big = static_cast<uint8_t*>(m.value());
-            __builtin_memcpy(c->big, results.value().data, results.value().size);
-            c->result_len = results.value().size;
-        }
+    c->detail = 0;
+    auto finish = [&](Status s) {
+        c->status = static_cast<int32_t>(s);
+        c->detail = quota_detail(s);
+        op_complete(c);
+        call.fail(s, quota_detail(s));
+    };
+    // Decode against the caller's submission: what it cannot take is never
+    // installed (its caps would sit in its table under handles it never sees).
+    if (call.caps_in_count > c->caps_out_max || (rlen != 0 && c->result_len_max != 0 && rlen > c->result_len_max))
+        return finish(Status::result_too_large);
+    if (rlen != 0) {
+        auto m = kmalloc(rlen, 8);
+        if (!m.ok()) return finish(Status::no_memory);
+        c->big = static_cast<uint8_t*>(m.value());
+        __builtin_memcpy(c->big, results.value().data, rlen);
+        c->result_len = rlen;
     }
-    if (call.caps_in_count != 0 && c->status >= 0) {
+    if (call.caps_in_count != 0 && status == 0) {
         Process& caller = c->owner->process();
         const bool move = (call.sqe.flags & capos::abi::kSqeFlagMoveCaps) != 0;
-        LockGuard<SpinLockIrq> g(cap_lock());
-        if (caller.caps_closed()) {
-            c->status = static_cast<int32_t>(Status::peer_dead);
-        } else {
-            auto t = transfer(call.proc.caps(), call.caps_in, call.caps_in_count, move, caller.caps(), c->caps_out);
-            if (!t.ok()) {
-                // The reply fails; the caller learns why.
-                call.fail(t.error());
-                c->status = static_cast<int32_t>(to_status(t.error()));
+        Status s = Status::ok;
+        {
+            LockGuard<SpinLockIrq> g(cap_lock());
+            if (caller.caps_closed()) {
+                s = Status::peer_dead;
             } else {
-                c->caps_out_count = call.caps_in_count;
+                auto t = transfer(call.proc.caps(), call.caps_in, call.caps_in_count, move, caller.caps(), c->caps_out);
+                if (!t.ok()) s = to_status(t.error());
+                else c->caps_out_count = call.caps_in_count;
             }
         }
+        if (s != Status::ok) {
+            c->result_len = 0;
+            return finish(s);
+        }
     }
+    c->status = status;
     op_complete(c);
 }
 

@@ -10,19 +10,43 @@
 // replies; the server's reply status, result bytes and capabilities become
 // the caller's completion.
 //
-// Capabilities: the call's in-caps are transferred (copy, or move with
-// kSqeFlagMoveCaps; each needs kRightTransfer) into the server's table when
-// the call is made; receive returns their handles in the receive's caps
-// array (IncomingCall.capCount, firstCapSlot = slot of the first). The
-// reply's in-caps are transferred into the caller's table and returned as
-// the caller's out-caps. Transfers are all or nothing (cap_table's
-// decode_transfer/invoke_transfer).
+// Capabilities of a call. The call's in-caps (copy, or move with
+// kSqeFlagMoveCaps; each needs kRightTransfer) leave the caller's table when
+// the call is made and wait in the call's transit table (CapTransit,
+// core/ring_dispatch.h: kernel-owned, part of the derivation tree, so a
+// revoke still reaches them). They enter the receiving process's table only
+// when a receive takes the call, and receive returns their handles in the
+// receive's caps array (IncomingCall.capCount, firstCapSlot = slot of the
+// first; a capability revoked in flight arrives as the null handle). A call
+// that is never received -- its caller thread ended, the server died -- drops
+// what it carried with its op: a client cannot fill a server's table by
+// calls it abandons, and queued calls cost the server no slots. Rejected
+// alternative: transfer at call time and take the slots back when the op is
+// freed unreceived. That left queued calls occupying the server's slots (a
+// client could hold a server's table full while its calls wait) and needed a
+// cleanup on every path that can drop an op.
+//
+// A receive takes the oldest call only if the receiver can hold it: its
+// caps_out_max, result_len_max and free slots. If not, the receive fails
+// (result_too_large, or quota_exceeded with QuotaKind::cap_slots) and the call
+// stays queued, first in line.
+//
+// Capabilities of a reply are transferred into the caller's table only if
+// the caller's submission accepts them (caps_out_max, result_len_max): a
+// reply the caller cannot take completes the caller with result_too_large,
+// installs nothing, and answers the server's reply with result_too_large
+// too (the server keeps its capabilities, moved or not). A reply status must
+// be a Status the ABI defines (capos/abi/status.h); any other value is
+// refused with invalid_argument and the call stays pending.
 //
 // When the server process is torn down its endpoints shut down: queued and
 // received calls complete with Status::peer_dead.
 //
 // Locking: lock_ (LockRank::kobject) guards the three queues; capability
-// transfers run under the cap-tree lock with lock_ not held.
+// transfers run under the cap-tree lock with lock_ not held. A call being
+// handed to a receiver is on no queue (the receiver "claimed" it) and goes
+// on active_ only when the receiver is done reading it, so a reply (or a
+// cancel) never frees it under the receiver.
 #pragma once
 
 #include <stdint.h>
@@ -53,6 +77,7 @@ public:
     AsyncOp* calls_ = nullptr;      // queued caller ops, oldest first
     AsyncOp* receivers_ = nullptr;  // waiting receive ops, oldest first
     AsyncOp* active_ = nullptr;     // received calls awaiting reply
+    bool dead_ = false;             // shut down (lock_; do_call peeks at it first)
 
 private:
     Endpoint() : KernelObject(ObjectType::endpoint) {}
@@ -65,7 +90,6 @@ private:
     uint64_t badge_ = 0;
     Process* owner_ = nullptr;  // root: the server process (raw: it shuts us down first)
     uint64_t next_call_id_ = 1;
-    bool dead_ = false;
 };
 
 }  // namespace kern

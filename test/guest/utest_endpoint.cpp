@@ -1,11 +1,13 @@
 // utest_endpoint.cpp - in-guest tests: Endpoint call/reply between processes (client in guest-echo-client),
-// capabilities passed both ways, badges, receive timeouts, reply errors.
+// capabilities passed both ways, badges, receive timeouts, reply errors, and the issue-18 regressions (what a
+// hostile client or server can leave in the other's capability table).
 #include "guest.h"
 #include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/test.h"
+#include "libcap/thread.h"
 
 using cap::this_ring;
 namespace wire = kern::wire;
@@ -99,6 +101,160 @@ CAP_TEST(call_to_dead_server) {
   CAP_CHECK(guest::reply(ep.value(), in.value().call_id, -14, nullptr, 0, nullptr, 0).ok());
   auto c = this_ring().wait(tag.value());
   CAP_CHECK(c.ok() && c.value().status == static_cast<int32_t>(cap::Status::not_supported));
+}
+
+// ---- issue 18: nothing a peer does may cost the other side capability slots ----
+
+namespace {
+
+namespace abi = capos::abi;
+
+// The caller's own used slots (ProcessSpawner.freeFrames, caller's view).
+uint64_t slots_used() {
+  auto m = guest::kernel_memory();
+  return m.ok() ? m.value().slots_used : ~uint64_t{0};
+}
+
+constexpr uint32_t kAbandonCalls = 4;
+constexpr uint16_t kCapsPerCall = 8;
+guest::CapHandle g_abandon_client = abi::kNullCap;
+guest::CapHandle g_abandon_mo = abi::kNullCap;
+
+// Makes kAbandonCalls calls carrying kCapsPerCall copies each and ends
+// before anyone receives them.
+int64_t abandoning_caller(void*) {
+  cap::Ring& r = this_ring();
+  static guest::CapHandle caps[kAbandonCalls][kCapsPerCall];
+  for (uint32_t i = 0; i < kAbandonCalls; ++i) {
+    for (auto& c : caps[i]) c = g_abandon_mo;
+    cap::CallArgs a;
+    a.cap = g_abandon_client;
+    a.method = cap::iface::Method{kEchoIface, 1};
+    a.caps = caps[i];
+    a.caps_in = kCapsPerCall;
+    if (!r.start(cap::make_sqe(a)).ok()) return 20;
+  }
+  (void)r.enter(0, 0);  // dispatched: the calls wait for a receive
+  return 0;
+}
+
+// Starts a call on client (this thread's ring) that accepts caps_out_max caps.
+cap::Result<uint64_t> start_call(guest::CapHandle client, uint16_t caps_out_max) {
+  cap::CallArgs a;
+  a.cap = client;
+  a.method = cap::iface::Method{kEchoIface, 2};
+  static guest::CapHandle out[16];
+  a.caps = out;
+  a.caps_out_max = caps_out_max;
+  return this_ring().start(cap::make_sqe(a));
+}
+
+}  // namespace
+
+// A call whose caller ends before the server receives it leaves nothing in
+// the server's table (the old kernel moved the caps in at call time and
+// never took them back: 4 calls x 8 caps cost the server 32 slots).
+CAP_TEST(abandoned_call_leaves_no_caps_in_server) {
+  auto ep = guest::create_endpoint();
+  CAP_REQUIRE(ep.ok());
+  auto client = guest::mint(ep.value(), 1);
+  CAP_REQUIRE(client.ok());
+  auto mo = cap::process_allocate(this_ring(), cap::start_info().process(), 4096);
+  CAP_REQUIRE(mo.ok());
+  g_abandon_client = client.value();
+  g_abandon_mo = mo.value();
+  const uint64_t before = slots_used();
+  for (int round = 0; round < 3; ++round) {
+    auto t = cap::Thread::spawn(abandoning_caller, nullptr, 64 * 1024);
+    CAP_REQUIRE(t.ok());
+    auto j = t.value().join();
+    CAP_CHECK(j.ok() && j.value() == 0);
+  }
+  const uint64_t after = slots_used();
+  cap::print("[utest-endpoint] abandoned calls: slots %llu before, %llu after\n",
+             static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
+  CAP_CHECK(after == before);
+  // Nothing is left to receive either.
+  alignas(8) static uint8_t buf[512];
+  auto in = guest::receive(ep.value(), 1'000'000, buf, sizeof buf);
+  CAP_CHECK(in.ok() && in.value().timed_out);
+  guest::CapHandle d[3] = {mo.value(), client.value(), ep.value()};
+  CAP_CHECK(guest::drop_caps(d, 3).ok());
+}
+
+// A reply carrying more caps than the caller accepts installs none of them
+// in the caller's table; the caller gets result_too_large and so does the
+// server's reply (the old kernel installed them and the caller never learned
+// their handles).
+CAP_TEST(reply_caps_beyond_caps_out_max_not_installed) {
+  auto ep = guest::create_endpoint();
+  CAP_REQUIRE(ep.ok());
+  auto client = guest::mint(ep.value(), 2);
+  CAP_REQUIRE(client.ok());
+  auto mo = cap::process_allocate(this_ring(), cap::start_info().process(), 4096);
+  CAP_REQUIRE(mo.ok());
+  alignas(8) static uint8_t buf[512];
+  const uint16_t kAccepts[2] = {0, 3};
+  for (uint16_t accepts : kAccepts) {
+    const uint64_t before = slots_used();
+    auto tag = start_call(client.value(), accepts);
+    CAP_REQUIRE(tag.ok());
+    auto in = guest::receive(ep.value(), 1'000'000'000, buf, sizeof buf);
+    CAP_REQUIRE(in.ok() && !in.value().timed_out);
+    guest::CapHandle caps[8];
+    for (auto& c : caps) c = mo.value();
+    auto rep = guest::reply(ep.value(), in.value().call_id, 0, nullptr, 0, caps, 8);
+    CAP_CHECK(!rep.ok() && rep.status() == cap::Status::result_too_large);
+    auto c = this_ring().wait(tag.value());
+    CAP_CHECK(c.ok() && c.value().status == static_cast<int32_t>(cap::Status::result_too_large) &&
+              c.value().caps_out_count == 0);
+    const uint64_t after = slots_used();
+    cap::print("[utest-endpoint] reply of 8 caps to a caller taking %u: slots %llu before, %llu after\n", accepts,
+               static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
+    CAP_CHECK(after == before);
+  }
+  // Within the limit they arrive.
+  auto tag = start_call(client.value(), 2);
+  CAP_REQUIRE(tag.ok());
+  auto in = guest::receive(ep.value(), 1'000'000'000, buf, sizeof buf);
+  CAP_REQUIRE(in.ok() && !in.value().timed_out);
+  guest::CapHandle two[2] = {mo.value(), mo.value()};
+  CAP_CHECK(guest::reply(ep.value(), in.value().call_id, 0, nullptr, 0, two, 2).ok());
+  auto c = this_ring().wait(tag.value());
+  CAP_CHECK(c.ok() && c.value().status == 0 && c.value().caps_out_count == 2);
+  guest::CapHandle d[3] = {mo.value(), client.value(), ep.value()};
+  CAP_CHECK(guest::drop_caps(d, 3).ok());
+}
+
+// A reply status outside the ABI's range is refused and the call stays
+// pending (the old kernel completed the caller with any negative value).
+CAP_TEST(reply_status_outside_abi_refused) {
+  auto ep = guest::create_endpoint();
+  CAP_REQUIRE(ep.ok());
+  auto client = guest::mint(ep.value(), 3);
+  CAP_REQUIRE(client.ok());
+  auto tag = start_call(client.value(), 0);
+  CAP_REQUIRE(tag.ok());
+  alignas(8) static uint8_t buf[512];
+  auto in = guest::receive(ep.value(), 1'000'000'000, buf, sizeof buf);
+  CAP_REQUIRE(in.ok() && !in.value().timed_out);
+  const int32_t kBad[] = {static_cast<int32_t>(cap::Status::internal) - 1, -1000, INT32_MIN, 1, INT32_MAX};
+  for (int32_t s : kBad) {
+    auto rep = guest::reply(ep.value(), in.value().call_id, s, nullptr, 0, nullptr, 0);
+    if (rep.ok() || rep.status() != cap::Status::invalid_argument)
+      cap::print("[utest-endpoint] reply status %d answered %s\n", s, rep.ok() ? "ok" : cap::status_name(rep.status()));
+    CAP_CHECK(!rep.ok() && rep.status() == cap::Status::invalid_argument);
+  }
+  // The caller is still waiting; a defined status completes it.
+  auto early = this_ring().wait(tag.value(), 2'000'000);
+  CAP_CHECK(!early.ok() && early.status() == cap::Status::timeout);
+  CAP_CHECK(guest::reply(ep.value(), in.value().call_id, static_cast<int32_t>(cap::Status::internal), nullptr, 0,
+                         nullptr, 0)
+                .ok());
+  auto c = this_ring().wait(tag.value());
+  CAP_CHECK(c.ok() && c.value().status == static_cast<int32_t>(cap::Status::internal));
+  guest::CapHandle d[2] = {client.value(), ep.value()};
+  CAP_CHECK(guest::drop_caps(d, 2).ok());
 }
 
 CAP_TEST_MAIN("endpoint")
