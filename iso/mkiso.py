@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+
+def module_limit(header: str) -> int:
+    """kMaxBootModules from the kernel header's text; ValueError if it is not there."""
+    m = re.search(r"kMaxBootModules\s*=\s*(\d+)", header)
+    if m is None:
+        raise ValueError("kMaxBootModules not found")
+    return int(m.group(1))
 
 
 def main() -> int:
@@ -16,8 +25,16 @@ def main() -> int:
     ap.add_argument("--grub-cfg", required=True, type=Path)
     ap.add_argument("--module", action="append", default=[], metavar="PATH[=NAME]",
                     help="boot module: file, with the module string NAME (default: file name)")
+    ap.add_argument("--limit-header", type=Path, default=None,
+                    help="header that defines kMaxBootModules (microkernel/core/boot_info.h)")
     ap.add_argument("-o", "--output", required=True, type=Path)
     args = ap.parse_args()
+    if args.limit_header is not None:
+        limit = module_limit(args.limit_header.read_text())
+        if len(args.module) > limit:
+            print(f"mkiso: {len(args.module)} boot modules, but the kernel takes at most {limit} "
+                  f"(kMaxBootModules in {args.limit_header}); raise it or drop modules", file=sys.stderr)
+            return 1
 
     mkrescue = shutil.which("grub-mkrescue")
     if mkrescue is None:

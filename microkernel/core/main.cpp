@@ -103,10 +103,12 @@ Result<multiboot2::BootInfo> parse_boot_info(uint64_t info_pa) {
     return multiboot2::BootInfo::parse(head, total);
 }
 
-constexpr size_t kMaxRanges = 128;  // >= 3 + kMaxBootModules + 1: every module stays reserved
+// Reserved: real-mode area, kernel, boot info, every module, the bitmap.
+constexpr size_t kMaxRanges = 3 + kMaxBootModules + 1 + 4;
 
 void init_frames(uint64_t info_pa) {
-    PhysRange usable[kMaxRanges];
+    // Static: about 8 KiB each, too much for the boot stack; runs once.
+    static PhysRange usable[kMaxRanges];
     size_t n_usable = 0;
     g_boot.info.for_each_memory_region([&](const multiboot2::MemoryRegion& r) {
         if (r.type != multiboot2::MemoryType::available || n_usable == kMaxRanges) return;
@@ -114,16 +116,21 @@ void init_frames(uint64_t info_pa) {
         g_boot.usable_bytes += r.length;
         if (r.base + r.length > g_boot.phys_end) g_boot.phys_end = r.base + r.length;
     });
-    PhysRange reserved[kMaxRanges];
+    static PhysRange reserved[kMaxRanges];
     size_t n_res = 0;
     reserved[n_res++] = PhysRange{0, 1ull << 20};  // real-mode area, AP trampoline, BIOS
     uint64_t k_start = reinterpret_cast<uint64_t>(__boot_start);
     uint64_t k_end = arch::virt_to_phys(__kernel_end);
     reserved[n_res++] = PhysRange{k_start, k_end - k_start};
     reserved[n_res++] = PhysRange{info_pa, g_boot.info.total_size()};
+    size_t unreserved = 0;
     g_boot.info.for_each_module([&](const multiboot2::Module& m) {
-        if (n_res < kMaxRanges) reserved[n_res++] = PhysRange{m.start, static_cast<uint64_t>(m.end) - m.start};
+        if (n_res + 1 < kMaxRanges) reserved[n_res++] = PhysRange{m.start, static_cast<uint64_t>(m.end) - m.start};
+        else ++unreserved;
     });
+    // A module whose memory is not reserved would be handed out as free
+    // frames while it is still read: refuse to boot rather than corrupt.
+    if (unreserved != 0) panic("%zu boot modules over the limit of %zu (kMaxBootModules)", unreserved, kMaxBootModules);
     size_t words = FrameAllocator::storage_words(FrameAllocator::usable_end(usable, n_usable));
     auto where = FrameAllocator::place_storage(usable, n_usable, reserved, n_res, words * 8);
     if (!where.ok()) panic("no room for the frame bitmap: %s", error_name(where.error()));
@@ -137,7 +144,7 @@ void init_frames(uint64_t info_pa) {
 void record_modules() {
     g_boot.module_count = 0;
     g_boot.info.for_each_module([&](const multiboot2::Module& m) {
-        if (g_boot.module_count == kMaxBootModules) return;
+        if (g_boot.module_count == kMaxBootModules) return;  // init_frames refused such a boot already
         BootModule& b = g_boot.modules[g_boot.module_count++];
         b.start = m.start;
         b.end = m.end;
