@@ -11,6 +11,7 @@ enum KernelCap {
   schedulerControl @3;   # SchedulerControl (for the placement server only)
   processSpawner @4;     # ProcessSpawner over the boot modules
   bootInfo @5;           # MemoryObject with the boot information
+  kernelStats @6;        # KernelStats: read-only attribution counters (a Read-only SchedulerControl)
 }
 
 struct CapSource {

@@ -51,3 +51,54 @@ interface SchedulerControl {
   # Who places now (`mode`), the current `epoch`, and how many times the
   # kernel has fallen back since boot (`fallbacks`).
 }
+
+struct CpuCounters {
+  # One CPU's attribution counters since boot (microkernel/core/cpu_stats.h;
+  # exact meanings in docs/scheduling.md, "Kernel statistics"). Each is
+  # written only by its own CPU and read racily: fields of one snapshot may
+  # be a moment apart. Take differences of two snapshots.
+  cpu @0 :UInt32;              # dense CPU id
+  ticks @1 :UInt64;            # LAPIC timer ticks taken
+  idleTicks @2 :UInt64;        # of those, ticks that found the idle thread running
+  switches @3 :UInt64;         # context switches (another thread started running)
+  migrations @4 :UInt64;       # switches to a thread that last ran on another CPU
+  ipiTxResched @5 :UInt64;     # reschedule IPIs sent (one per target)
+  ipiRxResched @6 :UInt64;     # reschedule IPIs taken
+  ipiTxTlb @7 :UInt64;         # TLB shootdown IPIs sent
+  ipiRxTlb @8 :UInt64;         # TLB shootdown IPIs taken
+  ipiTxCall @9 :UInt64;        # smp_call IPIs sent
+  ipiRxCall @10 :UInt64;       # smp_call IPIs taken
+  ipiTxStop @11 :UInt64;       # panic stop NMIs sent
+  ipiRxStop @12 :UInt64;       # panic stop NMIs taken
+  ipiTxOther @13 :UInt64;      # other IPIs sent (test vectors)
+  ipiRxOther @14 :UInt64;      # other IPIs taken
+  shootdownsTx @15 :UInt64;    # shootdown requests posted to at least one other CPU
+  shootdownsRx @16 :UInt64;    # other CPUs' shootdown requests applied here
+  cr3Loads @17 :UInt64;        # CR3 writes when switching address spaces
+  cr3Skips @18 :UInt64;        # switches that kept CR3 (same address space or root)
+  kernelCycles @19 :UInt64;    # TSC cycles in kernel code (not halted)
+  userCycles @20 :UInt64;      # TSC cycles in user code
+  idleCycles @21 :UInt64;      # TSC cycles halted in the idle thread
+}
+
+struct LockCounters {
+  # Contention of one lock shared between CPUs, since boot (exact: updated
+  # by the holder under the lock; read racily).
+  name @0 :Text;               # the lock's name (core/spinlock.h kSharedLockNames)
+  acquisitions @1 :UInt64;     # times taken
+  contended @2 :UInt64;        # of those, times the first look found it taken
+  waitCycles @3 :UInt64;       # TSC cycles spent waiting in those
+}
+
+interface KernelStats {
+  # The kernel's attribution counters (issue 13), read-only. Served by the
+  # kernel's SchedulerControl object to any capability with the Read right:
+  # the kernel grants a Read-only one named "kstats" (boot manifests:
+  # `kernel = kernelStats`), which can call nothing else.
+
+  read @0 (firstCpu :UInt32) -> (cpuCount :UInt32, tscHz :UInt64, cpus :List(CpuCounters), locks :List(LockCounters));
+  # Counters of CPUs `firstCpu`, firstCpu+1, ... (as many as one result
+  # holds, at least 16; call again from the next id for more) and of every
+  # watched lock. `cpuCount`: CPUs online; `tscHz`: the TSC rate the cycle
+  # figures count in (0 if not calibrated).
+}

@@ -270,11 +270,17 @@ bool start_first_process(const char* utest) {
         return false;
     }
     ProcessQuotas q;  // defaults
-    NamedGrant kgrants[3] = {{"spawner", 7, abi::kNullCap, kRightsObject}, {}, {}};
+    NamedGrant kgrants[4] = {{"spawner", 7, abi::kNullCap, kRightsObject}, {}, {}, {}};
     uint32_t nkgrants = 1;
     // "schedctl": SchedulerControl for the placement server, handed on by the
     // first process until the boot manifest grants it directly (issue 7).
     kgrants[nkgrants++] = NamedGrant{"schedctl", 8, abi::kNullCap, kRightsObject, nullptr, &SchedulerControl::get()};
+    // "kstats": the same object with Read only, which reaches the KernelStats
+    // interface and nothing that steers placement (object/kernel_stats.h);
+    // init hands it on as `kernel = kernelStats`.
+    kgrants[nkgrants++] = NamedGrant{"kstats", 6, abi::kNullCap,
+                                     abi::kRightCall | abi::kRightCopy | abi::kRightTransfer | abi::kRightRead,
+                                     nullptr, &SchedulerControl::get()};
     Status why = Status::ok;
     // utest programs learn the CPU count (tests that need several CPUs).
     char args[128] = {};

@@ -43,12 +43,7 @@ struct alignas(64) CpuSched {
     uint64_t load_pub = 0;
     uint64_t queued_pub = 0;
     bool idle_pub = true;
-    // Statistics (this CPU only).
-    uint64_t switches = 0;
-    uint64_t migrations_in = 0;
-    uint64_t ticks = 0;
-    uint64_t idle_ticks = 0;
-    uint64_t resched_ipis = 0;
+    // Statistics live in PerCpu::counters (core/cpu_stats.h).
 };
 
 CpuSched g_cpu[kMaxCpus];
@@ -100,16 +95,17 @@ void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
     unsigned self = cs.id;
     set_state(*next, State::running);
     next->on_cpu_ = true;
+    CpuCounters& k = arch::percpu_self()->counters;
     if (next->last_cpu_ != self && next->last_cpu_ != kNoCpu) {
         ++next->migrations_;
-        ++cs.migrations_in;
+        count(k.migrations);
     }
     next->cpu_ = self;
     __atomic_store_n(&next->last_cpu_, self, __ATOMIC_RELAXED);
     ++next->switches_in_;
     cs.current = next;
     cs.prev = prev;
-    ++cs.switches;
+    count(k.switches);
     cs.slice_left = slice_of(next);
     if (next == cs.resume) {
         cs.slice_left = cs.resume_slice;
@@ -119,6 +115,8 @@ void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
         if (next->address_space_ != nullptr) next->address_space_->activate();
         else arch::tlb::load(arch::kernel_pml4(), 0, nullptr);
         cs.loaded_as = next->address_space_;
+    } else {
+        count(k.cr3_skips);  // tlb::load counts its own writes and skips
     }
     if (next->on_switch_in_ != nullptr) next->on_switch_in_(*next);
     if (prev->fpu_area_ != nullptr) arch::fpu::save(prev->fpu_area_);
@@ -210,7 +208,7 @@ void maybe_preempt(CpuSched& cs) {
 void timer_tick(arch::InterruptFrame&) {
     CpuSched& cs = local();
     if (!cs.online) return;
-    ++cs.ticks;
+    if (cs.current == cs.idle) count(arch::percpu_self()->counters.idle_ticks);
     // The interrupted code holds a plain SpinLock: taking run-queue locks
     // could break the lock order, and switching would strand the lock.
     // Sleepers and the slice are handled on the next tick.
@@ -239,7 +237,6 @@ void timer_tick(arch::InterruptFrame&) {
         }
     }
     if (cs.current == cs.idle) {
-        ++cs.idle_ticks;
         if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) cs.need_resched = true;
     } else if (cs.slice_left > 0 && --cs.slice_left == 0) {
         if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) cs.need_resched = true;
@@ -251,7 +248,6 @@ void timer_tick(arch::InterruptFrame&) {
 void resched_ipi(arch::InterruptFrame&) {
     CpuSched& cs = local();
     if (!cs.online) return;
-    ++cs.resched_ipis;
     cs.need_resched = true;
     maybe_preempt(cs);
 }
@@ -297,6 +293,9 @@ bool pull_waiting(CpuSched& cs) {
         if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) {
             schedule();
         } else if (!pull_waiting(cs)) {
+            // Halted from here until the interrupt that wakes the CPU, whose
+            // entry (isr_dispatch) charges the halt to the idle account.
+            charge_to(arch::percpu_self()->counters, CpuMode::idle, arch::read_cycles());
             arch::wait_for_interrupt();  // sti; hlt: a wake-up IPI cannot slip in between
         }
     }
@@ -307,6 +306,7 @@ void idle_main(void*) { idle_loop(); }
 void cpu_start(CpuSched& cs, unsigned id) {
     cs.id = id;
     arch::percpu_self()->sched = &cs;
+    charge_to(arch::percpu_self()->counters, CpuMode::kernel, arch::read_cycles());  // cycle accounting starts
     if (!arch::timer_set_periodic(kTimerHz)) panic("sched: cannot program the %u Hz timer", kTimerHz);
 }
 
@@ -576,7 +576,11 @@ uint32_t nr_runnable(unsigned cpu) {
 
 CpuStats stats(unsigned cpu) {
     const CpuSched& c = g_cpu[cpu];
-    return CpuStats{c.switches, c.migrations_in, c.ticks, c.idle_ticks, c.resched_ipis,
+    const PerCpu* p = kern::cpu::get(cpu);
+    if (p == nullptr) return CpuStats{};
+    const CpuCounters& k = p->counters;
+    return CpuStats{read_counter(k.switches), read_counter(k.migrations), p->ticks, read_counter(k.idle_ticks),
+                    read_counter(k.ipi_rx[static_cast<unsigned>(IpiKind::reschedule)]),
                     __atomic_load_n(&c.queued_pub, __ATOMIC_ACQUIRE)};
 }
 

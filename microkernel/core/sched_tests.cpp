@@ -837,7 +837,7 @@ KTEST("bench_smp", "measure: prime counting below 1e7 shared by one kernel threa
     static uint64_t ticks0[kMaxCpus], ipis0[kMaxCpus];
     for (unsigned i = 0; i < n; ++i) {
         ticks0[i] = cpu::get(i)->ticks;
-        ipis0[i] = cpu::get(i)->ipi_count;
+        ipis0[i] = ipis_received(cpu::get(i)->counters);
     }
     uint64_t t0 = now();
     for (unsigned i = 0; i < n; ++i) {
@@ -862,7 +862,7 @@ KTEST("bench_smp", "measure: prime counting below 1e7 shared by one kernel threa
     for (unsigned i = 0; i < n; ++i) {
         kprintf("[bench] smp_work cpu=%u ticks=%llu ipis=%llu\n", i,
                 static_cast<unsigned long long>(cpu::get(i)->ticks - ticks0[i]),
-                static_cast<unsigned long long>(cpu::get(i)->ipi_count - ipis0[i]));
+                static_cast<unsigned long long>(ipis_received(cpu::get(i)->counters) - ipis0[i]));
     }
     // work: the compute window, first worker start to last worker end.
     uint64_t first = ~0ull, last = 0;

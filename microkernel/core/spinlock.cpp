@@ -34,8 +34,19 @@ const char* lock_rank_name(LockRank r) {
     return "?";
 }
 
+LockStats g_shared_lock_stats[kSharedLockCount];
+
 namespace {
 uint64_t g_hold_limit_ms = 5000;
+
+// Holder only, right after the grant: plain updates under the lock, relaxed
+// stores for the racy readers.
+inline void record(LockStats* st, bool contended, uint64_t waited) {
+    __atomic_store_n(&st->acquisitions, st->acquisitions + 1, __ATOMIC_RELAXED);
+    if (!contended) return;
+    __atomic_store_n(&st->contended, st->contended + 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&st->wait_cycles, st->wait_cycles + waited, __ATOMIC_RELAXED);
+}
 }  // namespace
 
 void spinlock_set_hold_limit_ms(uint64_t ms) { __atomic_store_n(&g_hold_limit_ms, ms, __ATOMIC_RELAXED); }
@@ -45,10 +56,17 @@ uint64_t spinlock_hold_limit_ms() { return __atomic_load_n(&g_hold_limit_ms, __A
 
 void SpinLock::acquire(const char* file, int line, bool nested) {
     uint32_t ticket = __atomic_fetch_add(&next_, 1u, __ATOMIC_RELAXED);
-    while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
+    bool contended = false;
+    uint64_t t0 = 0;
+    if (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
+        contended = true;
+        if (stats_ != nullptr) t0 = __builtin_ia32_rdtsc();
+        while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
+        }
     }
     nested_ = nested;
     acquired(file, line);
+    if (stats_ != nullptr) record(stats_, contended, contended ? __builtin_ia32_rdtsc() - t0 : 0);
 }
 void SpinLock::acquired(const char* file, int line) {
     file_ = file;
@@ -106,13 +124,19 @@ void SpinLock::acquire(const char* file, int line, bool nested) {
     uint32_t ticket = __atomic_fetch_add(&next_, 1u, __ATOMIC_RELAXED);
     if (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
         SpinDeadline bound;
+        const uint64_t t0 = stats_ != nullptr ? arch::read_cycles() : 0;
         while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
             arch::cpu_relax();
             if (bound.expired()) held_too_long(*this, file, line);
         }
+        nested_ = nested;
+        acquired(file, line);
+        if (stats_ != nullptr) record(stats_, true, arch::read_cycles() - t0);
+        return;
     }
     nested_ = nested;
     acquired(file, line);
+    if (stats_ != nullptr) record(stats_, false, 0);
 }
 
 void SpinLock::acquired(const char* file, int line) {
@@ -179,6 +203,7 @@ bool SpinLock::try_lock(const char* file, int line) {
     }
     nested_ = false;
     acquired(file, line);
+    if (stats_ != nullptr) record(stats_, false, 0);
     return true;
 }
 

@@ -29,10 +29,53 @@ namespace kern {
 
 inline constexpr uint32_t kNoOwner = 0xffffffffu;
 
+// Contention statistics of one lock (opt-in: a lock with a LockStats block
+// records, every other lock pays one predictable branch on a null pointer).
+// The holder updates them while it holds the lock, so plain increments are
+// exact; readers (KernelStats) load them racily, field by field.
+struct LockStats {
+    uint64_t acquisitions = 0;  // lock(), lock_nested() and successful try_lock()
+    uint64_t contended = 0;     // acquisitions whose first look found the lock taken
+    uint64_t wait_cycles = 0;   // TSC cycles spent spinning in those (from the ticket to the grant)
+};
+
+// The locks shared between CPUs whose statistics are kept (issue 13), in
+// the order KernelStats reports them. A lock opts in by its name: a lock
+// whose name is in this list gets the matching block (for the global locks
+// the lookup is folded into their constant initialisation), so the
+// declarations themselves need no change and this list is the one place
+// that says which locks are watched. The names must be unique among all
+// locks: two locks sharing a block would race on it.
+inline constexpr const char* kSharedLockNames[] = {
+    "sched_control.registry",  // object/scheduler_control.cpp g_reg_lock
+    "cap_tree",                // object/process.cpp g_cap_lock
+    "sched_control.notify",    // object/scheduler_control.cpp g_notify_lock
+    "kheap",                   // core/kheap.cpp, the kernel heap
+    "deadlines",               // core/ring_dispatch.cpp g_dl_lock
+};
+inline constexpr unsigned kSharedLockCount = sizeof(kSharedLockNames) / sizeof(kSharedLockNames[0]);
+extern LockStats g_shared_lock_stats[kSharedLockCount];
+
+constexpr bool lock_name_eq(const char* a, const char* b) {
+    while (*a != '\0' && *a == *b) {
+        ++a;
+        ++b;
+    }
+    return *a == *b;
+}
+
+// The statistics block for a lock named `name`, or nullptr (see above).
+constexpr LockStats* shared_lock_stats(const char* name) {
+    if (name == nullptr) return nullptr;
+    for (unsigned i = 0; i < kSharedLockCount; ++i)
+        if (lock_name_eq(name, kSharedLockNames[i])) return &g_shared_lock_stats[i];
+    return nullptr;
+}
+
 class SpinLock {
 public:
     constexpr explicit SpinLock(LockRank rank = LockRank::none, const char* name = "anon")
-        : rank_(rank), name_(name) {}
+        : rank_(rank), name_(name), stats_(shared_lock_stats(name)) {}
     SpinLock(const SpinLock&) = delete;
     SpinLock& operator=(const SpinLock&) = delete;
 
@@ -56,6 +99,11 @@ public:
     int owner_line() const { return line_; }
     LockRank rank() const { return rank_; }
     const char* name() const { return name_; }
+    // The lock's statistics block, or nullptr if it keeps none.
+    const LockStats* stats() const { return stats_; }
+    // Attaches (or with nullptr detaches) a statistics block; only before the
+    // lock is shared (tests, locks built at run time).
+    void set_stats(LockStats* s) { stats_ = s; }
 
     // Forgets the holder (panic path only: the holder is stopped for good).
     void force_unlock();
@@ -72,6 +120,7 @@ private:
     LockRank rank_;
     bool nested_ = false;    // the current hold came from lock_nested
     const char* name_;
+    LockStats* stats_;       // opt-in contention statistics (written by the holder)
 };
 
 // SpinLock that keeps interrupts disabled while held.
@@ -87,6 +136,8 @@ public:
     uint32_t owner_cpu() const { return lock_.owner_cpu(); }
     void force_unlock() { lock_.force_unlock(); }
     SpinLock& raw() { return lock_; }
+    const LockStats* stats() const { return lock_.stats(); }
+    void set_stats(LockStats* s) { lock_.set_stats(s); }
 
 private:
     SpinLock lock_;

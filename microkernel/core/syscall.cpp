@@ -42,6 +42,8 @@ void userspace_init() {
 
 extern "C" int64_t syscall_dispatch(uint64_t arg0, uint64_t arg1, uint64_t number) {
     using namespace kern;
+    // User -> kernel boundary of the cycle accounting (core/cpu_stats.h).
+    charge_to(cpu::current().counters, CpuMode::kernel, arch::read_cycles());
     if (number != capos::abi::kSysCapEnter) return static_cast<int64_t>(capos::abi::Status::invalid_argument);
     if (arg0 > 0xffffffffu) return static_cast<int64_t>(capos::abi::Status::invalid_argument);
     return cap_enter(static_cast<uint32_t>(arg0), arg1);
@@ -54,6 +56,8 @@ extern "C" void user_return_prepare() {
     if (t->kill_requested()) t->exit_current(0, ExitReason::killed);
     arch::set_user_kernel_stack(t->kernel_stack_top());
     arch::set_user_fs_base(t->fs_base());
+    // Kernel -> user boundary (interrupts are off from here to SYSRET/IRETQ).
+    charge_to(cpu::current().counters, CpuMode::user, arch::read_cycles());
 }
 
 void user_fault(kern::arch::InterruptFrame& f) {

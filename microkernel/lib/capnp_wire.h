@@ -9,10 +9,10 @@
 // with Error::malformed. Host-tested against messages built by the official
 // library's layout (test/unit/userspace/capnp_wire_test.cpp).
 //
-// Why not the schema runtime (schema/runtime): the kernel is built before
-// the schema headers are generated and with -mgeneral-regs-only; the few
-// fixed layouts here are checked against `capnp compile -ocapnp` output in
-// the object files that use them.
+// Older kernel code; new code uses the generated bindings (schema/runtime,
+// capos/schema/*.capnp.h), which the kernel build has had since issue 13
+// (lib/kstats_codec). The few fixed layouts here are checked against
+// `capnp compile -ocapnp` output in the object files that use them.
 #pragma once
 
 #include <stddef.h>

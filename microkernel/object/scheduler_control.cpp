@@ -3,6 +3,7 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/timer.h"
+#include "capos/schema/scheduler.capnp.h"
 #include "core/console.h"
 #include "core/percpu.h"
 #include "core/ring_dispatch.h"
@@ -12,6 +13,7 @@
 #include "lib/format.h"
 #include "lib/sched_events.h"
 #include "object/kernel_object.h"
+#include "object/kernel_stats.h"
 #include "object/process.h"
 #include "object/thread.h"
 
@@ -1037,6 +1039,9 @@ void SchedulerControl::thread_set_weight(Call& call, UserThread& t) {
 }
 
 void SchedulerControl::invoke(Call& call, SchedulerControl&) {
+    // The read-only KernelStats interface (object/kernel_stats.h): needs Read,
+    // not the Write every placement method below needs.
+    if (call.sqe.interface_id == cap::schema::KernelStats::kInterfaceId) return kernel_stats::invoke(call);
     if (call.sqe.interface_id != kInterfaceId) return call.fail(Status::bad_method);
     if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
     wire::Reader r;

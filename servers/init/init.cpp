@@ -5,7 +5,8 @@
 // (own Process and Thread, Console, Park, Timer), the named cap "spawner" (the
 // kernel's ProcessSpawner over the boot modules), "manifest" (a read-only
 // MemoryObject copy of the boot module manifest-<name>), "schedctl" (the
-// SchedulerControl, for the placement server only) and, where the kernel has
+// SchedulerControl, for the placement server only), "kstats" (the same object
+// with Read only: the KernelStats counters) and, where the kernel has
 // it, "bootInfo". Its arguments say
 // `manifest=<name> manifest_bytes=<n>`. See docs/boot.md.
 //
@@ -304,6 +305,8 @@ int main(cap::StartInfo& info) {
   if (sc == 0) sc = info.named("schedulerControl");
   g_kernel[static_cast<uint32_t>(init::KernelCap::scheduler_control)] = sc;
   g_kernel[static_cast<uint32_t>(init::KernelCap::boot_info)] = info.named("bootInfo");
+  // Read-only SchedulerControl serving KernelStats (core/init_process.cpp).
+  g_kernel[static_cast<uint32_t>(init::KernelCap::kernel_stats)] = info.named("kstats");
   cap::print("[init] hello from user space\n");
   const CapHandle mo = info.named("manifest");
   if (mo == 0 || bytes == 0) {

@@ -18,6 +18,7 @@ const char* kernel_cap_name(uint16_t k) {
     case 3: return "schedulerControl";
     case 4: return "processSpawner";
     case 5: return "bootInfo";
+    case 6: return "kernelStats";
   }
   return "unknown";
 }

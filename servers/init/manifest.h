@@ -34,7 +34,7 @@ inline constexpr uint32_t kMaxRestartLimit = 16;
 
 // manifest.capnp KernelCap
 enum class KernelCap : uint16_t { console = 0, timer = 1, park = 2, scheduler_control = 3, process_spawner = 4,
-                                  boot_info = 5, count = 6 };
+                                  boot_info = 5, kernel_stats = 6, count = 7 };
 const char* kernel_cap_name(uint16_t k);
 
 struct CapSpec {

@@ -26,9 +26,25 @@ CallSlot g_slots[kMaxCpus];
 
 IpiHandler g_ipi_hooks[256];
 
-void count_ipi() {
-    PerCpu& c = cpu::current();
-    c.ipi_count = c.ipi_count + 1;
+IpiKind kind_of(uint64_t vector) {
+    switch (vector & 0xff) {
+    case vec::kReschedule: return IpiKind::reschedule;
+    case vec::kTlbShootdown: return IpiKind::tlb;
+    case vec::kCallFunction: return IpiKind::call;
+    default: return IpiKind::other;
+    }
+}
+
+// Interrupt context (interrupts off): this CPU took an IPI.
+void count_rx(IpiKind k) { count(cpu::current().counters.ipi_rx[static_cast<unsigned>(k)]); }
+
+// n IPIs of `vector` sent by this CPU. Senders may run with interrupts on,
+// so the increment is made with them off (no migration between reading the
+// block and writing it).
+void count_tx(uint8_t vector, uint64_t n) {
+    IrqState s = irq_save();
+    count(cpu::current().counters.ipi_tx[static_cast<unsigned>(kind_of(vector))], n);
+    irq_restore(s);
 }
 
 // Runs the call waiting in this CPU's mailbox, if any. Interrupts are off.
@@ -48,14 +64,14 @@ void run_pending_call() {
 // Every vector set through set_ipi_handler() lands here: EOI first, so the
 // hook may switch threads, then the hook.
 void ipi_entry(InterruptFrame& f) {
-    count_ipi();
+    count_rx(kind_of(f.vector));
     lapic_eoi();
     IpiHandler h = __atomic_load_n(&g_ipi_hooks[f.vector & 0xff], __ATOMIC_ACQUIRE);
     if (h != nullptr) h(f);
 }
 
 void call_entry(InterruptFrame&) {
-    count_ipi();
+    count_rx(IpiKind::call);
     lapic_eoi();
     run_pending_call();
 }
@@ -84,11 +100,14 @@ void set_ipi_handler(uint8_t vector, IpiHandler h) {
 
 void send_ipi(unsigned cpu_id, uint8_t vector) {
     lapic_send(apic_of(cpu_id), kIcrFixed | kIcrAssert | vector);
+    count_tx(vector, 1);
 }
 
 void send_ipi_all_but_self(uint8_t vector) {
-    if (cpu::count() <= 1) return;
+    unsigned n = cpu::count();
+    if (n <= 1) return;
     lapic_send(0, kIcrFixed | kIcrAssert | kIcrAllButSelf | vector);
+    count_tx(vector, n - 1);
 }
 
 void send_reschedule(unsigned cpu_id) { send_ipi(cpu_id, vec::kReschedule); }

@@ -19,6 +19,7 @@ unsigned g_parked = 0;     // CPUs that took the stop NMI
 
 void nmi_handler(InterruptFrame&) {
     if (__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE) != 0) {
+        count(cpu::current().counters.ipi_rx[static_cast<unsigned>(IpiKind::stop)]);
         __atomic_fetch_add(&g_parked, 1, __ATOMIC_ACQ_REL);
         // NMIs stay blocked until an iret that never comes.
         halt_forever();
@@ -39,6 +40,7 @@ void nmi_stop_others() {
     });
     if (others == 0) return;
     lapic_send(0, kIcrNmi | kIcrAssert | kIcrAllButSelf);
+    count(cpu::current().counters.ipi_tx[static_cast<unsigned>(IpiKind::stop)], others);
     // Bounded wait (about 200 ms, or a spin bound before calibration) so the
     // report is printed after the others went quiet, but always printed.
     uint64_t start = rdtsc();

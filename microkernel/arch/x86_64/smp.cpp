@@ -271,8 +271,10 @@ extern "C" [[noreturn]] void smp_ap_main(PerCpu* self) {
     arch::CpuTables* t = self->tables;
     arch::ApResources* res = reinterpret_cast<arch::ApResources*>(t);  // tables is the first member
     arch::load_cpu_tables(*t, res->ist[0], res->ist[1], res->ist[2]);
-    arch::idt_load();
+    // The per-CPU register before the IDT: every interrupt entry reads the
+    // block (isr_dispatch's cycle accounting).
     arch::percpu_install(self);
+    arch::idt_load();
     arch::lapic_init_ap();
     self->apic_id = arch::lapic_id();
     __atomic_store_n(&self->online, true, __ATOMIC_RELEASE);

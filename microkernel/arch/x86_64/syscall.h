@@ -12,8 +12,8 @@
 #pragma once
 
 // Offsets of PerCpu fields used from assembly (checked in syscall.cpp).
-#define CAPOS_PERCPU_SYSCALL_KRSP 0x68
-#define CAPOS_PERCPU_SYSCALL_URSP 0x70
+#define CAPOS_PERCPU_SYSCALL_KRSP 0x60
+#define CAPOS_PERCPU_SYSCALL_URSP 0x68
 
 #ifndef __ASSEMBLER__
 #include <stdint.h>

@@ -23,7 +23,6 @@ ShootdownBoard g_board;
 struct alignas(64) CpuTlb {
     uint64_t loaded_root = 0;
     uint64_t stale[(kMaxPcid + 1) / 64] = {};  // PCIDs to flush on their next load
-    uint64_t serviced = 0;
 };
 CpuTlb g_cpu[kMaxCpus];
 
@@ -58,10 +57,14 @@ void handle_local(const ShootdownRequest& req) {
     if (req.mask != nullptr) req.mask->note_dropped(self);
 }
 
-void shootdown_irq(InterruptFrame&) {
-    unsigned self = cpu::id();
-    g_cpu[self].serviced += g_board.service(self, handle_local);
+// Another CPU's request, applied here (from the IPI or while this CPU waits
+// for its own request): counted as serviced.
+void handle_remote(const ShootdownRequest& req) {
+    count(cpu::current().counters.shootdowns_rx);
+    handle_local(req);
 }
+
+void shootdown_irq(InterruptFrame&) { (void)g_board.service(cpu::id(), handle_remote); }
 }  // namespace
 
 void cpu_init() {
@@ -90,13 +93,18 @@ void load(uint64_t root, uint16_t pcid, TlbCpuMask* mask) {
     unsigned self = cpu::id();
     CpuTlb& c = g_cpu[self];
     if (mask != nullptr) mask->note_loaded(self);  // before CR3: see TlbCpuMask::note_loaded
+    CpuCounters& k = cpu::current().counters;
     if (g_pcid) {
         uint64_t bit = uint64_t{1} << (pcid % 64);
         bool stale = (c.stale[pcid / 64] & bit) != 0;
         c.stale[pcid / 64] &= ~bit;
         write_cr3(root | pcid | (stale ? 0 : kCr3NoFlush));
+        count(k.cr3_loads);
     } else if (c.loaded_root != root) {
         write_cr3(root);
+        count(k.cr3_loads);
+    } else {
+        count(k.cr3_skips);
     }
     c.loaded_root = root;
 }
@@ -116,6 +124,7 @@ void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBa
     targets.clear(self);
     if (mask.has(self) || g_cpu[self].loaded_root == root) handle_local(req);
     if (!targets.empty()) {
+        count(cpu::current().counters.shootdowns_tx);
         uint64_t gen = g_board.post(self, req, targets);
         uint64_t bits = targets.bits;
         while (bits != 0) {
@@ -128,7 +137,7 @@ void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBa
         // spinlock: a target that never acknowledges (stuck with interrupts
         // off) is named in a panic instead of stalling this CPU for good.
         SpinDeadline bound;
-        g_board.wait(self, gen, targets, handle_local, [&] {
+        g_board.wait(self, gen, targets, handle_remote, [&] {
             cpu_relax();
             if (bound.expired())
                 panic("tlb: shootdown from cpu %u not acknowledged by cpus %#llx after %llu ms", self,
@@ -139,6 +148,9 @@ void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBa
     irq_restore(s);
 }
 
-uint64_t serviced_count(unsigned cpu) { return g_cpu[cpu].serviced; }
+uint64_t serviced_count(unsigned cpu) {
+    const PerCpu* p = cpu::get(cpu);
+    return p != nullptr ? read_counter(p->counters.shootdowns_rx) : 0;
+}
 
 }  // namespace kern::arch::tlb
