@@ -1,8 +1,9 @@
-// endpoint.cpp: Endpoint call / receive / reply / mint.
+// endpoint.cpp: Endpoint call / receive / reply / mint, and the owner's list of served endpoints.
 #include "object/endpoint.h"
 
 #include "core/kheap.h"
 #include "core/ring_dispatch.h"
+#include "core/sched.h"
 #include "lib/capnp_wire.h"
 #include "object/kernel_object.h"
 #include "object/process.h"
@@ -16,6 +17,9 @@ using capos::abi::Status;
 // Caller op payload: arg[0] badge, arg[1] interface id, arg[2] method,
 // arg[3] call id; msg/msg_len the params; transit the carried capabilities
 // (until a receive takes them). caps_out stays empty until the reply.
+
+// Every owner list and every root endpoint's list fields (endpoint.h).
+SpinLockIrq g_owner_lock{LockRank::kobject, "endpoint_owners"};
 
 // A server loop answering each waiting receiver with an error could keep a
 // caller handing its call over indefinitely; after this many refusals the
@@ -215,6 +219,8 @@ void receive_timeout(Deadline* d) {
 
 }  // namespace
 
+// --- ownership -------------------------------------------------------------------
+
 Result<Endpoint*> Endpoint::create(Process& owner) {
     void* mem = TRY(kmalloc(sizeof(Endpoint), alignof(Endpoint)));
     auto* ep = new (mem) Endpoint();
@@ -227,7 +233,61 @@ Result<Endpoint*> Endpoint::create(Process& owner) {
     return ep;
 }
 
+void Endpoint::link_owned(Endpoint*& head, Endpoint& ep) {
+    LockGuard<SpinLockIrq> g(g_owner_lock);
+    ep.owned_prev_ = nullptr;
+    ep.owned_next_ = head;
+    if (head != nullptr) head->owned_prev_ = &ep;
+    head = &ep;
+    ep.owned_ = true;
+}
+
+void Endpoint::unlink_owned_locked(Endpoint*& head, Endpoint& ep) {
+    if (ep.owned_prev_ != nullptr) ep.owned_prev_->owned_next_ = ep.owned_next_;
+    else head = ep.owned_next_;
+    if (ep.owned_next_ != nullptr) ep.owned_next_->owned_prev_ = ep.owned_prev_;
+    ep.owned_next_ = ep.owned_prev_ = nullptr;
+    ep.owned_ = false;
+}
+
+void Endpoint::shutdown_owned(Endpoint*& head) {
+    for (uint32_t n = 1;; ++n) {
+        Endpoint* ep;
+        {
+            LockGuard<SpinLockIrq> g(g_owner_lock);
+            ep = head;
+            if (ep == nullptr) return;
+            unlink_owned_locked(head, *ep);
+            // Its count may already be zero (a release racing us waits for
+            // this lock): shutting_ keeps it alive until we are done.
+            ep->shutting_ = true;
+        }
+        ep->shutdown();
+        bool orphaned;
+        {
+            LockGuard<SpinLockIrq> g(g_owner_lock);
+            ep->shutting_ = false;
+            orphaned = ep->orphaned_;
+        }
+        if (orphaned) ep->destroy();
+        if (n % 32 == 0) sched::yield();  // a process may own any number of endpoints
+    }
+}
+
 void Endpoint::on_last_ref() {
+    if (is_root()) {
+        LockGuard<SpinLockIrq> g(g_owner_lock);
+        if (shutting_) {
+            orphaned_ = true;  // shutdown_owned frees it when done
+            return;
+        }
+        // On the list, so the owner is not torn down yet (owner_ valid).
+        if (owned_) unlink_owned_locked(owner_->served_endpoints(), *this);
+    }
+    destroy();
+}
+
+void Endpoint::destroy() {
     Endpoint* root = root_;
     this->~Endpoint();
     kfree(this);

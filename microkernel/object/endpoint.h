@@ -39,14 +39,20 @@
 // be a Status the ABI defines (capos/abi/status.h); any other value is
 // refused with invalid_argument and the call stays pending.
 //
-// When the server process is torn down its endpoints shut down: queued and
-// received calls complete with Status::peer_dead.
+// Ownership. A root endpoint is on its owner's list of served endpoints,
+// which holds no reference: an endpoint whose last capability (and last
+// client, and last pending op) is gone is freed and leaves the list, so a
+// process may create and drop endpoints without limit. When the owner is
+// torn down, every endpoint still on its list shuts down: queued and
+// received calls complete with Status::peer_dead, later calls fail with it.
 //
 // Locking: lock_ (LockRank::kobject) guards the three queues; capability
 // transfers run under the cap-tree lock with lock_ not held. A call being
 // handed to a receiver is on no queue (the receiver "claimed" it) and goes
 // on active_ only when the receiver is done reading it, so a reply (or a
-// cancel) never frees it under the receiver.
+// cancel) never frees it under the receiver. The owner lists and the
+// links, shutting_ and orphaned_ flags of every root endpoint are guarded by
+// one global lock (endpoint.cpp, LockRank::kobject, never nested with lock_).
 #pragma once
 
 #include <stdint.h>
@@ -63,14 +69,19 @@ class Process;
 
 class Endpoint final : public KernelObject {
 public:
-    // A root endpoint owned by `owner` (registered with it).
-    // Errors: out_of_memory, capacity (owner has too many endpoints).
+    // A root endpoint owned by `owner` (on its list of served endpoints).
+    // Errors: out_of_memory, busy (owner is exiting).
     static Result<Endpoint*> create(Process& owner);
     static void invoke(Call& call, Endpoint& ep);
-    // Owner teardown: fails every pending call with peer_dead.
-    void shutdown();
 
     bool is_root() const { return root_ == nullptr; }
+
+    // Owner side (Process): puts ep on the list headed by `head` (the
+    // owner's lock_ held, the owner not exiting).
+    static void link_owned(Endpoint*& head, Endpoint& ep);
+    // Owner teardown: shuts down every endpoint on the list (pending calls
+    // fail with peer_dead) and empties it. No lock held.
+    static void shutdown_owned(Endpoint*& head);
 
     // --- internal ------------------------------------------------------------
     SpinLockIrq lock_{LockRank::kobject, "endpoint"};
@@ -82,14 +93,25 @@ public:
 private:
     Endpoint() : KernelObject(ObjectType::endpoint) {}
     void on_last_ref() override;
+    void destroy();
+    // Takes ep off the list headed by `head` (the owner-list lock held).
+    static void unlink_owned_locked(Endpoint*& head, Endpoint& ep);
+    // Fails every pending call with peer_dead; later calls fail with it.
+    void shutdown();
     static void do_call(Call& call, Endpoint& client);
     static void receive(Call& call, Endpoint& root);
     static void reply(Call& call, Endpoint& root);
 
     Endpoint* root_ = nullptr;  // client: the root (a reference)
     uint64_t badge_ = 0;
-    Process* owner_ = nullptr;  // root: the server process (raw: it shuts us down first)
+    Process* owner_ = nullptr;  // root: the server process (raw: valid while on its list)
     uint64_t next_call_id_ = 1;
+    // Root, under the owner-list lock: the owner's list of served endpoints.
+    Endpoint* owned_next_ = nullptr;
+    Endpoint* owned_prev_ = nullptr;
+    bool owned_ = false;     // on the owner's list (owner_ valid)
+    bool shutting_ = false;  // teardown is shutting it down: a last release leaves the free to teardown
+    bool orphaned_ = false;  // its last reference went while shutting_
 };
 
 }  // namespace kern

@@ -513,16 +513,11 @@ Result<void> Process::unmap(uint64_t va, uint64_t length) {
 }
 
 Result<void> Process::own_endpoint(Endpoint* ep) {
+    // Under lock_ so that teardown (which follows exiting_) finds it.
     LockGuard<SpinLockIrq> g(lock_);
     if (exiting_) return Error::busy;
-    for (Endpoint*& e : endpoints_) {
-        if (e == nullptr) {
-            ep->add_ref();
-            e = ep;
-            return ok();
-        }
-    }
-    return Error::capacity;
+    Endpoint::link_owned(endpoints_, *ep);
+    return ok();
 }
 
 bool Process::add_waiter(AsyncOp* op) {
@@ -576,19 +571,7 @@ void Process::teardown() {
     // The caller holds a reference (clearing the table may drop the process's
     // own Process capability).
     torn_down_ = true;
-    Endpoint* eps[32];
-    uint32_t neps = 0;
-    {
-        LockGuard<SpinLockIrq> g(lock_);
-        for (Endpoint*& e : endpoints_) {
-            if (e != nullptr) eps[neps++] = e;
-            e = nullptr;
-        }
-    }
-    for (uint32_t i = 0; i < neps; ++i) {
-        eps[i]->shutdown();
-        eps[i]->release();
-    }
+    Endpoint::shutdown_owned(endpoints_);
     {
         LockGuard<SpinLockIrq> g(g_cap_lock);
         caps_closed_ = true;

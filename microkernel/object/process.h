@@ -138,9 +138,13 @@ public:
         LockGuard<SpinLockIrq> g(lock_);
         return live_threads_ + creating_;
     }
-    // Endpoints this process created: shut down (pending calls fail with
-    // peer_dead) at teardown. Errors: capacity.
+    // Endpoints this process serves: on a list that holds no reference (an
+    // endpoint whose last reference goes leaves it; object/endpoint.h), shut
+    // down (pending calls fail with peer_dead) at teardown. Errors: busy
+    // (the process is exiting).
     [[nodiscard]] Result<void> own_endpoint(class Endpoint* ep);
+    // The list's head (Endpoint's owner-list lock).
+    class Endpoint*& served_endpoints() { return endpoints_; }
 
     // --- internal (process.cpp, reaper) ------------------------------------
     AsyncOp*& waiters_for_unlink() { return waiters_; }
@@ -175,7 +179,7 @@ private:
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
     AsyncOp* waiters_ = nullptr;                 // lock_
-    class Endpoint* endpoints_[32] = {};         // lock_; each holds a reference
+    class Endpoint* endpoints_ = nullptr;        // Endpoint's owner-list lock: endpoints served, not counted
     // Image data the threads need.
     uint64_t entry_ = 0;
     const uint8_t* tls_image_ = nullptr;  // direct-map view of the boot module (never freed)
