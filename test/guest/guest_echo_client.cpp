@@ -1,4 +1,6 @@
 // guest_echo_client.cpp - helper for utest-endpoint: calls the "server" capability with a MemoryObject attached.
+//   (no args)  40 calls, each moving a MemoryObject in and getting one back
+//   abandon    4 calls carrying 8 copies each, then exits before anyone receives them
 #include "guest.h"
 #include "lib/capnp_wire.h"
 #include "libcap/calls.h"
@@ -7,9 +9,36 @@
 
 namespace wire = kern::wire;
 
+namespace {
+
+bool is(const char* a, const char* b) {
+  while (*a != '\0' && *a == *b) ++a, ++b;
+  return *a == *b;
+}
+
+int abandon(const cap::StartInfo& info, guest::CapHandle server) {
+  auto mo = cap::process_allocate(cap::this_ring(), info.process(), 4096);
+  if (!mo.ok()) return 20;
+  static guest::CapHandle caps[4][8];
+  for (auto& call : caps) {
+    for (auto& c : call) c = mo.value();
+    cap::CallArgs a;
+    a.cap = server;
+    a.method = cap::iface::Method{0x1234567890abcdefull, 5};
+    a.caps = call;
+    a.caps_in = 8;
+    if (!cap::this_ring().start(cap::make_sqe(a)).ok()) return 21;
+  }
+  (void)cap::this_ring().enter(0, 0);  // dispatched: the calls wait for a receive that never comes
+  return 0;
+}
+
+}  // namespace
+
 int main(cap::StartInfo& info) {
   const guest::CapHandle server = info.named("server");
   if (server == 0) return 10;
+  if (is(info.args(), "abandon")) return abandon(info, server);
   uint32_t cross = 0;
   for (uint64_t i = 0; i < 40; ++i) {
     auto mo = cap::process_allocate(cap::this_ring(), info.process(), 4096 * (1 + i % 3));

@@ -182,6 +182,90 @@ CAP_TEST(abandoned_call_leaves_no_caps_in_server) {
   CAP_CHECK(guest::drop_caps(d, 3).ok());
 }
 
+// The same from another process, the case: a client that exits
+// with calls pending must cost the server nothing.
+CAP_TEST(abandoning_client_process_leaves_no_caps_in_server) {
+  auto ep = guest::create_endpoint();
+  CAP_REQUIRE(ep.ok());
+  auto client = guest::mint(ep.value(), 4);
+  CAP_REQUIRE(client.ok());
+  const char* names[1] = {"server"};
+  guest::CapHandle grants[1] = {client.value()};
+  const uint64_t before = slots_used();
+  for (int round = 0; round < 3; ++round) {
+    auto child = guest::spawn_std("guest-echo-client", "abandon", names, grants, 1);
+    CAP_REQUIRE(child.ok());
+    auto e = guest::wait_process(child.value().handle);
+    CAP_CHECK(e.ok() && e.value().code == 0 && e.value().reason == 0);
+    guest::CapHandle h[1] = {child.value().handle};
+    CAP_CHECK(guest::drop_caps(h, 1).ok());
+  }
+  const uint64_t after = slots_used();
+  cap::print("[utest-endpoint] abandoning client process: slots %llu before, %llu after\n",
+             static_cast<unsigned long long>(before), static_cast<unsigned long long>(after));
+  CAP_CHECK(after == before);
+  guest::CapHandle d[2] = {client.value(), ep.value()};
+  CAP_CHECK(guest::drop_caps(d, 2).ok());
+}
+
+namespace {
+
+guest::CapHandle g_queued_client = abi::kNullCap;
+guest::CapHandle g_queued_mo = abi::kNullCap;
+
+// One call carrying kCapsPerCall copies, waited for.
+int64_t queued_caller(void*) {
+  guest::CapHandle caps[kCapsPerCall];
+  for (auto& c : caps) c = g_queued_mo;
+  guest::Raw r = guest::raw_call(g_queued_client, kEchoIface, 4, nullptr, 0, nullptr, 0, caps, kCapsPerCall, 0);
+  return r.cqe.status == 0 ? 0 : 30;
+}
+
+}  // namespace
+
+// A queued call's caps cost the server no slots until a receive takes them,
+// and a receive that cannot hold them (caps_out_max 2 for 8) is refused and
+// leaves the call first in line (the old kernel moved them in at call time).
+CAP_TEST(queued_call_caps_enter_server_at_receive) {
+  auto ep = guest::create_endpoint();
+  CAP_REQUIRE(ep.ok());
+  auto client = guest::mint(ep.value(), 5);
+  CAP_REQUIRE(client.ok());
+  auto mo = cap::process_allocate(this_ring(), cap::start_info().process(), 4096);
+  CAP_REQUIRE(mo.ok());
+  g_queued_client = client.value();
+  g_queued_mo = mo.value();
+  const uint64_t before = slots_used();
+  auto t = cap::Thread::spawn(queued_caller, nullptr, 64 * 1024);
+  CAP_REQUIRE(t.ok());
+  const uint64_t base = slots_used();  // with the thread's own handle and stack
+  alignas(8) uint8_t p[32];
+  const uint32_t n = cap::encode_receive(p, sizeof p, 5'000'000'000ull);
+  alignas(8) static uint8_t buf[512];
+  guest::CapHandle got[cap::kMaxIncomingCaps];
+  guest::Raw small = guest::raw_call(ep.value(), cap::iface::kEndpointReceive.interface_id,
+                                     cap::iface::kEndpointReceive.ordinal, p, n, buf, sizeof buf, got, 0, 2);
+  CAP_CHECK(small.cqe.status == static_cast<int32_t>(cap::Status::result_too_large) && small.cqe.caps_out_count == 0);
+  const uint64_t queued = slots_used();
+  auto in = guest::receive(ep.value(), 5'000'000'000ull, buf, sizeof buf);
+  CAP_REQUIRE(in.ok() && !in.value().timed_out);
+  CAP_CHECK(in.value().cap_count == kCapsPerCall);
+  const uint64_t received = slots_used();
+  cap::print("[utest-endpoint] queued call of %u caps: server slots %llu, %llu after a refused receive, %llu received\n",
+             kCapsPerCall, static_cast<unsigned long long>(base), static_cast<unsigned long long>(queued),
+             static_cast<unsigned long long>(received));
+  CAP_CHECK(queued == base);
+  CAP_CHECK(received == base + kCapsPerCall);
+  CAP_CHECK(mo_size(in.value().caps[0]) == 4096);
+  CAP_CHECK(guest::reply(ep.value(), in.value().call_id, 0, nullptr, 0, nullptr, 0).ok());
+  auto j = t.value().join();
+  CAP_CHECK(j.ok() && j.value() == 0);
+  CAP_CHECK(guest::drop_caps(in.value().caps, kCapsPerCall).ok());
+  CAP_CHECK(slots_used() == before);
+  guest::CapHandle d[3] = {mo.value(), client.value(), ep.value()};
+  CAP_CHECK(guest::drop_caps(d, 3).ok());
+}
+
 // A reply carrying more caps than the caller accepts installs none of them
 // in the caller's table; the caller gets result_too_large and so does the
 // server's reply (the old kernel installed them and the caller never learned
