@@ -40,6 +40,7 @@
 #include "blockhash.h"
 #include "bench_client.h"
 #include "cycles.h"
+#include "kstats.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -74,10 +75,19 @@ uint32_t g_passed = 0, g_failed = 0;
 
 void emit(const char* line) { cap::print("%s\n", line); }
 
-// The host-side attribution marker of one run (paired.h).
+// One run's attribution window: the host-side marker line (paired.h) and
+// the kernel's counters (kstats.h) read just outside it; at its end the
+// counters' deltas are printed as [kstats] lines. Without a "kstats"
+// capability only the markers are printed.
+kstats::Snapshot g_kstats_before, g_kstats_after;
+bool g_kstats_have = false;
+
 void window(bool begin, const char* label) {
     char line[bench::kResultLineMax];
+    if (begin) g_kstats_have = kstats_take(g_kstats_before);
     if (bench::format_window_line(line, sizeof line, begin, label) != 0) emit(line);
+    if (!begin && g_kstats_have && kstats_take(g_kstats_after))
+        kstats_print_delta(label, g_kstats_before, g_kstats_after);
 }
 
 bool streq(const char* a, const char* b) {

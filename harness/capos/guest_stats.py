@@ -41,8 +41,14 @@ class StatsLineError(ValueError):
 class StatsLine:
     source: str                 # "kstats" | "linux-stats"
     scope: str
-    cpu: int | None             # None: the cpu=all line
+    cpu: int | None             # None: the cpu=all line (or a lock line)
     values: dict[str, int] = field(default_factory=dict)
+    lock: str | None = None     # `lock=<name>` lines (capOS shared-lock statistics) instead of cpu=
+
+    @property
+    def key(self) -> tuple[int | None, str | None]:
+        """What a window has once: one line per CPU, one cpu=all, one per lock."""
+        return (self.cpu, self.lock)
 
 
 def parse_stats_line(line: str, lineno: int | None = None) -> StatsLine | None:
@@ -52,12 +58,20 @@ def parse_stats_line(line: str, lineno: int | None = None) -> StatsLine | None:
         if at < 0:
             continue
         tokens = line[at + len(tag):].split()
-        if len(tokens) < 2 or not tokens[0].startswith("scope=") or not tokens[1].startswith("cpu="):
-            raise StatsLineError("expected scope=<label> cpu=<n|all> first", line, lineno)
+        if len(tokens) < 2 or not tokens[0].startswith("scope=") or \
+                not tokens[1].startswith(("cpu=", "lock=")):
+            raise StatsLineError("expected scope=<label> cpu=<n|all> (or lock=<name>) first", line, lineno)
         scope = tokens[0][len("scope="):]
-        cpu_s = tokens[1][len("cpu="):]
         if not scope:
             raise StatsLineError("empty scope", line, lineno)
+        lock: str | None = None
+        cpu_s = "all"
+        if tokens[1].startswith("lock="):
+            lock = tokens[1][len("lock="):]
+            if not _KEY.match(lock.replace(".", "_")):
+                raise StatsLineError(f"lock must be a plain name: {lock!r}", line, lineno)
+        else:
+            cpu_s = tokens[1][len("cpu="):]
         if cpu_s != "all" and not _UINT.match(cpu_s):
             raise StatsLineError(f"cpu must be a number or 'all': {cpu_s!r}", line, lineno)
         values: dict[str, int] = {}
@@ -68,7 +82,7 @@ def parse_stats_line(line: str, lineno: int | None = None) -> StatsLine | None:
             if key in values:
                 raise StatsLineError(f"duplicate key {key!r}", line, lineno)
             values[key] = int(val)
-        return StatsLine(source, scope, None if cpu_s == "all" else int(cpu_s), values)
+        return StatsLine(source, scope, None if cpu_s == "all" else int(cpu_s), values, lock)
     return None
 
 
@@ -85,27 +99,31 @@ def scope_groups(lines: list[StatsLine], scope: str) -> list[list[StatsLine]]:
     """The lines of one scope split into windows: a CPU (or 'all') seen again starts a new one,
     for guests that reuse one label for every run."""
     groups: list[list[StatsLine]] = []
-    seen: set[int | None] = set()
+    seen: set[tuple[int | None, str | None]] = set()
     for s in lines:
         if s.scope != scope:
             continue
-        if not groups or s.cpu in seen:
+        if not groups or s.key in seen:
             groups.append([])
             seen = set()
         groups[-1].append(s)
-        seen.add(s.cpu)
+        seen.add(s.key)
     return groups
 
 
 def counters(lines: list[StatsLine], scope: str, occurrence: int = 0, prefix: str = "guest.") -> dict[str, int]:
     """The counters of the occurrence-th window labelled scope: `<prefix><key>` over all CPUs (the
     cpu=all line if there is one, else the sum of the per-CPU lines) and `<prefix>cpu<n>.<key>`
-    per CPU. Empty when there is no such window."""
+    per CPU, and `<prefix>lock.<name>.<key>` per lock line. Empty when there is no such window."""
     out: dict[str, int] = {}
     groups = scope_groups(lines, scope)
     if occurrence >= len(groups):
         return out
-    mine = groups[occurrence]
+    mine = [s for s in groups[occurrence] if s.lock is None]
+    for s in groups[occurrence]:
+        if s.lock is not None:
+            for k, v in s.values.items():
+                out[f"{prefix}lock.{s.lock}.{k}"] = v
     alls = [s for s in mine if s.cpu is None]
     for s in mine:
         if s.cpu is not None:

@@ -44,6 +44,26 @@ LOG = "\n".join([
 ])
 
 
+class LockLines(unittest.TestCase):
+    def test_lock_lines_are_counters_of_their_window(self) -> None:
+        text = "\n".join(["[bench-window] end r0", "[kstats] scope=r0 cpu=0 ticks=3", "[kstats] scope=r0 cpu=all ticks=3",
+                          "[kstats] scope=r0 lock=cap_tree acquisitions=40 contended=2 wait_cycles=900",
+                          "[kstats] scope=r0 lock=sched_control.registry acquisitions=5 contended=0 wait_cycles=0",
+                          PROC.format(w=1, e=10)])
+        lines = gs.parse_stats(text)
+        self.assertEqual(lines[2].lock, "cap_tree")
+        self.assertIsNone(lines[2].cpu)
+        c = gs.counters(lines, "r0")
+        self.assertEqual(c["guest.ticks"], 3)  # a lock line is not a CPU: the sum stays the cpu=all line
+        self.assertEqual(c["guest.lock.cap_tree.wait_cycles"], 900)
+        self.assertEqual(c["guest.lock.sched_control.registry.acquisitions"], 5)
+        self.assertEqual(len(gs.scope_groups(lines, "r0")), 1)  # two locks, one window
+
+    def test_bad_lock_name(self) -> None:
+        with self.assertRaises(gs.StatsLineError):
+            gs.parse_stats_line("[kstats] scope=a lock=bad/name t=1")
+
+
 class Runs(unittest.TestCase):
     def test_windows_assigned_in_order(self) -> None:
         self.assertEqual(gs.run_windows(LOG), ["r0", "r1", None])
