@@ -16,11 +16,14 @@ from capos.serial import find_boot_line  # noqa: E402
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__,
-                                 usage="%(prog)s [--smp N] [--memory SIZE] [--cpu MODEL] [kernel option ...]")
+                                 usage="%(prog)s [--smp N] [--memory SIZE] [--cpu MODEL] [--machine pc|q35] "
+                                       "[--uefi] [kernel option ...]")
     ap.add_argument("--build-dir", type=Path, default=Path("build"))
     ap.add_argument("--smp", default="2", help="QEMU -smp: CPU count or a full -smp value (default 2)")
     ap.add_argument("--memory", default="512M", help="QEMU -m (default 512M)")
     ap.add_argument("--cpu", default=None, help="QEMU -cpu (default: host under KVM, max under TCG)")
+    ap.add_argument("--machine", default="q35", help="QEMU -machine: q35 (default) or pc")
+    ap.add_argument("--uefi", action="store_true", help="boot through OVMF (UEFI) instead of SeaBIOS")
     ap.add_argument("--cmdline", default=None, help="the kernel command line as one string")
     ap.add_argument("--timeout", type=float, default=60.0)
     ap.add_argument("options", nargs="*", metavar="kernel option", help="kernel command line words, e.g. test=paging")
@@ -38,7 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     acc = qemu.detect_accel(build, iso)
     print(f"[boot] accelerator: {acc.name} ({acc.reason})", flush=True)
     spec = qemu.QemuSpec(accel=acc, smp=args.smp, memory=args.memory, cpu=args.cpu or acc.default_cpu, iso=iso,
-                         cmdline=args.cmdline, log=build / "boot.log", timeout=args.timeout)
+                         cmdline=args.cmdline, log=build / "boot.log", timeout=args.timeout,
+                         machine=args.machine, uefi=args.uefi)
     res = qemu.run(spec, lambda text: "boot" if find_boot_line(text) else None)
     for line in res.text.splitlines():
         if line.startswith("[capos]") or line.startswith("[ktest]"):

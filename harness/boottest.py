@@ -36,6 +36,8 @@ def main() -> int:
     ap.add_argument("--expect", action="append", default=[], help="regex the log must match")
     ap.add_argument("--reject", action="append", default=[], help="regex the log must not match")
     ap.add_argument("--accel", default=None, help="force an accelerator (kvm, tcg-mt, tcg)")
+    ap.add_argument("--machine", default="q35", help="QEMU -machine (default q35; or pc)")
+    ap.add_argument("--uefi", action="store_true", help="boot through OVMF (UEFI) instead of SeaBIOS")
     args = ap.parse_args()
 
     logdir = args.build_dir / "test-logs"
@@ -49,7 +51,8 @@ def main() -> int:
         cpu = args.cpu.replace("max", "host", 1)
     spec = qemu.QemuSpec(accel=acc, smp=args.smp, memory=args.memory, cpu=cpu, iso=args.iso,
                          cmdline=args.cmdline, log=logdir / f"{args.name}.log", timeout=args.timeout,
-                         symbols=args.build_dir / "microkernel" / "capos.elf")
+                         symbols=args.build_dir / "microkernel" / "capos.elf",
+                         machine=args.machine, uefi=args.uefi)
     until_re = re.compile(args.until, re.M) if args.until else None
 
     def until(text: str) -> str | None:
@@ -58,7 +61,8 @@ def main() -> int:
         m = until_re.search(text)
         return m.group(0) if m else None
 
-    print(f"[boottest] {args.name}: accel={acc.name} smp={args.smp} m={args.memory} cpu={cpu} "
+    print(f"[boottest] {args.name}: accel={acc.name} machine={args.machine} "
+          f"firmware={'uefi' if args.uefi else 'bios'} smp={args.smp} m={args.memory} cpu={cpu} "
           f"cmdline={args.cmdline!r}", flush=True)
     res = qemu.run(spec, until if until_re else None)
     problems: list[str] = []

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""mkiso.py: lay out the ISO tree (kernel, boot modules, grub.cfg) and run grub-mkrescue."""
+"""mkiso.py: lay out the ISO tree (kernel, boot modules, grub.cfg) and run grub-mkrescue
+(a hybrid image: BIOS and UEFI GRUB)."""
 from __future__ import annotations
 
 import argparse
@@ -9,6 +10,10 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+
+# GRUB's BIOS and UEFI platform directories (Debian's grub-pc-bin, grub-efi-amd64-bin).
+GRUB_PLATFORMS = ("/usr/lib/grub/i386-pc", "/usr/lib/grub/x86_64-efi")
 
 
 def module_limit(header: str) -> int:
@@ -40,6 +45,13 @@ def main() -> int:
     if mkrescue is None:
         print("mkiso: grub-mkrescue not found (apt-get install grub-common grub-pc-bin xorriso mtools)",
               file=sys.stderr)
+        return 1
+    # grub-mkrescue puts a boot image on the ISO for every GRUB platform
+    # installed: both, or the UEFI boots (harness --uefi) would find nothing.
+    missing = [d for d in GRUB_PLATFORMS if not Path(d).is_dir()]
+    if missing:
+        print(f"mkiso: {', '.join(missing)} not found: the ISO must boot from BIOS and UEFI "
+              "(apt-get install grub-pc-bin grub-efi-amd64-bin, or run harness/setup.sh)", file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory(prefix="capos-iso-") as tmp:
         root = Path(tmp)

@@ -71,6 +71,8 @@ class QemuSpec:
     symbols: Path | None = None         # kernel ELF: a timed-out boot gets a per-vCPU hang dump (hangdump.py)
     attribution: bool = True            # host-side attribution windows (hostattr.py; needs QMP)
     report_windows: bool = False        # print each window's describe() line as it ends
+    machine: str = "q35"                # QEMU -machine: q35 (the tests' default) or pc
+    uefi: bool = False                  # boot through OVMF (UEFI) instead of SeaBIOS (ovmf_drives)
 
 
 @dataclass
@@ -134,6 +136,28 @@ def make_config_disk(cmdline: str, directory: Path) -> Path:
     return Path(name)
 
 
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE.fd")   # Debian's ovmf (no Secure Boot, no SMM needed)
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS.fd")
+
+
+def ovmf_vars_copy(directory: Path) -> Path:
+    """A writable copy of the OVMF variable store (the firmware writes its
+    boot entries there); one per boot, so parallel boots do not share it."""
+    if not OVMF_CODE.exists() or not OVMF_VARS.exists():
+        raise FileNotFoundError(f"{OVMF_CODE} / {OVMF_VARS} not found: run harness/setup.sh "
+                                "(installs Debian's ovmf)")
+    fd, name = tempfile.mkstemp(prefix="capos-ovmf-vars-", suffix=".fd", dir=directory)
+    with os.fdopen(fd, "wb") as f:
+        f.write(OVMF_VARS.read_bytes())
+    return Path(name)
+
+
+def ovmf_drives(vars_copy: Path) -> list[str]:
+    """The two pflash drives of a UEFI boot: OVMF's code (read-only) and its variables."""
+    return ["-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,unit=1,file={vars_copy}"]
+
+
 def qmp_socket(spec: QemuSpec) -> Path:
     """Where this boot's QMP socket lives: beside its log, unless that path
     is too long for a Unix socket (108 bytes with the NUL), then in the
@@ -150,12 +174,21 @@ def uses_qmp(spec: QemuSpec) -> bool:
     return bool(spec.pin_vcpus) or spec.symbols is not None or spec.attribution
 
 
-def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None) -> list[str]:
-    cmd = [qemu, "-machine", "q35", "-display", "none", "-vga", "none", "-no-reboot",
+def build_command(spec: QemuSpec, qemu: str, cfg_disk: Path | None,
+                  ovmf_vars: Path | None = None) -> list[str]:
+    """The QEMU command line of spec. A UEFI boot (spec.uefi) needs
+    ovmf_vars, the writable copy of OVMF's variable store (ovmf_vars_copy)."""
+    cmd = [qemu, "-machine", spec.machine, "-display", "none", "-vga", "none", "-no-reboot",
            "-monitor", "none", "-serial", f"file:{spec.log}",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
            "-m", spec.memory, "-smp", str(spec.smp), "-cpu", spec.cpu]
     cmd += spec.accel.args
+    if spec.uefi:
+        if ovmf_vars is None:
+            raise ValueError("a UEFI boot needs a copy of OVMF's variable store")
+        # No NIC: nothing for OVMF to try network boot on if the CD failed (its
+        # default order lists the CD first; the variable store starts empty).
+        cmd += ovmf_drives(ovmf_vars) + ["-nic", "none"]
     if spec.iso is not None:
         cmd += ["-drive", f"file={spec.iso},media=cdrom,if=ide,index=0,readonly=on", "-boot", "d"]
     if cfg_disk is not None:
@@ -354,7 +387,8 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
     spec.log.parent.mkdir(parents=True, exist_ok=True)
     spec.log.write_bytes(b"")
     cfg_disk = make_config_disk(spec.cmdline, spec.log.parent) if spec.cmdline is not None else None
-    cmd = build_command(spec, qemu, cfg_disk)
+    ovmf_vars = ovmf_vars_copy(spec.log.parent) if spec.uefi else None
+    cmd = build_command(spec, qemu, cfg_disk, ovmf_vars)
     if uses_qmp(spec):
         qmp_socket(spec).unlink(missing_ok=True)  # a stale one would be connected to
     start = time.monotonic()
@@ -456,6 +490,8 @@ def run(spec: QemuSpec, until: Callable[[str], str | None] | None = None) -> Run
         _kill_group(proc)
         if cfg_disk is not None:
             cfg_disk.unlink(missing_ok=True)
+        if ovmf_vars is not None:
+            ovmf_vars.unlink(missing_ok=True)
         if uses_qmp(spec):
             qmp_socket(spec).unlink(missing_ok=True)
         for sig, handler in old_handlers.items():

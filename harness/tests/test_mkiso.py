@@ -39,5 +39,19 @@ class ModuleLimitTest(unittest.TestCase):
             self.assertIn("3 boot modules, but the kernel takes at most 2", err.getvalue())
 
 
+class PlatformTest(unittest.TestCase):
+    def test_a_missing_grub_platform_fails_the_build(self) -> None:
+        # Without grub-efi-amd64-bin grub-mkrescue would make a BIOS-only ISO.
+        argv = ["mkiso.py", "--kernel", "k", "--grub-cfg", "g", "-o", "x.iso"]
+        err = io.StringIO()
+        with mock.patch.object(sys, "argv", argv), redirect_stderr(err), \
+                mock.patch.object(mkiso.shutil, "which", return_value="/usr/bin/grub-mkrescue"), \
+                mock.patch.object(mkiso, "GRUB_PLATFORMS", ("/usr/lib/grub/i386-pc", "/nonexistent/x86_64-efi")), \
+                mock.patch.object(mkiso.subprocess, "run", side_effect=AssertionError("must not get this far")):
+            self.assertEqual(mkiso.main(), 1)
+        self.assertIn("/nonexistent/x86_64-efi not found", err.getvalue())
+        self.assertIn("grub-efi-amd64-bin", err.getvalue())
+
+
 if __name__ == "__main__":
     unittest.main()

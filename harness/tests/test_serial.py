@@ -81,6 +81,30 @@ class QemuHelpersTest(unittest.TestCase):
         self.assertIn("isa-debug-exit,iobase=0xf4", joined)
         self.assertIn("-no-reboot", cmd)
 
+    def test_machine_and_uefi(self) -> None:
+        spec = qemu.QemuSpec(accel=qemu.TCG_MT, iso=Path("/x.iso"), log=Path("/tmp/l.log"))
+        cmd = qemu.build_command(spec, "qemu-system-x86_64", None)
+        self.assertEqual(cmd[cmd.index("-machine") + 1], "q35")
+        self.assertNotIn("if=pflash", " ".join(cmd))
+        spec = qemu.QemuSpec(accel=qemu.TCG_MT, iso=Path("/x.iso"), log=Path("/tmp/l.log"), machine="pc", uefi=True)
+        with self.assertRaises(ValueError):  # a UEFI boot needs its own variable store
+            qemu.build_command(spec, "qemu-system-x86_64", None)
+        cmd = qemu.build_command(spec, "qemu-system-x86_64", None, Path("/tmp/vars.fd"))
+        joined = " ".join(cmd)
+        self.assertEqual(cmd[cmd.index("-machine") + 1], "pc")
+        self.assertIn(f"if=pflash,format=raw,unit=0,readonly=on,file={qemu.OVMF_CODE}", joined)
+        self.assertIn("if=pflash,format=raw,unit=1,file=/tmp/vars.fd", joined)
+        self.assertIn("isa-debug-exit,iobase=0xf4", joined)
+
+    def test_ovmf_vars_copy_is_private_and_writable(self) -> None:
+        if not qemu.OVMF_VARS.exists():
+            self.skipTest("ovmf not installed")
+        with tempfile.TemporaryDirectory() as d:
+            a, b = qemu.ovmf_vars_copy(Path(d)), qemu.ovmf_vars_copy(Path(d))
+            self.assertNotEqual(a, b)
+            self.assertEqual(a.read_bytes(), qemu.OVMF_VARS.read_bytes())
+            self.assertTrue(os.access(a, os.W_OK))
+
     def test_log_read_in_pieces_is_a_prefix_of_the_whole(self) -> None:
         data = "[capos] ok\r\nµs \u2588 done\r\n".encode()
         with tempfile.TemporaryDirectory() as d:
@@ -232,6 +256,10 @@ class BootArgsTest(unittest.TestCase):
         self.assertEqual(boot.parse_args(["--cmdline", "test=boot"]).cmdline, "test=boot")
         with mock.patch("sys.stderr", io.StringIO()), self.assertRaises(SystemExit):
             boot.parse_args(["--cmdline", "test=boot", "quiet"])
+        a = boot.parse_args(["test=boot"])
+        self.assertEqual((a.machine, a.uefi), ("q35", False))
+        a = boot.parse_args(["--machine", "pc", "test=boot", "--uefi"])
+        self.assertEqual((a.cmdline, a.machine, a.uefi), ("test=boot", "pc", True))
 
 
 class AccelCacheKeyTest(unittest.TestCase):
