@@ -18,7 +18,12 @@ uint32_t cpu_id() { return cap::current_cpu(); }
 uint32_t cpuid_cpu_count() {
     uint32_t a, b, c, d;
     __asm__ __volatile__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(0u), "c"(0u));
-    if (a < 0xb) return 0;
+    if (a < 0xb) {
+        // No leaf 0xB (a core2duo-class CPU): the logical processors per
+        // package from leaf 1 when HTT says the field is valid, else unknown.
+        __asm__ __volatile__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(1u), "c"(0u));
+        return (d & (1u << 28)) != 0 ? (b >> 16) & 0xff : 0;
+    }
     // Walk the levels of leaf 0xB; the last valid level counts all logical CPUs of the package.
     uint32_t count = 0;
     for (uint32_t level = 0; level < 8; ++level) {

@@ -69,7 +69,8 @@ static_assert(sizeof(Shared) <= kSharedBytes);
 // The CPU the caller runs on (cap::current_cpu: RDTSCP where CPUID has it, else the APIC id).
 uint32_t cpu_id();
 // CPUs the processor reports (CPUID leaf 0xB, core level; QEMU's -smp N
-// without an explicit topology is N cores of one socket). 0 if unknown.
+// without an explicit topology is N cores of one socket; without leaf 0xB
+// the per-package count of leaf 1). 0 if unknown.
 uint32_t cpuid_cpu_count();
 // Spins `cycles` TSC cycles with PAUSE (no system call).
 void spin_cycles(uint64_t cycles);
