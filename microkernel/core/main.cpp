@@ -45,6 +45,8 @@ const CmdlineOption kOptions[] = {
     {"quiet", false, "less boot output"},
     {"utest", true, "start boot module utest-<value> instead of init; exit QEMU with its test result"},
     {"strace", false, "record placement events and decisions per CPU (SchedulerControl trace)"},
+    {"tick", true, "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
+                   "alone stops it)"},
 };
 constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
 
@@ -85,6 +87,14 @@ bool parse_cmdline(const char* cmdline) {
             ok = false;
         }
         if (cmdline_key_is(t, "strace")) g_strace = true;
+        if (cmdline_key_is(t, "tick")) {
+            if (cmdline_value_is(t, "periodic") || cmdline_value_is(t, "adaptive")) {
+                sched::set_adaptive_tick(cmdline_value_is(t, "adaptive"));
+            } else {
+                kprintf("[capos] error: option 'tick' takes periodic or adaptive\n");
+                ok = false;
+            }
+        }
         if (cmdline_key_is(t, "manifest") &&
             !cmdline_copy_value(t, g_boot.manifest_name, sizeof(g_boot.manifest_name))) {
             kprintf("[capos] error: manifest name too long\n");

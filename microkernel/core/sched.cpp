@@ -43,6 +43,7 @@ struct alignas(64) CpuSched {
     uint64_t load_pub = 0;
     uint64_t queued_pub = 0;
     bool idle_pub = true;
+    bool tick_off = false;        // this CPU's periodic tick is stopped (update_tick): owner CPU only
     // Statistics live in PerCpu::counters (core/cpu_stats.h).
 };
 
@@ -57,6 +58,47 @@ alignas(64) Thread g_boot_thread;
 alignas(64) Thread g_ap_idle[kMaxCpus];
 
 CpuSched& local() { return g_cpu[cpu::id()]; }
+
+// --- adaptive tick ---------------------------------------------------------------------
+//
+// A CPU that runs one user thread with nothing queued behind it, no sleeper
+// and no placement server has nothing for its 250 Hz tick to do: the slice
+// it would count down has no one to hand over to. It then stops the
+// periodic tick and keeps only a one-shot safety interrupt kSafetyNs away;
+// the first thing that could need the tick restarts it before it matters:
+//   - a thread queued here from another CPU: enqueue_on always sends this CPU
+//     a reschedule IPI, whose handler calls update_tick;
+//   - a thread queued here by this CPU, a sleeper added, a switch: each ends
+//     in update_tick (enqueue_on, finish_switch, the no-switch path of
+//     schedule);
+//   - a placement server attaching: it places by tick, so every CPU keeps
+//     ticking while one is active (SchedObserver::placing; the attach calls
+//     retick_all, which sends every other CPU a reschedule IPI).
+// Kernel threads keep the tick (in-kernel tests measure it). Time never
+// depends on the tick (now_ns() is the TSC); per-CPU tick counts only count
+// fewer ticks. Why: under TCG every tick is a QEMU timer event, an exit from
+// the translated code and an interrupt round trip on a vCPU that should be
+// computing; the attribution counters showed 250 ticks/s on each busy CPU
+// of a benchmark run and nothing else. Kernel option `tick=periodic` keeps
+// the old behaviour (for comparison: docs/scheduling.md).
+constexpr uint64_t kSafetyNs = 1'000'000'000;
+bool g_adaptive_tick = true;
+
+// This CPU, interrupts off.
+void update_tick(CpuSched& cs) {
+    const Thread* cur = cs.current;
+    const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
+    const bool placing = obs != nullptr && obs->placing != nullptr && obs->placing();
+    const bool off = g_adaptive_tick && cur != nullptr && cur != cs.idle && cur->user_ != nullptr &&
+                     !cs.need_resched && cs.sleepers == nullptr &&
+                     __atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) == 0 && !placing;
+    if (off) {
+        arch::timer_oneshot_ns(kSafetyNs);  // also re-arms the safety interrupt when it fired
+    } else if (cs.tick_off) {
+        if (!arch::timer_set_periodic(kTimerHz)) panic("sched: cannot program the %u Hz timer", kTimerHz);
+    }
+    cs.tick_off = off;
+}
 
 uint32_t slice_of(const Thread* t) {
     return t->link_.slice_ticks != 0 ? t->link_.slice_ticks : kDefaultSliceTicks;
@@ -89,6 +131,7 @@ void finish_switch() {
         cs.migrate = nullptr;
         enqueue_on(*m, cs.migrate_to);
     }
+    update_tick(cs);
 }
 
 void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
@@ -155,6 +198,7 @@ void enqueue_on(Thread& t, unsigned target, bool urgent) {
     publish(cs, false);
     bool target_idle = cs.current == cs.idle;
     cs.lock.unlock();
+    if (target == self && cs.tick_off) update_tick(cs);  // someone is waiting here now: the tick counts their turn
     if (target != self) {
         arch::send_reschedule(target);
     } else if (urgent && !target_idle) {
@@ -243,6 +287,7 @@ void timer_tick(arch::InterruptFrame&) {
         else cs.slice_left = slice_of(cs.current);
     }
     maybe_preempt(cs);
+    update_tick(local());  // the thread running now (maybe_preempt may have switched)
 }
 
 void resched_ipi(arch::InterruptFrame&) {
@@ -250,6 +295,7 @@ void resched_ipi(arch::InterruptFrame&) {
     if (!cs.online) return;
     cs.need_resched = true;
     maybe_preempt(cs);
+    update_tick(local());  // a queued thread (or a placement server) wants the tick back
 }
 
 // Idle CPU, interrupts off: takes the oldest thread waiting in another
@@ -443,6 +489,7 @@ void schedule() {
     if (next == prev) {
         set_state(*prev, State::running);
         cs.slice_left = slice_of(prev);
+        update_tick(cs);
         return;
     }
     if (obs != nullptr) obs->switch_in(cs.id, next == cs.idle ? nullptr : next);
@@ -522,7 +569,23 @@ void set_placement_hook(PlacementHook hook, void* ctx) {
 
 uint64_t placement_fallbacks() { return __atomic_load_n(&g_fallbacks, __ATOMIC_RELAXED); }
 
-void set_observer(const SchedObserver* o) { __atomic_store_n(&g_obs, o, __ATOMIC_RELEASE); }
+void set_observer(const SchedObserver* o) {
+    __atomic_store_n(&g_obs, o, __ATOMIC_RELEASE);
+    retick_all();
+}
+
+void retick_all() {
+    if (!g_running) return;
+    arch::IrqState s = arch::irq_save();
+    const unsigned self = cpu::id();
+    for (unsigned i = 0; i < g_ncpus; ++i) {
+        if (i == self) update_tick(g_cpu[i]);
+        else if (g_cpu[i].online) arch::send_reschedule(i);  // resched_ipi re-evaluates its tick
+    }
+    arch::irq_restore(s);
+}
+
+void set_adaptive_tick(bool on) { g_adaptive_tick = on; }
 
 void wait_off_cpu(const Thread& t, const char* site) {
     if (!__atomic_load_n(&t.on_cpu_, __ATOMIC_ACQUIRE)) return;

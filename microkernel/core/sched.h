@@ -105,6 +105,13 @@ struct SchedObserver {
 };
 // Installs (or, with nullptr, removes) the observer; o must stay valid.
 void set_observer(const SchedObserver* o);
+// Adaptive tick (sched.cpp): a CPU running one user thread with nothing else
+// to do stops its periodic tick. On by default; kernel option tick=periodic
+// turns it off. Call before init().
+void set_adaptive_tick(bool on);
+// Every CPU re-decides whether it needs its tick (a placement server
+// attached). Any context.
+void retick_all();
 // Moves t to `cpu` if it waits in a run queue (not running, not blocked):
 // a placement decision that arrived while the thread was still queued.
 // Returns false when it is not queued (the standing assignment then applies

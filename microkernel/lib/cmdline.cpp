@@ -11,6 +11,15 @@ bool cmdline_key_is(const CmdlineToken& t, const char* key) {
     return key[i] == '\0';
 }
 
+bool cmdline_value_is(const CmdlineToken& t, const char* value) {
+    if (t.value == nullptr) return false;
+    size_t i = 0;
+    for (; i < t.value_len; ++i) {
+        if (value[i] == '\0' || value[i] != t.value[i]) return false;
+    }
+    return value[i] == '\0';
+}
+
 CmdlineIssue cmdline_check(const CmdlineToken& t, const CmdlineOption* opts, size_t n) {
     for (size_t i = 0; i < n; ++i) {
         if (!cmdline_key_is(t, opts[i].name)) continue;

@@ -56,4 +56,7 @@ bool cmdline_copy_value(const CmdlineToken& t, char* out, size_t cap);
 
 bool cmdline_key_is(const CmdlineToken& t, const char* key);
 
+// True if the token has a value and it is exactly `value`.
+bool cmdline_value_is(const CmdlineToken& t, const char* value);
+
 }  // namespace kern

@@ -610,6 +610,7 @@ void m_attach(Call& call, const wire::Reader& r) {
                     static_cast<unsigned long long>(deadline));
         }
     }
+    sched::retick_all();  // a server places by tick: CPUs that stopped theirs (adaptive tick) restart it now
     const uint64_t w[3] = {epoch, sched::cpu_count(), next};
     call.value = epoch;
     (void)result_words(call, w, 3);

@@ -62,3 +62,17 @@ TEST_CASE("copies values with truncation report", "[cmdline]") {
     CHECK(ok);
     CHECK(std::string(big) == "abcdef");
 }
+
+TEST_CASE("compares a value exactly", "[cmdline]") {
+    auto is = [](const std::string& s, const char* v) {
+        bool r = false;
+        cmdline_for_each(s.data(), s.size(), [&](const CmdlineToken& t) { r = cmdline_value_is(t, v); });
+        return r;
+    };
+    CHECK(is("tick=periodic", "periodic"));
+    CHECK_FALSE(is("tick=periodical", "periodic"));
+    CHECK_FALSE(is("tick=period", "periodic"));
+    CHECK_FALSE(is("tick", "periodic"));
+    CHECK_FALSE(is("tick=", "periodic"));
+    CHECK(is("tick=", ""));
+}
