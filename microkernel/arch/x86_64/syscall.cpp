@@ -47,7 +47,12 @@ void user_cpu_init() {
             g_features.smap = (l7.ebx & (1u << 20)) != 0;
             g_features.umip = (l7.ecx & (1u << 2)) != 0;
             g_features.fsgsbase = (l7.ebx & 1u) != 0;
+            g_features.tsc_aux = (l7.ecx & (1u << 22)) != 0;  // RDPID
         }
+        // RDTSCP: without it (or RDPID) the TSC_AUX MSR does not exist and
+        // writing it is a #GP on hardware (TCG ignores it; KVM would not).
+        if (cpuid(0x80000000u).eax >= 0x80000001u && (cpuid(0x80000001u).edx & (1u << 27)) != 0)
+            g_features.tsc_aux = true;
         g_features_read = true;
     }
     wrmsr(kMsrEfer, rdmsr(kMsrEfer) | kEferSce);
@@ -65,8 +70,9 @@ void user_cpu_init() {
     PerCpu& me = cpu::current();
     me.user_fs_base = 0;
     wrmsr(kMsrFsBase, 0);
-    // RDTSCP's TSC_AUX = dense CPU id: lets user space (tests) see where it runs.
-    wrmsr(kMsrTscAux, me.id);
+    // RDTSCP's TSC_AUX = dense CPU id: lets user space (tests) see where it
+    // runs (libcap's current_cpu() checks CPUID before RDTSCP).
+    if (g_features.tsc_aux) wrmsr(kMsrTscAux, me.id);
 }
 
 const UserCpuFeatures& user_cpu_features() { return g_features; }

@@ -26,6 +26,7 @@ struct UserCpuFeatures {
     bool smap;
     bool umip;
     bool fsgsbase;
+    bool tsc_aux;  // RDTSCP or RDPID: the TSC_AUX MSR exists
 };
 
 // Every CPU (call on each, interrupts off): EFER.SCE, STAR/LSTAR/SFMASK,
