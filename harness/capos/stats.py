@@ -600,12 +600,18 @@ def gate_paired(boots: Sequence[PairedBoot], workload: str, *, policy: str = "ke
                 kvm_floor: float = 1.95, level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES) -> Gate:
     """PASS when the interval of capOS's paired 1->2 speedup over Linux's lies at or above `bar`
     (and, under KVM, capOS's own interval at or above `kvm_floor`); FAIL when below; INCONCLUSIVE
-    when it straddles, when either OS has fewer than two paired boots, or when the host could not
-    deliver the cores in any of the boots used (host_reasons)."""
+    when it straddles, or when either OS has fewer than two paired boots the host delivered its
+    cores to. A boot in which the host could not deliver them (host_reasons: other host work or a
+    starved vCPU thread, judged from host measurements alone, never from the boot's timings) is
+    left out of the interval and named in the gate's notes; with fewer than two clean boots per OS
+    the verdict is INCONCLUSIVE for that reason, and adaptive mode can add boots to replace them."""
     cap = [b for b in boots if b.workload == workload and b.os == "capos" and b.policy == policy]
     accel = cap[0].accel if cap else (next((b.accel for b in boots if b.workload == workload), ""))
     cap = [b for b in cap if b.accel == accel]
     lin = [b for b in boots if b.workload == workload and b.os == "linux" and b.accel == accel]
+    excluded = [b for b in cap + lin if b.host]
+    cap = [b for b in cap if not b.host]
+    lin = [b for b in lin if not b.host]
     cs, ls = [b.speedup for b in cap], [b.speedup for b in lin]
     kw = {"level": level, "resamples": resamples}
     ratio = mean_ratio_interval(cs, ls, **kw) if cs and ls else Interval(None, None, None, (len(cs), len(ls)), level,
@@ -625,10 +631,14 @@ def gate_paired(boots: Sequence[PairedBoot], workload: str, *, policy: str = "ke
     verdict = combine(*verdicts)
     if verdict == INCONCLUSIVE and not reasons:
         reasons.append(f"the interval contains {bar:.2f}" if not ratio.degenerate else "no interval")
-    host = sorted({r for b in cap + lin for r in b.host})
-    if host:
-        verdict = INCONCLUSIVE
-        reasons = ["host could not deliver the cores: " + "; ".join(host)] + reasons
+    if excluded:
+        host = sorted({r for b in excluded for r in b.host})
+        notes.append(f"{len(excluded)} boot(s) left out, the host could not deliver the cores: " + "; ".join(host))
+        if len(cs) < 2 or len(ls) < 2:
+            verdict = INCONCLUSIVE
+            reasons = ["host could not deliver the cores in enough boots "
+                       f"({len(cs)} clean capOS, {len(ls)} clean Linux; 2 each needed)"] + \
+                [r for r in reasons if not r.startswith("fewer than 2") and not r.startswith("no paired")]
     if any(not b.vcpu_checked for b in cap + lin):
         notes.append("vCPU host time not checked for some runs (no [bench-window] attribution)")
     if any(not b.abba for b in cap + lin):
