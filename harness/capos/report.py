@@ -292,7 +292,8 @@ def attribution_markdown(samples: Sequence[Sample]) -> list[str]:
 def paired_markdown(boots: Sequence[PairedBoot], summaries: Sequence[PairedSummary], gates: Sequence[Gate]) -> list[str]:
     lines = ["", "## Paired design (the gate): 1 and 2 workers alternating in one -smp 2 boot", "",
              "Per boot: speedup = mean work of its 1-worker runs / mean work of its 2-worker runs (ABBA blocks "
-             "1,2,2,1). Per OS: the mean of its boots' speedups with a 95% bootstrap interval over boots. "
+             "1,2,2,1). Per OS: the mean of its boots' speedups with a 95% bootstrap interval over the boots the host "
+             "delivered its cores to (a boot left out is marked in the per-boot table). "
              "capOS/Linux: mean capOS speedup / mean Linux speedup, interval from resampling each OS's boots at "
              "the gate's level (95%, or higher in adaptive mode: see the gate line).", "",
              "| OS | workload | accel | boots | 1→2 speedup [95% CI] | work 1 worker (Mcyc) | work 2 workers (Mcyc) | "

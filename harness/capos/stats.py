@@ -563,9 +563,12 @@ class PairedSummary:
 
 
 def paired_summaries(boots: Sequence[PairedBoot], *, resamples: int = BOOTSTRAP_RESAMPLES) -> list[PairedSummary]:
+    """Per OS and workload, over the boots the gate uses: those the host delivered its cores
+    to (gate_paired leaves the others out; they still appear in the per-boot table)."""
     groups: dict[tuple[str, str, str, str], list[PairedBoot]] = {}
     for b in boots:
-        groups.setdefault((b.os, b.policy, b.workload, b.accel), []).append(b)
+        if not b.host:
+            groups.setdefault((b.os, b.policy, b.workload, b.accel), []).append(b)
     out = []
     for (os_, pol, wl, acc), bs in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0] != "linux", kv[0])):
         out.append(PairedSummary(os_, pol, wl, acc, len(bs), mean_interval([b.speedup for b in bs], resamples=resamples),

@@ -349,6 +349,11 @@ class HostExclusion(unittest.TestCase):
         self.assertTrue(any("1 boot(s) left out" in n for n in g.notes))
         self.assertFalse(any(r.startswith("host could not") for r in g.reasons))
 
+    def test_summary_counts_the_boots_the_gate_uses(self) -> None:
+        caps = [x for x in stats.paired_summaries(self.boots(1)) if x.os == "capos"]
+        self.assertEqual(caps[0].boots, 3)
+        self.assertGreater(caps[0].speedup.point, 1.9)  # the disturbed boot's 0.5 is not in the mean
+
     def test_too_few_clean_boots_is_inconclusive(self) -> None:
         g = stats.gate_paired(self.boots(3), "process")
         self.assertEqual(g.verdict, stats.INCONCLUSIVE)
