@@ -84,8 +84,10 @@ CpuSched& local() { return g_cpu[cpu::id()]; }
 constexpr uint64_t kSafetyNs = 1'000'000'000;
 bool g_adaptive_tick = true;
 
-// This CPU, interrupts off.
-void update_tick(CpuSched& cs) {
+// This CPU, interrupts off. The safety one-shot is armed when the tick
+// stops and re-armed only by the timer interrupt (rearm: it just fired), so
+// a switch on a CPU whose tick is already off writes no timer register.
+void update_tick(CpuSched& cs, bool rearm = false) {
     const Thread* cur = cs.current;
     const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
     const bool placing = obs != nullptr && obs->placing != nullptr && obs->placing();
@@ -93,7 +95,7 @@ void update_tick(CpuSched& cs) {
                      !cs.need_resched && cs.sleepers == nullptr &&
                      __atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) == 0 && !placing;
     if (off) {
-        arch::timer_oneshot_ns(kSafetyNs);  // also re-arms the safety interrupt when it fired
+        if (!cs.tick_off || rearm) arch::timer_oneshot_ns(kSafetyNs);
     } else if (cs.tick_off) {
         if (!arch::timer_set_periodic(kTimerHz)) panic("sched: cannot program the %u Hz timer", kTimerHz);
     }
@@ -287,7 +289,7 @@ void timer_tick(arch::InterruptFrame&) {
         else cs.slice_left = slice_of(cs.current);
     }
     maybe_preempt(cs);
-    update_tick(local());  // the thread running now (maybe_preempt may have switched)
+    update_tick(local(), true);  // the thread running now (maybe_preempt may have switched)
 }
 
 void resched_ipi(arch::InterruptFrame&) {

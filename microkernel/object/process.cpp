@@ -5,6 +5,8 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/syscall.h"
 #include "capos/abi/layout.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/process.capnp.h"
 #include "core/boot_info.h"
 #include "core/console.h"
 #include "core/init_process.h"
@@ -830,8 +832,18 @@ void process_invoke(Call& call, Process& p) {
         // meanwhile, the new thread is started already killed, so it exits
         // at its first kernel boundary without running user code, and the
         // caller's quota_exceeded is true (nothing of it remains).
-        auto t = p.create_thread(wire::Reader::u64(root, 0), wire::Reader::u64(root, 1), wire::Reader::u64(root, 2),
-                                 false);
+        uint64_t entry = 0, stack_top = 0, arg = 0;  // an empty message: all defaults (refused below)
+        if (call.params_len != 0) {
+            cap::capnp::FlatMessageReader<1> pr;
+            if (pr.init_flat(call.params, call.params_len) != cap::capnp::Error::Ok ||
+                pr.validate() != cap::capnp::Error::Ok)
+                return call.fail(Status::malformed_message);
+            const auto params = pr.root<cap::schema::Process::CreateThreadParams>();
+            entry = params.entry();
+            stack_top = params.stack_top();
+            arg = params.arg();
+        }
+        auto t = p.create_thread(entry, stack_top, arg, false);
         if (!t.ok()) {
             if (t.error() == Error::quota)
                 return call.fail(Status::quota_exceeded,
