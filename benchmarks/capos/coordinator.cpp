@@ -14,6 +14,8 @@
 //   paired=<n>                paired boot: n ABBA blocks per case, A = 1 worker,
 //                             B = `workers` (benchmarks/workloads/paired.h);
 //                             replaces runs
+//   crash_at=<point>[:<n>], crash_how=fault|stall   test only (libcap/crash_point.h):
+//                             die at kCrashPoints below, the n-th run
 //
 // Around each run the coordinator prints `[bench-window] begin <label>` and
 // `[bench-window] end <label>` (outside the timed section) so the host can
@@ -42,6 +44,7 @@
 #include "cycles.h"
 #include "kstats.h"
 #include "libcap/calls.h"
+#include "libcap/crash_point.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/thread.h"
@@ -72,6 +75,14 @@ struct Config {
 };
 
 uint32_t g_passed = 0, g_failed = 0;
+
+// Where a test may kill the coordinator in a run (issue 18):
+//   after_start  process scale: the leader worker is started and told to start
+//                the others; the coordinator has not begun its wait
+//   mid_run      thread scale: thread 0 is started and releases its siblings;
+//                the hashing threads of this process are running
+cap::CrashPoints g_crash;
+const char* const kCrashPoints[] = {"after_start", "mid_run"};
 
 void emit(const char* line) { cap::print("%s\n", line); }
 
@@ -157,6 +168,7 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
         // waits kSettleCycles after this store before it starts the others.
         sh->gate.parent_cpu = cpu_id();
         __atomic_store_n(&sh->gate.parent_waiting, 1, __ATOMIC_RELEASE);
+        g_crash.hit("after_start");
         auto e = wait_process(leader.value().handle);
         ok = e.ok();
         if (ok) st = e.value();
@@ -333,6 +345,7 @@ bool run_threads(const Config& c, uint64_t expected_root, uint32_t k, const char
     }
     g_threads[0] = static_cast<cap::Thread&&>(t.value());
     __atomic_store_n(&g_ts.main_joining, 1, __ATOMIC_RELEASE);
+    g_crash.hit("mid_run");
     auto j0 = g_threads[0].join();
     ok = j0.ok() && j0.value() == 0;
     // Thread 0 has passed the barrier, so every sibling handle is stored
@@ -424,6 +437,11 @@ int main(cap::StartInfo& info) {
     if (c.workers == 0 || c.workers > kMaxWorkers || c.hi <= c.lo || c.blocks == 0 || (!do_process && !do_thread) ||
         c.paired > 64 || c.chunks > bench::kMaxChunks) {
         cap::print("[capos-bench] bad arguments: '%s' '%s'\n", kBenchDefaultArgs, info.args());
+        cap::print("[utest] smp-bench 0 passed, 1 failed\n");
+        return 2;
+    }
+
+    if (!g_crash.configure("capos-bench", info.args(), kCrashPoints, sizeof kCrashPoints / sizeof kCrashPoints[0])) {
         cap::print("[utest] smp-bench 0 passed, 1 failed\n");
         return 2;
     }

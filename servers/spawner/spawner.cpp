@@ -10,6 +10,8 @@
 //   child_frames=<n>, child_slots=<n>  a child's quotas when the request leaves them 0
 //   verbose=1     one line per spawn and exit
 //   exit_after=<n> exit (code 0) after answering n requests (init's restart test)
+//   crash_at=<point>[:<n>], crash_how=fault|stall  test only: die inside a spawn
+//                 (libcap/crash_point.h; the points are kCrashPoints below)
 //
 // Requests (interface ProcessSpawner, schema/spawner.capnp):
 //   spawn @0  checked, then forwarded to the kernel with the caller's own
@@ -29,6 +31,7 @@
 // kill go straight to the kernel); the server keeps its own copy and waits
 // on it to give the quota back.
 #include "lib/capnp_wire.h"
+#include "libcap/crash_point.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "srv.h"
@@ -65,6 +68,14 @@ uint64_t g_spawned = 0;
 bool g_verbose = false;
 CapHandle g_boot = 0, g_ep = 0;
 char g_modules[2048];
+
+// Where a test may kill the server inside one spawn request (issue 18):
+//   after_request  the request is received and framed, nothing checked yet
+//   after_checks   module, grants and quotas accepted, the kernel not yet asked
+//   after_create   the kernel created and loaded the child; not yet recorded
+//   before_reply   the reply (handle, pid) is built, not yet sent
+const char* const kCrashPoints[] = {"after_request", "after_checks", "after_create", "before_reply"};
+cap::CrashPoints g_crash;
 
 bool module_known(const uint8_t* name, uint32_t len) {
   const char* p = g_modules;
@@ -121,6 +132,7 @@ Status refuse(const char* why, uint64_t badge, const char* detail) {
 Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& out_handle) {
   wire::Reader r;
   if (!r.init(in.params, in.params_len).ok()) return Status::malformed_message;
+  g_crash.hit("after_request");
   const wire::StructView& root = r.root();
   auto name = r.text(root, 0);
   auto module = r.text(root, 1);
@@ -224,12 +236,14 @@ Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& 
   }
   argbuf[al] = '\0';
   const uint32_t weight = wire::Reader::u32(root, 0);
+  g_crash.hit("after_checks");
   auto sp = srv::spawn(g_boot, pname, mname, argbuf, grants, ng, q, weight);
   if (!sp.ok()) {
     cap::snprint(detail, sizeof detail, " (module '%s': %s)", mname, cap::status_name(sp.status()));
     refuse("kernel refused", in.badge, detail);
     return sp.status();
   }
+  g_crash.hit("after_create");
   slot->handle = sp.value().handle;
   slot->pid = sp.value().pid;
   slot->frames = q.frames;
@@ -285,6 +299,7 @@ void handle(srv::Incoming& in) {
   // what the child gets. Drop them all.
   for (uint32_t i = 0; i < in.cap_count; ++i)
     if (in.caps[i] != 0) (void)srv::drop_caps(&in.caps[i], 1);
+  if (in.iface == srv::kSpawner && in.method == srv::kSpawn) g_crash.hit("before_reply");
   auto rr = srv::reply(g_ep, in.call_id, st, res, rlen, out != 0 ? &out : nullptr, out != 0 ? 1 : 0);
   if (!rr.ok()) cap::print("[spawner] reply failed: %s\n", cap::status_name(rr.status()));
 }
@@ -300,6 +315,7 @@ int main(cap::StartInfo& info) {
   g_lim.child_slots = static_cast<uint32_t>(srv::arg_u64(a, "child_slots", g_lim.child_slots));
   g_verbose = srv::arg_u64(a, "verbose", 0) != 0;
   const uint64_t exit_after = srv::arg_u64(a, "exit_after", 0);
+  if (!g_crash.configure("spawner", a, kCrashPoints, sizeof kCrashPoints / sizeof kCrashPoints[0])) return 7;
   uint64_t handled = 0;
   if (g_lim.children > kMaxChildren) g_lim.children = kMaxChildren;
   g_boot = info.named("bootSpawner");

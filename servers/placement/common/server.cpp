@@ -3,6 +3,7 @@
 
 #include "capos/abi/layout.h"
 #include "libcap/calls.h"
+#include "libcap/crash_point.h"
 #include "libcap/print.h"
 #include "libcap/ring.h"
 #include "wire_codec.h"
@@ -323,6 +324,16 @@ bool take_over_endpoint(CapHandle pred, Policy& policy, uint64_t* resume_after) 
   return true;
 }
 
+// Where a test may kill the server inside one decision round (issue 18;
+// `crash_at=` in libcap/crash_point.h, `:<n>` counts event batches):
+//   after_events  a batch of events is received, the policy has seen none of it
+//   mid_decision  the policy has taken half the batch
+//   before_place  the decisions are encoded, SchedulerControl.place not yet called
+// A list (`crash_at=after_events:2,mid_decision:2`) names one point per
+// attach epoch, so a restarted server dies at the next point.
+const char* const kCrashPoints[] = {"after_events", "mid_decision", "before_place"};
+cap::CrashPoints g_crash;
+
 }  // namespace
 
 int run_server(cap::StartInfo& info, Policy& policy) {
@@ -340,6 +351,7 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   const bool takeover = arg_u64(args, "takeover", 0) != 0;
   const bool have_handover = map_handover(info);
   const CapHandle pred = info.named("predecessor");
+  if (!g_crash.configure("placement", args, kCrashPoints, sizeof kCrashPoints / sizeof kCrashPoints[0])) return 5;
   g_ep = info.named("placement_ep");
 
   // Attach: ask the kernel first for the CPU count (attach returns it).
@@ -377,6 +389,7 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   uint32_t limit = static_cast<uint32_t>(arg_u64(args, "cpus", ncpus));
   if (limit != 0 && limit < ncpus) ncpus = limit;
   if (!takeover) policy.start(ncpus);
+  g_crash.select(epoch != 0 ? static_cast<uint32_t>(epoch - 1) : 0);
   if (takeover && pred == capos::abi::kNullCap) __atomic_store_n(&g_handover[0], 3ull, __ATOMIC_RELEASE);
   arm_receive();
   if (!arg_is(args, "quiet=1"))
@@ -414,8 +427,10 @@ int run_server(cap::StartInfo& info, Policy& policy) {
     uint64_t dropped = 0;
     int n = codec::decode_events(g_res, r.cqe.result_len, g_events, 64, &dropped);
     if (n <= 0) continue;
+    g_crash.hit("after_events");
     g_out.clear();
     for (int i = 0; i < n; ++i) {
+      if (i == n / 2) g_crash.hit("mid_decision");
       ++seen;
       policy.on_event(g_events[i], g_out);
     }
@@ -432,6 +447,7 @@ int run_server(cap::StartInfo& info, Policy& policy) {
     }
     if (g_out.n == 0) continue;
     uint32_t pl = codec::encode_place(g_msg, sizeof g_msg, epoch, g_out.d, g_out.n);
+    g_crash.hit("before_place");
     Raw pr = call(ctl, kPlace, g_msg, pl, g_res, sizeof g_res);
     if (!pr.ok && pr.cqe.status != static_cast<int32_t>(capos::abi::Status::ok)) {
       cap::print("[placement] %s: place refused (%d); exiting\n", policy.name(), pr.cqe.status);
