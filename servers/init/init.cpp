@@ -36,6 +36,7 @@ struct Running {
   bool ready = false;
   bool failed = false;      // could not start, or gave up on it
   bool waiting = false;     // a wait op is outstanding
+  bool gone = false;        // ended and not restarted: its exports died with it, or it faulted / was killed
   uint64_t wait_tag = 0;
   alignas(8) uint8_t wait_res[64];
 };
@@ -192,22 +193,84 @@ void arm_wait(uint32_t idx) {
   run.waiting = true;
 }
 
-// Receives registry calls until entry idx is ready (or the deadline passes).
+// The one registry receive init keeps outstanding, shared by the start-up
+// phase and supervise(): two receives on one ring would each take calls the
+// other never answers.
+struct RegistryReceive {
+  bool armed = false;
+  uint64_t tag = 0;
+  srv::Incoming in{};
+  alignas(8) uint8_t params[32];
+  alignas(8) uint8_t buf[4096];
+} g_rcv;
+
+void on_exit(uint32_t idx, const srv::Exit& x);
+
+// Handles whatever has completed on init's ring: a registry call, module
+// exits. Returns true if anything did.
+bool poll_once() {
+  cap::Ring& ring = cap::this_ring();
+  if (!g_rcv.armed) {
+    g_rcv.in = srv::Incoming{};
+    cap::CallArgs a;
+    a.cap = g_endpoint;
+    a.method = cap::iface::Method{srv::kEndpoint, 0};
+    a.params = g_rcv.params;
+    a.params_len = srv::encode_receive(g_rcv.params, sizeof g_rcv.params, 0);
+    a.result = g_rcv.buf;
+    a.result_max = sizeof g_rcv.buf;
+    a.caps = g_rcv.in.caps;
+    a.caps_out_max = 16;
+    auto t = ring.start(cap::make_sqe(a));
+    if (t.ok()) {
+      g_rcv.tag = t.value();
+      g_rcv.armed = true;
+    }
+  }
+  bool progress = false;
+  capos::abi::Cqe c{};
+  if (g_rcv.armed && ring.poll(g_rcv.tag, c)) {
+    g_rcv.armed = false;
+    progress = true;
+    if (srv::decode_receive(c, g_rcv.buf, g_rcv.in).ok() && !g_rcv.in.timed_out) handle_registry(g_rcv.in);
+  }
+  for (uint32_t i = 0; i < g_manifest.count; ++i) {
+    Running& run = g_run[i];
+    if (!run.waiting || !ring.poll(run.wait_tag, c)) continue;
+    progress = true;
+    run.waiting = false;
+    srv::Exit x{};
+    if (c.status == 0) x = srv::decode_exit(run.wait_res, c.result_len);
+    else x = srv::Exit{c.status, 0xffff};
+    on_exit(i, x);
+  }
+  return progress;
+}
+
+// Serves the registry and watches exits until entry idx is ready, has ended
+// (and was not restarted) or the deadline passes. Exits of any module are
+// reported as they happen, so a module that dies while init is still
+// starting others is seen before its dependents are considered, and an
+// exporter that dies before `ready` does not cost the full timeout.
 bool wait_ready(uint32_t idx) {
-  alignas(8) static uint8_t buf[4096];
+  cap::Ring& ring = cap::this_ring();
   auto t0 = srv::now_ns();
   const uint64_t start = t0.ok() ? t0.value() : 0;
   while (!g_run[idx].ready) {
+    if (g_run[idx].handle == 0) return false;
     auto now = srv::now_ns();
     const uint64_t spent = now.ok() ? now.value() - start : 0;
     if (spent >= kReadyTimeoutNs) return false;
-    auto in = srv::receive(g_endpoint, kReadyTimeoutNs - spent, buf, sizeof buf);
-    if (!in.ok()) {
-      cap::print("[init] registry receive failed: %s\n", cap::status_name(in.status()));
-      return false;
+    if (!poll_once()) {
+      (void)ring.enter(1, kReadyTimeoutNs - spent);
+      ring.reap();
     }
-    if (in.value().timed_out) return false;
-    handle_registry(in.value());
+  }
+  // Exits that completed together with the ready call (a module that killed
+  // another before saying ready) are reported before anything depends on them.
+  (void)ring.enter(0, 0);
+  ring.reap();
+  while (poll_once()) {
   }
   return true;
 }
@@ -221,13 +284,16 @@ void on_exit(uint32_t idx, const srv::Exit& x) {
   (void)srv::drop_caps(&run.handle, 1);
   run.handle = 0;
   run.waiting = false;
+  const bool abnormal = x.reason != 0 || x.code != 0;
   if (!e.restartable) {
     cap::print("[init] %s is not restartable\n", e.name);
+    run.gone = e.nexports != 0 || abnormal;
     return;
   }
   if (run.restarts >= e.max_restarts) {
     cap::print("[init] %s not restarted: restart limit %u reached\n", e.name, e.max_restarts);
     run.failed = true;
+    run.gone = true;
     return;
   }
   ++run.restarts;
@@ -244,47 +310,8 @@ void on_exit(uint32_t idx, const srv::Exit& x) {
 // Watches every running module and init's registry endpoint, forever.
 [[noreturn]] void supervise() {
   cap::Ring& ring = cap::this_ring();
-  alignas(8) static uint8_t rbuf[4096];
-  alignas(8) uint8_t rparams[32];
-  srv::Incoming in{};
-  uint64_t recv_tag = 0;
-  bool receiving = false;
   for (;;) {
-    if (!receiving) {
-      in = srv::Incoming{};
-      cap::CallArgs a;
-      a.cap = g_endpoint;
-      a.method = cap::iface::Method{srv::kEndpoint, 0};
-      a.params = rparams;
-      a.params_len = srv::encode_receive(rparams, sizeof rparams, 0);
-      a.result = rbuf;
-      a.result_max = sizeof rbuf;
-      a.caps = in.caps;
-      a.caps_out_max = 16;
-      auto t = ring.start(cap::make_sqe(a));
-      if (t.ok()) {
-        recv_tag = t.value();
-        receiving = true;
-      }
-    }
-    bool progress = false;
-    capos::abi::Cqe c{};
-    if (receiving && ring.poll(recv_tag, c)) {
-      receiving = false;
-      progress = true;
-      if (srv::decode_receive(c, rbuf, in).ok() && !in.timed_out) handle_registry(in);
-    }
-    for (uint32_t i = 0; i < g_manifest.count; ++i) {
-      Running& run = g_run[i];
-      if (!run.waiting || !ring.poll(run.wait_tag, c)) continue;
-      progress = true;
-      run.waiting = false;
-      srv::Exit x{};
-      if (c.status == 0) x = srv::decode_exit(run.wait_res, c.result_len);
-      else x = srv::Exit{c.status, 0xffff};
-      on_exit(i, x);
-    }
-    if (!progress) {
+    if (!poll_once()) {
       (void)ring.enter(1, capos::abi::kTimeoutInfinite);
       ring.reap();
     }
@@ -365,7 +392,7 @@ int main(cap::StartInfo& info) {
     bool deps_ok = true;
     for (uint32_t k = 0; k < e.ndeps && deps_ok; ++k) {
       const int d = init::find_entry(g_manifest, e.deps[k]);
-      if (d < 0 || g_run[d].failed || !g_run[d].ready) {
+      if (d < 0 || g_run[d].failed || !g_run[d].ready || g_run[d].gone) {
         cap::print("[init] not starting %s: dependency %s is not running\n", e.name, e.deps[k]);
         deps_ok = false;
       }
@@ -375,15 +402,16 @@ int main(cap::StartInfo& info) {
       ++failed;
       continue;
     }
+    // Watched from the start: an exit during start-up is an exit like any other.
+    arm_wait(idx);
     if (e.nexports != 0 && !wait_ready(idx)) {
-      cap::print("[init] %s did not become ready\n", e.name);
+      cap::print("[init] %s did not become ready (%s)\n", e.name,
+                 g_run[idx].handle == 0 ? "it ended first" : "timed out");
       g_run[idx].failed = true;
       ++failed;
-      arm_wait(idx);
       continue;
     }
     ++started;
-    arm_wait(idx);
   }
   cap::print("[init] boot manifest '%s' done: %u started, %u failed\n", g_manifest_name, started, failed);
   cap::print("[init] system up\n");
