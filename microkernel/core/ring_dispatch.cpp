@@ -216,6 +216,16 @@ void dispatch_object(Call& call) {
     }
 }
 
+// Process.exit and exitThread end the caller: they hold nothing the
+// outstanding-call quota bounds, and a thread whose every call is pending
+// must still be able to end itself (found by utest=fuzz: libcap's thread exit
+// trapped on the refusal and the whole process died). On any other object,
+// or another process, they fail at once like every refused call.
+bool ends_caller(const abi::Sqe& sqe) {
+    return sqe.interface_id == iface::kProcess &&
+           (sqe.method == iface::kProcessExit || sqe.method == iface::kProcessExitThread);
+}
+
 void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
     if (sqe.interface_id == abi::kInterfaceKernelRing && sqe.flags == 0) {
         // Ring NOP (or a bad ring method): no object, no user memory, so no
@@ -235,7 +245,7 @@ void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
     } else if (sqe.interface_id == abi::kInterfaceKernelRing) {
         if (sqe.method == abi::kMethodNop && sqe.cap == abi::kNullCap) call.status = Status::ok;
         else call.fail(Status::bad_method);
-    } else if (t.ring().in_flight() > t.process().quotas().outstanding_calls) {
+    } else if (t.ring().in_flight() > t.process().quotas().outstanding_calls && !ends_caller(sqe)) {
         call.fail(Status::quota_exceeded, static_cast<uint32_t>(abi::QuotaKind::outstanding_calls));
     } else if (sqe.params_len > kMaxParams || sqe.caps_in_count > kMaxCallCaps) {
         call.fail(Status::malformed_message);

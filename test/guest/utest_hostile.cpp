@@ -282,4 +282,77 @@ CAP_TEST(create_thread_races_slot_quota) {
   CAP_CHECK(__atomic_load_n(&g_child_ran, __ATOMIC_ACQUIRE) == spawned);
 }
 
+namespace {
+
+uint32_t g_exit_refused = 0;   // the status exitThread answered, if it answered at all
+uint32_t g_exit_tried = 0;
+
+// Fills this thread's outstanding-call quota with sleeps that never end, then ends itself. If the kernel
+// refuses the exit (the old kernel counted it against the full quota) it spins: libcap would otherwise retry
+// the exit, fail again and trap, taking the whole test process with it.
+int64_t full_quota_then_exit(void*) {
+  cap::Ring& r = this_ring();
+  alignas(8) static uint8_t msg[64];
+  const uint64_t forever = ~uint64_t{0};
+  const uint32_t len = guest::words_msg(msg, sizeof msg, &forever, 1);
+  for (uint32_t i = 0; i < 80; ++i) {
+    abi::Sqe* s = r.reserve();
+    if (s == nullptr) break;
+    s->user_tag = 100 + i;
+    s->cap = cap::start_info().timer();
+    s->interface_id = guest::kTimer;
+    s->method = 1;  // sleep
+    s->params_addr = reinterpret_cast<uint64_t>(msg);
+    s->params_len = len;
+  }
+  r.publish();
+  (void)r.enter(0, 0);
+  abi::Cqe c;
+  while (r.pop(c)) {
+  }
+  abi::Sqe* s = r.reserve();
+  if (s == nullptr) return 1;
+  alignas(8) static uint8_t emsg[64];
+  const uint64_t code = 3;
+  s->user_tag = 1;
+  s->cap = cap::start_info().process();
+  s->interface_id = guest::kProcess;
+  s->method = 6;  // exitThread
+  s->params_addr = reinterpret_cast<uint64_t>(emsg);
+  s->params_len = guest::words_msg(emsg, sizeof emsg, &code, 1);
+  r.publish();
+  __atomic_store_n(&g_exit_tried, 1u, __ATOMIC_RELEASE);
+  (void)r.enter(1, 1'000'000'000);
+  while (r.pop(c))
+    if (c.user_tag == 1) __atomic_store_n(&g_exit_refused, static_cast<uint32_t>(-c.status), __ATOMIC_RELEASE);
+  for (;;) asm volatile("pause");
+}
+
+}  // namespace
+
+// A thread whose every call is pending (its outstanding-call quota used up) can still end itself: found by
+// utest=fuzz (seed 1, -smp 2): the old kernel answered Process.exitThread with quota_exceeded, libcap's thread
+// exit trapped on it and the whole process died with #UD.
+CAP_TEST(exit_thread_with_full_outstanding_quota) {
+  g_exit_refused = 0;
+  g_exit_tried = 0;
+  // The previous case's threads may still be on their way out (they count against the thread quota).
+  auto t = cap::Thread::spawn(full_quota_then_exit, nullptr, 32 * 1024);
+  for (int i = 0; i < 100 && !t.ok(); ++i) {
+    (void)cap::timer_sleep(this_ring(), cap::start_info().timer(), 2'000'000);
+    t = cap::Thread::spawn(full_quota_then_exit, nullptr, 32 * 1024);
+  }
+  if (!t.ok()) cap::print("[utest-hostile] spawn: %s\n", abi::status_name(t.status()));
+  CAP_REQUIRE(t.ok());
+  for (int i = 0; i < 2000 && __atomic_load_n(&g_exit_refused, __ATOMIC_ACQUIRE) == 0; ++i) {
+    (void)cap::timer_sleep(this_ring(), cap::start_info().timer(), 1'000'000);
+    if (__atomic_load_n(&g_exit_tried, __ATOMIC_ACQUIRE) != 0 && i > 200) break;
+  }
+  cap::print("[utest-hostile] exitThread at full quota: refused with status -%u\n",
+             __atomic_load_n(&g_exit_refused, __ATOMIC_ACQUIRE));
+  CAP_REQUIRE(__atomic_load_n(&g_exit_refused, __ATOMIC_ACQUIRE) == 0);
+  auto j = t.value().join();
+  CAP_CHECK(j.ok() && j.value() == 3);
+}
+
 CAP_TEST_MAIN("hostile")
