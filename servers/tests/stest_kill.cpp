@@ -171,25 +171,33 @@ bool start_spawner(const char* args, Server& s, bool registers) {
   }
 }
 
-// Starts ProcessSpawner.spawn(spawn-child <args>) on `spawner` without waiting.
-alignas(8) uint8_t g_params[512];
-alignas(8) uint8_t g_res[128];
-CapHandle g_res_caps[1];
-bool spawn_async(CapHandle spawner, const char* args, uint64_t& tag) {
-  const uint32_t n = srv::encode_spawn(g_params, sizeof g_params, "kill-child", 10, "spawn-child", 11, args, nullptr,
-                                       0, srv::Quotas{}, 0);
+// One ProcessSpawner.spawn(spawn-child <args>) in flight; `grant`, if not
+// 0, travels with the call as the child's "timer".
+struct Request {
+  alignas(8) uint8_t params[512];
+  alignas(8) uint8_t res[128];
+  CapHandle caps[2];
+  uint64_t tag = 0;
+};
+Request g_req[2];
+bool spawn_async(CapHandle spawner, const char* args, Request& q, CapHandle grant = 0) {
+  const srv::Grant g{"timer", 0, 0xffffffffu};  // cap index 0 of the call
+  const uint32_t n = srv::encode_spawn(q.params, sizeof q.params, "kill-child", 10, "spawn-child", 11, args,
+                                       grant != 0 ? &g : nullptr, grant != 0 ? 1 : 0, srv::Quotas{}, 0);
+  q.caps[0] = grant;
   cap::CallArgs a;
   a.cap = spawner;
   a.method = cap::iface::Method{srv::kSpawner, srv::kSpawn};
-  a.params = g_params;
+  a.params = q.params;
   a.params_len = n;
-  a.result = g_res;
-  a.result_max = sizeof g_res;
-  a.caps = g_res_caps;
+  a.result = q.res;
+  a.result_max = sizeof q.res;
+  a.caps = q.caps;
+  a.caps_in = grant != 0 ? 1 : 0;
   a.caps_out_max = 1;
   auto t = cap::this_ring().start(cap::make_sqe(a));
   if (!t.ok()) return false;
-  tag = t.value();
+  q.tag = t.value();
   return true;
 }
 
@@ -202,20 +210,30 @@ void spawner_case(const char* point, bool stall) {
   Server s;
   if (!start_spawner(args, s, true)) return;
   const uint64_t t0 = now_ms();
-  uint64_t tag = 0;
-  if (!check(spawn_async(s.client, "exit=0", tag), "submit the spawn")) return;
-  Cqe c{};
-  bool done = false, early = false;
+  if (!check(spawn_async(s.client, "exit=0", g_req[0]), "submit the spawn")) return;
+  Cqe c{}, c2{};
+  bool done = false, early = false, done2 = true;
   if (stall) {
     // The server stalls at the point and never answers; a reply here
     // would mean the point was not reached.
-    early = done = wait_tag(tag, 300, c);
+    early = done = wait_tag(g_req[0].tag, 300, c);
     check(!early, "the stalled spawner has not answered");
+    // A second request, carrying a capability, waits in the endpoint's
+    // queue behind the stalled one when the server dies.
+    done2 = false;
+    check(spawn_async(s.client, "sleep", g_req[1], cap::start_info().timer()), "queue a second spawn");
     check(srv::kill_process(s.handle).ok(), "kill the stalled spawner");
   }
-  if (!done) done = wait_tag(tag, 5000, c);
+  if (!done) done = wait_tag(g_req[0].tag, 5000, c);
   const uint64_t ms = now_ms() - t0;
-  if (!done) cap::this_ring().abandon(tag);
+  if (!done) cap::this_ring().abandon(g_req[0].tag);
+  if (stall) {
+    done2 = wait_tag(g_req[1].tag, 5000, c2);
+    if (!done2) cap::this_ring().abandon(g_req[1].tag);
+    cap::print("[kill-test] spawner point=%s how=stall+kill: queued spawn answered %s\n", point,
+               done2 ? cap::status_name(static_cast<Status>(c2.status)) : "NOTHING (hang)");
+    check(done2 && c2.status == static_cast<int32_t>(Status::peer_dead), "the queued spawn gets peer_dead");
+  }
   auto x = srv::wait_process(s.handle);
   const uint16_t want = stall ? 1 : 2;  // killed : faulted
   cap::print("[kill-test] spawner point=%s how=%s: spawn answered %s after %llu ms; spawner %llu ended: code=%lld "
