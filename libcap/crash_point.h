@@ -11,7 +11,8 @@
 //
 // A list names one point per instance of the server: select(i) arms the
 // i-th (a restarted placement server picks it by its attach epoch); an
-// instance past the end of the list runs normally. An unknown point or mode
+// instance past the end of the list runs normally. A single point (no
+// list) arms every instance, whatever select() is given. An unknown point or mode
 // is refused by configure() with a message naming the known points, so a
 // test that misspells one fails at start instead of never crashing.
 //
@@ -62,11 +63,13 @@ class CrashPoints {
     return true;
   }
 
-  // Arms entry i of the crash_at list (none past its end).
+  // Arms entry i of the crash_at list (none past its end; a one-entry list
+  // arms its entry for every i).
   void select(uint32_t i) {
     armed_ = false;
     const char* p = nullptr;
     uint32_t len = 0, count = 0;
+    if (!entry(1, p, len, count)) i = 0;
     if (spec_[0] == '\0' || !entry(i, p, len, count) || len >= sizeof point_) return;
     __builtin_memcpy(point_, p, len);
     point_[len] = '\0';

@@ -337,6 +337,111 @@ void coord_cases() {
   coord_case("clean run", "case=all hi=300000 blocks=8192", 0, 0);
 }
 
+// ---- the placement server ------------------------------------------------------------
+
+constexpr uint64_t kSchedCtl = 0xab41dac3006e3c47ull;
+
+struct PStatus {
+  uint64_t mode = 0, epoch = 0;  // mode 0: no server, 1: attached and serving, 2: demoted
+  uint64_t fallbacks = 0;        // demotions so far plus the current server's deadline misses
+};
+PStatus pstatus() {
+  alignas(8) uint8_t res[64];
+  Cqe c = srv::raw_call(cap::start_info().named("schedctl"), kSchedCtl, 7, nullptr, 0, res, sizeof res);
+  PStatus s;
+  if (c.status != 0) return s;
+  const uint64_t* w = reinterpret_cast<const uint64_t*>(res);  // framing, root pointer, then the data words
+  s.mode = w[2];
+  s.epoch = w[3];
+  s.fallbacks = w[4];
+  return s;
+}
+
+// Scheduling events for the server to decide on: short-lived children.
+void some_activity() {
+  auto sp = srv::spawn(g_boot, "kill-child", "spawn-child", "exit=0", nullptr, 0, srv::Quotas{});
+  if (!sp.ok()) return;
+  (void)srv::wait_process(sp.value().handle);
+  (void)srv::drop_caps(&sp.value().handle, 1);
+}
+
+// A fair-share server with crash_at=<point>:3. Fault: it must die (and the
+// kernel fall back); stall: it must be demoted for missed deadlines while
+// alive, then killed. Either way the kernel's default placement serves and
+// everything the server held comes back.
+void placement_case(const char* point, bool stall) {
+  ++g_cases;
+  const Snap base = baseline();
+  const PStatus p0 = pstatus();
+  const cap::StartInfo& info = cap::start_info();
+  const srv::Grant g[4] = {{"schedctl", info.named("schedctl"), 0xffffffffu},
+                           {"console", info.console(), 0xffffffffu},
+                           {"timer", info.timer(), 0xffffffffu},
+                           {"park", info.park(), 0xffffffffu}};
+  srv::Quotas q;
+  q.frames = 1024;
+  q.threads = 2;
+  char args[128];
+  cap::snprint(args, sizeof args, "deadline_us=%s crash_at=%s:3%s", stall ? "100000" : "1000000", point,
+               stall ? " crash_how=stall" : "");
+  auto sp = srv::spawn(g_boot, "placement", "placement-fair-share", args, g, 4, q);
+  if (!check(sp.ok(), "start a placement server")) return;
+  bool attached = false;
+  for (int i = 0; i < 150 && !attached; ++i) {
+    const PStatus p = pstatus();
+    attached = p.mode == 1 && p.epoch > p0.epoch;
+    if (!attached) sleep_ms(20);
+  }
+  check(attached, "the placement server attaches");
+  // Watch its end while feeding it events.
+  alignas(8) static uint8_t wres[64];
+  cap::CallArgs a;
+  a.cap = sp.value().handle;
+  a.method = cap::iface::Method{srv::kProcessHandle, 0};
+  a.result = wres;
+  a.result_max = sizeof wres;
+  auto wt = cap::this_ring().start(cap::make_sqe(a));
+  if (!check(wt.ok(), "wait on the placement server")) return;
+  Cqe c{};
+  bool ended = false, demoted = false;
+  const uint64_t t0 = now_ms();
+  while (now_ms() - t0 < 5000) {
+    ended = wait_tag(wt.value(), 0, c);
+    demoted = pstatus().mode != 1;
+    if (ended || (stall && demoted)) break;
+    some_activity();
+  }
+  const uint64_t ms = now_ms() - t0;
+  if (stall && !ended) {
+    check(demoted, "the stalled server is demoted while alive");
+    check(srv::kill_process(sp.value().handle).ok(), "kill the stalled placement server");
+    ended = wait_tag(wt.value(), 5000, c);
+  }
+  if (!ended) cap::this_ring().abandon(wt.value());
+  const srv::Exit x = ended && c.status == 0 ? srv::decode_exit(wres, c.result_len) : srv::Exit{-999, 0xffff};
+  const PStatus p1 = pstatus();
+  cap::print("[kill-test] placement point=%s how=%s: %s after %llu ms; server %llu ended: code=%lld reason=%s; "
+             "kernel placement mode=%llu demotions+misses %llu -> %llu\n",
+             point, stall ? "stall+kill" : "fault", stall ? "demoted" : "died", static_cast<unsigned long long>(ms),
+             static_cast<unsigned long long>(sp.value().pid), static_cast<long long>(x.code),
+             srv::reason_name(x.reason), static_cast<unsigned long long>(p1.mode),
+             static_cast<unsigned long long>(p0.fallbacks), static_cast<unsigned long long>(p1.fallbacks));
+  check(ended && x.reason == (stall ? 1 : 2), "the placement server ended as expected");
+  check(p1.mode == 0 && p1.fallbacks > p0.fallbacks, "the kernel fell back");
+  some_activity();  // the default placement still runs new processes
+  (void)srv::drop_caps(&sp.value().handle, 1);
+  char what[64];
+  cap::snprint(what, sizeof what, "placement point=%s how=%s", point, stall ? "stall+kill" : "fault");
+  leak_check(what, base);
+}
+
+void placement_cases() {
+  if (cap::start_info().named("schedctl") == 0) return;
+  static const char* const points[] = {"after_events", "mid_decision", "before_place"};
+  for (const char* p : points) placement_case(p, false);
+  placement_case("mid_decision", true);
+}
+
 int servers_mode() {
   g_boot = cap::start_info().named("bootSpawner");
   auto ep = srv::create_endpoint();
@@ -347,6 +452,7 @@ int servers_mode() {
   g_ep = ep.value();
   spawner_cases();
   coord_cases();
+  placement_cases();
   cap::print("[kill-test] done: %u cases, %u failed\n", g_cases, g_failed);
   return g_failed == 0 ? 0 : 1;
 }
