@@ -5,6 +5,7 @@
 #include "capos/abi/start.h"
 #include "core/boot_info.h"
 #include "core/console.h"
+#include "core/fault_inject.h"
 #include "core/kheap.h"
 #include "core/panic.h"
 #include "core/percpu.h"
@@ -12,6 +13,7 @@
 #include "lib/capnp_wire.h"
 #include "object/boot_modules.h"
 #include "object/console.h"
+#include "object/fault_injection.h"
 #include "object/kernel_object.h"
 #include "object/memory_object.h"
 #include "object/park.h"
@@ -244,6 +246,7 @@ void init_process_exited(uint64_t process_id, int64_t code) {
         passed = g_passed;
         failed = g_failed;
     }
+    fault::report_boot_rules();
     kprintf("[capos] utest: process exited (code %lld): %u passed, %u failed%s -> %s\n", static_cast<long long>(code),
             passed, failed, g_summary_seen ? "" : " (no summary line)", pass ? "PASS" : "FAIL");
     stop_machine(pass ? StopReason::test_pass : StopReason::test_fail);
@@ -270,7 +273,7 @@ bool start_first_process(const char* utest) {
         return false;
     }
     ProcessQuotas q;  // defaults
-    NamedGrant kgrants[4] = {{"spawner", 7, abi::kNullCap, kRightsObject}, {}, {}, {}};
+    NamedGrant kgrants[5] = {{"spawner", 7, abi::kNullCap, kRightsObject}, {}, {}, {}, {}};
     uint32_t nkgrants = 1;
     // "schedctl": SchedulerControl for the placement server, handed on by the
     // first process until the boot manifest grants it directly (issue 7).
@@ -318,6 +321,11 @@ bool start_first_process(const char* utest) {
             while (nd > 0 && alen + 1 < sizeof args) args[alen++] = num[--nd];
         }
     }
+    // "faults": FaultInjection, for utest programs on fault_inject=on boots
+    // only (tests that sweep allocation failures; docs/fault-injection.md).
+    if (g_utest && fault::grant_enabled())
+        kgrants[nkgrants++] = NamedGrant{"faults", 6, abi::kNullCap, kRightsObject, nullptr,
+                                         &FaultInjectionObject::get()};
     if (g_utest) {
         const char* pre = "cpus=";
         for (; pre[alen] != '\0'; ++alen) args[alen] = pre[alen];
@@ -337,6 +345,7 @@ bool start_first_process(const char* utest) {
     }
     if (g_utest) g_utest_pid = p.value()->id();
     kprintf("[capos] started %s as process %llu\n", name, static_cast<unsigned long long>(p.value()->id()));
+    fault::start_counting();
     return true;
 }
 

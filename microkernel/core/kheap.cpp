@@ -9,6 +9,7 @@
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/paging.h"
 #include "core/boot_info.h"
+#include "core/fault_inject.h"
 #include "core/ktest.h"
 #include "core/panic.h"
 #include "core/spinlock.h"
@@ -50,6 +51,7 @@ void kheap_init() {
 }
 
 Result<void*> kmalloc(size_t size, size_t align) {
+    if (fault::should_fail(fault::Kind::heap)) return Error::out_of_memory;
     HeapGuard g;
     return g_heap.alloc(size, align);
 }

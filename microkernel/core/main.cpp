@@ -8,6 +8,7 @@
 #include "arch/x86_64/pic.h"
 #include "core/boot_info.h"
 #include "core/console.h"
+#include "core/fault_inject.h"
 #include "core/kheap.h"
 #include "core/ktest.h"
 #include "core/panic.h"
@@ -47,8 +48,23 @@ const CmdlineOption kOptions[] = {
     {"strace", false, "record placement events and decisions per CPU (SchedulerControl trace)"},
     {"tick", true, "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
                    "alone stops it)"},
+    {"fail_frame_nth", true, "fail the N-th frame allocation counted from the first user process's start (tests)"},
+    {"fail_frame_every", true, "fail every K-th frame allocation from the first user process's start (tests)"},
+    {"fail_heap_nth", true, "fail the N-th kernel heap allocation from the first user process's start (tests)"},
+    {"fail_heap_every", true, "fail every K-th kernel heap allocation from the first user process's start (tests)"},
+    {"fault_inject", true, "on: grant the utest program the FaultInjection capability (per-thread injection; tests)"},
 };
 constexpr size_t kOptionCount = sizeof(kOptions) / sizeof(kOptions[0]);
+
+struct FaultOption {
+    const char* name;
+    fault::Kind kind;
+    bool every;  // every-k rule (else nth)
+};
+constexpr FaultOption kFaultOptions[] = {{"fail_frame_nth", fault::Kind::frame, false},
+                                         {"fail_frame_every", fault::Kind::frame, true},
+                                         {"fail_heap_nth", fault::Kind::heap, false},
+                                         {"fail_heap_every", fault::Kind::heap, true}};
 
 void print_accepted_options() {
     kprintf("[capos] accepted options:\n");
@@ -92,6 +108,25 @@ bool parse_cmdline(const char* cmdline) {
                 sched::set_adaptive_tick(cmdline_value_is(t, "adaptive"));
             } else {
                 kprintf("[capos] error: option 'tick' takes periodic or adaptive\n");
+                ok = false;
+            }
+        }
+        for (const FaultOption& f : kFaultOptions) {
+            if (!cmdline_key_is(t, f.name)) continue;
+            auto v = fault::parse_count(t.value, t.value_len);
+            if (!v.ok()) {
+                kprintf("[capos] error: option '%s' takes a count from 1 to 2^63 in decimal, not '%.*s'\n", f.name,
+                        static_cast<int>(t.value_len), t.value);
+                ok = false;
+            } else {
+                fault::set_boot_rule(f.kind, f.every ? 0 : v.value(), f.every ? v.value() : 0);
+            }
+        }
+        if (cmdline_key_is(t, "fault_inject")) {
+            if (cmdline_value_is(t, "on") || cmdline_value_is(t, "off")) {
+                fault::set_grant(cmdline_value_is(t, "on"));
+            } else {
+                kprintf("[capos] error: option 'fault_inject' takes on or off\n");
                 ok = false;
             }
         }
@@ -170,6 +205,7 @@ BootState& boot_state() { return g_boot; }
 FrameAllocator& frames() { return g_frames; }
 
 Result<uint64_t> frame_alloc() {
+    if (fault::should_fail(fault::Kind::frame)) return Error::out_of_memory;
     auto r = [&] {
         LockGuard<SpinLockIrq> g(g_frames_lock);
         return g_frames.alloc();
@@ -178,6 +214,7 @@ Result<uint64_t> frame_alloc() {
 }
 
 Result<uint64_t> frame_alloc_contiguous(size_t n, uint64_t align) {
+    if (fault::should_fail(fault::Kind::frame)) return Error::out_of_memory;
     auto r = [&] {
         LockGuard<SpinLockIrq> g(g_frames_lock);
         return g_frames.alloc_contiguous(n, align);

@@ -13,6 +13,7 @@
 #include "lib/capnp_wire.h"
 #include "object/console.h"
 #include "object/endpoint.h"
+#include "object/fault_injection.h"
 #include "object/kernel_object.h"
 #include "object/memory_object.h"
 #include "object/park.h"
@@ -209,6 +210,9 @@ void dispatch_object(Call& call) {
         return;
     case ObjectType::scheduler_control:  // issue 7: user-space placement
         SchedulerControl::invoke(call, *static_cast<SchedulerControl*>(o));
+        return;
+    case ObjectType::fault_injection:
+        FaultInjectionObject::invoke(call, *static_cast<FaultInjectionObject*>(o));
         return;
     default:
         call.fail(Status::bad_method);

@@ -41,6 +41,18 @@ void free_tables(uint64_t table_pa, int level) {
     }
     frame_free(table_pa);
 }
+
+// Tables at and below table_pa (levels as in free_tables).
+uint64_t count_tables(uint64_t table_pa, int level) {
+    uint64_t n = 1;
+    if (level > 1) {
+        const auto* t = arch::phys_to<const uint64_t>(table_pa);
+        for (int i = 0; i < 512; ++i)
+            if ((t[i] & arch::kPtePresent) != 0 && (t[i] & arch::kPteHuge) == 0)
+                n += count_tables(t[i] & arch::kPteAddrMask, level - 1);
+    }
+    return n;
+}
 }  // namespace
 
 Result<AddressSpace*> AddressSpace::create() {
@@ -78,6 +90,15 @@ void AddressSpace::destroy() {
     pcid_free(pcid_);
     this->~AddressSpace();
     kfree(this);
+}
+
+uint64_t AddressSpace::table_frames() const {
+    LockGuard<SpinLockIrq> g(lock_);
+    const auto* t = arch::phys_to<const uint64_t>(root_);
+    uint64_t n = 1;
+    for (int i = 0; i < 256; ++i)
+        if ((t[i] & arch::kPtePresent) != 0) n += count_tables(t[i] & arch::kPteAddrMask, 3);
+    return n;
 }
 
 Result<void> AddressSpace::check_va(uint64_t va) {

@@ -44,6 +44,9 @@ public:
 
     // The leaf entry for va (0 if unmapped).
     uint64_t lookup(uint64_t va) const;
+    // Page-table frames of the lower half, the root included: they stay
+    // until destroy(), so leak checks count them with the free frames.
+    uint64_t table_frames() const;
 
     // Loads it on this CPU (interrupts off; the scheduler does this on a switch).
     void activate();

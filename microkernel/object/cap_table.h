@@ -57,6 +57,7 @@ enum class ObjectType : uint16_t {
   scheduler_control,
   test,          // host tests only
   boot_spawner,  // kernel authority to start processes from boot modules (core/init_process)
+  fault_injection,  // per-thread allocation fault injection, fault_inject=on boots only (object/fault_injection)
 };
 
 // Base of every object a capability can name. Reference counted: each slot

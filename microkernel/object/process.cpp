@@ -556,6 +556,13 @@ void Process::complete_waiters() {
     }
 }
 
+uint32_t Process::thread_slots() {
+    LockGuard<SpinLockIrq> g(lock_);
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < kMaxUserThreads; ++i) n += threads_[i] != nullptr ? 1 : 0;
+    return n;
+}
+
 void Process::thread_gone(UserThread& t) {
     bool last = false;
     {

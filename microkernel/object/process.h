@@ -128,6 +128,8 @@ public:
     int64_t exit_code() const { return exit_code_; }
     ExitReason exit_reason() const { return exit_reason_; }
     uint32_t live_threads() const { return __atomic_load_n(&live_threads_, __ATOMIC_ACQUIRE); }
+    // Thread slots in use (reserved, live, or ended and not yet reaped).
+    uint32_t thread_slots();
 
     // ProcessHandle.wait: completes op when the process is dead (at once if
     // it already is). Returns false if it completed at once.

@@ -10,8 +10,10 @@
 namespace kern {
 namespace {
 uint32_t g_next_id = 1;
+uint64_t g_live = 0;  // Thread objects allocated and not yet freed (leak checks)
 
 void free_parts(Thread* t) {
+    __atomic_fetch_sub(&g_live, 1, __ATOMIC_RELAXED);
     if (t->fpu_area_ != nullptr) kfree(t->fpu_area_);
     if (t->stack_ != nullptr) kfree(t->stack_);
     t->~Thread();
@@ -23,6 +25,7 @@ Result<Thread*> Thread::create_stopped(Entry entry, void* arg, const ThreadOptio
     if (entry == nullptr || opt.allowed.empty() || opt.weight == 0) return Error::invalid_argument;
     void* mem = TRY(kmalloc(sizeof(Thread), alignof(Thread)));
     auto* t = new (mem) Thread();
+    __atomic_fetch_add(&g_live, 1, __ATOMIC_RELAXED);
     auto stack = kmalloc(kStackSize, 4096);
     if (!stack.ok()) {
         free_parts(t);
@@ -102,6 +105,8 @@ Result<void> Thread::join() {
 }
 
 void Thread::exit() { sched::exit_current(); }
+
+uint64_t Thread::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
 
 Result<void> Thread::set_affinity(CpuMask allowed) {
     if (allowed.empty()) return Error::invalid_argument;

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/spinlock.h"
+#include "lib/fault_inject.h"
 #include "lib/placement.h"
 #include "lib/result.h"
 #include "lib/run_queue.h"
@@ -57,6 +58,8 @@ public:
 
     // The thread running on this CPU.
     static Thread* current();
+    // Threads created and not yet freed (adopted contexts not included).
+    static uint64_t live_count();
 
     // Changes the CPUs this thread may run on; takes effect when it is next
     // placed. Errors: invalid_argument (empty mask).
@@ -94,6 +97,9 @@ public:
     uint64_t migrations_ = 0;
     uint64_t switches_in_ = 0;
     void* user_ = nullptr;          // the UserThread (object/process.h) this thread runs, if any
+    // Allocation fault injection armed for this thread (core/fault_inject.h,
+    // FaultInjection); touched only by the thread itself.
+    fault::Plan fault_plan_;
     // Called by dispatch on the CPU that is about to run this thread (just
     // before the stack switch, interrupts off): per-CPU state a thread
     // brings along, e.g. TSS.rsp0 / the SYSCALL stack and FS base of a thread
