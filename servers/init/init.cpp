@@ -392,6 +392,11 @@ int main(cap::StartInfo& info) {
     bool deps_ok = true;
     for (uint32_t k = 0; k < e.ndeps && deps_ok; ++k) {
       const int d = init::find_entry(g_manifest, e.deps[k]);
+      // An exporter restarted during start-up (it died while init waited
+      // for another) has to say ready again before its dependents start.
+      if (d >= 0 && !g_run[d].failed && !g_run[d].gone && !g_run[d].ready && g_run[d].handle != 0 &&
+          !wait_ready(static_cast<uint32_t>(d)))
+        cap::print("[init] %s did not become ready again after its restart\n", e.deps[k]);
       if (d < 0 || g_run[d].failed || !g_run[d].ready || g_run[d].gone) {
         cap::print("[init] not starting %s: dependency %s is not running\n", e.name, e.deps[k]);
         deps_ok = false;
