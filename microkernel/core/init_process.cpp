@@ -152,7 +152,13 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
                            const ProcessQuotas& q, Process* from, const NamedGrant* grants, uint32_t ngrants,
                            Status* why) {
     *why = Status::ok;
-    Ref<Process> p = TRY(Process::create(name, q));
+    auto created = Process::create(name, q);
+    if (!created.ok()) {
+        // Every failure gives its reason: the spawner answers with *why.
+        *why = to_status(created.error());
+        return created.error();
+    }
+    Ref<Process> p = created.release_value();
     abi::NamedCap named[16] = {};
     CapHandle wk[static_cast<uint32_t>(abi::StartCap::count)];
     for (CapHandle& h : wk) h = abi::kNullCap;

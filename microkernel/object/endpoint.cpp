@@ -180,12 +180,14 @@ void put_back(Endpoint& root, AsyncOp* c) {
 
 // Hands claimed call c to waiting receive op rcv and completes rcv. True if
 // rcv took it (c is then published); false if rcv could not hold it (rcv
-// completes with why, c stays claimed: nothing moved).
-bool deliver_to_receiver(Endpoint& root, AsyncOp* rcv, AsyncOp* c) {
+// completes with why, c stays claimed: nothing moved). `given`: a buffer of
+// incoming_size(c) bytes the caller allocated (rcv's on success, still the
+// caller's on failure), or null to allocate one here.
+bool deliver_to_receiver(Endpoint& root, AsyncOp* rcv, AsyncOp* c, uint8_t* given = nullptr) {
     Status s = fits(c, rcv->caps_out_max, rcv->result_len_max);
     const uint32_t need = incoming_size(c);
-    uint8_t* buf = nullptr;
-    if (s == Status::ok) {
+    uint8_t* buf = given;
+    if (s == Status::ok && buf == nullptr) {
         auto mem = kmalloc(need, 8);
         if (mem.ok()) buf = static_cast<uint8_t*>(mem.value());
         else s = Status::no_memory;
@@ -193,7 +195,7 @@ bool deliver_to_receiver(Endpoint& root, AsyncOp* rcv, AsyncOp* c) {
     const uint16_t n = carried(c);
     if (s == Status::ok) s = take_caps(c, rcv->owner->process(), rcv->caps_out);
     if (s != Status::ok) {
-        if (buf != nullptr) kfree(buf);
+        if (buf != nullptr && buf != given) kfree(buf);
         rcv->status = static_cast<int32_t>(s);
         rcv->detail = quota_detail(s);
         op_complete(rcv);
@@ -394,16 +396,27 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
         if (!r.ok()) return fail_now(to_status(r.error()));
     }
     // Invoke: hand it to a waiting receiver that can hold it, or queue it.
-    for (uint32_t tries = 0;; ++tries) {
+    // The receiver's copy of the call is the caller's allocation, made before
+    // a receiver is claimed: out of memory then fails this call, not the
+    // waiting receive (issue 18: a client's allocation failure ended the
+    // server's receive with no_memory).
+    uint8_t* buf = nullptr;
+    bool numbered = false;
+    for (uint32_t tries = 0;;) {
         AsyncOp* rcv = nullptr;
+        bool need_buf = false;
         {
             LockGuard<SpinLockIrq> g(root.lock_);
             if (root.dead_) {
                 o->status = static_cast<int32_t>(Status::peer_dead);
             } else {
-                if (tries == 0) o->arg[3] = root.next_call_id_++;
+                if (!numbered) o->arg[3] = root.next_call_id_++;
+                numbered = true;
                 rcv = tries < kMaxHandOffTries ? root.receivers_ : nullptr;
-                if (rcv != nullptr) {
+                if (rcv != nullptr && buf == nullptr) {
+                    need_buf = true;
+                    rcv = nullptr;
+                } else if (rcv != nullptr) {
                     root.receivers_ = rcv->qnext;
                     rcv->qnext = nullptr;
                 } else if (tries == 0) {
@@ -414,10 +427,24 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
                 }
             }
         }
-        if (o->status != 0) return fail_now(Status::peer_dead);
-        if (rcv == nullptr) return;
-        if (deliver_to_receiver(root, rcv, o)) return;
-        // That receiver could not hold it and has its error: the next one.
+        if (o->status != 0) {
+            if (buf != nullptr) kfree(buf);
+            return fail_now(Status::peer_dead);
+        }
+        if (need_buf) {
+            auto m = kmalloc(incoming_size(o), 8);
+            if (!m.ok()) return fail_now(Status::no_memory);
+            buf = static_cast<uint8_t*>(m.value());
+            continue;
+        }
+        if (rcv == nullptr) {
+            if (buf != nullptr) kfree(buf);
+            return;
+        }
+        if (deliver_to_receiver(root, rcv, o, buf)) return;
+        // That receiver could not hold it and has its error: the next one
+        // (the buffer is still ours).
+        ++tries;
     }
 }
 
