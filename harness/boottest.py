@@ -30,8 +30,9 @@ def main() -> int:
     ap.add_argument("--cpu", default=None, help="QEMU -cpu (default: max under TCG, host under KVM)")
     ap.add_argument("--cmdline", default="")
     ap.add_argument("--timeout", type=float, default=60.0)
-    ap.add_argument("--exit", dest="expect_exit", choices=sorted(EXPECT_EXIT) + ["none"], default="pass",
-                    help="expected outcome; 'none' means QEMU keeps running and --until ends it")
+    ap.add_argument("--exit", dest="expect_exit", choices=sorted(EXPECT_EXIT) + ["none", "ended"], default="pass",
+                    help="expected outcome; 'none' means QEMU keeps running and --until ends it; 'ended' "
+                         "accepts pass or fail (a test that ran to its end under injected faults)")
     ap.add_argument("--until", default=None, help="regex: stop QEMU once the log matches it")
     ap.add_argument("--expect", action="append", default=[], help="regex the log must match")
     ap.add_argument("--reject", action="append", default=[], help="regex the log must not match")
@@ -70,9 +71,12 @@ def main() -> int:
         if res.matched is None:
             problems.append(f"log never matched {args.until!r} ({res.exit_name} after {res.elapsed:.1f}s)")
     else:
-        want = EXPECT_EXIT[args.expect_exit]
+        want = EXPECT_EXIT.get(args.expect_exit)
         if res.timed_out:
             problems.append(f"timed out after {args.timeout:.0f}s")
+        elif args.expect_exit == "ended":
+            if res.exit_code not in (qemu.EXIT_PASS, qemu.EXIT_FAIL):
+                problems.append(f"expected exit pass or fail, got {res.exit_name}")
         elif res.exit_code != want:
             problems.append(f"expected exit '{args.expect_exit}' ({want}), got {res.exit_name}")
     for pat in args.expect:
