@@ -959,6 +959,12 @@ void thread_invoke(Call& call, UserThread& t) {
         if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
         const uint32_t cpu = wire::Reader::u32(r.root(), 0);
         if (cpu >= sched::cpu_count()) return call.fail(Status::invalid_argument);
+        // The reaper frees an ended thread's kernel Thread while its handles
+        // live on; until exited_ is set (under this lock) it cannot have
+        // (found by utest=fuzz: setCpuHint on an ended thread wrote into freed
+        // memory, by then an endpoint's queued call, and the kernel faulted).
+        LockGuard<SpinLockIrq> g(t.process().lock_);
+        if (t.exited_) return call.fail(Status::peer_dead);
         if (!t.kthread()->set_affinity(CpuMask::only(cpu)).ok()) return call.fail(Status::invalid_argument);
         return;
     }

@@ -1033,6 +1033,10 @@ void SchedulerControl::thread_set_weight(Call& call, UserThread& t) {
     // The run queue keeps weight totals of the links it holds, so only a
     // thread that is not queued (typically the caller itself, running) may
     // change its weight here; a queued one is `busy` (retry).
+    // An ended thread's kernel Thread is freed by the reaper; under the
+    // process lock, one that has not exited still has it (see setCpuHint).
+    LockGuard<SpinLockIrq> g(t.process().lock_);
+    if (t.exited_) return call.fail(Status::peer_dead);
     Thread* k = t.kthread();
     if (__atomic_load_n(&k->link_.owner, __ATOMIC_ACQUIRE) != nullptr) return call.fail(Status::busy);
     k->link_.weight = w;

@@ -355,4 +355,38 @@ CAP_TEST(exit_thread_with_full_outstanding_quota) {
   CAP_CHECK(j.ok() && j.value() == 3);
 }
 
+namespace {
+int64_t ends_at_once(void*) { return 4; }
+}  // namespace
+
+// Thread.setCpuHint and setWeight on a thread that has ended (its handle kept): found by utest=fuzz (seed 2,
+// -smp 4): the reaper had freed the kernel Thread and setCpuHint wrote the new CPU mask into the freed memory
+// (by then an endpoint's queued call: the next endpoint call faulted in the kernel). Now peer_dead.
+CAP_TEST(thread_methods_after_the_thread_ended) {
+  auto t = cap::Thread::spawn(ends_at_once, nullptr, 16 * 1024);
+  for (int i = 0; i < 100 && !t.ok(); ++i) {
+    (void)cap::timer_sleep(this_ring(), cap::start_info().timer(), 2'000'000);
+    t = cap::Thread::spawn(ends_at_once, nullptr, 16 * 1024);
+  }
+  CAP_REQUIRE(t.ok());
+  const abi::CapHandle h = t.value().handle();
+  // Joined through the raw call, so the handle stays; then give the reaper time to free the kernel thread.
+  auto j = cap::thread_join(this_ring(), h);
+  CAP_REQUIRE(j.ok() && j.value().exit_code == 4);
+  (void)cap::timer_sleep(this_ring(), cap::start_info().timer(), 20'000'000);
+  alignas(8) uint8_t msg[64];
+  uint32_t refused = 0;
+  for (uint64_t k = 0; k < 64; ++k) {
+    const uint16_t method = k % 4 == 0 ? 2 : 3;  // setWeight, setCpuHint
+    const uint64_t w = method == 2 ? 100 : 0;    // a valid weight, CPU 0
+    const uint32_t len = guest::words_msg(msg, sizeof msg, &w, 1);
+    guest::Raw r = guest::raw_call(h, guest::kThread, method, msg, len);
+    if (r.cqe.status == static_cast<int32_t>(abi::Status::peer_dead)) ++refused;
+  }
+  cap::print("[utest-hostile] setCpuHint/setWeight on an ended thread: %u of 64 refused with peer_dead\n", refused);
+  CAP_CHECK(refused == 64);
+  auto jj = t.value().join();
+  CAP_CHECK(jj.ok() && jj.value() == 4);
+}
+
 CAP_TEST_MAIN("hostile")
