@@ -518,6 +518,122 @@ Status kstats_run() {
   return static_cast<Status>(r.cqe.status);
 }
 
+// Thread.join of a thread still running (an asynchronous join op).
+int64_t sleepy_body(void*) {
+  (void)cap::timer_sleep(this_ring(), cap::start_info().timer(), 3'000'000);
+  return 42;
+}
+
+bool join_prepare() {
+  const uint64_t top = reinterpret_cast<uint64_t>(g_stack + sizeof g_stack);
+  const uint64_t block_addr = (top - sizeof(StartBlock)) & ~uint64_t{63};
+  auto* b = reinterpret_cast<StartBlock*>(block_addr);
+  *b = StartBlock{sleepy_body, nullptr, 0, {}};
+  auto t = cap::process_create_thread(this_ring(), process(), reinterpret_cast<uint64_t>(&cap_thread_entry),
+                                      block_addr & ~uint64_t{15}, block_addr);
+  if (!t.ok()) return false;
+  g_thread = t.value();
+  return true;
+}
+
+cap::Result<cap::JoinResult> g_join = Status::internal;
+
+Status join_run() {
+  g_join = cap::thread_join(this_ring(), g_thread);
+  return g_join.ok() ? Status::ok : g_join.status();
+}
+
+bool join_cleanup(bool ok) {
+  if (!ok) g_join = cap::thread_join(this_ring(), g_thread);
+  drop(g_thread);
+  g_thread = abi::kNullCap;
+  return g_join.ok() && g_join.value().exit_code == 42;
+}
+
+// ProcessHandle.wait on a child that is still alive (an asynchronous wait
+// op): submitted armed, then the child is killed and the wait must end.
+CapHandle g_blocked = abi::kNullCap;
+uint64_t g_wait_tag = 0;
+bool g_wait_done = false;
+abi::Cqe g_wait_cqe{};
+alignas(8) uint8_t g_wait_res[64];
+
+bool wait_prepare() {
+  auto c = guest::spawn_std("guest-child", "block", nullptr, nullptr, 0);
+  if (!c.ok()) return false;
+  g_blocked = c.value().handle;
+  g_wait_done = false;
+  return true;
+}
+
+Status wait_run() {
+  cap::CallArgs a;
+  a.cap = g_blocked;
+  a.method = cap::iface::kProcessHandleWait;
+  a.result = g_wait_res;
+  a.result_max = sizeof g_wait_res;
+  auto tag = this_ring().start(cap::make_sqe(a));
+  if (!tag.ok()) return tag.status();
+  g_wait_tag = tag.value();
+  // A wait that could not be set up completes at once with its error; one
+  // that is waiting does not complete within the 2 ms.
+  auto c = this_ring().wait(g_wait_tag, 2'000'000);
+  if (!c.ok()) return c.status() == Status::timeout ? Status::ok : c.status();
+  g_wait_done = true;
+  g_wait_cqe = c.value();
+  return g_wait_cqe.status == 0 ? Status::internal : static_cast<Status>(g_wait_cqe.status);
+}
+
+bool wait_cleanup(bool ok) {
+  bool right = guest::kill_process(g_blocked).ok();
+  if (ok) {
+    auto c = this_ring().wait(g_wait_tag);
+    right = right && c.ok() && c.value().status == 0 && cap::decode_exit(g_wait_res, c.value().result_len).reason == 1;
+  } else {
+    right = right && g_wait_done;
+    auto e = guest::wait_process(g_blocked);
+    right = right && e.ok() && e.value().reason == 1;
+  }
+  drop(g_blocked);
+  g_blocked = abi::kNullCap;
+  return right;
+}
+
+// Endpoint.receive that waits and times out (an asynchronous receive op and
+// a deadline).
+CapHandle g_rt_ep = abi::kNullCap;
+alignas(8) uint8_t g_rt_buf[512];
+
+Status receive_timeout_run() {
+  auto in = guest::receive(g_rt_ep, 1'000'000, g_rt_buf, sizeof g_rt_buf);
+  if (!in.ok()) return in.status();
+  return in.value().timed_out ? Status::ok : Status::internal;
+}
+
+// Process.unmap of a mapping made beforehand (batched TLB shootdown).
+bool unmap_prepare() {
+  if (!map_prepare()) return false;
+  return map_run() == Status::ok;
+}
+
+Status unmap_run() {
+  auto u = cap::process_unmap(this_ring(), process(), g_map_va, 4 * abi::kPageSize);
+  return u.ok() ? Status::ok : u.status();
+}
+
+bool unmap_cleanup(bool ok) {
+  if (!ok && unmap_run() != Status::ok) return false;
+  // Unmapped: the range can be mapped again (and is unmapped once more).
+  return map_run() == Status::ok && unmap_run() == Status::ok;
+}
+
+// Console.write of one short line.
+Status console_run() {
+  static const char kLine[] = "[faults] console write under injection\n";
+  auto w = cap::console_write(this_ring(), cap::start_info().console(), kLine, sizeof kLine - 1);
+  return w.ok() ? Status::ok : w.status();
+}
+
 cap::Thread g_server;
 
 }  // namespace
@@ -613,6 +729,9 @@ CAP_TEST(set_up) {
   c = guest::mint(g_sv_ep, 2);
   CAP_REQUIRE(c.ok());
   g_sv_client = c.value();
+  e = guest::create_endpoint();
+  CAP_REQUIRE(e.ok());
+  g_rt_ep = e.value();
   auto t = cap::Thread::spawn(call_server, nullptr, 64 * 1024);
   CAP_REQUIRE(t.ok());
   g_server = t.value();
@@ -634,6 +753,11 @@ SWEEP_CASE(sweep_endpoint_serve, "endpoint_serve", serve_prepare, serve_run, ser
 SWEEP_CASE(sweep_timer_sleep, "timer_sleep", nullptr, sleep_run, nullptr, 0, 1)
 SWEEP_CASE(sweep_park_wait, "park_wait", nullptr, park_run, nullptr, 0, 1)
 SWEEP_CASE(sweep_kstats_read, "kstats_read", nullptr, kstats_run, nullptr, 0, 1)
+SWEEP_CASE(sweep_thread_join, "thread_join", join_prepare, join_run, join_cleanup, 0, 1)
+SWEEP_CASE(sweep_process_wait, "process_wait", wait_prepare, wait_run, wait_cleanup, 0, 1)
+SWEEP_CASE(sweep_endpoint_receive_timeout, "endpoint_receive_timeout", nullptr, receive_timeout_run, nullptr, 0, 1)
+SWEEP_CASE(sweep_unmap, "unmap", unmap_prepare, unmap_run, unmap_cleanup, 0, 0)
+SWEEP_CASE(sweep_console_write, "console_write", nullptr, console_run, nullptr, 0, 0)
 
 CAP_TEST(tear_down) {
   cap::CallArgs a;
@@ -643,7 +767,7 @@ CAP_TEST(tear_down) {
   auto j = g_server.join();
   CAP_CHECK(j.ok() && j.value() == 0);
   CapHandle all[] = {g_grant_mo, g_map_mo, g_call_caps[0], g_call_caps[1], g_srv_reply_mo, g_sv_mo,
-                     g_srv_ep, g_srv_client, g_sv_ep, g_sv_client};
+                     g_srv_ep, g_srv_client, g_sv_ep, g_sv_client, g_rt_ep};
   CAP_CHECK(cap::drop_caps(all, sizeof all / sizeof all[0]).ok());
   cap::print("[faults] total ops=%u sites=%u cases=%u leaks=%u wrong=%u\n", g_total.ops, g_total.sites,
              g_total.cases, g_total.leaks, g_total.wrong);
