@@ -258,7 +258,7 @@ void init_process_exited(uint64_t process_id, int64_t code) {
     stop_machine(pass ? StopReason::test_pass : StopReason::test_fail);
 }
 
-bool start_first_process(const char* utest) {
+bool start_first_process(const char* utest, const char* utest_args) {
     char name[80] = "init";
     if (utest != nullptr && utest[0] != '\0') {
         const char* pre = "utest-";
@@ -343,6 +343,8 @@ bool start_first_process(const char* utest) {
             n /= 10;
         } while (n != 0);
         while (nd > 0) args[alen++] = digits[--nd];
+        for (size_t k = 0; utest_args != nullptr && utest_args[k] != '\0' && alen + 1 < sizeof args; ++k)
+            args[alen++] = utest_args[k];
     }
     auto p = spawn(name, *m, args, alen, q, nullptr, kgrants, nkgrants, &why);
     if (!p.ok()) {

@@ -35,8 +35,10 @@ namespace kern {
 struct Call;
 
 // Boot CPU, after userspace_init. `utest` is the utest option's value ("" if
-// none). Prints the reason and returns false if nothing could be started.
-bool start_first_process(const char* utest);
+// none); `utest_args` (space-separated words, each starting with a space, or
+// "") are appended to a utest program's arguments. Prints the reason and
+// returns false if nothing could be started.
+bool start_first_process(const char* utest, const char* utest_args = "");
 
 // ProcessSpawner (the boot-module spawner object).
 void spawner_invoke(Call& call, KernelObject& o);

@@ -35,6 +35,11 @@ SpinLockIrq g_frames_lock(LockRank::frames, "frames");  // guards g_frames
 uint64_t g_frame_storage_pa = 0;
 
 char g_utest_name[64] = {};  // utest=<name>
+// Options meant for the utest program, not the kernel (utest=fuzz reads its
+// seed and size from them): copied as `key=value` words into its arguments.
+char g_utest_args[128] = {};
+size_t g_utest_args_len = 0;
+constexpr const char* kUtestArgOptions[] = {"fuzz_seed", "fuzz_count", "fuzz_threads", "fuzz_classes"};
 bool g_strace = false;       // strace: placement trace on from boot (issue 7)
 
 alignas(16) arch::CpuTables g_bsp_tables;
@@ -48,6 +53,10 @@ const CmdlineOption kOptions[] = {
     {"strace", false, "record placement events and decisions per CPU (SchedulerControl trace)"},
     {"tick", true, "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
                    "alone stops it)"},
+    {"fuzz_seed", true, "utest=fuzz: seed of the submission stream (passed to the utest program)"},
+    {"fuzz_count", true, "utest=fuzz: submissions in all (passed to the utest program)"},
+    {"fuzz_threads", true, "utest=fuzz: fuzzing threads per process (passed to the utest program)"},
+    {"fuzz_classes", true, "utest=fuzz: bit mask of the submission classes to generate (passed to the utest program)"},
     {"fail_frame_nth", true, "fail the N-th frame allocation counted from the first user process's start (tests)"},
     {"fail_frame_every", true, "fail every K-th frame allocation from the first user process's start (tests)"},
     {"fail_heap_nth", true, "fail the N-th kernel heap allocation from the first user process's start (tests)"},
@@ -103,6 +112,21 @@ bool parse_cmdline(const char* cmdline) {
             ok = false;
         }
         if (cmdline_key_is(t, "strace")) g_strace = true;
+        for (const char* k : kUtestArgOptions) {
+            if (!cmdline_key_is(t, k)) continue;
+            const size_t need = t.key_len + 1 + t.value_len + 1;
+            if (g_utest_args_len + need >= sizeof(g_utest_args)) {
+                kprintf("[capos] error: utest arguments too long\n");
+                ok = false;
+                break;
+            }
+            g_utest_args[g_utest_args_len++] = ' ';
+            __builtin_memcpy(g_utest_args + g_utest_args_len, t.key, t.key_len);
+            g_utest_args_len += t.key_len;
+            g_utest_args[g_utest_args_len++] = '=';
+            __builtin_memcpy(g_utest_args + g_utest_args_len, t.value, t.value_len);
+            g_utest_args_len += t.value_len;
+        }
         if (cmdline_key_is(t, "tick")) {
             if (cmdline_value_is(t, "periodic") || cmdline_value_is(t, "adaptive")) {
                 sched::set_adaptive_tick(cmdline_value_is(t, "adaptive"));
@@ -289,7 +313,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     if (!cmdline_ok) kprintf("[capos] continuing with the options that were understood\n");
     userspace_init();  // SYSCALL, SMEP/SMAP/UMIP on every CPU; timekeeper, reaper
     SchedulerControl::init(g_strace);  // user-space placement hooks (issue 7)
-    if (!start_first_process(g_utest_name) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
+    if (!start_first_process(g_utest_name, g_utest_args) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
     kprintf("[capos] idle\n");
     sched::exit_current();  // this CPU's idle thread takes over
 }
