@@ -8,6 +8,8 @@ with harness/replay's placement-tool on the same source as the servers:
 
   trace 1 (weights 1:3 on one CPU)        CPU time per weight agrees within 10%
   trace 2 (4 equal threads on 2 CPUs)     CPU time agrees within 10%
+                                          (CPU time measured by TSC between switch-ins;
+                                          the tick samples are printed beside)
   trace 3 (fair-share run)                replay reproduces every decision; conformance passes
   trace 4 (round-robin run)               replay reproduces every decision; conformance passes
 
@@ -17,6 +19,7 @@ latency, swap gap) in one `[placement-report]` line.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -82,12 +85,19 @@ def main() -> int:
     hz = re.search(r"\[strace\] tsc_hz=(\d+)", log)
     per_us = str(int(hz.group(1)) // 1_000_000) if hz else "1"
     report: dict[str, str] = {}
+    # CPU time by TSC between switch-ins, unless there are more vCPUs than host
+    # cores: then a vCPU the host has descheduled still advances its TSC, and
+    # TSC time counts host waits as CPU time; the tick samples (a tick only
+    # lands while the vCPU runs) are the better measure there (docs/placement.md).
+    oversubscribed = int(args.smp) > (os.cpu_count() or 1)
+    by = "ticks" if oversubscribed else "tsc"
     for i in (0, 1):
-        rc, txt = tool(args.tool, "shares", paths[i], "--tolerance", args.tolerance)
+        print(f"--- shares {names[i]}: --by {by} (host cores: {os.cpu_count()}, vCPUs: {args.smp})")
+        rc, txt = tool(args.tool, "shares", paths[i], "--tolerance", args.tolerance, "--by", by)
         print(f"--- shares {names[i]}\n{txt}")
         m = re.search(r"spread=([0-9.]+)", txt)
         report[f"{names[i]}_spread"] = m.group(1) if m else "?"
-        ticks = re.findall(r"weight (\d+) ticks (\d+)", txt)
+        ticks = re.findall(r"weight (\d+) tsc_time \d+ ticks (\d+)", txt)
         report[f"{names[i]}_ticks"] = "/".join(f"{t}w{w}" for w, t in ticks)
         ok &= rc == 0
     for i, pol in ((2, "fair-share"), (3, "round-robin")):
@@ -96,7 +106,18 @@ def main() -> int:
         ok &= rc == 0
         report[f"replay_{pol}"] = "identical" if rc == 0 else "DIFFERENT"
         # Under TCG on a busy host a slice stretches (late ticks): allow 200 ms.
-        rc, txt = tool(args.tool, "check", paths[i], "--tsc-per-us", per_us, "--max-wait-us", "200000")
+        # Work conservation: an idle vCPU beside a waiting thread is forgiven
+        # the checker's default 2 ms per stretch (a wake-up IPI, a decision),
+        # and the rest may sum to 10 % of the trace (the checker's default is
+        # 2 %: under TCG on a loaded host a vCPU the guest woke may not run for
+        # a host time slice; a policy that leaves a CPU idle shows 50-100 %).
+        # With more vCPUs than host cores a halted vCPU first waits for a host
+        # core: 15 ms grace and 25 % there (docs/placement.md).
+        grace, frac = ("2000", "0.10") if not oversubscribed else ("15000", "0.25")
+        print(f"--- conformance {pol}: --cpus {args.smp} --idle-grace-us {grace} --max-idle-waiting {frac} "
+              f"(host cores: {os.cpu_count()})")
+        rc, txt = tool(args.tool, "check", paths[i], "--tsc-per-us", per_us, "--cpus", args.smp,
+                       "--max-wait-us", "200000", "--idle-grace-us", grace, "--max-idle-waiting", frac)
         print(f"--- conformance {pol}\n{txt}")
         ok &= rc == 0
         report[f"conformance_{pol}"] = "pass" if rc == 0 else "FAIL"

@@ -239,4 +239,123 @@ TEST_CASE("conformance: both shipped policies pass, the broken one is flagged", 
 TEST_CASE("Jain's index", "[placement]") {
   CHECK(jain_index({1, 1, 1, 1}) == 1.0);
   CHECK(std::fabs(jain_index({1, 0, 0, 0}) - 0.25) < 1e-9);
+  // Weighted by presence: {1, 0} counted 3:1 is {1, 1, 1, 0}.
+  CHECK(std::fabs(jain_index({1, 0}, {3, 1}) - jain_index({1, 1, 1, 0})) < 1e-12);
+}
+
+namespace {
+// Hand-written traces (time unit 1 us, tsc_per_us 1) for the checker's own tests.
+struct TraceBuilder {
+  std::vector<kern::TraceRecord> recs;
+  void event(uint64_t t, uint64_t tid, kern::SchedEventKind k, uint32_t cpu, uint32_t weight = 1) {
+    kern::TraceRecord r;
+    r.tsc = t;
+    r.kind = kern::TraceKind::event;
+    r.sub = static_cast<uint8_t>(k);
+    r.thread_id = tid;
+    r.b = weight;
+    r.cpu = cpu;
+    r.c = cpu;
+    recs.push_back(r);
+  }
+  void run(uint64_t t, uint32_t cpu, uint64_t tid) {  // tid 0: the CPU goes idle
+    kern::TraceRecord r;
+    r.tsc = t;
+    r.kind = kern::TraceKind::switch_in;
+    r.thread_id = tid;
+    r.cpu = cpu;
+    recs.push_back(r);
+  }
+};
+
+// Two CPU-bound threads taking 20 ms turns on CPU 0 for 6 s while CPU 1 idles.
+TraceBuilder two_threads_on_cpu0_cpu1_idle() {
+  TraceBuilder tb;
+  tb.run(1, 1, 0);
+  tb.event(1, 1, kern::SchedEventKind::thread_runnable, 0);
+  tb.event(1, 2, kern::SchedEventKind::thread_runnable, 0);
+  for (uint64_t t = 10, i = 0; t < 6'000'000; t += 20'000, ++i) tb.run(t, 0, 1 + i % 2);
+  tb.event(6'000'000, 1, kern::SchedEventKind::thread_exited, 0);
+  tb.event(6'000'000, 2, kern::SchedEventKind::thread_exited, 0);
+  return tb;
+}
+}  // namespace
+
+TEST_CASE("conformance: a CPU idle beside waiting threads is flagged at the default bound", "[placement]") {
+  auto tb = two_threads_on_cpu0_cpu1_idle();
+  ConformanceOptions o;
+  auto rep = check_conformance(tb.recs, o);
+  INFO(rep.text());
+  CHECK(rep.idle_while_waiting == 0);          // no single wait reaches 50 ms: the old check passed this
+  CHECK(rep.idle_waiting_fraction > 0.9);      // ... though half the machine idled all along
+  CHECK_FALSE(rep.ok());
+  // The same load spread over both CPUs passes.
+  TraceBuilder spread;
+  spread.event(1, 1, kern::SchedEventKind::thread_runnable, 0);
+  spread.event(1, 2, kern::SchedEventKind::thread_runnable, 1);
+  spread.run(10, 0, 1);
+  spread.run(10, 1, 2);
+  spread.event(6'000'000, 1, kern::SchedEventKind::thread_exited, 0);
+  spread.event(6'000'000, 2, kern::SchedEventKind::thread_exited, 1);
+  auto ok = check_conformance(spread.recs, o);
+  INFO(ok.text());
+  CHECK(ok.idle_waiting_stretches == 1);  // from the wake-ups at 1 us to the switch-ins at 10 us, within the grace
+  CHECK(ok.idle_waiting_us == 0);
+  CHECK(ok.ok());
+}
+
+TEST_CASE("conformance: a CPU that never appears in the trace counts once the CPU count is given", "[placement]") {
+  auto tb = two_threads_on_cpu0_cpu1_idle();
+  tb.recs.erase(tb.recs.begin());  // CPU 1 leaves no record at all
+  ConformanceOptions o;
+  CHECK(check_conformance(tb.recs, o).ok());  // one CPU seen: two threads sharing it is fine
+  o.cpus = 2;
+  auto rep = check_conformance(tb.recs, o);
+  INFO(rep.text());
+  CHECK(rep.cpus_seen == 2);
+  CHECK_FALSE(rep.ok());
+}
+
+TEST_CASE("conformance: worst_wait_us does not depend on --max-wait-us", "[placement]") {
+  // Thread 2 waits 300 ms (from its wake-up at 1 us to 300,010 us) beside an idle CPU 1 while thread 1 runs.
+  TraceBuilder tb;
+  tb.run(1, 1, 0);
+  tb.event(1, 1, kern::SchedEventKind::thread_runnable, 0);
+  tb.event(1, 2, kern::SchedEventKind::thread_runnable, 0);
+  tb.run(10, 0, 1);
+  tb.run(300'010, 0, 2);
+  tb.event(400'000, 2, kern::SchedEventKind::thread_exited, 0);
+  tb.event(400'000, 1, kern::SchedEventKind::thread_exited, 0);
+  for (uint64_t bound : {20'000ull, 50'000ull, 100'000ull, 1'000'000ull}) {
+    ConformanceOptions o;
+    o.max_wait_us = bound;
+    auto rep = check_conformance(tb.recs, o);
+    INFO("max_wait_us=" << bound << "\n" << rep.text());
+    CHECK(rep.worst_wait_us == 300'009);
+    CHECK((rep.idle_while_waiting > 0) == (bound < 300'009));
+  }
+}
+
+TEST_CASE("conformance: Jain's index counts threads present for part of the trace", "[placement]") {
+  // Threads 1 and 2 (equal weight) share CPU 0 2:1 for the first 40 % of the
+  // trace and exit; thread 3 then runs alone. Leaving out threads present
+  // under half the trace used to report jain=1.000 here.
+  TraceBuilder tb;
+  tb.event(0, 1, kern::SchedEventKind::thread_runnable, 0);
+  tb.event(0, 2, kern::SchedEventKind::thread_runnable, 0);
+  for (uint64_t t = 0; t < 400'000; t += 30'000) {
+    tb.run(t, 0, 1);
+    tb.run(t + 20'000, 0, 2);
+  }
+  tb.event(420'000, 1, kern::SchedEventKind::thread_exited, 0);
+  tb.event(420'000, 2, kern::SchedEventKind::thread_exited, 0);
+  tb.event(420'000, 3, kern::SchedEventKind::thread_runnable, 0);
+  tb.run(420'000, 0, 3);
+  tb.event(1'000'000, 3, kern::SchedEventKind::thread_exited, 0);
+  auto rep = check_conformance(tb.recs, ConformanceOptions{});
+  INFO(rep.text());
+  REQUIRE(rep.jain_by_weight.count(1) == 1);
+  CHECK(rep.threads_by_weight.at(1) == 3);
+  CHECK(rep.jain_by_weight.at(1) < 0.90);
+  CHECK_FALSE(rep.ok());
 }
