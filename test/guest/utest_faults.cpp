@@ -634,6 +634,48 @@ Status console_run() {
   return w.ok() ? Status::ok : w.status();
 }
 
+// An endpoint call carrying a capability that finds no receiver and is
+// queued (this thread serves it afterwards, not armed).
+CapHandle g_q_ep = abi::kNullCap, g_q_client = abi::kNullCap, g_q_mo = abi::kNullCap;
+CapHandle g_q_caps[1] = {};
+uint64_t g_q_tag = 0;
+bool g_q_done = false;
+abi::Cqe g_q_cqe{};
+
+Status queued_run() {
+  g_q_done = false;
+  g_q_caps[0] = g_q_mo;
+  cap::CallArgs a;
+  a.cap = g_q_client;
+  a.method = cap::iface::Method{kCallIface, kCallEcho};
+  a.caps = g_q_caps;
+  a.caps_in = 1;
+  auto tag = this_ring().start(cap::make_sqe(a));
+  if (!tag.ok()) return tag.status();
+  g_q_tag = tag.value();
+  // Refused at once, or queued (no completion until it is served).
+  auto c = this_ring().wait(g_q_tag, 2'000'000);
+  if (!c.ok()) return c.status() == Status::timeout ? Status::ok : c.status();
+  g_q_done = true;
+  g_q_cqe = c.value();
+  return g_q_cqe.status == 0 ? Status::internal : static_cast<Status>(g_q_cqe.status);
+}
+
+bool queued_cleanup(bool ok) {
+  if (!ok) {
+    // Nothing may be queued: a receive finds nothing.
+    auto in = guest::receive(g_q_ep, 1'000'000, g_sv_buf, sizeof g_sv_buf);
+    return g_q_done && in.ok() && in.value().timed_out;
+  }
+  auto in = guest::receive(g_q_ep, 1'000'000'000, g_sv_buf, sizeof g_sv_buf);
+  if (!in.ok() || in.value().timed_out) return false;
+  const bool carried = in.value().cap_count == 1;
+  for (uint32_t i = 0; i < in.value().cap_count; ++i) drop(in.value().caps[i]);
+  if (!guest::reply(g_q_ep, in.value().call_id, 0, nullptr, 0, nullptr, 0).ok()) return false;
+  auto c = this_ring().wait(g_q_tag);
+  return carried && c.ok() && c.value().status == 0;
+}
+
 cap::Thread g_server;
 
 }  // namespace
@@ -732,6 +774,15 @@ CAP_TEST(set_up) {
   e = guest::create_endpoint();
   CAP_REQUIRE(e.ok());
   g_rt_ep = e.value();
+  e = guest::create_endpoint();
+  CAP_REQUIRE(e.ok());
+  g_q_ep = e.value();
+  c = guest::mint(g_q_ep, 3);
+  CAP_REQUIRE(c.ok());
+  g_q_client = c.value();
+  m = cap::process_allocate(this_ring(), process(), abi::kPageSize);
+  CAP_REQUIRE(m.ok());
+  g_q_mo = m.value();
   auto t = cap::Thread::spawn(call_server, nullptr, 64 * 1024);
   CAP_REQUIRE(t.ok());
   g_server = t.value();
@@ -749,6 +800,7 @@ SWEEP_CASE(sweep_map, "map", map_prepare, map_run, map_cleanup, 1, 0)
 SWEEP_CASE(sweep_endpoint_create, "endpoint_create", nullptr, endpoint_create_run, endpoint_create_cleanup, 0, 1)
 SWEEP_CASE(sweep_endpoint_mint, "endpoint_mint", mint_prepare, mint_run, mint_cleanup, 0, 1)
 SWEEP_CASE(sweep_endpoint_call, "endpoint_call", nullptr, call_run, call_cleanup, 0, 1)
+SWEEP_CASE(sweep_endpoint_call_queued, "endpoint_call_queued", nullptr, queued_run, queued_cleanup, 0, 2)
 SWEEP_CASE(sweep_endpoint_serve, "endpoint_serve", serve_prepare, serve_run, serve_cleanup, 0, 0)
 SWEEP_CASE(sweep_timer_sleep, "timer_sleep", nullptr, sleep_run, nullptr, 0, 1)
 SWEEP_CASE(sweep_park_wait, "park_wait", nullptr, park_run, nullptr, 0, 1)
@@ -767,7 +819,7 @@ CAP_TEST(tear_down) {
   auto j = g_server.join();
   CAP_CHECK(j.ok() && j.value() == 0);
   CapHandle all[] = {g_grant_mo, g_map_mo, g_call_caps[0], g_call_caps[1], g_srv_reply_mo, g_sv_mo,
-                     g_srv_ep, g_srv_client, g_sv_ep, g_sv_client, g_rt_ep};
+                     g_srv_ep, g_srv_client, g_sv_ep, g_sv_client, g_rt_ep, g_q_ep, g_q_client, g_q_mo};
   CAP_CHECK(cap::drop_caps(all, sizeof all / sizeof all[0]).ok());
   cap::print("[faults] total ops=%u sites=%u cases=%u leaks=%u wrong=%u\n", g_total.ops, g_total.sites,
              g_total.cases, g_total.leaks, g_total.wrong);
