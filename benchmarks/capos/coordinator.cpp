@@ -93,12 +93,23 @@ void emit(const char* line) { cap::print("%s\n", line); }
 kstats::Snapshot g_kstats_before, g_kstats_after;
 bool g_kstats_have = false;
 
+// The last window's per-CPU busy share (kstats::format_busy), appended to the
+// run's [capos-detail] line; empty without the kstats capability.
+char g_busy[256];
+kstats::Delta g_kstats_delta;
+
 void window(bool begin, const char* label) {
     char line[bench::kResultLineMax];
-    if (begin) g_kstats_have = kstats_take(g_kstats_before);
+    if (begin) {
+        g_kstats_have = kstats_take(g_kstats_before);
+        g_busy[0] = '\0';
+    }
     if (bench::format_window_line(line, sizeof line, begin, label) != 0) emit(line);
-    if (!begin && g_kstats_have && kstats_take(g_kstats_after))
+    if (!begin && g_kstats_have && kstats_take(g_kstats_after)) {
         kstats_print_delta(label, g_kstats_before, g_kstats_after);
+        kstats::delta(g_kstats_before, g_kstats_after, g_kstats_delta);
+        if (kstats::format_busy(g_busy, sizeof g_busy, g_kstats_delta) >= sizeof g_busy) g_busy[0] = '\0';
+    }
 }
 
 bool streq(const char* a, const char* b) {
@@ -187,7 +198,7 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
     uint64_t first = ~0ull, last = 0;
     uint64_t cpus_seen = 0;
     uint32_t moved = 0;
-    char detail[bench::kResultLineMax];
+    char detail[bench::kResultLineMax + sizeof g_busy];  // the per-CPU busy list comes on top
     bench::LineWriter w(detail, sizeof detail);
     w.str("[capos-detail] workload=process worker_cycles=");
     for (uint32_t i = 0; i < k; ++i) {
@@ -210,7 +221,7 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
     w.str(" worker_chunks=");
     for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].chunks_taken);
     w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
-    w.kv("main_cpu", sh->gate.parent_cpu).kv("leader_cpu", sh->gate.leader_cpu);
+    w.kv("main_cpu", sh->gate.parent_cpu).kv("leader_cpu", sh->gate.leader_cpu).str(g_busy);
 
     const bool verified = ok && bench::prime_result_equal(total, expected);
     char line[bench::kResultLineMax];
@@ -364,7 +375,7 @@ bool run_threads(const Config& c, uint64_t expected_root, uint32_t k, const char
     uint64_t first = ~0ull, last = 0;
     uint64_t cpus_seen = 0;
     uint32_t moved = 0;
-    char detail[bench::kResultLineMax];
+    char detail[bench::kResultLineMax + sizeof g_busy];  // the per-CPU busy list comes on top
     bench::LineWriter w(detail, sizeof detail);
     w.str("[capos-detail] workload=thread thread_cycles=");
     for (uint32_t i = 0; i < k; ++i) {
@@ -387,7 +398,7 @@ bool run_threads(const Config& c, uint64_t expected_root, uint32_t k, const char
     w.str(" thread_chunks=");
     for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(g_cpus[i].chunks_taken);
     w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
-    w.kv("main_cpu", g_ts.main_cpu).kv("leader_cpu", g_ts.leader_cpu);
+    w.kv("main_cpu", g_ts.main_cpu).kv("leader_cpu", g_ts.leader_cpu).str(g_busy);
     if (!ok || first < t0 || last > t3 || last < first) {
         ok = false;
         first = last = t0;

@@ -117,4 +117,27 @@ inline size_t format_lock_line(char* buf, size_t cap, const char* scope, const L
                              static_cast<unsigned long long>(l.wait_cycles));
 }
 
+// Per-CPU busy share of the window for the `[capos-detail]` line:
+// " cpu_busy_pct=<cpu>:<pct>,... busy_cpus=<n>", where pct = (user + kernel
+// cycles) / (user + kernel + idle cycles) of that CPU in percent (rounded
+// down) and busy_cpus counts the CPUs busy at least half the window. Unlike
+// the workers' start and end CPUs this says where the work actually ran: two
+// workers that took turns on CPU 0 show one busy CPU. Returns the length
+// (as snformat).
+inline size_t format_busy(char* buf, size_t cap, const Delta& d) {
+  size_t at = kern::fmt::snformat(buf, cap, " cpu_busy_pct=");
+  uint32_t busy = 0;
+  for (uint32_t i = 0; i < d.ncpus; ++i) {
+    const Cpu& c = d.cpus[i];
+    const uint64_t on = c.user_cycles + c.kernel_cycles;
+    const uint64_t span = on + c.idle_cycles;
+    const uint64_t pct = span == 0 ? 0 : on * 100 / span;
+    if (span != 0 && 2 * on >= span) ++busy;
+    at += kern::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, "%s%u:%llu", i == 0 ? "" : ",",
+                              c.cpu, static_cast<unsigned long long>(pct));
+  }
+  at += kern::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, " busy_cpus=%u", busy);
+  return at;
+}
+
 }  // namespace benchcap::kstats

@@ -254,3 +254,26 @@ TEST_CASE("kstats delta: per-CPU differences, sums and lines", "[kstats]") {
     delta(a, b, d);
     CHECK(d.ncpus == 2);
 }
+
+TEST_CASE("kstats delta: per-CPU busy share for the capos-detail line", "[kstats]") {
+    using namespace benchcap::kstats;
+    static Delta d;
+    d = Delta{};
+    d.ncpus = 3;
+    d.cpus[0].cpu = 0;
+    d.cpus[0].user_cycles = 900;
+    d.cpus[0].kernel_cycles = 90;
+    d.cpus[0].idle_cycles = 10;  // 99 %
+    d.cpus[1].cpu = 1;
+    d.cpus[1].user_cycles = 100;
+    d.cpus[1].idle_cycles = 900;  // 10 %: not a busy CPU
+    d.cpus[2].cpu = 5;            // ids, not indices
+    d.cpus[2].kernel_cycles = 50;
+    d.cpus[2].idle_cycles = 50;   // exactly half: busy
+    char line[256];
+    REQUIRE(format_busy(line, sizeof line, d) < sizeof line);
+    CHECK(std::string(line) == " cpu_busy_pct=0:99,1:10,5:50 busy_cpus=2");
+    d.ncpus = 0;
+    REQUIRE(format_busy(line, sizeof line, d) < sizeof line);
+    CHECK(std::string(line) == " cpu_busy_pct= busy_cpus=0");
+}
