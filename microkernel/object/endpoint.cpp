@@ -401,6 +401,14 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
     // waiting receive (issue 18: a client's allocation failure ended the
     // server's receive with no_memory).
     uint8_t* buf = nullptr;
+    // Unlocked peek, so that the usual hand-over takes the lock once: a
+    // receiver seen here is claimed below with the buffer ready; one that
+    // arrives in between costs one more round (need_buf).
+    if (__atomic_load_n(&root.receivers_, __ATOMIC_RELAXED) != nullptr) {
+        auto m = kmalloc(incoming_size(o), 8);
+        if (!m.ok()) return fail_now(Status::no_memory);
+        buf = static_cast<uint8_t*>(m.value());
+    }
     bool numbered = false;
     for (uint32_t tries = 0;;) {
         AsyncOp* rcv = nullptr;
