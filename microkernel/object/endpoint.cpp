@@ -413,10 +413,16 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
     for (uint32_t tries = 0;;) {
         AsyncOp* rcv = nullptr;
         bool need_buf = false;
+        // Decided under the lock, never read back from o: once o is queued
+        // another CPU may receive, reply to and complete it (or a shutdown
+        // fail it) at once, and o->status is then theirs. Reading it here
+        // completed such a call a second time (found by utest=fuzz: a kfree
+        // double free of the op, seed 11 -smp 4 long run).
+        bool dead = false;
         {
             LockGuard<SpinLockIrq> g(root.lock_);
             if (root.dead_) {
-                o->status = static_cast<int32_t>(Status::peer_dead);
+                dead = true;
             } else {
                 if (!numbered) o->arg[3] = root.next_call_id_++;
                 numbered = true;
@@ -435,7 +441,7 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
                 }
             }
         }
-        if (o->status != 0) {
+        if (dead) {
             if (buf != nullptr) kfree(buf);
             return fail_now(Status::peer_dead);
         }
