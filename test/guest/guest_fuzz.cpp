@@ -40,6 +40,7 @@ uint64_t g_count = 50000;
 uint32_t g_threads = 3;
 uint32_t g_cpus = 1;
 uint32_t g_classes = (1u << fuzz::kClassCount) - 1;  // which classes to generate (a reproduction aid)
+bool g_debug = false;  // per-25-lives slot figures (diagnosing the fuzzer's own table use)
 
 fuzz::Shared* g_sh = nullptr;
 fuzz::Worker* g_me = nullptr;
@@ -94,7 +95,7 @@ constexpr uint32_t kFlight = 512;      // tracked submissions in flight per life
 constexpr uint32_t kFlightCaps = 128;  // the first ones have their own caps array
 constexpr uint32_t kMaxBatch = 128;
 constexpr uint32_t kMsgBytes = 512;
-constexpr uint32_t kPool = 48;
+constexpr uint32_t kPool = 16;  // per life: three lives' pools must stay well inside the 256-slot quota
 constexpr uint64_t kAliveTag = 0x7fff'ffff'ffff'fffeull;
 
 struct Flight {
@@ -123,9 +124,10 @@ struct Life {
   CapHandle caps[kFlightCaps][16];
   CapHandle pool[kPool];
   uint32_t npool = 0;
+  uint64_t harvested = 0, dropped_ok = 0;  // debug
   CapHandle dropped[8];  // freed slots: stale handles to offer again
   uint32_t ndropped = 0;
-  CapHandle to_drop[64];  // received while the pool was full; dropped after the batch
+  CapHandle to_drop[128];  // received while the pool was full; dropped after the batch
   uint32_t nto_drop = 0;
   alignas(8) uint8_t msg[kMaxBatch][kMsgBytes];
   alignas(8) uint8_t big[9000];
@@ -147,7 +149,11 @@ CapHandle forged(Rng& g) {
   switch (g.below(5)) {
     case 0: return abi::make_handle(1000 + g.below(100000), static_cast<uint32_t>(g.next()));
     case 1: return abi::make_handle(1 + g.below(300), 0);                     // generation 0 is never issued
-    case 2: return abi::make_handle(g.below(64), 1 + g.below(6));             // real slot, guessed generation
+    // A real slot with a generation no slot reaches in a run: a guess that happened to be right would be this
+    // process's own capability (its Process, the shared page, a thread's stack) used against itself, which
+    // tests nothing of the kernel and ended the first long runs (seed 11: the shared figures overwritten,
+    // seed 12: a fuzzer killed itself).
+    case 2: return abi::make_handle(g.below(64), 0x4000'0000u + (static_cast<uint32_t>(g.next()) & 0x3fff'ffffu));
     case 3: return static_cast<CapHandle>(g.next());                           // anything
     default: return abi::make_handle(0xffffffffu, 0xffffffffu);
   }
@@ -181,7 +187,10 @@ CapHandle pick_cap(Life& l, CapHandle want) {
   if (r < 15) return some_known(l);
   if (r == 15 && l.npool > 0) return l.pool[l.rng.below(l.npool)];
   if (r == 16 && l.ndropped > 0) return l.dropped[l.rng.below(l.ndropped)];
-  if (r == 17) return abi::make_handle(abi::handle_slot(want), abi::handle_generation(want) + 1 + l.rng.below(3));
+  // A later generation of the same slot is stale only while the slot is never freed: well-known handles only
+  // (a joined thread's slot is reused, and its next generation names whatever took it).
+  if (r == 17 && well_known(want))
+    return abi::make_handle(abi::handle_slot(want), abi::handle_generation(want) + 1 + l.rng.below(3));
   if (r == 18) return abi::kNullCap;
   return forged(l.rng);
 }
@@ -200,7 +209,7 @@ void pool_drop_one(Life& l) {
   const uint32_t i = l.rng.below(l.npool);
   CapHandle h = l.pool[i];
   l.pool[i] = l.pool[--l.npool];
-  (void)cap::drop_caps(&h, 1);  // stale if it was moved away meanwhile: fine
+  if (cap::drop_caps(&h, 1).ok()) ++l.dropped_ok;  // stale if it was moved away meanwhile: fine
   remember_dropped(l, h);
 }
 
@@ -209,7 +218,7 @@ void pool_add(Life& l, CapHandle h) {
   if (h == abi::kNullCap || well_known(h)) return;
   if (l.npool < kPool) {
     l.pool[l.npool++] = h;
-  } else if (l.nto_drop < 64) {
+  } else if (l.nto_drop < 128) {
     l.to_drop[l.nto_drop++] = h;
   } else {
     const uint32_t i = l.rng.below(kPool);  // the pool's handle is leaked until the process ends
@@ -220,7 +229,7 @@ void pool_add(Life& l, CapHandle h) {
 void flush_drops(Life& l) {
   while (l.nto_drop > 0) {
     CapHandle h = l.to_drop[--l.nto_drop];
-    (void)cap::drop_caps(&h, 1);
+    if (cap::drop_caps(&h, 1).ok()) ++l.dropped_ok;
     remember_dropped(l, h);
   }
 }
@@ -386,9 +395,13 @@ void record(Life& l, const Cqe& c) {
     fail(l.number, l.done, "more capabilities than caps_out_max", c.caps_out_count, f.caps_out_max);
   if (c.result_len > f.result_len_max && f.result_len_max != 0)
     fail(l.number, l.done, "result longer than result_len_max", c.result_len, f.result_len_max);
-  if (s == 0 && c.caps_out_count > 0 && f.harvest != 0) {
+  // Whatever the status: capabilities the kernel wrote out are in this process's table now.
+  if (c.caps_out_count > 0 && f.harvest != 0) {
     l.st.caps_received += c.caps_out_count;
-    for (uint32_t k = 0; k < c.caps_out_count && k < 16; ++k) pool_add(l, l.caps[i][k]);
+    for (uint32_t k = 0; k < c.caps_out_count && k < 16; ++k) {
+      if (l.caps[i][k] != abi::kNullCap && !well_known(l.caps[i][k])) ++l.harvested;
+      pool_add(l, l.caps[i][k]);
+    }
   }
   if (s == static_cast<int32_t>(abi::Status::quota_exceeded)) ++l.st.quota_kind[c.detail < 6 ? c.detail : 0];
   // Status::internal means "a kernel bug" (capos/abi/status.h): report the first few in full.
@@ -451,12 +464,22 @@ void set_result(Life& l, Sqe& s, uint32_t natural) {
   }
 }
 
+// Memory pick_ptr may return that is (or may be, at the time the kernel writes) mapped.
+bool maybe_mapped(uint64_t p) {
+  const uint64_t junk = reinterpret_cast<uint64_t>(g_junk);
+  return (p >= junk && p < junk + sizeof g_junk) || (p >= kGuardVa && p < kChurnVa + kChurnBytes + 0x20'0000) ||
+         (p >= kNeverVa && p < kNeverVa + 0x1'0000'0000ull);
+}
+
 // caps: in-caps from `in` (n of them), room for out-caps.
 void set_caps(Life& l, Sqe& s, CapHandle* arr, uint16_t out_max) {
   Rng& g = l.rng;
   if (arr == nullptr || g.one_in(10)) {
     s.caps_addr = pick_ptr(l, 16 * 8);
     s.caps_out_max = g.one_in(3) ? static_cast<uint16_t>(g.below(20)) : 0;
+    // Out-caps written to memory nobody reads would be handles lost for good (the table fills): only bad
+    // pointers get room for them, and the kernel must then not install them.
+    if (maybe_mapped(s.caps_addr)) s.caps_out_max = 0;
     if (g.one_in(3)) s.caps_in_count = static_cast<uint16_t>(g.below(20));
     return;
   }
@@ -486,7 +509,7 @@ void gen_console(Life& l, Sqe& s, uint8_t* msg) {
   set_params(l, s, msg, len);
   if (g.one_in(30)) {
     s.params_addr = reinterpret_cast<uint64_t>(l.big);
-    const uint32_t big_n = 4090 + g.below(16);
+    const uint32_t big_n = 4097 + g.below(8);  // over the 4 KiB limit: refused, never printed
     auto* w = reinterpret_cast<uint64_t*>(l.big);
     const uint32_t seg = 3 + (big_n + 8) / 8;
     w[0] = uint64_t{seg} << 32;
@@ -1021,8 +1044,10 @@ int64_t life_main(void* arg) {
       }
       // Out-caps may only land in this entry's own array (or fail on a bad pointer): the bookkeeping of
       // received capabilities depends on it.
-      if (arr == nullptr && s->caps_out_max > 0 && s->caps_addr >= reinterpret_cast<uint64_t>(&g_lives[0]) &&
-          s->caps_addr < reinterpret_cast<uint64_t>(&g_lives[fuzz::kMaxLifeSlots]))
+      const bool own_array = arr != nullptr && s->caps_addr == reinterpret_cast<uint64_t>(arr);
+      if (!own_array && s->caps_out_max > 0 &&
+          (maybe_mapped(s->caps_addr) || (s->caps_addr >= reinterpret_cast<uint64_t>(&g_lives[0]) &&
+                                          s->caps_addr < reinterpret_cast<uint64_t>(&g_lives[fuzz::kMaxLifeSlots]))))
         s->caps_out_max = 0;
       batch[n] = s;
       ++l.seq;
@@ -1117,6 +1142,7 @@ int64_t mapper(void*) {
 // ---- the server: answers calls on its own endpoint and on the shared one ------------------------
 
 alignas(8) uint8_t g_srv_buf[9000];
+uint64_t g_srv_got = 0, g_srv_dropped = 0, g_srv_moved = 0, g_srv_drop_fail = 0;  // debug
 alignas(8) uint8_t g_srv_reply[600];
 
 int64_t server(void*) {
@@ -1130,6 +1156,7 @@ int64_t server(void*) {
     }
     if (in.value().timed_out) continue;
     const cap::Incoming& c = in.value();
+    g_srv_got += c.cap_count;
     CapHandle back[16];
     uint16_t nback = 0;
     uint32_t rest_from = 0;
@@ -1151,12 +1178,17 @@ int64_t server(void*) {
       const bool move = rest_from > 0;
       const Cqe rc = cap::raw_call(ep, cap::iface::kEndpointReply.interface_id, cap::iface::kEndpointReply.ordinal,
                                    msg, len, nullptr, 0, back, nback, 0, move ? abi::kSqeFlagMoveCaps : 0);
-      // A reply the caller cannot take leaves the capabilities with us.
-      if (rc.status != 0) rest_from = 0;
+      // A reply the caller cannot take leaves the capabilities with us, and so does one with an error status
+      // (the kernel transfers a reply's capabilities only with status ok, and still answers the reply ok).
+      if (rc.status != 0 || st != 0) rest_from = 0;
+      g_srv_moved += rest_from;
     }
     for (uint32_t i = rest_from; i < c.cap_count && i < cap::kMaxIncomingCaps; ++i) {
       CapHandle h = c.caps[i];
-      if (h != abi::kNullCap && h != g_timer) (void)cap::drop_caps(&h, 1);
+      if (h != abi::kNullCap && h != g_timer) {
+        if (cap::drop_caps(&h, 1).ok()) ++g_srv_dropped;
+        else ++g_srv_drop_fail;
+      }
     }
   }
   return 0;
@@ -1222,6 +1254,7 @@ int main(cap::StartInfo& info) {
   uint64_t remaining = g_count;
   uint32_t next_life = 0;
   uint64_t created = 2, lives = 0, abrupt = 0;
+  uint32_t spawn_failures = 0;
   for (;;) {
     bool any = false;
     for (uint32_t i = 0; i < g_threads; ++i) {
@@ -1230,6 +1263,35 @@ int main(cap::StartInfo& info) {
         if (!j.ok() || j.value() != 5) fail(g_lives[i].number, g_lives[i].done, "life ended badly", j.ok() ? static_cast<uint64_t>(j.value()) : 0, static_cast<uint64_t>(j.status()));
         g_life_handle[i] = abi::kNullCap;
         busy[i] = false;
+        // Received by the life's own exit (libcap's exitThread call reaps completions still in its CQ):
+        // nobody else will drop them.
+        Life& done = g_lives[i];
+        for (uint32_t k = 0; k < done.npool; ++k) (void)cap::drop_caps(&done.pool[k], 1);
+        for (uint32_t k = 0; k < done.nto_drop; ++k) (void)cap::drop_caps(&done.to_drop[k], 1);
+        done.npool = done.nto_drop = 0;
+        // A life's last cap_enter (its exit) first posts what completed meanwhile, a receive's capabilities
+        // among them, into a CQ nobody reads again: those handles are in this process's table and written in
+        // the entry's caps array, which outlives the thread. In-caps left there are stale by now, or
+        // well-known (kept).
+        for (uint32_t fi = 0; fi < kFlightCaps; ++fi) {
+          if (done.flight[fi].seq == 0 || done.flight[fi].harvest == 0) continue;
+          for (uint32_t k = 0; k < done.flight[fi].caps_out_max && k < 16; ++k) {
+            CapHandle h = done.caps[fi][k];
+            bool live = h == abi::kNullCap || well_known(h);
+            for (uint32_t x = 0; x < fuzz::kMaxLifeSlots; ++x) live = live || h == g_life_handle[x];
+            if (!live) (void)cap::drop_caps(&h, 1);
+          }
+        }
+        spawn_failures = 0;
+        if (g_debug && done.number % 25 == 0) {
+          auto m = guest::kernel_memory();
+          cap::print("[fuzz] process %u life %u ended: own slots in use %llu harvested %llu dropped %llu server got %llu "
+                     "moved %llu dropped %llu failed %llu\n", g_index,
+                     done.number, static_cast<unsigned long long>(m.ok() ? m.value().slots_used : 0),
+                     static_cast<unsigned long long>(done.harvested), static_cast<unsigned long long>(done.dropped_ok),
+                     static_cast<unsigned long long>(g_srv_got), static_cast<unsigned long long>(g_srv_moved),
+                     static_cast<unsigned long long>(g_srv_dropped), static_cast<unsigned long long>(g_srv_drop_fail));
+        }
       }
       if (!busy[i] && remaining > 0) {
         Life& l = g_lives[i];
@@ -1246,6 +1308,7 @@ int main(cap::StartInfo& info) {
         l.flight_hint = 0;
         l.npool = 0;
         l.ndropped = 0;
+        l.harvested = l.dropped_ok = 0;
         l.call_id = 0;
         l.last_value = 0;
         __builtin_memset(l.flight, 0, sizeof l.flight);
@@ -1255,6 +1318,12 @@ int main(cap::StartInfo& info) {
         auto t = cap::Thread::spawn(life_main, &l, 64 * 1024);
         if (!t.ok()) {
           // Thread or slot quota momentarily taken (a spawn racing the lives' own allocations): try again later.
+          // For ever would be the fuzzer's own leak (its table full of handles it lost track of): say so.
+          if (++spawn_failures > 1000) {
+            auto m = guest::kernel_memory();
+            fail(next_life, 0, "cannot start a fuzzing thread (own slots used, status)", m.ok() ? m.value().slots_used : 0,
+                 static_cast<uint64_t>(t.status()));
+          }
           --next_life;
           (void)cap::timer_sleep(r, g_timer, 1'000'000);
           continue;
@@ -1278,6 +1347,9 @@ int main(cap::StartInfo& info) {
   add(g_me->stats.abrupt_exits, abrupt);
   add(g_me->stats.cycles, rdtsc() - c0);
   const fuzz::WorkerStats& st = g_me->stats;
+  auto mem = guest::kernel_memory();
+  cap::print("[fuzz] process %u: own capability slots in use at the end: %llu\n", g_index,
+             static_cast<unsigned long long>(mem.ok() ? mem.value().slots_used : 0));
   cap::print("[fuzz] process %u: seed=%llu submissions=%llu completions=%llu lives=%llu (abrupt %llu) maps=%llu "
              "unmaps=%llu cycles=%llu\n",
              g_index, static_cast<unsigned long long>(g_seed), static_cast<unsigned long long>(st.submissions),

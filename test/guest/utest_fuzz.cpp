@@ -137,119 +137,154 @@ CAP_TEST(fuzz_two_processes_beside_a_neighbour) {
     sleep_ms(1);
   CAP_REQUIRE(__atomic_load_n(&sh->neighbour.beats, __ATOMIC_ACQUIRE) > 0);
 
-  // The endpoint both fuzzers serve and call (owned by this program, which drops its handles once they have
-  // theirs), and the neighbour's handle with Read only: wait and id, never kill.
-  auto ep = guest::create_endpoint();
-  CAP_REQUIRE(ep.ok());
-  auto client = guest::mint(ep.value(), 0xc0ffee);
-  CAP_REQUIRE(client.ok());
-
+  // Rounds of at most kRoundSubmissions: each round a fresh pair of fuzzing processes (so a process's table,
+  // which the fuzzer's own lost handles slowly fill, never limits a long run) and a fresh endpoint between
+  // them; each pair is killed at the end of its round. Round 0 uses the seed itself, round r splitmix(seed+r),
+  // so fuzz_seed and fuzz_count reproduce the whole run.
+  constexpr uint64_t kRoundSubmissions = 250000;
   const uint64_t c0 = rdtsc();
   const uint64_t t0 = now_ns();
-  cap::Spawned fz[2];
-  Waiter fwait[2];
   const cap::StartInfo& info = cap::start_info();
-  for (uint32_t i = 0; i < 2; ++i) {
-    const uint64_t count = i == 0 ? cfg.count / 2 : cfg.count - cfg.count / 2;
-    cap::snprint(reinterpret_cast<char*>(g_args[i]), sizeof g_args[i], "seed=%llu index=%u count=%llu threads=%u cpus=%u classes=%u",
-                 static_cast<unsigned long long>(cfg.seed), i, static_cast<unsigned long long>(count), cfg.threads,
-                 cfg.cpus, cfg.classes);
-    cap::SpawnGrant g[10] = {
-        {"console", info.console()}, {"park", info.park()},
-        {"timer", info.timer()},     {"shared", mo.value()},
-        {"spawner", info.named("spawner")}, {"kstats", info.named("kstats")},
-        {"serve", ep.value()},       {"peer", client.value()},
-        {"nbr", nb.value().handle, abi::kRightCall | abi::kRightCopy | abi::kRightTransfer | abi::kRightRead},
-    };
-    auto s = cap::spawn(info.named("spawner"), "guest-fuzz", "guest-fuzz", reinterpret_cast<char*>(g_args[i]), g, 9,
-                        nullptr);
-    CAP_REQUIRE(s.ok());
-    fz[i] = s.value();
-    CAP_REQUIRE(start_wait(fwait[i], fz[i].handle));
-  }
-  {
-    CapHandle d[2] = {ep.value(), client.value()};
-    CAP_CHECK(cap::drop_caps(d, 2).ok());
-  }
-
-  // Watch: both fuzzers progressing (or done), the neighbour beating, nobody dead.
-  uint64_t last_progress[2] = {0, 0}, last_beats = 0;
-  uint64_t still_since = now_ns(), beat_since = now_ns();
+  fuzz::WorkerStats t{};
   bool failed = false;
-  const char* why = "";
-  for (;;) {
-    sleep_ms(20);
-    const uint64_t now = now_ns();
-    bool all_done = true;
+  uint32_t rounds = 0;
+  for (uint64_t left = cfg.count; left > 0 && !failed; ++rounds) {
+    const uint64_t this_round = left < kRoundSubmissions ? left : kRoundSubmissions;
+    left -= this_round;
+    const uint64_t rseed = rounds == 0 ? cfg.seed : fuzz::splitmix(cfg.seed + rounds);
+    __builtin_memset(&sh->worker[0], 0, sizeof sh->worker);
+    // The endpoint both fuzzers serve and call (owned by this program, which drops its handles once they have
+    // theirs), and the neighbour's handle with Read only: wait and id, never kill.
+    auto ep = guest::create_endpoint();
+    CAP_REQUIRE(ep.ok());
+    auto client = guest::mint(ep.value(), 0xc0ffee);
+    CAP_REQUIRE(client.ok());
+    cap::Spawned fz[2];
+    Waiter fwait[2];
     for (uint32_t i = 0; i < 2; ++i) {
-      const uint32_t ph = __atomic_load_n(&sh->worker[i].phase, __ATOMIC_ACQUIRE);
-      if (ph == fuzz::kFailed) {
+      const uint64_t count = i == 0 ? this_round / 2 : this_round - this_round / 2;
+      cap::snprint(reinterpret_cast<char*>(g_args[i]), sizeof g_args[i],
+                   "seed=%llu index=%u count=%llu threads=%u cpus=%u classes=%u", static_cast<unsigned long long>(rseed),
+                   i, static_cast<unsigned long long>(count), cfg.threads, cfg.cpus, cfg.classes);
+      cap::SpawnGrant g[10] = {
+          {"console", info.console()}, {"park", info.park()},
+          {"timer", info.timer()},     {"shared", mo.value()},
+          {"spawner", info.named("spawner")}, {"kstats", info.named("kstats")},
+          {"serve", ep.value()},       {"peer", client.value()},
+          {"nbr", nb.value().handle, abi::kRightCall | abi::kRightCopy | abi::kRightTransfer | abi::kRightRead},
+      };
+      auto sp = cap::spawn(info.named("spawner"), "guest-fuzz", "guest-fuzz", reinterpret_cast<char*>(g_args[i]), g,
+                           9, nullptr);
+      CAP_REQUIRE(sp.ok());
+      fz[i] = sp.value();
+      CAP_REQUIRE(start_wait(fwait[i], fz[i].handle));
+    }
+    {
+      CapHandle d[2] = {ep.value(), client.value()};
+      CAP_CHECK(cap::drop_caps(d, 2).ok());
+    }
+    if (cfg.count > kRoundSubmissions)
+      cap::print("[fuzz] round %u: seed=%llu submissions=%llu\n", rounds, static_cast<unsigned long long>(rseed),
+                 static_cast<unsigned long long>(this_round));
+
+    // Watch: both fuzzers progressing (or done), the neighbour beating, nobody dead.
+    uint64_t last_progress[2] = {0, 0}, last_beats = 0;
+    uint64_t still_since = now_ns(), beat_since = now_ns();
+    const char* why = "";
+    for (;;) {
+      sleep_ms(20);
+      const uint64_t now = now_ns();
+      bool all_done = true;
+      for (uint32_t i = 0; i < 2; ++i) {
+        const uint32_t ph = __atomic_load_n(&sh->worker[i].phase, __ATOMIC_ACQUIRE);
+        if (ph == fuzz::kFailed) {
+          failed = true;
+          why = "a fuzzer found a failure";
+        }
+        if (ph != fuzz::kDone) all_done = false;
+        if (poll_wait(fwait[i])) {
+          failed = true;
+          why = "a fuzzer process died";
+        }
+        const uint64_t p = __atomic_load_n(&sh->worker[i].progress, __ATOMIC_RELAXED);
+        if (p != last_progress[i]) {
+          last_progress[i] = p;
+          still_since = now;
+        }
+      }
+      const uint64_t b = __atomic_load_n(&sh->neighbour.beats, __ATOMIC_ACQUIRE);
+      if (b != last_beats) {
+        last_beats = b;
+        beat_since = now;
+      }
+      if (poll_wait(nwait)) {
         failed = true;
-        why = "a fuzzer found a failure";
+        why = "the neighbour died";
       }
-      if (ph != fuzz::kDone) all_done = false;
-      if (poll_wait(fwait[i])) {
+      if (__atomic_load_n(&sh->neighbour.intact, __ATOMIC_ACQUIRE) != 1) {
         failed = true;
-        why = "a fuzzer process died";
+        why = "the neighbour's memory or answers changed";
       }
-      const uint64_t p = __atomic_load_n(&sh->worker[i].progress, __ATOMIC_RELAXED);
-      if (p != last_progress[i]) {
-        last_progress[i] = p;
-        still_since = now;
+      // Generous for TCG on a loaded host: a batch takes milliseconds, a beat one.
+      if (now - still_since > 20'000'000'000ull && !all_done) {
+        failed = true;
+        why = "no fuzzer progress for 20 s (hang)";
+      }
+      if (now - beat_since > 20'000'000'000ull) {
+        failed = true;
+        why = "no neighbour heartbeat for 20 s";
+      }
+      if (failed || all_done) break;
+    }
+    if (failed) {
+      cap::print("[fuzz] seed=%llu FAIL: %s (round %u, seed %llu)\n", static_cast<unsigned long long>(cfg.seed), why,
+                 rounds, static_cast<unsigned long long>(rseed));
+      for (uint32_t i = 0; i < 2; ++i) {
+        const fuzz::Worker& w = sh->worker[i];
+        cap::print("[fuzz] process %u phase=%u progress=%llu submissions=%llu %s\n", i, w.phase,
+                   static_cast<unsigned long long>(w.progress), static_cast<unsigned long long>(w.stats.submissions),
+                   w.fail);
+        for (uint32_t k = 0; k < cfg.threads && k < fuzz::kMaxLifeSlots; ++k)
+          cap::print("[fuzz] process %u thread %u: life %u at submission %llu\n", i, k, w.life[k],
+                     static_cast<unsigned long long>(w.life_done[k]));
+        if (fwait[i].done) {
+          const cap::ProcessExit e = exit_of(fwait[i]);
+          cap::print("[fuzz] process %u exited: %s code %lld\n", i, cap::exit_reason_name(e.reason),
+                     static_cast<long long>(e.code));
+        }
       }
     }
-    const uint64_t b = __atomic_load_n(&sh->neighbour.beats, __ATOMIC_ACQUIRE);
-    if (b != last_beats) {
-      last_beats = b;
-      beat_since = now;
+    CAP_CHECK(!failed);
+
+    // Kill both with everything they hold still live; a kill must be what ended them.
+    for (uint32_t i = 0; i < 2; ++i) (void)guest::kill_process(fz[i].handle);
+    for (uint32_t i = 0; i < 2; ++i) {
+      for (int k = 0; k < 5000 && !poll_wait(fwait[i]); ++k) sleep_ms(1);
+      CAP_CHECK(fwait[i].done);
+      if (fwait[i].done && !failed) CAP_CHECK(exit_of(fwait[i]).reason == 1);
+      CapHandle h[1] = {fz[i].handle};
+      CAP_CHECK(cap::drop_caps(h, 1).ok());
     }
-    if (poll_wait(nwait)) {
-      failed = true;
-      why = "the neighbour died";
+    for (uint32_t i = 0; i < 2; ++i) {
+      const fuzz::WorkerStats& ws = sh->worker[i].stats;
+      t.submissions += ws.submissions;
+      t.completions += ws.completions;
+      for (uint32_t k = 0; k < fuzz::kClassCount; ++k) t.per_class[k] += ws.per_class[k];
+      for (uint32_t k = 0; k < fuzz::kStatusBuckets; ++k) t.per_status[k] += ws.per_status[k];
+      for (uint32_t k = 0; k < 6; ++k) t.quota_kind[k] += ws.quota_kind[k];
+      t.threads_created += ws.threads_created;
+      t.thread_lives += ws.thread_lives;
+      t.abrupt_exits += ws.abrupt_exits;
+      t.maps += ws.maps;
+      t.unmaps += ws.unmaps;
+      t.spawns += ws.spawns;
+      t.caps_received += ws.caps_received;
+      t.enters += ws.enters;
+      t.alive_checks += ws.alive_checks;
     }
-    if (__atomic_load_n(&sh->neighbour.intact, __ATOMIC_ACQUIRE) != 1) {
-      failed = true;
-      why = "the neighbour's memory or answers changed";
-    }
-    // Generous for TCG on a loaded host: a batch takes milliseconds, a beat one.
-    if (now - still_since > 20'000'000'000ull && !all_done) {
-      failed = true;
-      why = "no fuzzer progress for 20 s (hang)";
-    }
-    if (now - beat_since > 20'000'000'000ull) {
-      failed = true;
-      why = "no neighbour heartbeat for 20 s";
-    }
-    if (failed || all_done) break;
   }
   const uint64_t cycles = rdtsc() - c0;
   const uint64_t ms = (now_ns() - t0) / 1'000'000;
-  if (failed) {
-    cap::print("[fuzz] seed=%llu FAIL: %s\n", static_cast<unsigned long long>(cfg.seed), why);
-    for (uint32_t i = 0; i < 2; ++i) {
-      const fuzz::Worker& w = sh->worker[i];
-      cap::print("[fuzz] process %u phase=%u progress=%llu submissions=%llu %s\n", i, w.phase,
-                 static_cast<unsigned long long>(w.progress), static_cast<unsigned long long>(w.stats.submissions),
-                 w.fail);
-      for (uint32_t k = 0; k < cfg.threads && k < fuzz::kMaxLifeSlots; ++k)
-        cap::print("[fuzz] process %u thread %u: life %u at submission %llu\n", i, k, w.life[k],
-                   static_cast<unsigned long long>(w.life_done[k]));
-      if (fwait[i].done) {
-        const cap::ProcessExit e = exit_of(fwait[i]);
-        cap::print("[fuzz] process %u exited: %s code %lld\n", i, cap::exit_reason_name(e.reason),
-                   static_cast<long long>(e.code));
-      }
-    }
-  }
-  CAP_CHECK(!failed);
-
-  // Kill both with everything they hold still live; a kill must be what ended them.
-  for (uint32_t i = 0; i < 2; ++i) (void)guest::kill_process(fz[i].handle);
-  for (uint32_t i = 0; i < 2; ++i) {
-    for (int k = 0; k < 5000 && !poll_wait(fwait[i]); ++k) sleep_ms(1);
-    CAP_CHECK(fwait[i].done);
-    if (fwait[i].done && !failed) CAP_CHECK(exit_of(fwait[i]).reason == 1);
-  }
   // The neighbour: still beating, then its last verification.
   const uint64_t beats_at_end = __atomic_load_n(&sh->neighbour.beats, __ATOMIC_ACQUIRE);
   __atomic_store_n(&sh->neighbour.stop, 1u, __ATOMIC_RELEASE);
@@ -263,25 +298,7 @@ CAP_TEST(fuzz_two_processes_beside_a_neighbour) {
              cap::exit_reason_name(ne.reason), static_cast<long long>(ne.code), neighbour_ok ? "ok" : "HARMED");
   CAP_CHECK(neighbour_ok);
 
-  // Figures of both processes together.
-  fuzz::WorkerStats t{};
-  for (uint32_t i = 0; i < 2; ++i) {
-    const fuzz::WorkerStats& s = sh->worker[i].stats;
-    t.submissions += s.submissions;
-    t.completions += s.completions;
-    for (uint32_t k = 0; k < fuzz::kClassCount; ++k) t.per_class[k] += s.per_class[k];
-    for (uint32_t k = 0; k < fuzz::kStatusBuckets; ++k) t.per_status[k] += s.per_status[k];
-    for (uint32_t k = 0; k < 6; ++k) t.quota_kind[k] += s.quota_kind[k];
-    t.threads_created += s.threads_created;
-    t.thread_lives += s.thread_lives;
-    t.abrupt_exits += s.abrupt_exits;
-    t.maps += s.maps;
-    t.unmaps += s.unmaps;
-    t.spawns += s.spawns;
-    t.caps_received += s.caps_received;
-    t.enters += s.enters;
-    t.alive_checks += s.alive_checks;
-  }
+  // Figures of every round's processes together.
   char line[900];
   size_t n = cap::snprint(line, sizeof line, "[fuzz] classes:");
   for (uint32_t k = 0; k < fuzz::kClassCount && n < sizeof line; ++k)
@@ -301,9 +318,9 @@ CAP_TEST(fuzz_two_processes_beside_a_neighbour) {
              static_cast<unsigned long long>(t.quota_kind[0]), static_cast<unsigned long long>(t.quota_kind[1]),
              static_cast<unsigned long long>(t.quota_kind[2]), static_cast<unsigned long long>(t.quota_kind[3]),
              static_cast<unsigned long long>(t.quota_kind[4]), static_cast<unsigned long long>(t.quota_kind[5]));
-  cap::print("[fuzz] threads_created=%llu lives=%llu abrupt_exits=%llu maps=%llu unmaps=%llu spawn_attempts=%llu "
+  cap::print("[fuzz] rounds=%u threads_created=%llu lives=%llu abrupt_exits=%llu maps=%llu unmaps=%llu spawn_attempts=%llu "
              "caps_received=%llu enters=%llu alive_checks=%llu elapsed_cycles=%llu elapsed_ms=%llu\n",
-             static_cast<unsigned long long>(t.threads_created), static_cast<unsigned long long>(t.thread_lives),
+             rounds, static_cast<unsigned long long>(t.threads_created), static_cast<unsigned long long>(t.thread_lives),
              static_cast<unsigned long long>(t.abrupt_exits), static_cast<unsigned long long>(t.maps),
              static_cast<unsigned long long>(t.unmaps), static_cast<unsigned long long>(t.spawns),
              static_cast<unsigned long long>(t.caps_received), static_cast<unsigned long long>(t.enters),
@@ -313,10 +330,6 @@ CAP_TEST(fuzz_two_processes_beside_a_neighbour) {
   CAP_CHECK(t.per_status[fuzz::kStatusBuckets - 1] == 0);
 
   // Leak check: the fuzzers' children end by themselves; wait for every process but this one to be gone.
-  for (uint32_t i = 0; i < 2; ++i) {
-    CapHandle h[1] = {fz[i].handle};
-    CAP_CHECK(cap::drop_caps(h, 1).ok());
-  }
   {
     CapHandle h[1] = {nb.value().handle};
     CAP_CHECK(cap::drop_caps(h, 1).ok());
