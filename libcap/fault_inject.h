@@ -52,30 +52,36 @@ struct FaultCounts {
   return ok();
 }
 
-// FaultInjection.disarm: what happened on this thread since arm.
-[[nodiscard]] inline Result<FaultReport> fault_disarm(capos::abi::CapHandle faults) {
+namespace detail {
+// A FaultInjection method without parameters: calls it and hands the
+// validated results root to `take`, whose value is returned.
+template <class Results, class Out, class Take>
+[[nodiscard]] inline Result<Out> fault_query(capos::abi::CapHandle faults, uint16_t method, Take take) {
   using S = schema::FaultInjection;
   alignas(8) unsigned char res[128];
-  const capos::abi::Cqe c = raw_call(faults, S::kInterfaceId, S::Methods::disarm, nullptr, 0, res, sizeof res);
+  const capos::abi::Cqe c = raw_call(faults, S::kInterfaceId, method, nullptr, 0, res, sizeof res);
   if (c.status != 0) return status_of(c);
   capnp::FlatMessageReader<1> r;
   if (r.init_flat(res, c.result_len) != capnp::Error::Ok || r.validate() != capnp::Error::Ok)
     return Status::malformed_message;
-  const auto root = r.root<S::DisarmResults>();
-  return FaultReport{root.injected(), root.frames(), root.heap_blocks()};
+  return take(r.root<Results>());
+}
+}  // namespace detail
+
+// FaultInjection.disarm: what happened on this thread since arm.
+[[nodiscard]] inline Result<FaultReport> fault_disarm(capos::abi::CapHandle faults) {
+  using S = schema::FaultInjection;
+  return detail::fault_query<S::DisarmResults, FaultReport>(faults, S::Methods::disarm, [](const auto& root) {
+    return FaultReport{root.injected(), root.frames(), root.heap_blocks()};
+  });
 }
 
 // FaultInjection.counts: threads alive, for leak checks.
 [[nodiscard]] inline Result<FaultCounts> fault_counts(capos::abi::CapHandle faults) {
   using S = schema::FaultInjection;
-  alignas(8) unsigned char res[128];
-  const capos::abi::Cqe c = raw_call(faults, S::kInterfaceId, S::Methods::counts, nullptr, 0, res, sizeof res);
-  if (c.status != 0) return status_of(c);
-  capnp::FlatMessageReader<1> r;
-  if (r.init_flat(res, c.result_len) != capnp::Error::Ok || r.validate() != capnp::Error::Ok)
-    return Status::malformed_message;
-  const auto root = r.root<S::CountsResults>();
-  return FaultCounts{root.process_threads(), root.kernel_threads(), root.page_tables()};
+  return detail::fault_query<S::CountsResults, FaultCounts>(faults, S::Methods::counts, [](const auto& root) {
+    return FaultCounts{root.process_threads(), root.kernel_threads(), root.page_tables()};
+  });
 }
 
 }  // namespace cap
