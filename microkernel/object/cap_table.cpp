@@ -70,7 +70,21 @@ void relocate_links(CapSlot* s, CapSlot* d) {
   link_reset(&s->children);
 }
 
+LastForeignHandleHook g_last_foreign_hook = nullptr;
+
 }  // namespace
+
+void set_last_foreign_handle_hook(LastForeignHandleHook hook) { g_last_foreign_hook = hook; }
+
+void CapTable::note_in(KernelObject* object) const {
+  if (object->type() == ObjectType::process && object != owner_) object->foreign_handles_++;
+}
+
+bool CapTable::note_out(KernelObject* object) const {
+  if (object->type() != ObjectType::process || object == owner_) return false;
+  if (object->foreign_handles_ == 0) __builtin_trap();  // every outside slot was counted in
+  return --object->foreign_handles_ == 0;
+}
 
 CapTable::CapTable(CapSlot* storage, uint32_t capacity, uint32_t quota)
     : slots_(storage), capacity_(capacity), quota_(quota < capacity ? quota : capacity) {
@@ -127,6 +141,7 @@ CapSlot* CapTable::take_free() {
 
 CapHandle CapTable::install(CapSlot* s, KernelObject* object, Rights rights, CapSlot* parent) {
   object->add_ref();
+  note_in(object);
   s->object = object;
   s->rights = rights;
   link_reset(&s->children);
@@ -180,6 +195,7 @@ void cap_slot_delete(CapSlot* s) {
   KernelObject* object = s->object;
   splice_out(s);
   t->free_slot(s);
+  if (t->note_out(object) && g_last_foreign_hook != nullptr) g_last_foreign_hook(object);
   // Last: on_last_ref() may free the object, and must find the tree consistent.
   object->release();
 }
@@ -246,9 +262,14 @@ void invoke_transfer(CapTable& from, const CapHandle* handles, uint32_t n, bool 
     CapSlot* d = to.take_free();
     if (move) {
       relocate_links(s, d);
-      d->object = s->object;  // the reference moves with it
+      KernelObject* object = s->object;
+      d->object = object;  // the reference moves with it
       d->rights = s->rights;
+      // Counted in before out: a move between two outside tables never
+      // reads as the last outside handle going.
+      to.note_in(object);
       from.free_slot(s);
+      if (from.note_out(object) && g_last_foreign_hook != nullptr) g_last_foreign_hook(object);
       out[i] = to.handle_of(d);
     } else {
       out[i] = to.install(d, s->object, s->rights, s);

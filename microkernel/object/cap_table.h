@@ -65,14 +65,30 @@ enum class ObjectType : uint16_t {
 class KernelObject : public RefCounted {
  public:
   ObjectType type() const { return type_; }
+  // Slots naming this process in tables other than its own (cap-tree lock).
+  // Counted for processes only: a process whose last outside handle goes is
+  // ended (see set_last_foreign_handle_hook), so a child whose parent died
+  // before handing its handle on does not run on with nobody able to kill it.
+  uint32_t foreign_handles() const { return foreign_handles_; }
 
  protected:
   explicit KernelObject(ObjectType t) : type_(t) {}
   ~KernelObject() = default;
 
  private:
+  friend class CapTable;  // keeps foreign_handles_
   ObjectType type_;
+  uint32_t foreign_handles_ = 0;
 };
+
+// Called, under the cap-tree lock, when the last slot naming a process in a
+// table other than the process's own is emptied (drop, revoke, a move into
+// its own table, the holder's teardown). The count only starts when a first
+// outside slot is made, so a process nobody ever held (init) never sees it.
+// The hook runs under the cap-tree lock: it may take only locks ranked above
+// it, and must add a reference to keep the object. Null: nothing is done.
+using LastForeignHandleHook = void (*)(KernelObject* object);
+void set_last_foreign_handle_hook(LastForeignHandleHook hook);
 
 // Intrusive circular doubly-linked list node.
 struct CapLink {
@@ -147,6 +163,10 @@ class CapTable {
   // other tables are spliced to their grandparents. Returns true when empty.
   bool clear(uint32_t budget);
 
+  // The process owning this table (its own Process capability is not an
+  // outside handle). Null in tests that model no owner.
+  void set_owner(const KernelObject* owner) { owner_ = owner; }
+
   uint32_t used() const { return used_; }
   uint32_t capacity() const { return capacity_; }
   uint32_t quota() const { return quota_; }
@@ -169,6 +189,11 @@ class CapTable {
   CapHandle install(CapSlot* s, KernelObject* object, Rights rights, CapSlot* parent);
   // Returns an emptied, unlinked slot to the free list with a new generation.
   void free_slot(CapSlot* s);
+  // Outside-handle accounting (KernelObject::foreign_handles) for a slot of
+  // this table gaining or losing `object`; note_out returns true when that
+  // was the object's last outside handle.
+  void note_in(KernelObject* object) const;
+  bool note_out(KernelObject* object) const;
 
   CapSlot* slots_;
   uint32_t capacity_;
@@ -177,6 +202,7 @@ class CapTable {
   uint32_t free_count_ = 0;
   uint32_t free_head_ = 0;  // index; valid while free_count_ > 0
   uint32_t clear_cursor_ = 0;  // clear() resumes here
+  const KernelObject* owner_ = nullptr;
 
   friend void cap_slot_delete(CapSlot* s);
 };

@@ -76,10 +76,54 @@ UserThread* g_reap_head = nullptr;
 Thread* g_reaper = nullptr;
 bool g_reaper_idle = false;
 
+Process* g_orphan_head = nullptr;  // g_reap_lock; each holds a reference
+
+// Ends a process whose last outside handle went (set_last_foreign_handle_hook),
+// unless one was made again meanwhile (the process gave out its own).
+void end_orphan(Process* p) {
+    bool still = false;
+    {
+        LockGuard<SpinLockIrq> g(g_cap_lock);
+        still = p->foreign_handles() == 0;
+    }
+    if (still && !p->exiting()) {
+        kprintf("[capos] process %llu (%s): its last outside handle was dropped; ending it\n",
+                static_cast<unsigned long long>(p->id()), p->name());
+        p->terminate(-1, ExitReason::killed);
+    }
+    p->release();
+}
+
+// Hook of the cap table, under the cap-tree lock (interrupts off).
+void on_last_outside_handle(KernelObject* o) {
+    auto* p = static_cast<Process*>(o);
+    if (p->exiting()) return;
+    g_reap_lock.lock();
+    bool wake = false;
+    if (!p->orphan_queued_) {
+        p->orphan_queued_ = true;
+        p->add_ref();
+        p->orphan_next_ = g_orphan_head;
+        g_orphan_head = p;
+        wake = g_reaper_idle;
+        g_reaper_idle = false;
+    }
+    g_reap_lock.unlock();
+    if (wake) (void)sched::wake(*g_reaper);
+}
+
 void reaper_main(void*) {
     for (;;) {
         arch::IrqState s = arch::irq_save();
         g_reap_lock.lock();
+        if (Process* p = g_orphan_head; p != nullptr) {
+            g_orphan_head = p->orphan_next_;
+            p->orphan_queued_ = false;
+            g_reap_lock.unlock();
+            arch::irq_restore(s);
+            end_orphan(p);
+            continue;
+        }
         UserThread* t = g_reap_head;
         if (t == nullptr) {
             g_reaper_idle = true;
@@ -161,6 +205,7 @@ void reaper_init() {
     auto t = Thread::create_stopped(&reaper_main, nullptr, o);
     if (!t.ok()) panic("reaper: %s", error_name(t.error()));
     g_reaper = t.value();
+    set_last_foreign_handle_hook(&on_last_outside_handle);
     sched::start(*g_reaper);
 }
 

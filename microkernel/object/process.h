@@ -4,10 +4,14 @@
 //
 // Lifetime. A Process is created by the boot spawner (core/init_process),
 // loaded from an ELF boot module, and started with one thread. It ends when
-// Process.exit is called, a thread faults, ProcessHandle.kill is called, or
-// its last thread exits. Ending marks every thread to exit (threads blocked in
-// cap_enter are woken; threads in user mode stop at their next kernel entry
-// or timer tick). Each exiting thread hands itself to the reaper (a kernel
+// Process.exit is called, a thread faults, ProcessHandle.kill is called, its
+// last thread exits, or the last capability naming it in another process's
+// table (or in flight in a message) is emptied: a process somebody held and
+// nobody holds any more cannot be waited for or killed, so the reaper ends
+// it (a spawner that died before handing a child on leaves no orphan; the
+// kernel-started init, never held, is not affected). Ending marks every
+// thread to exit (threads blocked in cap_enter are woken; threads in user
+// mode stop at their next kernel entry or timer tick). Each exiting thread hands itself to the reaper (a kernel
 // thread), which joins the kernel thread, unmaps and frees its ring and TLS,
 // and, after the last thread, tears the process down: capability table
 // cleared, every private frame freed, MemoryObject mappings released, address
@@ -152,12 +156,16 @@ public:
     AsyncOp*& waiters_for_unlink() { return waiters_; }
     void thread_gone(UserThread& t);  // reaper: t is joined and its memory freed
     void teardown();                   // reaper: after the last thread
+    Process* orphan_next_ = nullptr;   // reaper list: last outside handle dropped
+    bool orphan_queued_ = false;       // reaper lock
 
     SpinLockIrq lock_{LockRank::process, "process"};
 
 private:
     Process(CapSlot* storage, uint32_t capacity)
-        : KernelObject(ObjectType::process), slots_(storage), caps_(storage, capacity, capacity) {}
+        : KernelObject(ObjectType::process), slots_(storage), caps_(storage, capacity, capacity) {
+        caps_.set_owner(this);
+    }
     void on_last_ref() override;
     [[nodiscard]] Result<void> map_user_pages(uint64_t va, uint64_t pages, uint64_t flags, const uint8_t* src,
                                               uint64_t src_len, uint64_t src_skip);

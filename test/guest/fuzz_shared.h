@@ -36,6 +36,12 @@ inline uint64_t life_seed(uint64_t seed, uint32_t process, uint32_t life) {
   return splitmix(seed ^ splitmix((uint64_t{process} << 32) | life));
 }
 
+// The generator of one submission: a function of its life and its index in
+// that life alone, so what the kernel's answers did to earlier submissions
+// (which capabilities the life holds, where the SQ filled) cannot shift the
+// stream of later ones.
+inline uint64_t submission_seed(uint64_t life, uint64_t index) { return splitmix(life ^ splitmix(index + 1)); }
+
 // Submission classes, by the object (or the part of the ABI) they aim at.
 enum Class : uint32_t {
   kRingOps,      // NOPs, unknown ring operations, unknown flags

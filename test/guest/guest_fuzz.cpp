@@ -110,7 +110,11 @@ struct Flight {
 };
 
 struct Life {
+  // rng generates one submission and is reseeded for each (fuzz::submission_seed); brng makes the choices of a
+  // batch (its size, the cap_enter arguments, whether to leave the CQ full, when to shed received caps).
   Rng rng{1};
+  Rng brng{1};
+  uint64_t seed = 0;
   uint32_t slot = 0, number = 0;
   uint64_t todo = 0, done = 0;
   uint64_t seq = 0;
@@ -999,6 +1003,7 @@ int64_t life_main(void* arg) {
   r.set_untracked_handler(untracked, &l);
   Sqe* batch[kMaxBatch];
   while (l.done < l.todo) {
+    l.rng = Rng(fuzz::submission_seed(l.seed, l.done));
     const fuzz::Class first = pick_class(l.rng);
     if (first == fuzz::kEnterOdd) {
       odd_enter(l);
@@ -1010,7 +1015,7 @@ int64_t life_main(void* arg) {
     }
     // Overfill: whole-SQ batches, reaped only after a few of them, so the CQ and its overflow list fill.
     const bool overfill = first == fuzz::kOverfill;
-    uint32_t want = overfill ? kMaxBatch : 1 + l.rng.below(l.rng.one_in(8) ? kMaxBatch : 24);
+    uint32_t want = overfill ? kMaxBatch : 1 + l.brng.below(l.brng.one_in(8) ? kMaxBatch : 24);
     if (want > l.todo - l.done) want = static_cast<uint32_t>(l.todo - l.done);
     uint32_t n = 0;
     for (; n < want; ++n) {
@@ -1018,6 +1023,7 @@ int64_t life_main(void* arg) {
       if (fi == kFlight) break;
       Sqe* s = r.reserve();
       if (s == nullptr) break;
+      if (n != 0) l.rng = Rng(fuzz::submission_seed(l.seed, l.done + n));
       fuzz::Class cls = n == 0 ? first : pick_class(l.rng);
       if (overfill || cls == fuzz::kEnterOdd) cls = overfill ? fuzz::kOverfill : first;
       uint8_t* msg = l.msg[n];
@@ -1062,18 +1068,19 @@ int64_t life_main(void* arg) {
     r.publish();
     l.st.submissions += n;
     l.done += n;
-    const uint32_t minc = l.rng.one_in(4) ? l.rng.below(n + 1) : 0;
-    const int64_t e = r.enter(minc, l.rng.one_in(2) ? 0 : 1'000'000);
+    const uint32_t minc = l.brng.one_in(4) ? l.brng.below(n + 1) : 0;
+    const int64_t e = r.enter(minc, l.brng.one_in(2) ? 0 : 1'000'000);
     ++l.st.enters;
     if (e == static_cast<int64_t>(abi::Status::bad_ring)) fail(l.number, l.done, "ring reported corrupt");
-    if (overfill && l.rng.one_in(2)) {
+    const bool leave_full = l.brng.one_in(2), shed = l.brng.one_in(4);
+    if (overfill && leave_full) {
       __atomic_store_n(&g_me->life_done[l.slot], l.done, __ATOMIC_RELAXED);
       continue;  // leave the CQ full for the next batch
     }
     drain(l);
     alive_check(l);
     flush_drops(l);
-    if (l.npool > kPool / 2 && l.rng.one_in(4)) pool_drop_one(l);
+    if (shed && l.npool > kPool / 2) pool_drop_one(l);
     __atomic_store_n(&g_me->life_done[l.slot], l.done, __ATOMIC_RELAXED);
     __atomic_add_fetch(&g_me->progress, 1, __ATOMIC_RELAXED);
   }
@@ -1296,7 +1303,9 @@ int main(cap::StartInfo& info) {
       if (!busy[i] && remaining > 0) {
         Life& l = g_lives[i];
         const uint64_t todo = remaining < 4000 ? remaining : 500 + mg_rng.below(3500);
-        l.rng = Rng(fuzz::life_seed(g_seed, g_index, next_life));
+        l.seed = fuzz::life_seed(g_seed, g_index, next_life);
+        l.rng = Rng(l.seed);
+        l.brng = Rng(l.seed ^ 0x6261746368ull);  // "batch
         l.slot = i;
         l.number = next_life++;
         l.todo = todo;

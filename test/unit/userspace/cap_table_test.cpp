@@ -492,3 +492,97 @@ TEST_CASE("Ref<T> counts adopt, share, copy, move and reset", "[ref]") {
   CHECK(obj->destroyed == 1);
   delete obj;
 }
+
+namespace {
+
+// A stand-in process: the outside-handle count applies to ObjectType::process.
+class FakeProcess final : public KernelObject {
+ public:
+  FakeProcess() : KernelObject(ObjectType::process) {}
+
+ protected:
+  void on_last_ref() override {}
+};
+
+std::vector<KernelObject*> g_orphaned;
+void record_orphan(KernelObject* o) { g_orphaned.push_back(o); }
+
+// Installs the recording hook for one test case and removes it after.
+struct OrphanHook {
+  OrphanHook() {
+    g_orphaned.clear();
+    set_last_foreign_handle_hook(&record_orphan);
+  }
+  ~OrphanHook() { set_last_foreign_handle_hook(nullptr); }
+};
+
+}  // namespace
+
+TEST_CASE("a process's own slots are not outside handles; the last outside one going is reported once",
+          "[cap][orphan]") {
+  OrphanHook hook;
+  FakeProcess child;
+  Table own(8), parent(8), other(8);
+  own.table.set_owner(&child);
+  CapHandle self = must(own.table.insert(&child, kAll));
+  CHECK(child.foreign_handles() == 0);
+  CapHandle h = must(parent.table.insert(&child, kAll));
+  CapHandle c = must(parent.table.copy(h));
+  CHECK(child.foreign_handles() == 2);
+  REQUIRE(parent.table.drop(c).ok());
+  CHECK(g_orphaned.empty());
+  REQUIRE(parent.table.drop(h).ok());
+  REQUIRE(g_orphaned.size() == 1);
+  CHECK(g_orphaned[0] == &child);
+  // Its own slot going is not reported, nor is a table with no process object.
+  REQUIRE(own.table.drop(self).ok());
+  TestObject plain;
+  CapHandle p = must(other.table.insert(&plain, kAll));
+  REQUIRE(other.table.drop(p).ok());
+  CHECK(g_orphaned.size() == 1);
+}
+
+TEST_CASE("moving a process handle between outside tables never reads as the last one going", "[cap][orphan]") {
+  OrphanHook hook;
+  FakeProcess child;
+  Table own(4), spawner(4), transit(4), client(4);
+  own.table.set_owner(&child);
+  CapHandle h = must(spawner.table.insert(&child, kAll));
+  CapHandle t{}, c{};
+  REQUIRE(transfer(spawner.table, &h, 1, true, transit.table, &t).ok());
+  REQUIRE(transfer(transit.table, &t, 1, true, client.table, &c).ok());
+  CHECK(child.foreign_handles() == 1);
+  CHECK(g_orphaned.empty());
+  // Moved into its own table: no outside handle is left.
+  CapHandle back{};
+  REQUIRE(transfer(client.table, &c, 1, true, own.table, &back).ok());
+  CHECK(child.foreign_handles() == 0);
+  CHECK(g_orphaned.size() == 1);
+}
+
+TEST_CASE("revoke and teardown of the holder report the orphan", "[cap][orphan]") {
+  OrphanHook hook;
+  FakeProcess a, b;
+  Table parent(8);
+  {
+    Table holder(8);
+    CapHandle ha = must(parent.table.insert(&a, kAll));
+    CapHandle copied{};
+    REQUIRE(transfer(parent.table, &ha, 1, false, holder.table, &copied).ok());
+    REQUIRE(parent.table.drop(ha).ok());
+    CHECK(g_orphaned.empty());  // holder still has its copy
+    (void)must(holder.table.insert(&b, kAll));
+    // holder's teardown (Table's destructor clears it) drops both.
+  }
+  REQUIRE(g_orphaned.size() == 2);
+  FakeProcess c;
+  CapHandle root = must(parent.table.insert(&c, kAll));
+  Table other(4);
+  CapHandle copy{};
+  REQUIRE(transfer(parent.table, &root, 1, false, other.table, &copy).ok());
+  auto r = parent.table.revoke(root, 16);
+  REQUIRE(r.ok());
+  CHECK(c.foreign_handles() == 1);  // root itself stays
+  REQUIRE(parent.table.drop(root).ok());
+  CHECK(g_orphaned.size() == 3);
+}
