@@ -21,10 +21,15 @@ interface Thread {
   # events carry).
 
   setWeight @2 (weight :UInt32) -> ();
-  # Sets the thread's fair-share weight (default 100, must be 1..10000);
+  # Sets the thread's fair-share weight (default 1024, must be 1..10000);
   # the placement server sees it in events and scales the thread's share.
 
   setCpuHint @3 (cpu :UInt32) -> ();
   # Asks for `cpu`. The placement server may override the hint; a CPU that
   # is not online is an argument error.
+
+  cpuTime @4 () -> (cycles :UInt64);
+  # CPU time the thread has run so far, in TSC cycles (KernelStats.read's
+  # tscHz converts to seconds), charged at every context switch, the running
+  # thread's current slice included. A thread that has ended is peer_dead.
 }

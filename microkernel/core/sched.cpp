@@ -167,6 +167,11 @@ void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
     if (prev->fpu_area_ != nullptr) arch::fpu::save(prev->fpu_area_);
     if (next->fpu_area_ != nullptr) arch::fpu::restore(next->fpu_area_);
     if (!prev->stack_intact()) panic("thread '%s' overflowed its stack", prev->name_);
+    // One TSC read ends prev's slice and opens next's (lib/cpu_time.h), as
+    // late as possible so the switch's own work above counts to prev.
+    const uint64_t now = arch::read_cycles();
+    prev->cpu_time_.switch_out(now);
+    next->cpu_time_.switch_in(now);
     context_switch(&prev->saved_rsp_, next->saved_rsp_);
     finish_switch();
 }

@@ -30,7 +30,8 @@ inline constexpr uint16_t kTimerNow = 0, kTimerSleep = 1, kTimerSleepUntil = 2, 
 // Park
 inline constexpr uint16_t kParkWait = 0, kParkWake = 1;
 // Thread
-inline constexpr uint16_t kThreadJoin = 0, kThreadId = 1, kThreadSetWeight = 2, kThreadSetCpuHint = 3;
+inline constexpr uint16_t kThreadJoin = 0, kThreadId = 1, kThreadSetWeight = 2, kThreadSetCpuHint = 3,
+                          kThreadCpuTime = 4;
 // MemoryObject
 inline constexpr uint16_t kMemorySize = 0, kMemorySlice = 1, kMemoryRead = 2, kMemoryWrite = 3;
 // Process

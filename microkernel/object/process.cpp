@@ -1013,6 +1013,15 @@ void thread_invoke(Call& call, UserThread& t) {
         if (!t.kthread()->set_affinity(CpuMask::only(cpu)).ok()) return call.fail(Status::invalid_argument);
         return;
     }
+    case iface::kThreadCpuTime: {
+        // No parameters to decode. The kernel Thread is read under the
+        // process lock for the reaper reason given at setCpuHint.
+        LockGuard<SpinLockIrq> g(t.process().lock_);
+        if (t.exited_) return call.fail(Status::peer_dead);
+        call.result_len = t.kthread()->encode_cpu_time(call.result, kMaxResult);
+        if (call.result_len == 0) return call.fail(Status::internal);
+        return;
+    }
     default:
         return call.fail(Status::bad_method);
     }

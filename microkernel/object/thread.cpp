@@ -3,6 +3,7 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/x86_64/fpu.h"
+#include "capos/schema/thread.capnp.h"
 #include "core/kheap.h"
 #include "core/panic.h"
 #include "core/sched.h"
@@ -105,6 +106,17 @@ Result<void> Thread::join() {
 }
 
 void Thread::exit() { sched::exit_current(); }
+
+uint64_t Thread::cpu_cycles() const { return cpu_time_.read(arch::read_cycles()); }
+
+uint32_t Thread::encode_cpu_time(void* out, size_t out_cap) const {
+    alignas(8) unsigned char seg[64];
+    cap::capnp::MessageBuilder m(seg, sizeof seg);
+    m.init_root<cap::schema::Thread::CpuTimeResults>().set_cycles(cpu_cycles());
+    size_t written = 0;
+    if (m.error() != cap::capnp::Error::Ok || m.write_flat(out, out_cap, &written) != cap::capnp::Error::Ok) return 0;
+    return static_cast<uint32_t>(written);
+}
 
 uint64_t Thread::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
 

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "core/spinlock.h"
+#include "lib/cpu_time.h"
 #include "lib/fault_inject.h"
 #include "lib/placement.h"
 #include "lib/result.h"
@@ -72,6 +73,11 @@ public:
     uint64_t switches_in() const { return switches_in_; }
     bool uses_fpu() const { return fpu_area_ != nullptr; }
     uint32_t id() const { return id_; }
+    // CPU time in TSC cycles, the running slice included (lib/cpu_time.h).
+    uint64_t cpu_cycles() const;
+    // Thread.cpuTime's results (schema/thread.capnp) in stream framing into
+    // out; returns the bytes written, 0 if they do not fit in out_cap.
+    uint32_t encode_cpu_time(void* out, size_t out_cap) const;
 
     // --- dispatch internals (core/sched.cpp, context_switch.S) ------------
     uint64_t saved_rsp_ = 0;        // callee-saved frame of a switched-out thread
@@ -96,6 +102,7 @@ public:
     uint32_t id_ = 0;
     uint64_t migrations_ = 0;
     uint64_t switches_in_ = 0;
+    CpuTime cpu_time_;              // charged by switch_to (core/sched.cpp)
     void* user_ = nullptr;          // the UserThread (object/process.h) this thread runs, if any
     // Allocation fault injection armed for this thread (core/fault_inject.h,
     // FaultInjection); touched only by the thread itself.
