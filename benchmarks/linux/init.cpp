@@ -8,6 +8,8 @@
 //   capos.runs=R                     repetitions inside this boot (default 1)
 //   capos.hi=H  capos.blocks=B       smaller shapes for functional tests
 //   capos.detail=1                   also print per-worker cycles ([linux-detail])
+//   capos.bench=shares               workload "shares" (/bin/shares-bench, harness/run policies), with
+//   capos.variant=threads|procs|all  capos.window_ms=N  (capos.runs as above)
 // Prints an [smp-env] line, runs /bin/smp-process-scale and/or
 // /bin/smp-thread-scale (output goes straight to /dev/console = ttyS0),
 // prints "[linux-init] done status=<ok|fail>" and powers the VM off.
@@ -127,7 +129,22 @@ int main() {
     const bool want_process = strcmp(bench_sel, "process") == 0 || strcmp(bench_sel, "all") == 0;
     const bool want_thread = strcmp(bench_sel, "thread") == 0 || strcmp(bench_sel, "all") == 0;
     const bool want_micro = strcmp(bench_sel, "micro") == 0;
-    bool ok = want_process || want_thread || want_micro;
+    const bool want_shares = strcmp(bench_sel, "shares") == 0;
+    bool ok = want_process || want_thread || want_micro || want_shares;
+    if (want_shares) {
+        char variant[16];
+        char window_ms[16];
+        cmdline_value(cmdline, "capos.variant", variant, sizeof(variant));
+        cmdline_value(cmdline, "capos.window_ms", window_ms, sizeof(window_ms));
+        char a_variant[32];
+        char a_window[32];
+        char a_runs[32];
+        snprintf(a_variant, sizeof(a_variant), "--variant=%s", variant[0] != '\0' ? variant : "all");
+        snprintf(a_window, sizeof(a_window), "--window-ms=%s", window_ms[0] != '\0' ? window_ms : "4000");
+        snprintf(a_runs, sizeof(a_runs), "--runs=%s", runs);
+        char* argv[] = {const_cast<char*>("shares-bench"), a_variant, a_window, a_runs, nullptr};
+        ok = run_program("/bin/shares-bench", argv) && ok;
+    }
     if (want_micro) {
         char* argv[] = {const_cast<char*>("micro-bench"), nullptr};
         ok = run_program("/bin/micro-bench", argv) && ok;
