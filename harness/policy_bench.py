@@ -1,0 +1,572 @@
+#!/usr/bin/env python3
+"""policy_bench.py: `harness/run policies` — placement workloads where the policy decides the outcome.
+
+Workload "shares" (docs/benchmarks.md, "Placement workloads"): 6 CPU-bound
+threads in three weight classes (1024/335/110, the CFS weights of nice
+0/5/10) on 2 CPUs for a fixed wall window, in two variants: all threads in
+one process ("threads") and one process per thread ("procs"). Each thread's
+CPU time over the window is measured by the OS (capOS Thread.cpuTime, Linux
+CLOCK_THREAD_CPUTIME_ID); the `[shares]` line of each run gives per thread
+its weight, cycles, fair share (water-filled: cpus x window split by weight,
+at most one CPU per thread) and relative error, and overall the largest
+relative error, Jain's index over cycles/expected and the CPU capacity used.
+
+Systems: capOS under every shipped placement policy (`kernel`, the built-in
+per-CPU default with no server, and the policy servers fair-share,
+round-robin, pinning: manifest shares-<policy>), and Linux (the baseline
+kernel in the same QEMU envelope, capos.bench=shares). Boots are
+interleaved: round k boots every system once, the order reversed every
+other round, so all see the same host drift. Per system and variant the
+report gives the mean of each metric over the boots with a bootstrap 95 %
+interval (capos/stats.py, expanded for few samples).
+
+Writes build/benchmarks/policies-<timestamp>/: the raw serial logs,
+results.csv (one row per thread per run), summary.md and shares.png/.svg.
+`--from-csv DIR` recomputes the report from DIR/results.csv alone."""
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import re
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from capos import cpio, hostload, linux_baseline, qemu, report, stats  # noqa: E402
+from bench import check_policy_served  # noqa: E402
+
+POLICIES = ("kernel", "fair-share", "round-robin", "pinning")
+LINUX = "linux"
+VARIANTS = ("threads", "procs")
+CPUS = 2
+SHARES_TAG = "[shares]"
+CAPOS_DONE = re.compile(r"^\[utest\] shares (\d+) passed, (\d+) failed", re.M)
+LINUX_SHARES_PROGRAM = "shares-bench"
+ALPHA = 0.05
+
+
+class SharesLineError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class SharesRun:
+    """One `[shares]` line."""
+    os: str
+    variant: str
+    cpus: int
+    window: int
+    weights: tuple[int, ...]
+    cycles: tuple[int, ...]
+    expected: tuple[int, ...]
+    err_ppm: tuple[int, ...]
+    max_err_ppm: int
+    jain_ppm: int
+    used_ppm: int
+    verified: bool
+
+    @property
+    def threads(self) -> int:
+        return len(self.weights)
+
+    @property
+    def max_err(self) -> float:
+        return self.max_err_ppm / 1e6
+
+    @property
+    def jain(self) -> float:
+        return self.jain_ppm / 1e6
+
+    @property
+    def used(self) -> float:
+        return self.used_ppm / 1e6
+
+    def class_ratio(self, weight: int) -> float | None:
+        """Mean cycles/expected of the threads with this weight."""
+        xs = [c / e for w, c, e in zip(self.weights, self.cycles, self.expected) if w == weight and e > 0]
+        return sum(xs) / len(xs) if xs else None
+
+
+_UINT = re.compile(r"[0-9]+\Z")
+_INT = re.compile(r"-?[0-9]+\Z")
+_FIELDS = ("os", "variant", "cpus", "threads", "window", "weights", "cycles", "expected", "err_ppm",
+           "max_err_ppm", "jain_ppm", "used_ppm", "verified")
+
+
+def _ints(text: str, pattern: re.Pattern[str], key: str, line: str) -> tuple[int, ...]:
+    parts = text.split(",")
+    if not all(pattern.match(p) for p in parts):
+        raise SharesLineError(f"{key}: not a list of integers: {text!r} in {line!r}")
+    return tuple(int(p) for p in parts)
+
+
+def expected_shares(weights: Sequence[int], capacity: float, cap: float) -> list[float]:
+    """Water-filling (benchmarks/workloads/shares.h): capacity split by weight, none above cap."""
+    if not weights or capacity <= 0 or cap <= 0 or any(w <= 0 for w in weights):
+        raise ValueError("weights must be positive, capacity and cap positive")
+    capped = [False] * len(weights)
+    out = [0.0] * len(weights)
+    left = capacity
+    while True:
+        wsum = sum(w for w, c in zip(weights, capped) if not c)
+        if wsum == 0:
+            break
+        changed = False
+        for i, w in enumerate(weights):
+            if not capped[i]:
+                out[i] = left * w / wsum
+                if out[i] > cap:
+                    capped[i] = changed = True
+        if not changed:
+            break
+        for i in range(len(weights)):
+            if capped[i]:
+                out[i] = cap
+        left = max(0.0, capacity - cap * sum(capped))
+    return out
+
+
+def jain(xs: Sequence[float]) -> float:
+    sxx = sum(x * x for x in xs)
+    return sum(xs) ** 2 / (len(xs) * sxx) if sxx > 0 else 0.0
+
+
+def parse_shares_line(line: str) -> SharesRun:
+    """Parses and cross-checks one `[shares] key=value ...` line: every list one entry per
+    thread, and the guest's expected shares, errors and Jain's index as recomputed here
+    (within rounding), so a guest-side arithmetic slip cannot pass as a result."""
+    body = line[line.index(SHARES_TAG) + len(SHARES_TAG):].split()
+    kv: dict[str, str] = {}
+    for tok in body:
+        if "=" not in tok:
+            raise SharesLineError(f"token without '=': {tok!r} in {line!r}")
+        k, v = tok.split("=", 1)
+        kv[k] = v
+    missing = [k for k in _FIELDS if k not in kv]
+    if missing:
+        raise SharesLineError(f"missing {', '.join(missing)} in {line!r}")
+    for k in ("cpus", "threads", "window", "max_err_ppm", "jain_ppm", "used_ppm"):
+        if not _UINT.match(kv[k]):
+            raise SharesLineError(f"{k}: not an unsigned integer: {kv[k]!r}")
+    if kv["verified"] not in ("true", "false"):
+        raise SharesLineError(f"verified must be true or false, not {kv['verified']!r}")
+    n = int(kv["threads"])
+    lists = {k: _ints(kv[k], _INT if k == "err_ppm" else _UINT, k, line)
+             for k in ("weights", "cycles", "expected", "err_ppm")}
+    for k, v in lists.items():
+        if len(v) != n:
+            raise SharesLineError(f"{k}: {len(v)} entries for {n} threads in {line!r}")
+    r = SharesRun(kv["os"], kv["variant"], int(kv["cpus"]), int(kv["window"]), lists["weights"], lists["cycles"],
+                  lists["expected"], lists["err_ppm"], int(kv["max_err_ppm"]), int(kv["jain_ppm"]),
+                  int(kv["used_ppm"]), kv["verified"] == "true")
+    if r.verified:
+        if r.cpus == 0 or r.window == 0 or any(w == 0 for w in r.weights):
+            raise SharesLineError(f"verified line with zero cpus, window or weight: {line!r}")
+        exp = expected_shares(r.weights, r.window * r.cpus, r.window)
+        if any(abs(a - b) > 1 + 1e-6 * b for a, b in zip(r.expected, exp)):
+            raise SharesLineError(f"expected shares {r.expected} are not the water-filled {[int(x) for x in exp]}")
+        xs = [c / e for c, e in zip(r.cycles, r.expected)]
+        j = jain(xs)
+        if abs(j * 1e6 - r.jain_ppm) > 2:
+            raise SharesLineError(f"jain_ppm {r.jain_ppm} but the cycles give {j * 1e6:.0f}")
+        worst = max(abs(x - 1) for x in xs)
+        if abs(worst * 1e6 - r.max_err_ppm) > 2:
+            raise SharesLineError(f"max_err_ppm {r.max_err_ppm} but the cycles give {worst * 1e6:.0f}")
+    return r
+
+
+def parse_text(text: str) -> list[SharesRun]:
+    out = []
+    for raw in text.splitlines():
+        if SHARES_TAG + " os=" in raw:
+            out.append(parse_shares_line(raw[raw.index(SHARES_TAG):].strip()))
+    return out
+
+
+# ---- boots ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Boot:
+    system: str   # a capOS policy name, or "linux"
+    index: int    # from 1
+
+    @property
+    def os(self) -> str:
+        return LINUX if self.system == LINUX else "capos"
+
+    @property
+    def tag(self) -> str:
+        return f"{'linux' if self.system == LINUX else 'capos-' + self.system}-shares-boot{self.index}"
+
+
+def make_plan(systems: Sequence[str], boots: int) -> list[Boot]:
+    """Round k boots every system once; odd rounds in the given order, even rounds reversed."""
+    plan = []
+    for k in range(1, boots + 1):
+        order = list(systems) if k % 2 else list(reversed(systems))
+        plan += [Boot(s, k) for s in order]
+    return plan
+
+
+def capos_cmdline(policy: str) -> str:
+    return "manifest=shares" if policy == "kernel" else f"manifest=shares-{policy}"
+
+
+def linux_append(window_ms: int) -> str:
+    return f"{linux_baseline.BASE_APPEND} capos.bench=shares capos.window_ms={window_ms} capos.runs=1"
+
+
+def capos_done(text: str) -> str | None:
+    m = CAPOS_DONE.search(text)
+    return m.group(0) if m else None
+
+
+def check_capos(text: str, policy: str) -> str | None:
+    """A capOS boot counts if the coordinator finished with no failure and (for a policy
+    server) that server served the whole boot (bench.check_policy_served)."""
+    m = CAPOS_DONE.search(text)
+    if m is None:
+        return "no '[utest] shares N passed, M failed' line"
+    if int(m.group(2)) != 0:
+        return f"coordinator reported {m.group(2)} failure(s)"
+    return check_policy_served(text, "" if policy == "kernel" else policy)
+
+
+def pack_linux_initramfs(build: Path, out: Path) -> Path:
+    """The baseline initramfs (linux_baseline.initramfs_entries) plus /bin/shares-bench."""
+    progs = linux_baseline.Programs.from_build(build)
+    shares = build / "benchmarks" / LINUX_SHARES_PROGRAM
+    if not shares.is_file():
+        raise FileNotFoundError(f"{shares} not built (run: ninja -C {build})")
+    data = cpio.pack(linux_baseline.initramfs_entries(progs) +
+                     [cpio.regular(f"bin/{LINUX_SHARES_PROGRAM}", shares.read_bytes(), 0o755)])
+    if not out.exists() or out.read_bytes() != data:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(data)
+    return out
+
+
+@dataclass
+class Row:
+    """One thread of one run (a results.csv row)."""
+    system: str
+    os: str
+    boot: int
+    variant: str
+    thread: int
+    weight: int
+    cycles: int
+    expected: int
+    err: float
+    max_err: float
+    jain: float
+    used: float
+    window: int
+    cpus: int
+    accel: str
+    other_host: float | None
+    log: str
+
+
+CSV_FIELDS = [f for f in Row.__dataclass_fields__]
+
+
+def rows_of(system: str, boot: int, runs: Sequence[SharesRun], accel: str, other: dict[str, float], log: str) -> list[Row]:
+    out = []
+    for r in runs:
+        for i in range(r.threads):
+            out.append(Row(system, r.os, boot, r.variant, i, r.weights[i], r.cycles[i], r.expected[i],
+                           r.err_ppm[i] / 1e6, r.max_err, r.jain, r.used, r.window, r.cpus, accel,
+                           other.get(r.variant), log))
+    return out
+
+
+def write_csv(rows: Sequence[Row], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=CSV_FIELDS)
+        w.writeheader()
+        for r in rows:
+            d = {k: getattr(r, k) for k in CSV_FIELDS}
+            d["other_host"] = "" if r.other_host is None else f"{r.other_host:.4f}"
+            w.writerow(d)
+    return path
+
+
+def read_csv(path: Path) -> list[Row]:
+    out = []
+    with path.open(newline="") as f:
+        for d in csv.DictReader(f):
+            out.append(Row(d["system"], d["os"], int(d["boot"]), d["variant"], int(d["thread"]), int(d["weight"]),
+                           int(d["cycles"]), int(d["expected"]), float(d["err"]), float(d["max_err"]),
+                           float(d["jain"]), float(d["used"]), int(d["window"]), int(d["cpus"]), d["accel"],
+                           float(d["other_host"]) if d["other_host"] else None, d["log"]))
+    return out
+
+
+# ---- statistics ----------------------------------------------------------------------
+
+@dataclass
+class Summary:
+    """One system and variant over its boots."""
+    system: str
+    variant: str
+    boots: int
+    jain: stats.Interval
+    max_err: stats.Interval
+    used: stats.Interval
+    class_ratio: dict[int, stats.Interval] = field(default_factory=dict)  # weight -> mean cycles/expected
+
+
+def summarize(rows: Sequence[Row], systems: Sequence[str] | None = None, *,
+              resamples: int = stats.BOOTSTRAP_RESAMPLES) -> list[Summary]:
+    """Per (system, variant): the mean over boots of Jain's index, the largest relative error and
+    the capacity used, and per weight class the mean cycles/expected, each with a bootstrap 95 %
+    interval over the boots (one value per boot and variant)."""
+    order = list(systems) if systems else sorted({r.system for r in rows})
+    out = []
+    for sysname in order:
+        for v in VARIANTS:
+            sel = [r for r in rows if r.system == sysname and r.variant == v]
+            if not sel:
+                continue
+            boots = sorted({r.boot for r in sel})
+            per_boot = {b: [r for r in sel if r.boot == b] for b in boots}
+            kw = dict(resamples=resamples)
+            js = [rs[0].jain for rs in per_boot.values()]
+            ms = [rs[0].max_err for rs in per_boot.values()]
+            us = [rs[0].used for rs in per_boot.values()]
+            classes: dict[int, stats.Interval] = {}
+            for w in sorted({r.weight for r in sel}, reverse=True):
+                vals = []
+                for rs in per_boot.values():
+                    xs = [r.cycles / r.expected for r in rs if r.weight == w and r.expected > 0]
+                    if xs:
+                        vals.append(sum(xs) / len(xs))
+                classes[w] = stats.mean_interval(vals, **kw)  # type: ignore[arg-type]
+            out.append(Summary(sysname, v, len(boots), stats.mean_interval(js, **kw),  # type: ignore[arg-type]
+                               stats.mean_interval(ms, **kw), stats.mean_interval(us, **kw),  # type: ignore[arg-type]
+                               classes))
+    return out
+
+
+def _label(system: str) -> str:
+    return "Linux (CFS, nice 0/5/10)" if system == LINUX else f"capOS {system}"
+
+
+def summary_markdown(summaries: Sequence[Summary], title: str, accel: str) -> str:
+    lines = [f"# {title}", "",
+             f"Workload shares: 6 threads, weights 1024/1024/335/335/110/110, on {CPUS} CPUs ({accel}); "
+             "per system and variant the mean over boots with a bootstrap 95% interval "
+             "(capos/stats.py, expanded for few boots). Jain's index over cycles/expected (1 = every thread "
+             "got the same fraction of its weighted share); max err = the largest |cycles/expected - 1| "
+             "of a run; class columns: mean cycles/expected of that weight class (1 = exact); used = "
+             "sum of cycles / (CPUs x window).", ""]
+    for v in VARIANTS:
+        sel = [s for s in summaries if s.variant == v]
+        if not sel:
+            continue
+        weights = sorted({w for s in sel for w in s.class_ratio}, reverse=True)
+        lines += [f"## shares, variant {v} ({'all threads in one process' if v == 'threads' else 'one process per thread'})",
+                  "", "| system | boots | Jain's index | max rel. error | "
+                  + " | ".join(f"w={w} got/expected" for w in weights) + " | used |",
+                  "|---|---|---|---|" + "---|" * len(weights) + "---|"]
+        for s in sel:
+            cells = [s.class_ratio[w].fmt(3) if w in s.class_ratio else "–" for w in weights]
+            lines.append(f"| {_label(s.system)} | {s.boots} | {s.jain.fmt(4)} | {s.max_err.fmt(3)} | "
+                         + " | ".join(cells) + f" | {s.used.fmt(3)} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_plot(summaries: Sequence[Summary], png: Path, svg: Path) -> bool:
+    """Per variant: Jain's index and the largest relative error per system, 95% interval error
+    bars (the style of benchmark-smp's speedup plot). False without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
+    for ax, metric, name in ((axes[0][0], "jain", "Jain's index over cycles/expected"),
+                             (axes[0][1], "max_err", "largest relative error")):
+        for k, v in enumerate(VARIANTS):
+            sel = [s for s in summaries if s.variant == v]
+            if not sel:
+                continue
+            xs = [i + (k - 0.5) * 0.15 for i in range(len(sel))]
+            ivs = [getattr(s, metric) for s in sel]
+            ys = [iv.point or 0.0 for iv in ivs]
+            lo = [max(0.0, y - (iv.lo if iv.lo is not None else y)) for y, iv in zip(ys, ivs)]
+            hi = [max(0.0, (iv.hi if iv.hi is not None else y) - y) for y, iv in zip(ys, ivs)]
+            ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, linestyle="none", label=f"variant {v}")
+            ax.set_xticks(range(len(sel)))
+            ax.set_xticklabels([_label(s.system) for s in sel], rotation=20, fontsize=7)
+        if metric == "jain":
+            ax.axhline(1.0, linestyle="--", color="grey", label="ideal")
+        else:
+            ax.axhline(0.0, linestyle="--", color="grey", label="ideal")
+        ax.set_title(f"shares: {name} (95% intervals)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    fig.savefig(svg)
+    plt.close(fig)
+    return True
+
+
+def write_all(rows: Sequence[Row], out: Path, systems: Sequence[str], title: str, accel: str,
+              footer: str = "") -> tuple[dict[str, Path], list[Summary]]:
+    out.mkdir(parents=True, exist_ok=True)
+    sums = summarize(rows, systems)
+    paths = {"csv": write_csv(rows, out / "results.csv")}
+    (out / "summary.md").write_text(summary_markdown(sums, title, accel) + footer)
+    paths["summary"] = out / "summary.md"
+    if write_plot(sums, out / "shares.png", out / "shares.svg"):
+        paths["png"] = out / "shares.png"
+        paths["svg"] = out / "shares.svg"
+    return paths, sums
+
+
+# ---- running ------------------------------------------------------------------------
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--build-dir", type=Path)
+    ap.add_argument("--from-csv", type=Path, metavar="DIR",
+                    help="boot nothing: recompute the report from DIR/results.csv into --out or DIR")
+    ap.add_argument("--iso", type=Path, default=None)
+    ap.add_argument("--boots", type=int, default=5, help="boots per system (default 5)")
+    ap.add_argument("--policy", nargs="+", default=list(POLICIES),
+                    help=f"capOS placements (default: all shipped, {' '.join(POLICIES)})")
+    ap.add_argument("--no-linux", action="store_true", help="capOS only")
+    ap.add_argument("--memory", default="512M")
+    ap.add_argument("--accel", choices=("auto", "kvm", "tcg-mt", "tcg"), default="auto")
+    ap.add_argument("--timeout", type=float, default=240.0, help="per boot, seconds (default 240)")
+    ap.add_argument("--out", type=Path, default=None)
+    a = ap.parse_args(argv)
+    if a.build_dir is None and a.from_csv is None:
+        ap.error("--build-dir is required (or --from-csv DIR)")
+    if a.boots < 1:
+        ap.error("--boots must be at least 1")
+    bad = [p for p in a.policy if p not in POLICIES]
+    if bad:
+        ap.error(f"unknown policy {', '.join(bad)} (shipped: {', '.join(POLICIES)})")
+    return a
+
+
+def window_other(windows: Sequence[Any]) -> dict[str, float]:
+    """Other host work per variant, from the `[bench-window] shares-<variant>-<run>` windows."""
+    out: dict[str, float] = {}
+    for w in windows:
+        m = re.match(r"shares-(threads|procs)-\d+\Z", getattr(w, "label", ""))
+        if m:
+            out[m.group(1)] = w.other_host_frac
+    return out
+
+
+def run_boot(a: argparse.Namespace, acc: qemu.Accel, boot: Boot, out: Path, iso: Path,
+             initrd: Path | None) -> tuple[list[SharesRun], str | None, Any, Path]:
+    log = out / f"{boot.tag}.log"
+    if boot.os == "capos":
+        spec = qemu.QemuSpec(accel=acc, smp=CPUS, memory=a.memory, cpu=acc.default_cpu, iso=iso,
+                             cmdline=capos_cmdline(boot.system), log=log, timeout=a.timeout)
+        res = qemu.run(spec, until=capos_done)
+        err = check_capos(res.text, boot.system)
+    else:
+        assert initrd is not None
+        spec = qemu.QemuSpec(accel=acc, smp=CPUS, memory=a.memory, cpu=acc.default_cpu,
+                             kernel=linux_baseline.find_kernel(), initrd=initrd,
+                             append=linux_append(4000), log=log, timeout=a.timeout)
+        res = qemu.run(spec, until=linux_baseline.done_marker)
+        st = linux_baseline.done_marker(res.text)
+        err = None if st == "ok" else f"Linux /init ended with status {st or 'none (no done line)'}"
+    try:
+        runs = parse_text(res.text)
+    except SharesLineError as e:
+        return [], f"malformed [shares] line: {e}", res, log
+    if err is None:
+        got = sorted(r.variant for r in runs)
+        if got != sorted(VARIANTS):
+            err = f"expected one run per variant {VARIANTS}, got {got}"
+        elif not all(r.verified for r in runs):
+            err = "a run is not verified (a thread did not report)"
+    if err is not None:
+        err += f"; last lines:\n{qemu.tail(res.text, 12)}"
+    return runs, err, res, log
+
+
+def main() -> int:
+    argv = sys.argv[1:] + shlex.split(os.environ.get("CAPOS_POLICY_BENCH_ARGS", ""))
+    a = parse_args(argv)
+    systems = list(a.policy) + ([] if a.no_linux else [LINUX])
+    if a.from_csv is not None:
+        src = a.from_csv.resolve()
+        rows = read_csv(src / "results.csv")
+        seen = [s for s in systems if any(r.system == s for r in rows)] or sorted({r.system for r in rows})
+        accel = ", ".join(sorted({r.accel for r in rows}))
+        paths, _ = write_all(rows, (a.out or src).resolve(), seen,
+                             f"capOS placement workloads ({accel}; recomputed from {src.name})", accel)
+        print((paths["summary"]).read_text())
+        return 0
+    build = a.build_dir.resolve()
+    iso = (a.iso or build / "iso" / "capos.iso").resolve()
+    acc = qemu.detect_accel(build, iso) if a.accel == "auto" else {
+        "kvm": qemu.KVM, "tcg-mt": qemu.TCG_MT, "tcg": qemu.TCG_ST}[a.accel]
+    out = (a.out or build / "benchmarks" / f"policies-{time.strftime('%Y%m%dT%H%M%S')}").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    initrd = None if a.no_linux else pack_linux_initramfs(build, build / "benchmarks" / "linux-policies.cpio")
+    plan = make_plan(systems, a.boots)
+    print(f"[policies] accelerator: {acc.name} ({acc.reason or 'forced'}); host: {report.host_cores()} cores; "
+          f"QEMU -smp {CPUS} -cpu {acc.default_cpu} -m {a.memory}; systems {' '.join(systems)}; {a.boots} boots "
+          f"each ({len(plan)} planned); output {out}", flush=True)
+    if acc.name == "tcg":
+        print("[policies] single-threaded TCG: the 2 vCPUs take turns on one host thread; shares are "
+              "functional only", flush=True)
+    rows: list[Row] = []
+    failures: list[str] = []
+    meter_all = hostload.Meter()
+    t0 = time.monotonic()
+    for i, boot in enumerate(plan, start=1):
+        meter = hostload.Meter()
+        runs, err, res, log = run_boot(a, acc, boot, out, iso, initrd)
+        other = meter.stop().share
+        spent = time.monotonic() - t0
+        eta = spent / i * (len(plan) - i)
+        if err is None:
+            rows += rows_of(boot.system, boot.index, runs, acc.name, window_other(getattr(res, "windows", []) or []),
+                            str(log))
+            by = {r.variant: r for r in runs}
+            detail = " ".join(f"{v}: jain={by[v].jain:.4f} max_err={by[v].max_err:.3f} used={by[v].used:.3f}"
+                              for v in VARIANTS)
+        else:
+            failures.append(f"{boot.tag}: {err.splitlines()[0]}")
+            detail = f"FAILED: {err}"
+        print(f"[policies] {i}/{len(plan)} {boot.os} {boot.system if boot.os == 'capos' else '-'} shares boot "
+              f"{boot.index}/{a.boots}: {detail} ({res.elapsed:.1f}s, other host {100 * other:.1f}%, elapsed "
+              f"{spent / 60:.1f} min, ETA {eta / 60:.1f} min)", flush=True)
+        for r in runs:
+            print(f"[policies]   {r.variant}: weights {','.join(map(str, r.weights))} got/expected "
+                  f"{','.join(f'{c / e:.3f}' if e else '-' for c, e in zip(r.cycles, r.expected))}", flush=True)
+    foreign = meter_all.stop()
+    footer = (f"\nHost: {foreign.describe()}"
+              f"{' -- the host was busy: other work shared the cores, so figures are noisy' if foreign.busy else ''}.\n")
+    if failures:
+        footer += "\nFailed boots (left out):\n" + "".join(f"- {f}\n" for f in failures)
+    paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer)
+    print(paths["summary"].read_text())
+    for name, p in paths.items():
+        print(f"[policies] {name}: {p}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
