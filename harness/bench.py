@@ -47,8 +47,11 @@ from capos.serial import find_boot_line  # noqa: E402
 
 WORKLOADS = ("process", "thread")
 # "kernel" is the kernel's built-in per-CPU default placement (no policy
-# server); any other name selects the manifest "<case>-<policy>", which starts
-# that placement server (servers/manifests/, docs/writing-a-policy.md).
+# server); any other policy is a spec `name[:key=value,...]`: the name selects
+# the manifest "<case>-<name>", which starts that placement server
+# (servers/manifests/, docs/writing-a-policy.md), and the arguments travel on
+# the kernel command line as placement=<key=value,...> (init adds them to the
+# server's entry), so specs of one policy need no rebuild between them.
 DEFAULT_POLICY = "kernel"
 # ABBA blocks in one paired boot. The capOS manifests <case>-paired start the
 # coordinator with paired=2; Linux gets the same with capos.paired=2.
@@ -59,6 +62,32 @@ ALPHA = 0.05
 # QEMU `info jit` counters printed per run (all of them go to results.csv).
 TCG_SHORT = (("tcg.tb_flush_count", "tb-flush"), ("tcg.tb_invalidate_count", "tb-inval"),
              ("tcg.tlb_full_flushes", "tlb-full"))
+
+
+def split_spec(spec: str) -> tuple[str, str]:
+    """`name[:args]` -> (name, args): servers/placement/common/policy_args.h's split_spec."""
+    name, _, args = spec.partition(":")
+    return name, args
+
+
+def check_spec(spec: str) -> str | None:
+    """Why a --policy spec cannot be booted, or None. The server checks the keys and values
+    (Policy::configure); this catches what would not even reach it."""
+    name, args = split_spec(spec)
+    if not re.fullmatch(r"[a-z0-9-]+", name):
+        return f"--policy {spec!r}: bad policy name {name!r}"
+    if name == DEFAULT_POLICY and args:
+        return f"--policy {spec!r}: the kernel's built-in placement takes no arguments"
+    if args and not re.fullmatch(r"[A-Za-z0-9_]+=[^\s,=]*(,[A-Za-z0-9_]+=[^\s,=]*)*", args):
+        return f"--policy {spec!r}: arguments must be key=value[,key=value...] without spaces"
+    if len(args) > 127:
+        return f"--policy {spec!r}: arguments longer than the kernel's 127-byte placement= option"
+    return None
+
+
+def spec_tag(spec: str) -> str:
+    """A spec as part of a file name: fair-share:slice_ms=2 -> fair-share_slice_ms-2."""
+    return spec.replace(":", "_").replace("=", "-").replace(",", "+")
 
 
 @dataclass(frozen=True)
@@ -73,7 +102,7 @@ class Boot:
 
     @property
     def tag(self) -> str:
-        who = f"{self.os}{'-' + self.policy if self.policy and self.policy != DEFAULT_POLICY else ''}"
+        who = f"{self.os}{'-' + spec_tag(self.policy) if self.policy and self.policy != DEFAULT_POLICY else ''}"
         if self.design == stats.PAIRED:
             return f"{who}-{self.workload}-paired{self.index}"
         return f"{who}-{self.workload}-smp{self.cpus}-run{self.index}"
@@ -126,7 +155,10 @@ def capos_cmdline(workload: str, cpus: int, policy: str, paired: bool = False) -
     if paired:
         return f"manifest={manifest}-paired"
     if policy and policy != DEFAULT_POLICY:
-        manifest += f"-{policy}"
+        name, args = split_spec(policy)
+        manifest += f"-{name}"
+        if args:
+            return f"manifest={manifest} placement={args}"
     return f"manifest={manifest}"
 
 
@@ -189,8 +221,17 @@ def check_policy_served(text: str, policy: str) -> str | None:
     run to the kernel's default placement, which would be mislabelled."""
     if not policy or policy == DEFAULT_POLICY:
         return None
-    if re.search(rf"^\[placement\] {re.escape(policy)} v\d+ serving epoch", text, re.M) is None:
-        return f"policy server placement-{policy} never served (no '[placement] {policy} v.. serving' line)"
+    name, args = split_spec(policy)
+    refused = re.search(rf"^\[placement\] {re.escape(name)}: arguments refused: .*$", text, re.M)
+    if refused is not None:
+        return f"policy server placement-{name} refused its arguments: {refused.group(0)}"
+    line = re.search(rf"^\[placement\] {re.escape(name)} v\d+ serving epoch .*$", text, re.M)
+    if line is None:
+        return f"policy server placement-{name} never served (no '[placement] {name} v.. serving' line)"
+    # The server prints the policy arguments it took: they must be the spec's.
+    took = re.search(r" args=(\S+)$", line.group(0))
+    if (took.group(1) if took else "") != args:
+        return f"policy server placement-{name} served with arguments {took.group(1) if took else '(none)'!r}, not {args!r}"
     fb = re.search(r"^\[placement\] fallback: .*$", text, re.M)
     if fb is not None:
         return f"policy server demoted during the run: {fb.group(0)}"
@@ -283,8 +324,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS))
     ap.add_argument("--os", dest="oses", nargs="+", choices=("capos", "linux"), default=["capos", "linux"])
     ap.add_argument("--policy", nargs="+", default=[DEFAULT_POLICY],
-                    help="capOS placement for the per-count rows: 'kernel' (built-in default) or policy server "
-                         "names, e.g. fair-share round-robin (paired boots use 'kernel')")
+                    help="capOS placement for the per-count rows: 'kernel' (built-in default) or policy specs "
+                         "name[:key=value,...], e.g. fair-share round-robin fair-share:slice_ms=2 (each spec is "
+                         "its own row series; arguments go on the kernel command line, no rebuild; paired boots "
+                         "use 'kernel')")
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg-mt", "tcg"), default="auto")
     ap.add_argument("--pin", action="store_true",
@@ -300,6 +343,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ap.error("--build-dir is required (or --from-csv DIR)")
     if a.paired < 0 or a.runs < 0 or a.adaptive_budget < 0:
         ap.error("--paired, --runs and --adaptive-budget must not be negative")
+    for spec in a.policy:
+        why = check_spec(spec)
+        if why is not None:
+            ap.error(why)
+    if len(set(a.policy)) != len(a.policy):
+        ap.error("--policy: a spec given twice would merge two row series into one")
     return a
 
 

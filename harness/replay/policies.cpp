@@ -15,12 +15,26 @@ struct Box final : PolicyBox {
 };
 }  // namespace
 
-std::unique_ptr<PolicyBox> make_policy(const std::string& name) {
-  if (name == "fair-share") return std::make_unique<Box<placement::FairShare>>();
-  if (name == "round-robin") return std::make_unique<Box<placement::RoundRobin>>();
-  if (name == "pinning") return std::make_unique<Box<placement::Pinning>>();
-  if (name == "broken") return std::make_unique<Box<BrokenPolicy>>();
-  return nullptr;
+std::unique_ptr<PolicyBox> make_policy(const std::string& spec, std::string* error) {
+  const placement::SpecParts parts = placement::split_spec(spec.c_str());
+  const std::string name(parts.name, parts.name_len);
+  std::unique_ptr<PolicyBox> box;
+  if (name == "fair-share") box = std::make_unique<Box<placement::FairShare>>();
+  else if (name == "round-robin") box = std::make_unique<Box<placement::RoundRobin>>();
+  else if (name == "pinning") box = std::make_unique<Box<placement::Pinning>>();
+  else if (name == "broken") box = std::make_unique<Box<BrokenPolicy>>();
+  if (!box) {
+    if (error) *error = "unknown policy '" + name + "' (known: fair-share, round-robin, pinning, broken)";
+    return nullptr;
+  }
+  placement::KeyValues kv;
+  placement::ArgError err;
+  if (!placement::parse_key_values(parts.args != nullptr ? parts.args : "", parts.args_len, ',', kv, err) ||
+      !box->get().configure(kv, err)) {
+    if (error) *error = name + ": arguments refused: " + err.text;
+    return nullptr;
+  }
+  return box;
 }
 
 }  // namespace replay

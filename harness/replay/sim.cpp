@@ -262,6 +262,8 @@ bool Sim::swap(placement::Policy* next) {
     log.push_back("[placement] swap: import refused; the old server stays");
     return false;
   }
+  // As the server does (policy.h, lifecycle): start once, after the import.
+  next->start(opt_.ncpus);
   // The ring keeps posting while the state moves: the successor resumes
   // after the snapshot's last seq, so nothing is lost or seen twice.
   if (ring_.next_seq() != s.last_seq + 1) ring_.skip_through(s.last_seq);

@@ -1,14 +1,20 @@
 // tools_main.cpp: placement-tool: replay, conformance check and simulation from the command line.
 //
+// A policy is given as a spec `name[:key=value,...]` (policies.h), either in
+// the <policy> position or as `--policy SPEC` in front of the other words.
 //   placement-tool replay <policy> <ncpus> <trace.log>   exit 0 if decisions are reproduced exactly
 //   placement-tool check <trace.log> [--tsc-per-us N] [--cpus N] [--max-wait-us N] [--max-idle-waiting F] [--idle-grace-us N] [--min-jain X]
+//                        [--policy SPEC [--ncpus N]]  also replays the trace under SPEC (must be identical)
+//                        [--dump N]  only the N-th trace dump of the log (default: each dump, checked alone)
 //   placement-tool sim <policy> <ncpus> <threads> [--weights a,b,..]   prints a trace to stdout
 //   placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]   weighted CPU shares agree?
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "conformance.h"
 #include "policies.h"
@@ -21,19 +27,36 @@ int usage() {
   std::fprintf(stderr,
                "usage: placement-tool replay <policy> <ncpus> <trace>\n"
                "       placement-tool check <trace> [--tsc-per-us N] [--cpus N] [--max-wait-us N] [--max-idle-waiting F]\n"
-               "                                [--idle-grace-us N] [--min-jain X]\n"
+               "                                [--idle-grace-us N] [--min-jain X] [--policy SPEC [--ncpus N]] [--dump N]\n"
                "       placement-tool sim <policy> <ncpus> <threads> [--weights w1,w2,...] [--ticks N]\n"
-               "       placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]\n");
+               "       placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]\n"
+               "       (a policy is a spec: name[:key=value,...], e.g. fair-share:slice_ms=4; `--policy SPEC` may\n"
+               "        stand in front of replay's and sim's other words instead of <policy>)\n");
   return 2;
+}
+
+// The policy of a spec, or a message on stderr (exit 2) saying why not.
+std::unique_ptr<replay::PolicyBox> policy_or_complain(const char* spec) {
+  std::string why;
+  auto p = replay::make_policy(spec, &why);
+  if (!p) std::fprintf(stderr, "placement-tool: policy '%s': %s\n", spec, why.c_str());
+  return p;
 }
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) return usage();
   std::string cmd = argv[1];
+  // `replay|sim --policy SPEC ...` is `replay|sim SPEC ...`.
+  std::vector<char*> words(argv, argv + argc);
+  if ((cmd == "replay" || cmd == "sim") && argc >= 4 && !std::strcmp(argv[2], "--policy")) {
+    words.erase(words.begin() + 2);
+    argc = static_cast<int>(words.size());
+    argv = words.data();
+  }
   if (cmd == "replay" && argc == 5) {
-    auto p = replay::make_policy(argv[2]);
-    if (!p) return usage();
+    auto p = policy_or_complain(argv[2]);
+    if (!p) return 2;
     auto recs = replay::read_trace_file(argv[4]);
     auto r = replay::replay_trace(recs, p->get(), static_cast<uint32_t>(std::atoi(argv[3])));
     std::cout << r.text();
@@ -41,8 +64,14 @@ int main(int argc, char** argv) {
   }
   if (cmd == "check") {
     replay::ConformanceOptions o;
+    const char* spec = nullptr;
+    uint32_t replay_cpus = 0;
+    int dump = 0;  // 0: every dump in the log, each checked alone
     for (int i = 3; i + 1 < argc; i += 2) {
-      if (!std::strcmp(argv[i], "--tsc-per-us")) o.tsc_per_us = std::strtoull(argv[i + 1], nullptr, 0);
+      if (!std::strcmp(argv[i], "--policy")) spec = argv[i + 1];
+      else if (!std::strcmp(argv[i], "--dump")) dump = std::atoi(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--ncpus")) replay_cpus = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 0));
+      else if (!std::strcmp(argv[i], "--tsc-per-us")) o.tsc_per_us = std::strtoull(argv[i + 1], nullptr, 0);
       else if (!std::strcmp(argv[i], "--max-wait-us")) o.max_wait_us = std::strtoull(argv[i + 1], nullptr, 0);
       else if (!std::strcmp(argv[i], "--cpus")) o.cpus = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 0));
       else if (!std::strcmp(argv[i], "--max-idle-waiting")) o.max_idle_waiting_fraction = std::atof(argv[i + 1]);
@@ -50,9 +79,43 @@ int main(int argc, char** argv) {
       else if (!std::strcmp(argv[i], "--min-jain")) o.min_jain = std::atof(argv[i + 1]);
       else return usage();
     }
-    auto rep = replay::check_conformance(replay::read_trace_file(argv[2]), o);
-    std::cout << rep.text();
-    return rep.ok() ? 0 : 1;
+    if ((argc - 3) % 2 != 0) return usage();
+    const std::vector<std::string> dumps = replay::split_dumps(replay::read_text_file(argv[2]));
+    if (dump < 0 || static_cast<size_t>(dump) > dumps.size()) {
+      std::fprintf(stderr, "placement-tool: --dump %d: the log holds %zu trace dump(s)\n", dump, dumps.size());
+      return 2;
+    }
+    bool ok = true;
+    int checked = 0;
+    for (size_t k = 0; k < dumps.size(); ++k) {
+      if (dump != 0 && k + 1 != static_cast<size_t>(dump)) continue;
+      auto recs = replay::parse_trace_text(dumps[k]);
+      const bool has_events = std::any_of(recs.begin(), recs.end(),
+                                          [](const kern::TraceRecord& r) { return r.kind == kern::TraceKind::event; });
+      if (dumps.size() > 1) std::cout << "dump " << k + 1 << " of " << dumps.size() << ":\n";
+      if (!has_events && dump == 0 && dumps.size() > 1) {
+        std::cout << "  no events (nothing was placed while it recorded): skipped\n";
+        continue;
+      }
+      ++checked;
+      auto rep = replay::check_conformance(recs, o);
+      std::cout << rep.text();
+      ok = ok && rep.ok();
+      if (spec != nullptr) {
+        // The trace's decisions must also be this policy's (with these arguments).
+        auto p = policy_or_complain(spec);
+        if (!p) return 2;
+        uint32_t n = replay_cpus != 0 ? replay_cpus : (o.cpus != 0 ? o.cpus : 1);
+        auto r = replay::replay_trace(recs, p->get(), n);
+        std::cout << "replay under " << spec << " on " << n << " cpus: " << r.text();
+        ok = ok && r.identical();
+      }
+    }
+    if (checked == 0) {
+      std::cout << "no trace dump with events\n";
+      return 1;
+    }
+    return ok ? 0 : 1;
   }
   if (cmd == "shares") {
     // CPU time per unit of weight of the threads whose weight is at most
@@ -104,8 +167,8 @@ int main(int argc, char** argv) {
     return n >= 2 && spread <= tol ? 0 : 1;
   }
   if (cmd == "sim" && argc >= 5) {
-    auto p = replay::make_policy(argv[2]);
-    if (!p) return usage();
+    auto p = policy_or_complain(argv[2]);
+    if (!p) return 2;
     replay::SimOptions o;
     o.ncpus = static_cast<uint32_t>(std::atoi(argv[3]));
     int n = std::atoi(argv[4]);

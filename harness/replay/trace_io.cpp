@@ -28,11 +28,31 @@ std::vector<kern::TraceRecord> parse_trace_text(const std::string& text) {
   return out;
 }
 
-std::vector<kern::TraceRecord> read_trace_file(const std::string& path) {
+std::string read_text_file(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;
   ss << f.rdbuf();
-  return parse_trace_text(ss.str());
+  return ss.str();
+}
+
+std::vector<kern::TraceRecord> read_trace_file(const std::string& path) { return parse_trace_text(read_text_file(path)); }
+
+std::vector<std::string> split_dumps(const std::string& text) {
+  std::vector<std::string> dumps;
+  std::string cur;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find("[strace] tsc_hz=") != std::string::npos) {
+      dumps.push_back(cur);
+      cur.clear();
+      continue;
+    }
+    cur += line;
+    cur.push_back('\n');
+  }
+  if (dumps.empty() || !parse_trace_text(cur).empty()) dumps.push_back(cur);
+  return dumps;
 }
 
 std::string format_records(const std::vector<kern::TraceRecord>& recs) {

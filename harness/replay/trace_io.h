@@ -19,6 +19,16 @@ namespace replay {
 
 std::vector<kern::TraceRecord> parse_trace_text(const std::string& text);
 std::vector<kern::TraceRecord> read_trace_file(const std::string& path);
+// The text of a file ("" when it cannot be read).
+std::string read_text_file(const std::string& path);
+
+// One log may hold several trace dumps (SchedulerControl.traceDump prints
+// the records, then "[strace] tsc_hz=..."; each dump clears the buffer, and
+// TSCs restart nowhere, so merged dumps would read as one run with gaps).
+// Splits `text` at those end lines: one text per dump, in log order; what
+// follows the last end line is a dump of its own if it holds a record. A
+// text without end lines (a simulator trace) is one dump.
+std::vector<std::string> split_dumps(const std::string& text);
 std::string format_records(const std::vector<kern::TraceRecord>& recs);
 
 // E records (in seq order) as policy events.

@@ -83,6 +83,38 @@ class Plan(unittest.TestCase):
         self.assertEqual(bench.capos_cmdline("process", 1, "fair-share"), "manifest=process-scale-fair-share")
         self.assertEqual(paired.tag, "capos-thread-paired1")
 
+    def test_policy_specs_are_row_series_with_boot_time_arguments(self) -> None:
+        specs = ["fair-share:slice_ms=2", "fair-share:slice_ms=8", "fair-share"]
+        plan = bench.make_plan(["capos"], specs, ["process"], [2], runs=1, paired=0)
+        self.assertEqual([b.policy for b in plan], specs)  # each spec keeps its arguments as its label
+        self.assertEqual(len({b.tag for b in plan}), 3)
+        self.assertEqual(plan[0].tag, "capos-fair-share_slice_ms-2-process-smp2-run1")
+        # One manifest for all three: the arguments go on the kernel command line.
+        self.assertEqual(bench.capos_cmdline("process", 2, specs[0]),
+                         "manifest=process-scale-fair-share placement=slice_ms=2")
+        self.assertEqual(bench.capos_cmdline("process", 2, specs[2]), "manifest=process-scale-fair-share")
+        self.assertEqual(bench.capos_cmdline("thread", 2, "round-robin:a=1,b=2"),
+                         "manifest=thread-scale-round-robin placement=a=1,b=2")
+
+    def test_bad_specs_are_refused_before_booting(self) -> None:
+        self.assertIsNone(bench.check_spec("fair-share:slice_ms=2,x=y"))
+        for bad in ("fair share", "kernel:x=1", "fair-share:slice_ms", "fair-share:a=1,,b=2", "fair-share:a=1 b=2"):
+            self.assertIsNotNone(bench.check_spec(bad), bad)
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            bench.parse_args(["--build-dir", "b", "--policy", "fair-share:slice_ms"])
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            bench.parse_args(["--build-dir", "b", "--policy", "fair-share", "fair-share"])
+
+    def test_a_policy_run_counts_only_with_its_arguments(self) -> None:
+        served = "[placement] fair-share v1 serving epoch 1 on 2 cpus (deadline 1000000 us) args=slice_ms=2\n"
+        self.assertIsNone(bench.check_policy_served(served, "fair-share:slice_ms=2"))
+        self.assertIn("not 'slice_ms=8'", bench.check_policy_served(served, "fair-share:slice_ms=8") or "")
+        self.assertIn("not ''", bench.check_policy_served(served, "fair-share") or "")
+        plain = "[placement] fair-share v1 serving epoch 1 on 2 cpus (deadline 1000000 us)\n"
+        self.assertIsNone(bench.check_policy_served(plain, "fair-share"))
+        refused = "[placement] fair-share: arguments refused: unknown key 'slise_ms' (fair-share takes slice_ms=1..200)\n"
+        self.assertIn("refused its arguments", bench.check_policy_served(refused, "fair-share:slise_ms=2") or "")
+
     def test_spending_levels(self) -> None:
         self.assertAlmostEqual(sum(1 - bench.spending_level(k) for k in range(1, 10_000)), 0.05, places=3)
         self.assertGreater(bench.spending_level(2), bench.spending_level(1))

@@ -258,7 +258,7 @@ void init_process_exited(uint64_t process_id, int64_t code) {
     stop_machine(pass ? StopReason::test_pass : StopReason::test_fail);
 }
 
-bool start_first_process(const char* utest, const char* utest_args) {
+bool start_first_process(const char* utest, const char* utest_args, const char* placement_args) {
     char name[80] = "init";
     if (utest != nullptr && utest[0] != '\0') {
         const char* pre = "utest-";
@@ -292,7 +292,7 @@ bool start_first_process(const char* utest, const char* utest_args) {
                                      nullptr, &SchedulerControl::get()};
     Status why = Status::ok;
     // utest programs learn the CPU count (tests that need several CPUs).
-    char args[128] = {};
+    char args[256] = {};
     size_t alen = 0;
     if (!g_utest) {
         // init: the boot manifest module `manifest-<name>` (option manifest=,
@@ -325,6 +325,10 @@ bool start_first_process(const char* utest, const char* utest_args) {
             } while (v != 0);
             put(" manifest_bytes=");
             while (nd > 0 && alen + 1 < sizeof args) args[alen++] = num[--nd];
+        }
+        if (placement_args != nullptr && placement_args[0] != '\0') {
+            put(" placement=");
+            put(placement_args);
         }
     }
     // "faults": FaultInjection, for utest programs on fault_inject=on boots

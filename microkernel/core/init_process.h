@@ -36,9 +36,10 @@ struct Call;
 
 // Boot CPU, after userspace_init. `utest` is the utest option's value ("" if
 // none); `utest_args` (space-separated words, each starting with a space, or
-// "") are appended to a utest program's arguments. Prints the reason and
-// returns false if nothing could be started.
-bool start_first_process(const char* utest, const char* utest_args = "");
+// "") are appended to a utest program's arguments; `placement_args` (the
+// placement= option's value, or "") go to init as `placement=<value>`.
+// Prints the reason and returns false if nothing could be started.
+bool start_first_process(const char* utest, const char* utest_args = "", const char* placement_args = "");
 
 // ProcessSpawner (the boot-module spawner object).
 void spawner_invoke(Call& call, KernelObject& o);

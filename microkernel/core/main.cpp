@@ -40,6 +40,9 @@ char g_utest_name[64] = {};  // utest=<name>
 char g_utest_args[128] = {};
 size_t g_utest_args_len = 0;
 constexpr const char* kUtestArgOptions[] = {"fuzz_seed", "fuzz_count", "fuzz_threads", "fuzz_classes"};
+// placement=<k=v,...>: for init, which adds the pairs to its manifest's
+// `placement` entry (benchmarks vary a policy's arguments without a rebuild).
+char g_init_args[128] = {};
 bool g_strace = false;       // strace: placement trace on from boot (issue 7)
 
 alignas(16) arch::CpuTables g_bsp_tables;
@@ -53,6 +56,7 @@ const CmdlineOption kOptions[] = {
     {"strace", false, "record placement events and decisions per CPU (SchedulerControl trace)"},
     {"tick", true, "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
                    "alone stops it)"},
+    {"placement", true, "arguments for the boot manifest's placement server, key=value[,key=value...] (passed to init)"},
     {"fuzz_seed", true, "utest=fuzz: seed of the submission stream (passed to the utest program)"},
     {"fuzz_count", true, "utest=fuzz: submissions in all (passed to the utest program)"},
     {"fuzz_threads", true, "utest=fuzz: fuzzing threads per process (passed to the utest program)"},
@@ -112,6 +116,10 @@ bool parse_cmdline(const char* cmdline) {
             ok = false;
         }
         if (cmdline_key_is(t, "strace")) g_strace = true;
+        if (cmdline_key_is(t, "placement") && !cmdline_copy_value(t, g_init_args, sizeof(g_init_args))) {
+            kprintf("[capos] error: placement arguments longer than %zu bytes\n", sizeof(g_init_args) - 1);
+            ok = false;
+        }
         for (const char* k : kUtestArgOptions) {
             if (!cmdline_key_is(t, k)) continue;
             const size_t need = t.key_len + 1 + t.value_len + 1;
@@ -313,7 +321,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     if (!cmdline_ok) kprintf("[capos] continuing with the options that were understood\n");
     userspace_init();  // SYSCALL, SMEP/SMAP/UMIP on every CPU; timekeeper, reaper
     SchedulerControl::init(g_strace);  // user-space placement hooks (issue 7)
-    if (!start_first_process(g_utest_name, g_utest_args) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
+    if (!start_first_process(g_utest_name, g_utest_args, g_init_args) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
     kprintf("[capos] idle\n");
     sched::exit_current();  // this CPU's idle thread takes over
 }

@@ -8,7 +8,9 @@
 // SchedulerControl, for the placement server only), "kstats" (the same object
 // with Read only: the KernelStats counters) and, where the kernel has
 // it, "bootInfo". Its arguments say
-// `manifest=<name> manifest_bytes=<n>`. See docs/boot.md.
+// `manifest=<name> manifest_bytes=<n>`, and `placement=<k=v,...>` when the
+// kernel command line has that option (added to the entry named placement).
+// See docs/boot.md.
 //
 // A module gets exactly its entry's caps (plus "init" for exporters): the
 // kernel spawner adds only the child's own Process and Thread, so Console,
@@ -368,6 +370,14 @@ int main(cap::StartInfo& info) {
   init::Refusal why;
   init::ManifestError err = init::parse(buf, bytes, g_manifest, why);
   if (err == init::ManifestError::none) err = init::validate(g_manifest, env, why);
+  // placement=<k=v,...> from the kernel command line: the policy server's
+  // arguments for this boot (harness/bench.py --policy name:k=v).
+  static char placement_args[128];
+  if (err == init::ManifestError::none && srv::arg_str(info.args(), "placement", placement_args, sizeof placement_args)) {
+    err = init::add_placement_args(g_manifest, placement_args, why);
+    if (err == init::ManifestError::none)
+      cap::print("[init] placement arguments from the kernel command line: %s\n", placement_args);
+  }
   if (err != init::ManifestError::none) {
     cap::print("[init] manifest '%s' refused: entry '%s': %s: %s\n", g_manifest_name, why.entry,
                init::error_name(err), why.detail);

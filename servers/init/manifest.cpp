@@ -315,4 +315,34 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why) {
   return ManifestError::none;
 }
 
+ManifestError add_placement_args(Manifest& m, const char* csv, Refusal& why) {
+  const int idx = find_entry(m, "placement");
+  if (idx < 0)
+    return refuse(why, ManifestError::unknown_dependency, "placement",
+                  "placement=%s given, but the manifest has no entry named placement", csv);
+  Entry& e = m.entries[idx];
+  char out[kArgsMax];
+  uint32_t n = 0;
+  while (e.args[n] != '\0') {
+    out[n] = e.args[n];
+    ++n;
+  }
+  bool start = true;  // at the start of a pair
+  for (const char* p = csv; *p != '\0'; ++p) {
+    if (*p == ' ' || (*p == ',' && start))
+      return refuse(why, ManifestError::malformed, e.name, "an empty pair or a space in placement=%s", csv);
+    if (n + 2 >= kArgsMax)
+      return refuse(why, ManifestError::malformed, e.name, "arguments longer than %u bytes with placement=%s",
+                    kArgsMax - 1, csv);
+    if (start && n != 0) out[n++] = ' ';
+    start = *p == ',';
+    if (!start) out[n++] = *p;
+  }
+  if (start && csv[0] != '\0')
+    return refuse(why, ManifestError::malformed, e.name, "an empty pair in placement=%s", csv);
+  out[n] = '\0';
+  __builtin_memcpy(e.args, out, n + 1);
+  return ManifestError::none;
+}
+
 }  // namespace init

@@ -105,4 +105,13 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why);
 // Index of the entry named `name`, or -1.
 int find_entry(const Manifest& m, const char* name);
 
+// The kernel option placement=<k=v,...> (init's argument `placement=`):
+// appends the pairs, as space-separated words, to the arguments of the
+// entry named "placement" (the policy server; servers/placement/
+// gen_manifest.py names it so), which hands the keys it does not know to
+// its policy (Policy::configure). Errors: unknown_dependency (no such
+// entry), malformed (empty pair, a space in a pair, or the arguments would
+// exceed kArgsMax). Nothing changes on an error.
+ManifestError add_placement_args(Manifest& m, const char* csv, Refusal& why);
+
 }  // namespace init

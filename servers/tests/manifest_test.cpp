@@ -91,6 +91,33 @@ TEST_CASE("shipped good manifests validate and start dependencies first", "[mani
   CHECK(!h.restartable);
 }
 
+TEST_CASE("placement= arguments go to the entry named placement, or are refused", "[manifest]") {
+  init::Manifest m;
+  m.count = 2;
+  std::strcpy(m.entries[0].name, "hello");
+  std::strcpy(m.entries[1].name, "placement");
+  std::strcpy(m.entries[1].args, "deadline_us=1000000");
+  init::Refusal why;
+  REQUIRE(init::add_placement_args(m, "slice_ms=2,x=1", why) == init::ManifestError::none);
+  CHECK(std::string(m.entries[1].args) == "deadline_us=1000000 slice_ms=2 x=1");
+  CHECK(std::string(m.entries[0].args).empty());
+  for (const char* bad : {"a=1,,b=2", ",a=1", "a=1,", "a=1 b=2"}) {
+    init::Refusal w;
+    CHECK(init::add_placement_args(m, bad, w) == init::ManifestError::malformed);
+    CHECK(std::string(w.detail).find(bad) != std::string::npos);
+  }
+  CHECK(std::string(m.entries[1].args) == "deadline_us=1000000 slice_ms=2 x=1");  // unchanged by refusals
+  std::string huge(300, 'k');
+  CHECK(init::add_placement_args(m, (huge + "=1").c_str(), why) == init::ManifestError::malformed);
+  CHECK(std::string(why.detail).find("longer than") != std::string::npos);
+  init::Manifest none;
+  none.count = 1;
+  std::strcpy(none.entries[0].name, "hello");
+  init::Refusal w;
+  CHECK(init::add_placement_args(none, "slice_ms=2", w) == init::ManifestError::unknown_dependency);
+  CHECK(std::string(w.detail) == "placement=slice_ms=2 given, but the manifest has no entry named placement");
+}
+
 TEST_CASE("start order is topological, then list order", "[manifest]") {
   Outcome o = check(extra("order"));
   REQUIRE(o.error == init::ManifestError::none);

@@ -14,6 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "policy_args.h"
+
 namespace placement {
 
 inline constexpr uint32_t kMaxCpus = 64;
@@ -21,6 +23,40 @@ inline constexpr uint32_t kMaxThreads = 256;   // threads one policy tracks
 inline constexpr uint32_t kNoCpu = ~0u;
 inline constexpr uint64_t kTickNs = 4'000'000;  // the kernel's 250 Hz tick
 
+// What the kernel posts, and when (microkernel/object/scheduler_control.cpp):
+//
+//   thread_created   the first time the kernel sees a user thread become
+//                    runnable (its start, or the first wake-up of a thread
+//                    started before the server attached). Always followed
+//                    by that thread's thread_runnable with the same cpu
+//                    and the next seq: created says "a new thread", the
+//                    runnable after it asks for its CPU.
+//   thread_runnable  the thread was queued on `cpu` (by the kernel's default
+//                    placement or the standing assignment a policy left)
+//                    and waits for an answer (answers_seq = seq) within the
+//                    deadline. Posted by start and by every wake-up, never
+//                    by preemption: a preempted thread stays runnable
+//                    without a new event (if its standing assignment names
+//                    another CPU, it moves there at that preemption).
+//   thread_blocked   the thread left its CPU to wait (run_ns = CPU time so far).
+//   thread_exited    the thread ended; its id is not reused.
+//   cpu_load         every SchedulerControl::kLoadEveryTicks ticks (100 ms)
+//                    per CPU, and at once (at most once a tick) when a CPU
+//                    goes idle while another CPU has two or more runnable
+//                    (then runnable = 0). cpu, runnable (queued + running),
+//                    run_ns = busy ns and aux = idle ns since boot, weight =
+//                    that CPU's setCpuWeights value (default 1024).
+//   deadline_missed  the answer to seq `aux` did not arrive in time (swept on
+//                    `cpu`'s tick); thread_id and process_id are 0: look the
+//                    thread up by the seq if it matters. The thread stays
+//                    where the kernel put it.
+//   demoted          the kernel took placement back (aux: reason); no more
+//                    events follow for this attach epoch.
+//
+// Weight carried by thread events: the weight a policy's thread_weight or
+// process_weight decision gave the thread when there was one, else the
+// thread's own run-queue weight: kDefaultWeight (1024,
+// microkernel/lib/run_queue.h) unless Thread.setWeight set another. Never 0.
 enum class EventKind : uint8_t {
   none = 0,
   thread_created = 1,
@@ -28,9 +64,12 @@ enum class EventKind : uint8_t {
   thread_blocked = 3,
   thread_exited = 4,
   cpu_load = 5,          // cpu, runnable (queued + running), run_ns = busy ns, aux = idle ns
-  deadline_missed = 6,   // aux = the seq whose answer came too late
+  deadline_missed = 6,   // aux = the seq whose answer came too late (no thread id)
   demoted = 7,           // the kernel took placement back
 };
+
+// The weight of a thread nobody gave one (the kernel's kDefaultWeight).
+inline constexpr uint32_t kDefaultWeight = 1024;
 
 struct Event {
   uint64_t seq = 0;
@@ -40,7 +79,7 @@ struct Event {
   uint64_t run_ns = 0;
   uint64_t aux = 0;
   uint32_t cpu = 0;       // where the kernel placed / ran the thread; the CPU of cpu_load
-  uint32_t weight = 0;    // thread weight (process weight as given at spawn)
+  uint32_t weight = 0;    // thread events: the thread's weight (see above); cpu_load: the CPU's
   uint32_t runnable = 0;  // cpu_load
   EventKind kind = EventKind::none;
 };
@@ -126,7 +165,25 @@ class Policy {
 public:
   virtual const char* name() const = 0;
   virtual uint32_t version() const = 0;
-  // Called once before the first event (and again after import_state is not needed).
+  // Lifecycle, in this order, each step at most once:
+  //   configure(args)    before start; the policy's own arguments (server
+  //                      words it does not know itself, or a spec's
+  //                      `name:key=value,...`). All or nothing.
+  //   import_state(s)    hot-swap successors only, before start: adopt the
+  //                      predecessor's state (its ncpus included).
+  //   start(ncpus)       once, with the CPU count the policy may place on
+  //                      (the attach's count, capped by the server's
+  //                      `cpus=`), for successors too: after import_state,
+  //                      so a successor started with `cpus=N` places on N.
+  //   on_event(e, out)   for every event from then on, in seq order.
+  //   export_state(s)    when a successor asks; the policy decides no more.
+  // Returns false and says why in `err` for an unknown key or a bad value,
+  // changing nothing. The default takes no arguments at all.
+  virtual bool configure(const KeyValues& args, ArgError& err) {
+    if (args.n == 0) return true;
+    err.add(name()).add(" takes no arguments (got '").add_pair(args.kv[0]).add("')");
+    return false;
+  }
   virtual void start(uint32_t ncpus) = 0;
   // One event in; decisions appended to out.
   virtual void on_event(const Event& e, Decisions& out) = 0;

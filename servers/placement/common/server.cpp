@@ -55,33 +55,32 @@ Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void
   return out;
 }
 
-uint64_t arg_u64(const char* args, const char* key, uint64_t dflt) {
-  size_t kl = 0;
-  while (key[kl] != '\0') ++kl;
-  for (const char* p = args; *p != '\0'; ++p) {
-    if ((p == args || p[-1] == ' ')) {
-      size_t i = 0;
-      while (i < kl && p[i] == key[i]) ++i;
-      if (i == kl && p[kl] == '=') {
-        uint64_t v = 0;
-        for (const char* q = p + kl + 1; *q >= '0' && *q <= '9'; ++q) v = v * 10 + static_cast<uint64_t>(*q - '0');
-        return v;
-      }
-    }
-  }
-  return dflt;
+// The server's own arguments; every other word goes to Policy::configure.
+const char* const kServerKeys[] = {"deadline_us", "cpus", "takeover", "fail", "fail_after", "quiet", "crash_at"};
+
+bool is_server_key(const KeyValue& kv) {
+  for (const char* k : kServerKeys)
+    if (kv.key_is(k)) return true;
+  return false;
 }
 
-bool arg_is(const char* args, const char* kv) {
-  size_t n = 0;
-  while (kv[n] != '\0') ++n;
-  for (const char* p = args; *p != '\0'; ++p) {
-    if (p != args && p[-1] != ' ') continue;
-    size_t i = 0;
-    while (i < n && p[i] == kv[i]) ++i;
-    if (i == n && (p[n] == '\0' || p[n] == ' ')) return true;
+KeyValues g_args;         // the command line's words (point into info.args())
+KeyValues g_policy_args;  // the words the server hands to the policy
+
+// A server argument as a number (`dflt` when absent). A present but bad value
+// is refused: the caller prints err and exits rather than run misconfigured.
+bool server_u64(const char* key, uint64_t lo, uint64_t hi, uint64_t dflt, uint64_t& out, ArgError& err) {
+  const KeyValue* kv = g_args.find(key);
+  if (kv == nullptr) {
+    out = dflt;
+    return true;
   }
-  return false;
+  return value_u64(*kv, lo, hi, out, err);
+}
+
+bool arg_is(const char* key, const char* value) {
+  const KeyValue* kv = g_args.find(key);
+  return kv != nullptr && kv->value_is(value);
 }
 
 volatile uint64_t* g_handover = nullptr;
@@ -146,8 +145,8 @@ bool take_over(cap::StartInfo& info, Policy& policy, uint64_t* resume_after) {
   for (uint32_t i = 0; i < g_state.nthreads; ++i)
     for (uint32_t k = i + 1; k < g_state.nthreads; ++k)
       if (g_state.threads[i].thread_id == g_state.threads[k].thread_id) ++dups;
-  cap::print("[placement] %s imported %s v%u snapshot: threads=%u duplicates=%u last_seq=%llu\n", policy.name(),
-             g_state.policy, g_state.version, g_state.nthreads, dups,
+  cap::print("[placement] %s imported %s v%u snapshot: threads=%u duplicates=%u ncpus=%u last_seq=%llu\n",
+             policy.name(), g_state.policy, g_state.version, g_state.nthreads, dups, g_state.ncpus,
              static_cast<unsigned long long>(g_state.last_seq));
   *resume_after = g_state.last_seq;
   return true;
@@ -317,8 +316,10 @@ bool take_over_endpoint(CapHandle pred, Policy& policy, uint64_t* resume_after) 
   for (uint32_t i = 0; i < g_state.nthreads; ++i)
     for (uint32_t k = i + 1; k < g_state.nthreads; ++k)
       if (g_state.threads[i].thread_id == g_state.threads[k].thread_id) ++dups;
-  cap::print("[placement] %s imported %s v%u snapshot: threads=%u duplicates=%u last_seq=%llu (over the endpoint)\n",
-             policy.name(), g_state.policy, g_state.version, g_state.nthreads, dups,
+  // ncpus: the CPUs the predecessor's policy placed on (its start()).
+  cap::print("[placement] %s imported %s v%u snapshot: threads=%u duplicates=%u ncpus=%u last_seq=%llu (over the "
+             "endpoint)\n",
+             policy.name(), g_state.policy, g_state.version, g_state.nthreads, dups, g_state.ncpus,
              static_cast<unsigned long long>(g_state.last_seq));
   *resume_after = g_state.last_seq;
   return true;
@@ -343,20 +344,35 @@ int run_server(cap::StartInfo& info, Policy& policy) {
     cap::print("[placement] %s: no schedctl capability\n", policy.name());
     return 2;
   }
-  const uint64_t deadline_ns = arg_u64(args, "deadline_us", 50) * 1000;
-  const uint64_t fail_after = arg_u64(args, "fail_after", 0);
-  const bool fail_hang = arg_is(args, "fail=hang");
-  const bool fail_garbage = arg_is(args, "fail=garbage");
-  const bool fail_exit = arg_is(args, "fail=exit");
-  const bool takeover = arg_u64(args, "takeover", 0) != 0;
+  // One parser for the server's words and the policy's (policy_args.h).
+  ArgError aerr;
+  uint64_t deadline_us = 0, fail_after = 0, takeover_v = 0, cpus_arg = 0;
+  bool args_ok = parse_key_values(args, ~size_t{0}, ' ', g_args, aerr) &&
+                 server_u64("deadline_us", 0, 1'000'000'000, 50, deadline_us, aerr) &&
+                 server_u64("fail_after", 0, ~0ull >> 1, 0, fail_after, aerr) &&
+                 server_u64("takeover", 0, 1, 0, takeover_v, aerr) && server_u64("cpus", 0, kMaxCpus, 0, cpus_arg, aerr);
+  g_policy_args.n = 0;
+  for (uint32_t i = 0; args_ok && i < g_args.n; ++i)
+    if (!is_server_key(g_args.kv[i])) g_policy_args.kv[g_policy_args.n++] = g_args.kv[i];
+  if (args_ok) args_ok = policy.configure(g_policy_args, aerr);
+  if (!args_ok) {
+    cap::print("[placement] %s: arguments refused: %s\n", policy.name(), aerr.text);
+    return 6;
+  }
+  const uint64_t deadline_ns = deadline_us * 1000;
+  const bool fail_hang = arg_is("fail", "hang");
+  const bool fail_garbage = arg_is("fail", "garbage");
+  const bool fail_exit = arg_is("fail", "exit");
+  const bool takeover = takeover_v != 0;
   const bool have_handover = map_handover(info);
   const CapHandle pred = info.named("predecessor");
   if (!g_crash.configure("placement", args, kCrashPoints, sizeof kCrashPoints / sizeof kCrashPoints[0])) return 5;
   g_ep = info.named("placement_ep");
 
   // Attach: ask the kernel first for the CPU count (attach returns it).
+  // start() waits for the CPU count attach returns (policy.h: lifecycle);
+  // a successor imports its predecessor's state before that.
   uint64_t resume = 0;
-  policy.start(1);  // provisional; restarted below with the real count
   if (takeover) {
     // Over the predecessor's endpoint when granted one, else the page.
     bool ok = pred != capos::abi::kNullCap ? take_over_endpoint(pred, policy, &resume)
@@ -386,15 +402,26 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   if (!ar.init(g_res, a.cqe.result_len).ok()) return 2;
   uint64_t epoch = kern::wire::Reader::u64(ar.root(), 0);
   uint32_t ncpus = static_cast<uint32_t>(kern::wire::Reader::u64(ar.root(), 1));
-  uint32_t limit = static_cast<uint32_t>(arg_u64(args, "cpus", ncpus));
+  const uint32_t limit = static_cast<uint32_t>(cpus_arg);
   if (limit != 0 && limit < ncpus) ncpus = limit;
-  if (!takeover) policy.start(ncpus);
+  policy.start(ncpus);
   g_crash.select(epoch != 0 ? static_cast<uint32_t>(epoch - 1) : 0);
   if (takeover && pred == capos::abi::kNullCap) __atomic_store_n(&g_handover[0], 3ull, __ATOMIC_RELEASE);
   arm_receive();
-  if (!arg_is(args, "quiet=1"))
-    cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us)\n", policy.name(), policy.version(),
-               static_cast<unsigned long long>(epoch), ncpus, static_cast<unsigned long long>(deadline_ns / 1000));
+  if (!arg_is("quiet", "1")) {
+    // The policy's arguments as it took them (the benchmark checks them).
+    char pa[160];
+    uint32_t pl = 0;
+    for (uint32_t i = 0; i < g_policy_args.n; ++i) {
+      ArgError one;
+      one.add(i == 0 ? " args=" : ",").add_pair(g_policy_args.kv[i]);
+      for (uint32_t k = 0; k < one.len && pl + 1 < sizeof pa; ++k) pa[pl++] = one.text[k];
+    }
+    pa[pl] = '\0';
+    cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us)%s\n", policy.name(),
+               policy.version(), static_cast<unsigned long long>(epoch), ncpus,
+               static_cast<unsigned long long>(deadline_ns / 1000), pa);
+  }
 
   uint64_t seen = 0;
   for (;;) {

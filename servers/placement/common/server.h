@@ -12,6 +12,14 @@
 //   fail=hang|garbage|exit  after `fail_after` events, misbehave (tests)
 //   fail_after=N
 //   quiet=1         no per-attach lines
+//   crash_at=...    test crash points (libcap/crash_point.h)
+//   anything else   the policy's: Policy::configure gets every other word
+//                   (policy_args.h); a refusal prints
+//                   "[placement] <policy>: arguments refused: <why>" and
+//                   the server exits with 6 before attaching
+//
+// The policy's lifecycle (policy.h): configure, import_state (takeover
+// only), then start once with the attach's CPU count capped by cpus=.
 //
 // Hot swap through the "handover" MemoryObject (one page, mapped by both):
 // word 0 is the state: 0 idle, 1 export requested (successor), 2 exported

@@ -3,8 +3,29 @@
 
 namespace placement {
 
+bool FairShare::configure(const KeyValues& args, ArgError& err) {
+  uint64_t slice = base_slice_ns_;
+  for (uint32_t i = 0; i < args.n; ++i) {
+    const KeyValue& kv = args.kv[i];
+    uint64_t ms = 0;
+    if (!kv.key_is("slice_ms")) {
+      err.add("unknown key '").add(kv.key, kv.key_len).add("' (fair-share takes slice_ms=1..")
+          .add_u64(kMaxSliceNs / 1'000'000).add(")");
+      return false;
+    }
+    if (!value_u64(kv, 1, kMaxSliceNs / 1'000'000, ms, err)) return false;
+    slice = ms * 1'000'000;
+  }
+  base_slice_ns_ = slice;  // all checked: nothing changes on a refusal
+  return true;
+}
+
 void FairShare::start(uint32_t ncpus) {
   ncpus_ = ncpus == 0 ? 1 : (ncpus > kMaxCpus ? kMaxCpus : ncpus);
+  // A successor started with fewer CPUs than its predecessor had: threads
+  // on CPUs it does not place on are placed afresh.
+  for (uint32_t i = 0; i < threads_.n; ++i)
+    if (threads_.t[i].cpu >= ncpus_) threads_.t[i].cpu = kNoCpu;
 }
 
 uint64_t FairShare::eff_weight(const ThreadPlacement& t) const {
@@ -25,8 +46,8 @@ uint64_t FairShare::slice_for(const ThreadPlacement& t) const {
   }
   uint64_t mine = eff_weight(t);
   if (ref == 0) ref = mine;
-  uint64_t s = kBaseSliceNs * mine / ref;
-  if (s < kBaseSliceNs) s = kBaseSliceNs;
+  uint64_t s = base_slice_ns_ * mine / ref;
+  if (s < base_slice_ns_) s = base_slice_ns_;
   if (s > kMaxSliceNs) s = kMaxSliceNs;
   return s;
 }
@@ -166,7 +187,7 @@ void FairShare::export_state(PolicyState& s) const {
   copy_name(s.policy, sizeof s.policy, name());
   s.version = version();
   s.last_seq = last_seq_;
-  s.default_slice_ns = kBaseSliceNs;
+  s.default_slice_ns = base_slice_ns_;
   s.ncpus = ncpus_;
   s.nthreads = threads_.n;
   for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];

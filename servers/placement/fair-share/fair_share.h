@@ -22,6 +22,11 @@
 // so CPUs that are slower for reasons the policy cannot see (interrupts,
 // the server itself, a busy host) do not shortchange the same threads.
 //
+// Argument (Policy::configure): slice_ms=N, the slice of the smallest
+// runnable share, 1..200 ms (default 8). Larger slices mean fewer switches
+// and coarser sharing; the kernel counts slices in whole 4 ms ticks (the
+// nearest, at least one), so values that are not multiples of 4 are rounded.
+//
 // Deterministic: decisions depend only on the events, in order.
 #pragma once
 
@@ -31,13 +36,15 @@ namespace placement {
 
 class FairShare final : public Policy {
 public:
-  static constexpr uint64_t kBaseSliceNs = 2 * kTickNs;
+  static constexpr uint64_t kBaseSliceNs = 2 * kTickNs;  // default of slice_ms
   static constexpr uint64_t kMaxSliceNs = 50 * kTickNs;
   static constexpr uint32_t kRotateEvery = 3;
 
   const char* name() const override { return "fair-share"; }
   uint32_t version() const override { return 1; }
+  bool configure(const KeyValues& args, ArgError& err) override;
   void start(uint32_t ncpus) override;
+  uint64_t base_slice_ns() const { return base_slice_ns_; }
   void on_event(const Event& e, Decisions& out) override;
   void export_state(PolicyState& s) const override;
   bool import_state(const PolicyState& s) override;
@@ -60,6 +67,7 @@ private:
   uint32_t reported_[kMaxCpus] = {};  // runnable per CPU from the last load report
   uint64_t last_seq_ = 0;
   uint64_t load_reports_ = 0;
+  uint64_t base_slice_ns_ = kBaseSliceNs;
 };
 
 }  // namespace placement

@@ -238,7 +238,9 @@ CAP_TEST(hot_swap_fair_share_round_robin_fair_share) {
   uint64_t e1 = status().epoch;
   const char* nb[3] = {"schedctl", "predecessor", "placement_ep"};
   CapHandle gb[3] = {schedctl(), cl1.value(), ep2.value()};
-  auto b = guest::spawn_std("placement-round-robin", "deadline_us=1000000 takeover=1", nb, gb, 3);
+  // cpus=1: a successor places on the CPUs it was told, not its
+  // predecessor's count (check_run.py: c reports b's snapshot with ncpus=1).
+  auto b = guest::spawn_std("placement-round-robin", "deadline_us=1000000 takeover=1 cpus=1", nb, gb, 3);
   CAP_REQUIRE(b.ok());
   CAP_REQUIRE(wait_attached(e1));
   CAP_CHECK(wait_code(a.value()) == 0);  // the old one handed over and left
@@ -278,6 +280,19 @@ CAP_TEST(hot_swap_through_the_handover_page) {
   CAP_CHECK(wait_code(w.value()) == 0);
   CAP_CHECK(status().mode == 1);
   stop(b.value());
+}
+
+// A bad policy argument stops the server before it attaches, with the
+// reason on the console (check_run.py expects the line).
+CAP_TEST(bad_policy_argument_is_refused_before_attaching) {
+  uint64_t e0 = status().epoch;
+  auto a = spawn_server("placement-fair-share", "deadline_us=1000000 slice_ms=0");
+  CAP_REQUIRE(a.ok());
+  CAP_CHECK(wait_code(a.value()) == 6);
+  auto b = spawn_server("placement-pinning", "deadline_us=1000000 quantum=3");
+  CAP_REQUIRE(b.ok());
+  CAP_CHECK(wait_code(b.value()) == 6);
+  CAP_CHECK(status().epoch == e0);  // neither attached
 }
 
 CAP_TEST(refused_import_keeps_the_old_server) {
