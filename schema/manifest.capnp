@@ -36,7 +36,7 @@ struct BootModule {
   caps @3 :List(CapSource);        # capabilities it receives, in slot order
   exports @4 :List(Text);          # names of capabilities it serves to later modules
   quotas @5 :Quotas;               # its resource quotas (zero fields = defaultQuotas)
-  placementWeight @6 :UInt32 = 100;  # fair-share weight of its threads
+  placementWeight @6 :UInt32 = 1024;  # run-queue weight of its threads (1..10000; 1024 = the kernel default)
   restartable @7 :Bool;            # init restarts it if it exits or faults
   maxRestarts @8 :UInt32 = 3;      # restarts before init gives up on it
   dependsOn @9 :List(Text);        # modules that must be running before it starts

@@ -13,7 +13,7 @@ struct ThreadInfo {
   threadId @0 :UInt64;    # kernel thread id
   processId @1 :UInt64;   # kernel id of its process
   cpu @2 :UInt32;         # CPU it last ran on (or was queued on)
-  weight @3 :UInt32;      # fair-share weight (Thread.setWeight; default 100)
+  weight @3 :UInt32;      # fair-share weight (Thread.setWeight, spawn placementWeight; default 1024)
   runNs @4 :UInt64;       # CPU time consumed so far
   cpuHint @5 :Int32 = -1; # CPU asked for with Thread.setCpuHint, -1 if none
 }
@@ -24,7 +24,7 @@ struct CpuLoad {
   runnable @1 :UInt32;    # threads queued on it now
   busyNs @2 :UInt64;      # time spent running threads in the interval
   idleNs @3 :UInt64;      # time spent idle in the interval
-  weight @4 :UInt32;      # queue weight currently applied
+  weight @4 :UInt32;      # always 0: CPUs have no weight (setCpuWeights was removed)
 }
 
 struct PlacementEvent {
@@ -58,7 +58,8 @@ struct PlacementDecision {
       sliceNs @3 :UInt64;    # time slice to give it (0 = the default slice)
     }
     cpuWeight :group {
-      # Set a CPU queue's weight (share of new work when balancing).
+      # Removed with SchedulerControl.setCpuWeights: the kernel refuses it
+      # as an invalid decision (docs/placement.md, "Weights").
       cpu @4 :UInt32;        # the CPU
       weight @5 :UInt32;     # its weight, 0 = drain (no new threads)
     }
@@ -92,7 +93,7 @@ struct CpuState {
   # One CPU in a snapshot.
   cpu @0 :UInt32;         # CPU index
   online @1 :Bool;        # whether it runs threads
-  weight @2 :UInt32;      # queue weight
+  weight @2 :UInt32;      # always 0: CPUs have no weight (setCpuWeights was removed)
   runnable @3 :UInt32;    # threads queued on it
 }
 

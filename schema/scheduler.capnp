@@ -35,7 +35,8 @@ interface SchedulerControl {
   # and which were not.
 
   setCpuWeights @3 (weights :List(UInt32)) -> ();
-  # Sets every CPU queue's weight at once (index = CPU).
+  # Removed: answers bad_method. The weights were stored and never applied
+  # (docs/placement.md, "Weights"); the ordinal stays reserved.
 
   setDefaultSlice @4 (sliceNs :UInt64) -> ();
   # Sets the time slice given to threads without an explicit one.

@@ -29,7 +29,8 @@ interface ProcessSpawner {
   # Loads boot module `module` (an ELF image) into a new process called
   # `name`, passes `args`, installs `caps` in its first slots in order,
   # applies `quotas` (each at most what the caller has left) and gives its
-  # threads `placementWeight` (0 = default 100). Returns a handle to wait
+  # threads `placementWeight` (0 = the default, 1024; at most 10000: the
+  # run-queue weight of every thread it creates). Returns a handle to wait
   # for or kill it and its kernel id.
 
   modules @1 () -> (names :List(Text));

@@ -39,7 +39,7 @@ struct SimOptions {
 
 struct SimThreadSpec {
   uint64_t pid = 1;
-  uint32_t weight = 1;
+  uint32_t weight = placement::kDefaultWeight;  // the kernel's default, as for an unweighted thread
   uint64_t work_ticks = 100;   // CPU ticks until it exits
   uint64_t burst_ticks = 0;    // run this long, then block (0: CPU-bound)
   uint64_t block_ticks = 0;

@@ -3,6 +3,8 @@
 
 #include "arch/x86_64/paging.h"
 #include "capos/abi/start.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/spawner.capnp.h"
 #include "core/boot_info.h"
 #include "core/console.h"
 #include "core/fault_inject.h"
@@ -11,6 +13,7 @@
 #include "core/percpu.h"
 #include "core/ring_dispatch.h"
 #include "lib/capnp_wire.h"
+#include "lib/sched_events.h"
 #include "object/boot_modules.h"
 #include "object/console.h"
 #include "object/fault_injection.h"
@@ -148,9 +151,11 @@ struct NamedGrant {
 
 // Creates, loads and starts a process from a boot module. `grants` come
 // from `from` (the caller's table; null for the kernel). Returns the process.
+// `weight` is the run-queue weight of its threads (kDefaultWeight unless the
+// spawn's placementWeight says otherwise).
 Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* args, size_t args_len,
                            const ProcessQuotas& q, Process* from, const NamedGrant* grants, uint32_t ngrants,
-                           Status* why) {
+                           Status* why, uint32_t weight = kDefaultWeight) {
     *why = Status::ok;
     auto created = Process::create(name, q);
     if (!created.ok()) {
@@ -159,6 +164,7 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
         return created.error();
     }
     Ref<Process> p = created.release_value();
+    p->set_thread_weight(weight);  // before load/start create its first thread
     abi::NamedCap named[16] = {};
     CapHandle wk[static_cast<uint32_t>(abi::StartCap::count)];
     for (CapHandle& h : wk) h = abi::kNullCap;
@@ -383,7 +389,7 @@ void spawner_invoke(Call& call, KernelObject&) {
     if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
     if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
     // Decode: spawn(name p0, module p1, args p2 List(Text), caps p3 List(CapGrant),
-    //               quotas p4, placementWeight u32 #0)
+    //               quotas p4, placementWeight u32 #0; read below through the generated reader)
     wire::Reader r;
     if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
     const wire::StructView& root = r.root();
@@ -425,6 +431,24 @@ void spawner_invoke(Call& call, KernelObject&) {
         grants[ng++] = NamedGrant{reinterpret_cast<const char*>(gname.value().data), gname.value().size,
                                   call.caps_in[gcap.value()], rights};
     }
+    // placementWeight: 0 = the default; else 1..kMaxWeight, the bounds
+    // Thread.setWeight and placement decisions use.
+    uint32_t weight = 0;
+    {
+        cap::capnp::FlatMessageReader<1> pr;
+        // The grants' capability pointers index the call's capabilities:
+        // validate() checks them against a table of that many.
+        uint32_t slots[kMaxCallCaps];
+        const uint32_t ncaps = call.caps_in_count < kMaxCallCaps ? call.caps_in_count : kMaxCallCaps;
+        for (uint32_t i = 0; i < ncaps; ++i) slots[i] = i;
+        if (pr.init_flat(call.params, call.params_len) != cap::capnp::Error::Ok)
+            return call.fail(Status::malformed_message);
+        pr.set_cap_table(cap::capnp::CapTable{slots, ncaps});
+        if (pr.validate() != cap::capnp::Error::Ok) return call.fail(Status::malformed_message);
+        weight = pr.root<cap::schema::ProcessSpawner::SpawnParams>().placement_weight();
+    }
+    if (weight > kMaxWeight) return call.fail(Status::invalid_argument);
+    if (weight == 0) weight = kDefaultWeight;
     ProcessQuotas q = quotas_from(quotas.value(), call.proc.quotas());
     {
         LockGuard<SpinLockIrq> g(cap_lock());
@@ -432,7 +456,7 @@ void spawner_invoke(Call& call, KernelObject&) {
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(abi::QuotaKind::cap_slots));
     }
     Status why = Status::ok;
-    auto p = spawn(pname, *m, argbuf, alen, q, &call.proc, grants, ng, &why);
+    auto p = spawn(pname, *m, argbuf, alen, q, &call.proc, grants, ng, &why, weight);
     if (!p.ok()) {
         call.fail(why);
         if (why == Status::quota_exceeded) call.detail = static_cast<uint32_t>(abi::QuotaKind::frames);

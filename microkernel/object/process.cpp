@@ -443,6 +443,7 @@ Result<Ref<UserThread>> Process::create_thread(uint64_t entry, uint64_t stack_to
     o.name = name_;
     o.uses_fpu = true;
     o.address_space = as_;
+    o.weight = thread_weight_;
     auto kt = Thread::create_stopped(&UserThread::kernel_entry, t, o);
     if (!kt.ok()) return fail(kt.error());
     t->kthread_ = kt.value();

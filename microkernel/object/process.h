@@ -39,6 +39,7 @@
 #include "lib/ref.h"
 #include "lib/result.h"
 #include "lib/ring.h"
+#include "lib/run_queue.h"
 #include "object/cap_table.h"
 
 namespace kern {
@@ -125,6 +126,9 @@ public:
     bool caps_closed() const { return caps_closed_; }
     AddressSpace* address_space() const { return as_; }
     const ProcessQuotas& quotas() const { return quotas_; }
+    // Run-queue weight of every thread created from now on (the spawn's
+    // placementWeight; set by the spawner before the first thread starts).
+    void set_thread_weight(uint32_t w) { thread_weight_ = w; }
     uint64_t id() const { return id_; }
     const char* name() const { return name_; }
     bool exiting() const { return __atomic_load_n(&exiting_, __ATOMIC_ACQUIRE); }
@@ -179,6 +183,7 @@ private:
     ProcessQuotas quotas_;
     uint64_t frames_used_ = 0;
     uint32_t live_threads_ = 0;                  // started and not exited
+    uint32_t thread_weight_ = kDefaultWeight;    // ThreadOptions::weight of its threads
     uint32_t creating_ = 0;                      // lock_: being created
     UserThread* threads_[kMaxUserThreads] = {};  // lock_; each holds a reference
     Mapping mappings_[kMaxMappings];             // lock_

@@ -49,7 +49,6 @@ uint64_t g_server_pid = 0;
 uint64_t g_epoch = 0;
 uint64_t g_deadline_ns = SchedulerControl::kDefaultDeadlineNs;
 uint32_t g_default_slice_ticks = 0;  // 0: dispatch's own default
-uint32_t g_cpu_weight[kMaxCpus];
 // Serializes attach/detach/nextEvents (one consumer of the ring). Ranked
 // lowest (with process locks: never nested with one) because a waiting
 // nextEvents arms a deadline (user_timeout) and creates its op (user_wait)
@@ -428,7 +427,7 @@ void obs_tick(unsigned cpu) {
     e.kind = SchedEventKind::cpu_load;
     e.cpu = cpu;
     e.runnable = sched::nr_runnable(cpu);
-    e.weight = g_cpu_weight[cpu];
+    e.weight = 0;  // CPUs have no weight
     uint64_t tick_ns = 1'000'000'000ull / sched::kTimerHz;
     e.run_ns = (st.ticks - st.idle_ticks) * tick_ns;
     e.aux = st.idle_ticks * tick_ns;
@@ -450,7 +449,7 @@ void obs_switch_in(unsigned cpu, Thread* next) {
             e.kind = SchedEventKind::cpu_load;
             e.cpu = cpu;
             e.runnable = 0;
-            e.weight = g_cpu_weight[cpu];
+            e.weight = 0;  // CPUs have no weight
             (void)post(e, cpu, false);
             break;
         }
@@ -818,10 +817,9 @@ bool decode_decision(const wire::StructView& s, SchedDecision* d) {
         d->cpu = R::u32(s, 4);
         d->value = R::u64(s, 3);
         return true;
-    case 1:  // cpuWeight: cpu u32[4], weight u32[2]
+    case 1:  // cpuWeight: retired with setCpuWeights (docs/placement.md): refused as invalid
         d->kind = SchedDecisionKind::none;
-        if (R::u32(s, 4) < kMaxCpus) g_cpu_weight[R::u32(s, 4)] = R::u32(s, 2);
-        return R::u32(s, 4) < kMaxCpus;
+        return false;
     case 2:  // threadWeight: threadId w1, weight u32[4]
         d->kind = SchedDecisionKind::thread_weight;
         d->thread_id = R::u64(s, 1);
@@ -873,7 +871,10 @@ void m_place(Call& call, const wire::Reader& r) {
         SchedDecision d;
         bool decoded = decode_decision(s, &d);
         bool invalid = !decoded, late = false;
-        const char* why = decoded ? nullptr : "unknown decision kind";
+        const char* why = decoded ? nullptr
+                          : wire::Reader::u16(s, 10) == 1
+                              ? "cpuWeight: CPUs have no weights (setCpuWeights was removed)"
+                              : "unknown decision kind";
         if (decoded && stale_epoch) why = "stale epoch (a successor attached)";
         else if (decoded) why = apply(d, now, &invalid, &late);
         TraceRecord tr;
@@ -942,7 +943,7 @@ void m_snapshot(Call& call) {
         wire::Builder::Struct e{c0.data + c * 2u, c0.data + c * 2u + 2, 2, 0};
         wire::Builder::set_u32(e, 0, c);
         wire::Builder::set_bit(e, 32, true);
-        wire::Builder::set_u32(e, 2, g_cpu_weight[c]);
+        wire::Builder::set_u32(e, 2, 0);  // CpuState.weight: CPUs have no weight
         wire::Builder::set_u32(e, 3, sched::nr_runnable(c));
     }
     constexpr uint32_t kMaxThreads = 128;  // 128 * 40 bytes fit the result buffer
@@ -1004,7 +1005,6 @@ void m_stats(Call& call) {
 SchedulerControl& SchedulerControl::get() { return g_obj; }
 
 void SchedulerControl::init(bool tracing) {
-    for (unsigned c = 0; c < kMaxCpus; ++c) g_cpu_weight[c] = kDefaultWeight;
     __atomic_store_n(&g_tracing, tracing, __ATOMIC_RELEASE);
     ThreadOptions o;
     o.name = "sched-notify";
@@ -1060,16 +1060,10 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
     case kAttach: return m_attach(call, r);
     case kNextEvents: return m_next_events(call, r);
     case kPlace: return m_place(call, r);
-    case kSetCpuWeights: {
-        wire::Reader pr;
-        if (!pr.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-        uint32_t n = 0;
-        auto l = pr.u32_list(pr.root(), 0, &n);
-        if (!l.ok()) return call.fail(Status::malformed_message);
-        const uint32_t* v = reinterpret_cast<const uint32_t*>(l.value().data);
-        for (uint32_t i = 0; i < n && i < kMaxCpus; ++i) g_cpu_weight[i] = v[i];
-        return;
-    }
+    case kSetCpuWeights:
+        // Removed: the weights were stored and never changed a placement
+        // (docs/placement.md, "CPU weights"). Refused, not silently dropped.
+        return call.fail(Status::bad_method);
     case kSetDefaultSlice: {
         if (!is_server(call)) return call.fail(Status::stale_slot);
         uint64_t ns = wire::Reader::u64(r.root(), 0);

@@ -57,7 +57,7 @@ struct Entry {
   char deps[kMaxDeps][kNameMax] = {};
   uint32_t ndeps = 0;
   srv::Quotas quotas;
-  uint32_t weight = 100;
+  uint32_t weight = 1024;  // schema default: the kernel's kDefaultWeight
   bool restartable = false;
   uint32_t max_restarts = 3;
 };

@@ -78,7 +78,7 @@ TEST_CASE("shipped good manifests validate and start dependencies first", "[mani
   CHECK(sp.nexports == 1);
   CHECK(sp.restartable);
   CHECK(sp.max_restarts == 3);
-  CHECK(sp.weight == 200);
+  CHECK(sp.weight == 2048);  // twice the default
   CHECK(std::string(sp.args) == "children=16 frames=65536 slots=4096");
   CHECK(sp.quotas.frames == 8192);
   CHECK(d.m->defaults.cap_slots == 256);
@@ -87,7 +87,7 @@ TEST_CASE("shipped good manifests validate and start dependencies first", "[mani
   CHECK(std::string(h.caps[0].module) == "spawner");
   CHECK(std::string(h.caps[0].exp) == "spawner");
   CHECK(h.caps[0].rights == 0xffffffffu);
-  CHECK(h.weight == 100);  // the schema default
+  CHECK(h.weight == 1024);  // the schema default: the kernel's kDefaultWeight
   CHECK(!h.restartable);
 }
 

@@ -44,8 +44,8 @@ inline constexpr uint64_t kTickNs = 4'000'000;  // the kernel's 250 Hz tick
 //                    per CPU, and at once (at most once a tick) when a CPU
 //                    goes idle while another CPU has two or more runnable
 //                    (then runnable = 0). cpu, runnable (queued + running),
-//                    run_ns = busy ns and aux = idle ns since boot, weight =
-//                    that CPU's setCpuWeights value (default 1024).
+//                    run_ns = busy ns and aux = idle ns since boot; weight
+//                    is 0 (CPUs have no weight: setCpuWeights was removed).
 //   deadline_missed  the answer to seq `aux` did not arrive in time (swept on
 //                    `cpu`'s tick); thread_id and process_id are 0: look the
 //                    thread up by the seq if it matters. The thread stays
@@ -56,7 +56,8 @@ inline constexpr uint64_t kTickNs = 4'000'000;  // the kernel's 250 Hz tick
 // Weight carried by thread events: the weight a policy's thread_weight or
 // process_weight decision gave the thread when there was one, else the
 // thread's own run-queue weight: kDefaultWeight (1024,
-// microkernel/lib/run_queue.h) unless Thread.setWeight set another. Never 0.
+// microkernel/lib/run_queue.h) unless the spawn's placementWeight or
+// Thread.setWeight set another. Never 0.
 enum class EventKind : uint8_t {
   none = 0,
   thread_created = 1,
@@ -79,7 +80,7 @@ struct Event {
   uint64_t run_ns = 0;
   uint64_t aux = 0;
   uint32_t cpu = 0;       // where the kernel placed / ran the thread; the CPU of cpu_load
-  uint32_t weight = 0;    // thread events: the thread's weight (see above); cpu_load: the CPU's
+  uint32_t weight = 0;    // thread events: the thread's weight (see above); cpu_load: 0
   uint32_t runnable = 0;  // cpu_load
   EventKind kind = EventKind::none;
 };

@@ -340,4 +340,58 @@ CAP_TEST(trace_of_a_round_robin_run) {
   trace_dump(false);
 }
 
+// The weights SchedulerControl.snapshot reports for the threads of process
+// `pid` (the run-queue weight of each); returns how many it found.
+uint32_t weights_of(uint64_t pid, uint32_t* out, uint32_t max) {
+  alignas(8) static uint8_t res[8192];
+  guest::Raw r = guest::raw_call(schedctl(), kSchedCtl, 5, nullptr, 0, res, sizeof res);
+  if (r.cqe.status != 0) return 0;
+  kern::wire::Reader rd;
+  if (!rd.init(res, r.cqe.result_len).ok()) return 0;
+  auto snap = rd.child(rd.root(), 0);
+  if (!snap.ok()) return 0;
+  auto list = rd.struct_list(snap.value(), 2);
+  if (!list.ok()) return 0;
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < list.value().count; ++i) {
+    auto e = kern::wire::Reader::list_struct(list.value(), i);
+    if (kern::wire::Reader::u64(e, 1) == pid && n < max) out[n++] = kern::wire::Reader::u32(e, 5);
+  }
+  return n;
+}
+
+// ProcessSpawner.spawn's placementWeight is the weight of the child's
+// threads (0: the kernel's default 1024); above 10000 is refused.
+CAP_TEST(spawn_placement_weight_is_the_weight_of_the_childs_threads) {
+  const CapHandle spawner = cap::start_info().named("spawner");
+  CAP_REQUIRE(spawner != 0);
+  const cap::StartInfo& info = cap::start_info();
+  const cap::SpawnGrant std_grants[3] = {{"console", info.console()}, {"park", info.park()}, {"timer", info.timer()}};
+  char args[64];
+  const uint32_t weights[2] = {300, 0};
+  for (uint32_t k = 0; k < 2; ++k) {
+    // Spins 300 ms: alive while the snapshot is taken.
+    (void)cap::snprint(args, sizeof args, "mode=spin until=%llu",
+                       static_cast<unsigned long long>(now() + 300'000'000ull));
+    auto w = cap::spawn(spawner, "weighted", "placement-worker", args, std_grants, 3, nullptr, weights[k]);
+    CAP_REQUIRE(w.ok());
+    sleep_ms(20);
+    uint32_t got[4] = {};
+    uint32_t n = weights_of(w.value().pid, got, 4);
+    CAP_CHECK(n == 1);
+    CAP_CHECK(got[0] == (weights[k] != 0 ? weights[k] : 1024u));
+    CAP_CHECK(guest::wait_process(w.value().handle).ok());
+    CapHandle h[1] = {w.value().handle};
+    (void)guest::drop_caps(h, 1);
+  }
+  auto big = cap::spawn(spawner, "too-heavy", "placement-worker", "mode=spin until=0", std_grants, 3, nullptr, 10001);
+  CAP_CHECK(!big.ok() && big.status() == capos::abi::Status::invalid_argument);
+}
+
+// setCpuWeights was removed (docs/placement.md, "CPU weights"): refused.
+CAP_TEST(set_cpu_weights_is_refused) {
+  guest::Raw r = guest::raw_call(schedctl(), kSchedCtl, 3);
+  CAP_CHECK(r.cqe.status == static_cast<int32_t>(capos::abi::Status::bad_method));
+}
+
 CAP_TEST_MAIN("placement")
