@@ -17,6 +17,9 @@ struct WorkAssignment {
   blockOffset @5 :UInt64;  # blockHash: first byte of this worker's blocks
   blockBytes @6 :UInt64;   # blockHash: bytes this worker hashes
   rounds @7 :UInt32;       # blockHash: hashing rounds
+  chunks @8 :UInt32;       # pieces the workers share the range in (claimed
+                           # through the shared page's counter); 0: each
+                           # worker computes [rangeLo, rangeHi) of its own
 }
 
 struct WorkerReport {
@@ -28,6 +31,9 @@ struct WorkerReport {
   workCycles @4 :UInt64;   # TSC cycles of the timed section (no syscalls inside)
   startTsc @5 :UInt64;     # TSC at the start of the timed section
   endTsc @6 :UInt64;       # TSC at its end
+  cpuStart @7 :UInt32;     # CPU id just before the timed section
+  cpuEnd @8 :UInt32;       # and just after it
+  chunksTaken @9 :UInt32;  # pieces of the shared range this worker computed
 }
 
 struct BenchResult {
@@ -47,6 +53,12 @@ struct BenchResult {
 
 interface Coordinator {
   # Hands out work, collects reports, verifies and publishes results.
+  # Served by bench-coordinator on an Endpoint for the process-scale
+  # workers it starts (benchmarks/capos/coordinator.cpp): each worker
+  # registers, then meets the others at the gate of a shared page (the only
+  # thing that page still carries: the start signal and the chunk counter,
+  # so nothing but loads and stores lies between the workers' timed
+  # sections), and reports after its timed section.
 
   register @0 (workerIndex :UInt32) -> (work :WorkAssignment);
   # A worker announces itself and receives its `work`.
@@ -57,4 +69,6 @@ interface Coordinator {
 
   result @2 () -> (result :BenchResult);
   # Blocks until every worker has reported and the totals were checked.
+  # Not served yet: the coordinator prints its results on the console,
+  # where the harness reads them; a call answers bad_method.
 }

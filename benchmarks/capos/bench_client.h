@@ -1,15 +1,15 @@
-// bench_client.h - what the capOS benchmark coordinator and workers share: arguments, the shared results page, spawner/process calls.
+// bench_client.h - what the capOS benchmark coordinator and workers share: arguments, the shared gate page, spawner/process calls.
 //
 // The coordinator (coordinator.cpp) and the process-scale worker
 // (worker.cpp) are ordinary libcap programs. Everything they need beyond
 // libcap's typed calls lives here: `key=value` arguments (args.h), the one
 // function that starts a worker process (`spawn_worker`, over the
 // ProcessSpawner interface of schema/spawner.capnp, through whatever the
-// "spawner" capability is: the kernel's boot-module spawner or the spawner
-// server, same interface, same call; the manifests grant the kernel's, see
-// docs/benchmarks.md for the placement reason), ProcessHandle.wait,
-// dropping capabilities, and the layout of the MemoryObject page through
-// which process-scale workers meet at their gate and report their results.
+// "spawner" capability is: the spawner server in every shipped manifest, the
+// kernel's boot-module spawner in the utest-smp-* boots, which have no init;
+// same interface, same call), ProcessHandle.wait, dropping capabilities, and
+// the layout of the MemoryObject page at whose gate process-scale workers
+// meet (their assignments and reports are Coordinator calls).
 #pragma once
 
 #include <stddef.h>
@@ -24,43 +24,25 @@ namespace benchcap {
 
 using capos::abi::CapHandle;
 
-// ---- the shared results page (process scale) --------------------------------
+// ---- the shared gate page (process scale) -----------------------------------
 
-inline constexpr uint32_t kMaxWorkers = 32;  // 1 gate line + 32 slots + 1 spare line = one 4 KiB page
+inline constexpr uint32_t kMaxWorkers = 32;
 inline constexpr uint64_t kSharedBytes = 4096;
 
-// Rendezvous words, alone on their cache line.
+// What process-scale workers share besides their Coordinator calls: the
+// rendezvous before the timed sections and the chunk counter inside them
+// (a capability call there would put a system call in the timed section).
 struct alignas(64) Gate {
-    uint32_t arrived;        // workers that reached the gate (atomic)
-    uint32_t abort;          // nonzero: a worker or the coordinator gave up; nobody computes
-    uint32_t parent_waiting; // the coordinator is about to block in ProcessHandle.wait
-    uint32_t spawned;        // workers the leader started (for diagnostics)
-    uint32_t parent_cpu;     // diagnostics: the coordinator's CPU when it started the leader
-    uint32_t leader_cpu;     // and the leader's when it started the others
-    uint32_t next_chunk;     // chunks.h: the next unclaimed piece of the range (atomic)
-    uint32_t chunks;         // pieces of the range; 0: each worker its fixed segment
-    uint64_t pad_[4];
+    uint32_t arrived;     // workers that reached the gate (atomic)
+    uint32_t abort;       // nonzero: a worker or the coordinator gave up; nobody computes
+    uint32_t next_chunk;  // chunks.h: the next unclaimed piece of the range (atomic)
+    uint32_t pad32_;
+    uint64_t pad_[6];
 };
 static_assert(sizeof(Gate) == 64);
 
-// One worker's report, alone on its cache line. `done` is written last.
-struct alignas(64) WorkerSlot {
-    uint64_t count;
-    uint64_t checksum;
-    uint64_t start_cycles;
-    uint64_t end_cycles;
-    uint32_t cpu_start;  // TSC_AUX (CPU id) just before the first cycle read
-    uint32_t cpu_end;    // and just after the second
-    uint64_t done;
-    uint32_t chunks_taken;  // pieces this worker computed (chunks.h)
-    uint32_t pad32_;
-    uint64_t pad_[1];
-};
-static_assert(sizeof(WorkerSlot) == 64);
-
 struct Shared {
     Gate gate;
-    WorkerSlot slots[kMaxWorkers];
 };
 static_assert(sizeof(Shared) <= kSharedBytes);
 

@@ -21,12 +21,17 @@
 // `[bench-window] end <label>` (outside the timed section) so the host can
 // attribute its own CPU time and QEMU's statistics to the run.
 //
-// Process scale: one MemoryObject page (bench_client.h) shared with the
-// workers; the coordinator starts worker 0 (the leader) through
-// ProcessSpawner, announces in the page that it is about to block, and
-// blocks in ProcessHandle.wait; the leader starts the others
-// (worker.cpp says why). Each worker computes prime_segment(lo, hi, k, i)
-// behind a gate of all k workers; elapsed = max(end) - min(start).
+// Process scale: the coordinator serves Coordinator (schema/coordinator.capnp)
+// on an Endpoint of its own and starts the k workers through its "spawner"
+// capability (the ProcessSpawner server in every shipped manifest; the
+// kernel's boot-module spawner in the utest-smp-* boots, which have no
+// init), each granted a client of that Endpoint, the run's MemoryObject page
+// and the console. A worker registers (Coordinator.register gives its
+// WorkAssignment), meets the others at the page's gate, computes, and
+// reports (Coordinator.report); the coordinator blocks in Endpoint.receive
+// meanwhile, so its CPU is idle while the workers time themselves, then
+// waits for each worker's exit. The page carries only the gate and the
+// chunk counter. elapsed = max(end) - min(start) over the reports.
 //
 // Thread scale: k sibling threads (libcap threads) of this process hash
 // blockhash_span(blocks, k, t) each behind a barrier of the k threads, into
@@ -43,12 +48,16 @@
 #include "bench_client.h"
 #include "cycles.h"
 #include "kstats.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/coordinator.capnp.h"
 #include "libcap/calls.h"
 #include "libcap/crash_point.h"
+#include "libcap/endpoint.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/thread.h"
 #include "chunks.h"
+#include "coordinator_service.h"
 #include "paired.h"
 #include "primes.h"
 #include "result_line.h"
@@ -59,8 +68,13 @@ extern const char kBenchDefaultArgs[];
 namespace {
 
 using namespace benchcap;
+namespace schema = cap::schema;
 
-constexpr uint64_t kSettleCycles = 2'000'000;        // see worker.cpp
+// How long thread 0 waits after the main thread announced its join before
+// it starts the siblings (the main thread's remaining path to the blocking
+// join is a few microseconds of guest time), so that the main thread's CPU
+// is idle when the siblings are placed.
+constexpr uint64_t kSettleCycles = 2'000'000;
 constexpr uint64_t kGiveUpCycles = 60'000'000'000ull;  // a thread that never arrives
 constexpr size_t kThreadStack = 64 * 1024;
 
@@ -77,8 +91,8 @@ struct Config {
 uint32_t g_passed = 0, g_failed = 0;
 
 // Where a test may kill the coordinator in a run (issue 18):
-//   after_start  process scale: the leader worker is started and told to start
-//                the others; the coordinator has not begun its wait
+//   after_start  process scale: the workers are started; the coordinator has
+//                not begun to serve their register calls
 //   mid_run      thread scale: thread 0 is started and releases its siblings;
 //                the hashing threads of this process are running
 cap::CrashPoints g_crash;
@@ -146,6 +160,28 @@ uint64_t measure_tsc_hz(const cap::StartInfo& info) {
 
 // ---- process scale ----------------------------------------------------------------
 
+static_assert(CoordinatorService::kMaxWorkers == kMaxWorkers);
+
+// Answers one received call through CoordinatorService::serve; the caps a
+// Coordinator call carries (none are expected) are dropped.
+void answer(CapHandle ep, const cap::Incoming& in, CoordinatorService& run) {
+    alignas(8) static unsigned char flat[CoordinatorService::kResultBytes];
+    size_t n = 0;
+    const cap::Status st = run.serve(in.iface, in.method, in.params, in.params_len, flat, sizeof flat, &n);
+    for (uint32_t c = 0; c < in.cap_count; ++c)
+        if (in.caps[c] != capos::abi::kNullCap) {
+            CapHandle h = in.caps[c];
+            (void)drop_caps(&h, 1);
+        }
+    (void)cap::reply(ep, in.call_id, st, n != 0 ? flat : nullptr, static_cast<uint32_t>(n), nullptr, 0);
+}
+
+// The run's Endpoint: the root this process receives on and one client
+// capability the workers share (badge 1).
+struct RunEndpoint {
+    CapHandle root = 0, client = 0;
+};
+
 bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k, const char* label) {
     auto& ring = cap::this_ring();
     auto mo = cap::process_allocate(ring, cap::start_info().process(), kSharedBytes);
@@ -160,39 +196,71 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
     }
     auto* sh = reinterpret_cast<Shared*>(va);
     __builtin_memset(sh, 0, sizeof(Shared));
-    sh->gate.chunks = c.chunks > c.hi - c.lo ? c.hi - c.lo : c.chunks;
+    RunEndpoint ep;
+    {
+        auto root = cap::create_endpoint();
+        auto client = root.ok() ? cap::mint(root.value(), 1) : cap::Result<CapHandle>(root.status());
+        if (!client.ok()) {
+            cap::print("[capos-bench] process: endpoint: %s\n", cap::status_name(client.status()));
+            if (root.ok()) (void)drop_caps(&root.value(), 1);
+            (void)cap::process_unmap(ring, cap::start_info().process(), va, kSharedBytes);
+            (void)drop_caps(&mo.value(), 1);
+            return false;
+        }
+        ep = RunEndpoint{root.value(), client.value()};
+    }
+    static CoordinatorService run;
+    run.reset(k, c.lo, c.hi, c.chunks > c.hi - c.lo ? c.hi - c.lo : c.chunks);
 
-    char a[128];
-    cap::snprint(a, sizeof a, "index=0 workers=%u lo=%u hi=%u leader=1", k, c.lo, c.hi);
-    // Exactly what the leader needs: the page, the spawner for its siblings
+    // Exactly what a worker needs: the Coordinator client, the gate page
     // and the console for error lines (no Park or Timer: it only computes).
-    const Grant g[3] = {{"results", mo.value()},
-                        {"spawner", cap::start_info().named("spawner")},
-                        {"console", cap::start_info().console()}};
+    const Grant g[3] = {{"coordinator", ep.client}, {"gate", mo.value()}, {"console", cap::start_info().console()}};
     window(true, label);
     const uint64_t t0 = bench::cycles_now();
-    auto leader = spawn_worker("bench-worker", a, g, 3);
-    bool ok = leader.ok();
-    ExitStatus st{};
-    if (ok) {
-        // From here to the blocking wait is a few microseconds; the leader
-        // waits kSettleCycles after this store before it starts the others.
-        sh->gate.parent_cpu = cpu_id();
-        __atomic_store_n(&sh->gate.parent_waiting, 1, __ATOMIC_RELEASE);
-        g_crash.hit("after_start");
-        auto e = wait_process(leader.value().handle);
-        ok = e.ok();
-        if (ok) st = e.value();
-    } else {
-        cap::print("[capos-bench] process: spawn failed: %d\n", static_cast<int>(leader.status()));
+    Spawned workers[kMaxWorkers] = {};
+    uint32_t started = 0;
+    bool ok = true;
+    for (uint32_t i = 0; i < k; ++i) {
+        char a[32];
+        cap::snprint(a, sizeof a, "index=%u", i);
+        auto s = spawn_worker("bench-worker", a, g, 3);
+        if (!s.ok()) {
+            cap::print("[capos-bench] process: spawn of worker %u failed: %s\n", i, cap::status_name(s.status()));
+            __atomic_store_n(&sh->gate.abort, 1, __ATOMIC_RELEASE);
+            ok = false;
+            break;
+        }
+        workers[started++] = s.value();
+    }
+    g_crash.hit("after_start");
+    // Serve until every worker has registered and reported. The workers'
+    // timed sections fall while this thread is blocked in receive. A worker
+    // that dies first leaves the others at the gate, where they give up; a
+    // receive silent for kServeQuietNs ends the run as failed.
+    constexpr uint64_t kServeQuietNs = 30'000'000'000ull;
+    alignas(8) static unsigned char buf[2048];
+    while (ok && run.reported() < k) {
+        auto in = cap::receive(ep.root, kServeQuietNs, buf, sizeof buf);
+        if (!in.ok() || in.value().timed_out) {
+            cap::print("[capos-bench] process: %u of %u workers registered, %u reported; giving up (%s)\n",
+                       run.registered(), k, run.reported(), in.ok() ? "no call for 30 s" : cap::status_name(in.status()));
+            __atomic_store_n(&sh->gate.abort, 1, __ATOMIC_RELEASE);
+            ok = false;
+            break;
+        }
+        answer(ep.root, in.value(), run);
+    }
+    for (uint32_t i = 0; i < started; ++i) {
+        auto e = wait_process(workers[i].handle);
+        if (!e.ok() || e.value().code != 0 || e.value().reason != 0) {
+            if (e.ok())
+                cap::print("[capos-bench] process: worker %u exited with code %lld reason %u\n", i,
+                           static_cast<long long>(e.value().code), e.value().reason);
+            ok = false;
+        }
     }
     const uint64_t t3 = bench::cycles_now();
     window(false, label);
-    if (ok && (st.code != 0 || st.reason != 0)) {
-        cap::print("[capos-bench] process: leader exited with code %lld reason %u\n", static_cast<long long>(st.code),
-                   st.reason);
-        ok = false;
-    }
 
     bench::PrimeResult total{0, 0};
     uint64_t first = ~0ull, last = 0;
@@ -202,26 +270,25 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
     bench::LineWriter w(detail, sizeof detail);
     w.str("[capos-detail] workload=process worker_cycles=");
     for (uint32_t i = 0; i < k; ++i) {
-        const WorkerSlot& s = sh->slots[i];
-        if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) == 0) {
+        const CoordinatorService::Report& s = run.reports[i];
+        if (!run.done(i)) {
             ok = false;
             continue;
         }
-        total = bench::prime_combine(total, bench::PrimeResult{s.count, s.checksum});
-        first = s.start_cycles < first ? s.start_cycles : first;
-        last = s.end_cycles > last ? s.end_cycles : last;
-        w.str(i == 0 ? "" : ",").u64(s.end_cycles - s.start_cycles);
+        total = bench::prime_combine(total, s.r);
+        first = s.start < first ? s.start : first;
+        last = s.end > last ? s.end : last;
+        w.str(i == 0 ? "" : ",").u64(s.end - s.start);
         cpus_seen |= uint64_t{1} << (s.cpu_start & 63);
         moved += s.cpu_start != s.cpu_end ? 1 : 0;
     }
     w.str(" worker_cpus=");
-    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].cpu_start);
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(run.reports[i].cpu_start);
     w.str(" worker_end_cpus=");
-    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].cpu_end);
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(run.reports[i].cpu_end);
     w.str(" worker_chunks=");
-    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(sh->slots[i].chunks_taken);
-    w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved);
-    w.kv("main_cpu", sh->gate.parent_cpu).kv("leader_cpu", sh->gate.leader_cpu).str(g_busy);
+    for (uint32_t i = 0; i < k; ++i) w.str(i == 0 ? "" : ",").u64(run.reports[i].taken);
+    w.kv("distinct_cpus", popcount(cpus_seen)).kv("migrated", moved).str(g_busy);
 
     const bool verified = ok && bench::prime_result_equal(total, expected);
     char line[bench::kResultLineMax];
@@ -232,10 +299,11 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
     if (n != 0) emit(line);
     if (w.ok()) emit(detail);
 
-    // Release this run's page and handles (slots are a quota).
+    // Release this run's page, endpoint and handles (slots are a quota).
     (void)cap::process_unmap(ring, cap::start_info().process(), va, kSharedBytes);
-    CapHandle drop[2] = {mo.value(), leader.ok() ? leader.value().handle : mo.value()};
-    (void)drop_caps(drop, leader.ok() ? 2 : 1);
+    CapHandle drop[3] = {mo.value(), ep.client, ep.root};
+    (void)drop_caps(drop, 3);
+    for (uint32_t i = 0; i < started; ++i) (void)drop_caps(&workers[i].handle, 1);
     return verified;
 }
 

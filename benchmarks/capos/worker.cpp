@@ -1,42 +1,40 @@
-// worker.cpp - process-scale benchmark worker: computes one prime segment between two cycle reads and reports it through the shared page.
+// worker.cpp - process-scale benchmark worker: registers with the coordinator, computes its share of the prime range between two cycle reads, reports.
 //
-// Arguments: index=<i> workers=<k> lo=<lo> hi=<hi> [leader=1]
-// The range is shared in the page's chunks (chunks.h) when the coordinator
-// set Gate::chunks, otherwise each worker computes its fixed segment.
-// Named capabilities: "results" (the coordinator's MemoryObject page, see
-// bench_client.h) and "console" (error lines); the leader (worker 0) also
-// gets "spawner". Nothing else (children get only what is passed).
+// Arguments: index=<i> (its place in the run; everything else comes with the
+// assignment). Named capabilities: "coordinator" (a client of the
+// coordinator's Endpoint, schema/coordinator.capnp), "gate" (the
+// coordinator's MemoryObject page: the start signal and the chunk counter
+// only, see bench_client.h) and "console" (error lines). Nothing else.
 //
-// The leader starts workers 1..k-1 itself, once the coordinator has said it
-// is about to block: every worker is then created by a process that keeps
-// its CPU busy (the leader, or the workers already spinning at the gate)
-// while the coordinator's CPU is idle, so the kernel's default placement
-// (an idle CPU first, else the least loaded) puts each new worker on a CPU
-// of its own. A coordinator that started all workers itself would still be
-// running when the last one is placed, and that worker would share a CPU
-// with a spinning sibling (the kernel has no idle pull). docs/benchmarks.md,
-// "capOS guest side", has the details.
+// Coordinator.register gives the WorkAssignment (workers, range, chunks);
+// the worker then meets the others at the page's gate, so that every worker
+// exists and runs before any starts timing (as the Linux baseline's
+// process-shared barrier); after its timed section it sends its
+// WorkerReport with Coordinator.report and exits.
 //
 // Timed section: the chunk loop (or one call of prime_count_range) between
 // two cycles_now() reads; no system call, output or allocation in between.
 #include "bench_client.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/coordinator.capnp.h"
 #include "chunks.h"
 #include "cycles.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
+#include "libcap/transport.h"
 #include "primes.h"
 
 namespace {
 
 using namespace benchcap;
+namespace schema = cap::schema;
+using Client = schema::Coordinator_Client<cap::RingTransport>;
 
-// How long the leader waits after the coordinator announced it is about to
-// block before it starts the other workers (the coordinator's remaining path
-// to the blocking wait is a few microseconds of guest time).
-constexpr uint64_t kSettleCycles = 2'000'000;
-// A gate or announcement not reached within this many cycles means a
-// sibling is gone; give up instead of spinning forever.
+// A gate not reached within this many cycles means a sibling is gone; give
+// up instead of spinning forever.
 constexpr uint64_t kGiveUpCycles = 60'000'000'000ull;
+
+cap::RingTransport* g_transport;  // on this thread's ring; set in main
 
 int fail(Shared* sh, int code) {
     if (sh != nullptr) __atomic_store_n(&sh->gate.abort, 1, __ATOMIC_RELEASE);
@@ -54,58 +52,93 @@ bool spin_until(Shared* sh, const uint32_t* word, uint32_t want) {
     return true;
 }
 
+struct Assignment {
+    uint32_t workers, lo, hi, chunks;
+};
+
+// Coordinator.register(index): the assignment, checked against what this
+// worker can compute. False (with a line on the console) if the call failed
+// or the assignment is not for it.
+bool register_with(Client& c, uint32_t index, Assignment& out) {
+    alignas(8) unsigned char seg[64];
+    cap::capnp::MessageBuilder p(seg, sizeof seg);
+    Client::register_params(p).set_worker_index(index);
+    cap::capnp::FlatMessageReader<4> r;
+    if (c.register_(p, r) != cap::capnp::Error::Ok) {
+        cap::print("[bench-worker] %u: register failed: %s\n", index, cap::status_name(g_transport->last_status()));
+        return false;
+    }
+    const auto w = Client::register_results(r).work();
+    out = Assignment{w.workers(), static_cast<uint32_t>(w.range_lo()), static_cast<uint32_t>(w.range_hi()), w.chunks()};
+    if (w.workload() != schema::Workload::Primes || w.worker_index() != index || out.workers == 0 ||
+        out.workers > kMaxWorkers || index >= out.workers || w.range_hi() <= w.range_lo() ||
+        w.range_hi() > 0xffffffffull) {
+        cap::print("[bench-worker] %u: unusable assignment\n", index);
+        return false;
+    }
+    return true;
+}
+
+bool report_to(Client& c, uint32_t index, const bench::PrimeResult& r, uint64_t start, uint64_t end,
+               uint32_t cpu_start, uint32_t cpu_end, uint32_t taken) {
+    alignas(8) unsigned char seg[256];
+    cap::capnp::MessageBuilder p(seg, sizeof seg);
+    auto rep = Client::report_params(p).init_report();
+    rep.set_worker_index(index);
+    rep.set_primes(r.count);
+    rep.set_checksum(r.checksum);
+    rep.set_work_cycles(end - start);
+    rep.set_start_tsc(start);
+    rep.set_end_tsc(end);
+    rep.set_cpu_start(cpu_start);
+    rep.set_cpu_end(cpu_end);
+    rep.set_chunks_taken(taken);
+    cap::capnp::FlatMessageReader<4> res;
+    if (c.report(p, res) != cap::capnp::Error::Ok) {
+        cap::print("[bench-worker] %u: report failed: %s\n", index, cap::status_name(g_transport->last_status()));
+        return false;
+    }
+    if (!Client::report_results(res).accepted()) {
+        cap::print("[bench-worker] %u: report refused\n", index);
+        return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 int main(cap::StartInfo& info) {
     Args args;
     args.add(info.args());
     const uint64_t index = args.u64("index", ~0ull);
-    const uint64_t k = args.u64("workers", 0);
-    const uint64_t lo = args.u64("lo", 0);
-    const uint64_t hi = args.u64("hi", 0);
-    const bool leader = args.u64("leader", 0) != 0;
-    if (k == 0 || k > kMaxWorkers || index >= k || hi <= lo || hi > 0xffffffffull) {
+    if (index >= kMaxWorkers) {
         cap::print("[bench-worker] bad arguments: %s\n", info.args());
         return 2;
     }
-    const CapHandle results = info.named("results");
-    const uint64_t va = results != capos::abi::kNullCap ? map_shared(results, kSharedBytes) : 0;
+    const CapHandle gate = info.named("gate");
+    const uint64_t va = gate != capos::abi::kNullCap ? map_shared(gate, kSharedBytes) : 0;
     if (va == 0) {
-        cap::print("[bench-worker] %llu: no results page\n", static_cast<unsigned long long>(index));
+        cap::print("[bench-worker] %llu: no gate page\n", static_cast<unsigned long long>(index));
         return 3;
     }
     auto* sh = reinterpret_cast<Shared*>(va);
-    const bench::PrimeSegment seg =
-        bench::prime_segment(static_cast<uint32_t>(lo), static_cast<uint32_t>(hi), static_cast<uint32_t>(k),
-                             static_cast<uint32_t>(index));
-
-    Spawned children[kMaxWorkers] = {};
-    uint32_t nchildren = 0;
-    if (leader && k > 1) {
-        if (!spin_until(sh, &sh->gate.parent_waiting, 1)) return fail(sh, 4);
-        spin_cycles(kSettleCycles);
-        sh->gate.leader_cpu = cpu_id();
-        for (uint32_t i = 1; i < k; ++i) {
-            char a[128];
-            cap::snprint(a, sizeof a, "index=%u workers=%llu lo=%llu hi=%llu", i, static_cast<unsigned long long>(k),
-                         static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi));
-            const Grant g[2] = {{"results", results}, {"console", info.console()}};
-            auto s = spawn_worker("bench-worker", a, g, 2);
-            if (!s.ok()) {
-                cap::print("[bench-worker] spawn of worker %u failed: %d\n", i, static_cast<int>(s.status()));
-                return fail(sh, 5);
-            }
-            children[nchildren++] = s.value();
-            __atomic_fetch_add(&sh->gate.spawned, 1, __ATOMIC_RELEASE);
-        }
+    static cap::RingTransport transport(cap::this_ring());
+    g_transport = &transport;
+    const uint32_t id = transport.bind(info.named("coordinator"));
+    if (id == cap::RingTransport::kInvalidId) {
+        cap::print("[bench-worker] %llu: no coordinator\n", static_cast<unsigned long long>(index));
+        return fail(sh, 4);
     }
+    Client coordinator(transport, id);
+    const auto me = static_cast<uint32_t>(index);
+    Assignment a{};
+    if (!register_with(coordinator, me, a)) return fail(sh, 5);
+    const bench::PrimeSegment seg = bench::prime_segment(a.lo, a.hi, a.workers, me);
 
-    // The gate: every worker exists and is running before any starts timing
-    // (as the Linux baseline's process-shared barrier).
     __atomic_fetch_add(&sh->gate.arrived, 1, __ATOMIC_ACQ_REL);
-    if (!spin_until(sh, &sh->gate.arrived, static_cast<uint32_t>(k))) return fail(sh, 6);
+    if (!spin_until(sh, &sh->gate.arrived, a.workers)) return fail(sh, 6);
 
-    const uint32_t chunks = sh->gate.chunks;
+    const uint32_t chunks = a.chunks;
     const uint32_t cpu_start = cpu_id();
     const uint64_t start = bench::cycles_now();
     bench::PrimeResult r{0, 0};
@@ -114,30 +147,12 @@ int main(cap::StartInfo& info) {
         r = bench::prime_count_range(seg.lo, seg.hi);
     } else {
         taken = bench::take_chunks(&sh->gate.next_chunk, chunks, [&](uint32_t c) {
-            const bench::ChunkRange cr =
-                bench::chunk_range(static_cast<uint32_t>(lo), static_cast<uint32_t>(hi), chunks, c);
+            const bench::ChunkRange cr = bench::chunk_range(a.lo, a.hi, chunks, c);
             r = bench::prime_combine(r, bench::prime_count_range(cr.lo, cr.hi));
         });
     }
     const uint64_t end = bench::cycles_now();
     const uint32_t cpu_end = cpu_id();
 
-    WorkerSlot& s = sh->slots[index];
-    s.count = r.count;
-    s.checksum = r.checksum;
-    s.start_cycles = start;
-    s.end_cycles = end;
-    s.cpu_start = cpu_start;
-    s.cpu_end = cpu_end;
-    s.chunks_taken = taken;
-    __atomic_store_n(&s.done, 1, __ATOMIC_RELEASE);
-
-    // The leader outlives the workers it started, so the coordinator waits
-    // for one process and knows every worker is gone when it returns.
-    int code = 0;
-    for (uint32_t i = 0; i < nchildren; ++i) {
-        auto e = wait_process(children[i].handle);
-        if (!e.ok() || e.value().code != 0 || e.value().reason != 0) code = 7;
-    }
-    return code;
+    return report_to(coordinator, me, r, start, end, cpu_start, cpu_end, taken) ? 0 : fail(sh, 7);
 }

@@ -301,7 +301,10 @@ void spawner_cases() {
 
 // Runs bench-coordinator with `args`; with `stall_ms`, kills it that long
 // after its start (it stalls at its crash point meanwhile). Expects reason
-// `want` (0 exited, 1 killed, 2 faulted) and, for an exit, `code`.
+// `want` (0 exited, 1 killed, 2 faulted) and, for an exit, `code`. The
+// coordinator's "spawner" is the kernel's: this program plays init and runs
+// no spawner server for it (the ProcessSpawner interface is the same; the
+// shipped manifests give it the server's).
 void coord_case(const char* label, const char* args, uint64_t stall_ms, uint16_t want, int64_t code = 0) {
   ++g_cases;
   const Snap base = baseline();
@@ -425,7 +428,13 @@ void placement_case(const char* point, bool stall) {
   }
   if (!ended) cap::this_ring().abandon(wt.value());
   const srv::Exit x = ended && c.status == 0 ? srv::decode_exit(wres, c.result_len) : srv::Exit{-999, 0xffff};
-  const PStatus p1 = pstatus();
+  // The kernel takes placement back once it sees the server gone, which can
+  // come just after the server's exit reached its waiters (seen at -smp 4:
+  // mode=2 read before the kernel's 'demoted (server exited)' line).
+  PStatus p1 = pstatus();
+  for (const uint64_t w0 = now_ms(); !(p1.mode == 0 && p1.fallbacks > p0.fallbacks) && now_ms() - w0 < 2000;
+       p1 = pstatus())
+    sleep_ms(10);
   cap::print("[kill-test] placement point=%s how=%s: %s after %llu ms; server %llu ended: code=%lld reason=%s; "
              "kernel placement mode=%llu demotions+misses %llu -> %llu\n",
              point, stall ? "stall+kill" : "fault", stall ? "demoted" : "died", static_cast<unsigned long long>(ms),
