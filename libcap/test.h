@@ -54,11 +54,16 @@ struct Summary {
 };
 
 // Runs every registered case, printing the lines above. `filter`, if not
-// null or empty, runs only the case of that name.
+// null or empty, runs only the case of that name; when no case has that
+// name it prints "[utest] <suite>: no case named '<filter>'" and counts one
+// failure.
 Summary run_all(const char* suite, const char* filter = nullptr);
 
-// The case filter in a command line: the value of a `utest=<name>` word,
-// copied into buf (NUL-terminated); "" when there is none or it does not fit.
+// The case filter in a command line: the value of a `ucase=<name>` word
+// (the kernel option ucase=, passed on to the utest program), else of a
+// `utest=<name>` word, copied into buf (NUL-terminated); "" when there is
+// none. A utest= value that does not fit gives ""; a ucase= value is cut
+// (and then names no case).
 const char* filter_from_args(const char* args, char* buf, size_t cap);
 
 // For tests of the framework itself: forget every registered case.
@@ -82,8 +87,8 @@ void reset_registry();
     if (!cap_req_ok_) return;                                              \
   } while (0)
 
-// main() for a test program: runs the suite (`utest=<name>` on the module
-// command line runs one case) and exits 0 if every case passed, else 1.
+// main() for a test program: runs the suite (`ucase=<name>` on the kernel
+// command line, or `utest=<name>` on the module's, runs one case) and exits 0 if every case passed, else 1.
 #define CAP_TEST_MAIN(suite)                                                               \
   int main(::cap::StartInfo& cap_info_) {                                                  \
     char cap_filter_[64];                                                                  \

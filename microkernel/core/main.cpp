@@ -39,7 +39,7 @@ char g_utest_name[64] = {};  // utest=<name>
 // seed and size from them): copied as `key=value` words into its arguments.
 char g_utest_args[128] = {};
 size_t g_utest_args_len = 0;
-constexpr const char* kUtestArgOptions[] = {"fuzz_seed", "fuzz_count", "fuzz_threads", "fuzz_classes"};
+constexpr const char* kUtestArgOptions[] = {"fuzz_seed", "fuzz_count", "fuzz_threads", "fuzz_classes", "ucase"};
 // placement=<k=v,...>: for init, which adds the pairs to its manifest's
 // `placement` entry (benchmarks vary a policy's arguments without a rebuild).
 char g_init_args[128] = {};
@@ -57,6 +57,7 @@ const CmdlineOption kOptions[] = {
     {"tick", true, "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
                    "alone stops it)"},
     {"placement", true, "arguments for the boot manifest's placement server, key=value[,key=value...] (passed to init)"},
+    {"ucase", true, "utest=<program>: run only its case <value> (passed to the utest program)"},
     {"fuzz_seed", true, "utest=fuzz: seed of the submission stream (passed to the utest program)"},
     {"fuzz_count", true, "utest=fuzz: submissions in all (passed to the utest program)"},
     {"fuzz_threads", true, "utest=fuzz: fuzzing threads per process (passed to the utest program)"},

@@ -67,3 +67,22 @@ TEST_CASE("utest= is found only as a word of the command line", "[libcap][utest]
   CHECK(std::string(cap::test::filter_from_args(nullptr, buf, sizeof buf)).empty());
   CHECK(std::string(cap::test::filter_from_args("utest=waytoolongname_here", buf, sizeof buf)).empty());
 }
+
+TEST_CASE("ucase= wins over utest= and names one case", "[libcap][utest]") {
+  char buf[16];
+  CHECK(std::string(cap::test::filter_from_args("cpus=2 ucase=heap", buf, sizeof buf)) == "heap");
+  CHECK(std::string(cap::test::filter_from_args("utest=ring ucase=heap", buf, sizeof buf)) == "heap");
+  CHECK(std::string(cap::test::filter_from_args("cpus=2 xucase=heap", buf, sizeof buf)).empty());
+  // Too long: cut, so it names no case (and the run says so), never "run all".
+  CHECK(std::string(cap::test::filter_from_args("ucase=waytoolongname_here", buf, sizeof buf)) == "waytoolongname_");
+}
+
+TEST_CASE("a filter that names no case fails with the reason", "[libcap][utest]") {
+  g_out.clear();
+  cap::set_output(&capture, nullptr);
+  const auto s = cap::test::run_all("demo", "pases");
+  cap::set_output(nullptr, nullptr);
+  CHECK(s.passed == 0);
+  CHECK(s.failed == 1);
+  CHECK(g_out == "[utest] demo: no case named 'pases'\n[utest] demo 0 passed, 1 failed\n");
+}
