@@ -2,6 +2,7 @@
 #include <catch2/catch_test_macros.hpp>
 #include <algorithm>
 #include <cmath>
+#include <initializer_list>
 
 #include "conformance.h"
 #include "policies.h"
@@ -9,6 +10,7 @@
 #include "sim.h"
 #include "trace_io.h"
 #include "../../servers/placement/fair-share/fair_share.h"
+#include "../../servers/placement/pinning/pinning.h"
 #include "../../servers/placement/round-robin/round_robin.h"
 
 using namespace replay;
@@ -167,6 +169,69 @@ TEST_CASE("hot swap fair-share -> round-robin -> fair-share: no lost or duplicat
   auto rep = check_conformance(sim.trace(), ConformanceOptions{});
   CHECK(rep.stale == 0);
   CHECK(rep.invalid == 0);
+}
+
+TEST_CASE("hot swap pinning -> fair-share: the tutorial policy hands over every live thread", "[placement]") {
+  placement::Pinning a;
+  placement::FairShare b;
+  SimOptions o;
+  o.ncpus = 2;
+  Sim sim(o, &a);
+  for (uint64_t i = 0; i < 4; ++i) {
+    SimThreadSpec s = cpu_bound(i + 1, placement::kDefaultWeight, 400);
+    s.burst_ticks = 3;
+    s.block_ticks = 2;
+    sim.add_thread(s);
+  }
+  sim.step(60);
+  std::vector<uint64_t> live = sim.live_threads();
+  REQUIRE_FALSE(live.empty());
+  placement::PolicyState st;
+  a.export_state(st);
+  std::vector<uint64_t> known;
+  for (uint32_t i = 0; i < st.nthreads; ++i) known.push_back(st.threads[i].thread_id);
+  std::sort(known.begin(), known.end());
+  for (uint64_t t : live) CHECK(std::binary_search(known.begin(), known.end(), t));
+  REQUIRE(sim.swap(&b));
+  REQUIRE(sim.run(20000));
+  CHECK_FALSE(sim.demoted());
+}
+
+TEST_CASE("start() after import_state decides the CPUs a successor places on", "[placement]") {
+  // The server's order for a successor (policy.h): import, then start with
+  // its own count; a snapshot from a 4-CPU predecessor must not win.
+  placement::PolicyState st;
+  placement::copy_name(st.policy, sizeof st.policy, "fair-share");
+  st.ncpus = 4;
+  st.nthreads = 1;
+  st.threads[0].thread_id = 7;
+  st.threads[0].process_id = 1;
+  st.threads[0].cpu = 3;
+  placement::RoundRobin rr;
+  placement::FairShare fs;
+  placement::Pinning pin;
+  for (placement::Policy* p : std::initializer_list<placement::Policy*>{&rr, &fs, &pin}) {
+    INFO(p->name());
+    REQUIRE(p->import_state(st));
+    p->start(1);
+    placement::Decisions out;
+    for (uint64_t i = 0; i < 6; ++i) {
+      placement::Event e;
+      e.seq = 10 + i;
+      e.kind = placement::EventKind::thread_runnable;
+      e.thread_id = 7 + i % 3;
+      e.process_id = 1 + i;
+      e.cpu = 0;
+      e.weight = placement::kDefaultWeight;
+      p->on_event(e, out);
+    }
+    REQUIRE(out.n > 0);
+    for (size_t k = 0; k < out.n; ++k)
+      if (out.d[k].kind == placement::DecisionKind::assign) CHECK(out.d[k].cpu == 0);
+    placement::PolicyState after;
+    p->export_state(after);
+    CHECK(after.ncpus == 1);
+  }
 }
 
 TEST_CASE("a refused import keeps the old server", "[placement]") {
