@@ -5,6 +5,10 @@
 // queue, the newest runnable thread of that CPU moves to the idle one. It
 // exists to show how little a policy needs (compare docs/writing-a-policy.md)
 // and as the other side of hot-swap tests.
+//
+// Argument (Policy::configure): slice_ms=N, the slice every assignment
+// carries, 1..1000 ms (the kernel's bound); without it the kernel's default
+// slice applies. Same rounding as fair-share's: whole 4 ms ticks.
 #pragma once
 
 #include "../common/policy.h"
@@ -15,6 +19,20 @@ class RoundRobin final : public Policy {
 public:
   const char* name() const override { return "round-robin"; }
   uint32_t version() const override { return 1; }
+  bool configure(const KeyValues& args, ArgError& err) override {
+    uint64_t slice = slice_ns_;
+    for (uint32_t i = 0; i < args.n; ++i) {
+      uint64_t ms = 0;
+      if (!args.kv[i].key_is("slice_ms")) {
+        err.add("unknown key '").add(args.kv[i].key, args.kv[i].key_len).add("' (round-robin takes slice_ms=1..1000)");
+        return false;
+      }
+      if (!value_u64(args.kv[i], 1, 1000, ms, err)) return false;
+      slice = ms * 1'000'000;
+    }
+    slice_ns_ = slice;
+    return true;
+  }
   void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : ncpus; }
   void on_event(const Event& e, Decisions& out) override {
     last_seq_ = e.seq;
@@ -29,7 +47,7 @@ public:
       t->cpu = cpu;
       t->runnable = true;
     }
-    out.push(assign(e.seq, e.thread_id, cpu));
+    out.push(assign(e.seq, e.thread_id, cpu, slice_ns_));
   }
   void export_state(PolicyState& s) const override {
     copy_name(s.policy, sizeof s.policy, name());
@@ -64,7 +82,7 @@ private:
       for (uint32_t k = 0; k < threads_.n; ++k) on_cpu += threads_.t[k].runnable && threads_.t[k].cpu == t.cpu;
       if (on_cpu < 2) continue;
       t.cpu = idle;
-      out.push(assign(0, t.thread_id, idle));
+      out.push(assign(0, t.thread_id, idle, slice_ns_));
       return;
     }
   }
@@ -73,6 +91,7 @@ private:
   uint32_t ncpus_ = 1;
   uint32_t next_ = 0;
   uint64_t last_seq_ = 0;
+  uint64_t slice_ns_ = 0;  // 0: the kernel's default slice
 };
 
 }  // namespace placement

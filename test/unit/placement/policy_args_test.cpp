@@ -139,3 +139,33 @@ TEST_CASE("fair-share slice_ms sets the slices it hands out", "[placement][args]
     CHECK(hi == 3 * ms * 1'000'000);
   }
 }
+
+TEST_CASE("round-robin slice_ms is the slice of every assignment", "[placement][args]") {
+  for (const char* spec : {"round-robin", "round-robin:slice_ms=12"}) {
+    auto p = replay::make_policy(spec);
+    REQUIRE(p);
+    replay::SimOptions o;
+    o.ncpus = 2;
+    replay::Sim sim(o, &p->get());
+    for (uint64_t i = 0; i < 3; ++i) {
+      replay::SimThreadSpec t;
+      t.pid = i + 1;
+      t.work_ticks = 40;
+      t.burst_ticks = 3;
+      t.block_ticks = 1;
+      sim.add_thread(t);
+    }
+    REQUIRE(sim.run(5000));
+    const uint64_t want = std::string(spec).find(':') == std::string::npos ? 0 : 12'000'000;
+    uint32_t assigns = 0;
+    for (const auto& r : sim.trace()) {
+      if (r.kind != kern::TraceKind::decision || r.sub != static_cast<uint8_t>(placement::DecisionKind::assign)) continue;
+      ++assigns;
+      CHECK(r.a == want);
+    }
+    CHECK(assigns > 3);
+  }
+  std::string why;
+  CHECK_FALSE(replay::make_policy("round-robin:slice_ms=1001", &why));
+  CHECK(why == "round-robin: arguments refused: slice_ms=1001: expected a whole number from 1 to 1000");
+}
