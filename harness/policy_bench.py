@@ -11,17 +11,24 @@ its weight, cycles, fair share (water-filled: cpus x window split by weight,
 at most one CPU per thread) and relative error, and overall the largest
 relative error, Jain's index over cycles/expected and the CPU capacity used.
 
+Workload "wakeup": one CPU-bound hog per CPU for the window while a timer
+thread (cyclictest's shape: sleep to a deadline every 5 ms) and a
+waker/waiter pair (schbench's shape: wake a parked waiter) measure how long
+a woken thread waits to run; one `[wakeup]` line per kind with the 50th,
+99th, 99.9th percentiles and the maximum.
+
 Systems: capOS under every shipped placement policy (`kernel`, the built-in
 per-CPU default with no server, and the policy servers fair-share,
-round-robin, pinning: manifest shares-<policy>), and Linux (the baseline
-kernel in the same QEMU envelope, capos.bench=shares). Boots are
-interleaved: round k boots every system once, the order reversed every
-other round, so all see the same host drift. Per system and variant the
+round-robin, pinning: manifest <workload>-<policy>), and Linux (the
+baseline kernel in the same QEMU envelope, capos.bench=<workload>). Boots
+are interleaved: round k boots every system once per workload, the order
+reversed every other round, so all see the same host drift. Per system and variant the
 report gives the mean of each metric over the boots with a bootstrap 95 %
 interval (capos/stats.py, expanded for few samples).
 
 Writes build/benchmarks/policies-<timestamp>/: the raw serial logs,
-results.csv (one row per thread per run), summary.md and shares.png/.svg.
+results.csv (shares: one row per thread per run), wakeup.csv (one row per
+kind per boot), summary.md and shares.png/.svg, wakeup.png/.svg.
 `--from-csv DIR` recomputes the report from DIR/results.csv alone."""
 from __future__ import annotations
 
@@ -47,9 +54,18 @@ LINUX = "linux"
 VARIANTS = ("threads", "procs")
 CPUS = 2
 SHARES_TAG = "[shares]"
-CAPOS_DONE = re.compile(r"^\[utest\] shares (\d+) passed, (\d+) failed", re.M)
-LINUX_SHARES_PROGRAM = "shares-bench"
+WORKLOADS = ("shares", "wakeup")
+WAKEUP_TAG = "[wakeup]"
+WAKEUP_KINDS = ("timer", "message")
+CAPOS_DONE = re.compile(r"^\[utest\] (shares|wakeup) (\d+) passed, (\d+) failed", re.M)
+LINUX_PROGRAMS = {"shares": "shares-bench", "wakeup": "wakeup-bench"}
+WINDOW_MS = 4000
 ALPHA = 0.05
+# A run whose last thread took its final reading more than 1 % of the window
+# after its end was stopped by the host (a vCPU descheduled: the TSC, and so
+# the CPU time charged to the thread the vCPU was running, ran on); such runs
+# are left out of the statistics and counted in the table.
+LATE_MAX_PPM = 10_000
 
 
 class SharesLineError(ValueError):
@@ -71,6 +87,7 @@ class SharesRun:
     jain_ppm: int
     used_ppm: int
     verified: bool
+    late_ppm: int = 0
 
     @property
     def threads(self) -> int:
@@ -97,7 +114,7 @@ class SharesRun:
 _UINT = re.compile(r"[0-9]+\Z")
 _INT = re.compile(r"-?[0-9]+\Z")
 _FIELDS = ("os", "variant", "cpus", "threads", "window", "weights", "cycles", "expected", "err_ppm",
-           "max_err_ppm", "jain_ppm", "used_ppm", "verified")
+           "max_err_ppm", "jain_ppm", "used_ppm", "late_ppm", "verified")
 
 
 def _ints(text: str, pattern: re.Pattern[str], key: str, line: str) -> tuple[int, ...]:
@@ -152,7 +169,7 @@ def parse_shares_line(line: str) -> SharesRun:
     missing = [k for k in _FIELDS if k not in kv]
     if missing:
         raise SharesLineError(f"missing {', '.join(missing)} in {line!r}")
-    for k in ("cpus", "threads", "window", "max_err_ppm", "jain_ppm", "used_ppm"):
+    for k in ("cpus", "threads", "window", "max_err_ppm", "jain_ppm", "used_ppm", "late_ppm"):
         if not _UINT.match(kv[k]):
             raise SharesLineError(f"{k}: not an unsigned integer: {kv[k]!r}")
     if kv["verified"] not in ("true", "false"):
@@ -165,7 +182,7 @@ def parse_shares_line(line: str) -> SharesRun:
             raise SharesLineError(f"{k}: {len(v)} entries for {n} threads in {line!r}")
     r = SharesRun(kv["os"], kv["variant"], int(kv["cpus"]), int(kv["window"]), lists["weights"], lists["cycles"],
                   lists["expected"], lists["err_ppm"], int(kv["max_err_ppm"]), int(kv["jain_ppm"]),
-                  int(kv["used_ppm"]), kv["verified"] == "true")
+                  int(kv["used_ppm"]), kv["verified"] == "true", int(kv["late_ppm"]))
     if r.verified:
         if r.cpus == 0 or r.window == 0 or any(w == 0 for w in r.weights):
             raise SharesLineError(f"verified line with zero cpus, window or weight: {line!r}")
@@ -190,12 +207,74 @@ def parse_text(text: str) -> list[SharesRun]:
     return out
 
 
+@dataclass(frozen=True)
+class WakeupRun:
+    """One `[wakeup]` line; delays in TSC cycles."""
+    os: str
+    kind: str
+    cpus: int
+    hogs: int
+    tsc_hz: int
+    period_us: int
+    samples: int
+    dropped: int
+    p50: int
+    p99: int
+    p999: int
+    max: int
+    verified: bool
+
+    def us(self, cycles: int) -> float:
+        return cycles * 1e6 / self.tsc_hz
+
+
+_WAKEUP_UINTS = ("cpus", "hogs", "tsc_hz", "period_us", "samples", "dropped", "p50", "p99", "p999", "max")
+
+
+def parse_wakeup_line(line: str) -> WakeupRun:
+    """Parses one `[wakeup] key=value ...` line; the percentiles must be ordered and a verified
+    line must have samples and a TSC rate."""
+    kv: dict[str, str] = {}
+    for tok in line[line.index(WAKEUP_TAG) + len(WAKEUP_TAG):].split():
+        if "=" not in tok:
+            raise SharesLineError(f"token without '=': {tok!r} in {line!r}")
+        k, v = tok.split("=", 1)
+        kv[k] = v
+    missing = [k for k in ("os", "kind", "verified") + _WAKEUP_UINTS if k not in kv]
+    if missing:
+        raise SharesLineError(f"missing {', '.join(missing)} in {line!r}")
+    bad = [k for k in _WAKEUP_UINTS if not _UINT.match(kv[k])]
+    if bad:
+        raise SharesLineError(f"{', '.join(bad)}: not unsigned integers in {line!r}")
+    if kv["kind"] not in WAKEUP_KINDS:
+        raise SharesLineError(f"kind must be one of {WAKEUP_KINDS}, not {kv['kind']!r}")
+    if kv["verified"] not in ("true", "false"):
+        raise SharesLineError(f"verified must be true or false, not {kv['verified']!r}")
+    n = {k: int(kv[k]) for k in _WAKEUP_UINTS}
+    r = WakeupRun(kv["os"], kv["kind"], verified=kv["verified"] == "true", **n)
+    if r.verified:
+        if r.samples == 0 or r.tsc_hz == 0:
+            raise SharesLineError(f"verified line without samples or TSC rate: {line!r}")
+        if not r.p50 <= r.p99 <= r.p999 <= r.max:
+            raise SharesLineError(f"percentiles out of order: {line!r}")
+    return r
+
+
+def parse_wakeup_text(text: str) -> list[WakeupRun]:
+    out = []
+    for raw in text.splitlines():
+        if WAKEUP_TAG + " os=" in raw:
+            out.append(parse_wakeup_line(raw[raw.index(WAKEUP_TAG):].strip()))
+    return out
+
+
 # ---- boots ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Boot:
     system: str   # a capOS policy name, or "linux"
     index: int    # from 1
+    workload: str = "shares"
 
     @property
     def os(self) -> str:
@@ -203,24 +282,26 @@ class Boot:
 
     @property
     def tag(self) -> str:
-        return f"{'linux' if self.system == LINUX else 'capos-' + self.system}-shares-boot{self.index}"
+        return f"{'linux' if self.system == LINUX else 'capos-' + self.system}-{self.workload}-boot{self.index}"
 
 
-def make_plan(systems: Sequence[str], boots: int) -> list[Boot]:
-    """Round k boots every system once; odd rounds in the given order, even rounds reversed."""
+def make_plan(systems: Sequence[str], boots: int, workloads: Sequence[str] = ("shares",)) -> list[Boot]:
+    """Round k boots every system once per workload; odd rounds in the given order, even rounds
+    reversed."""
     plan = []
     for k in range(1, boots + 1):
         order = list(systems) if k % 2 else list(reversed(systems))
-        plan += [Boot(s, k) for s in order]
+        for wl in workloads:
+            plan += [Boot(s, k, wl) for s in order]
     return plan
 
 
-def capos_cmdline(policy: str) -> str:
-    return "manifest=shares" if policy == "kernel" else f"manifest=shares-{policy}"
+def capos_cmdline(policy: str, workload: str = "shares") -> str:
+    return f"manifest={workload}" if policy == "kernel" else f"manifest={workload}-{policy}"
 
 
-def linux_append(window_ms: int) -> str:
-    return f"{linux_baseline.BASE_APPEND} capos.bench=shares capos.window_ms={window_ms} capos.runs=1"
+def linux_append(window_ms: int, workload: str = "shares") -> str:
+    return f"{linux_baseline.BASE_APPEND} capos.bench={workload} capos.window_ms={window_ms} capos.runs=1"
 
 
 def capos_done(text: str) -> str | None:
@@ -228,25 +309,27 @@ def capos_done(text: str) -> str | None:
     return m.group(0) if m else None
 
 
-def check_capos(text: str, policy: str) -> str | None:
+def check_capos(text: str, policy: str, workload: str = "shares") -> str | None:
     """A capOS boot counts if the coordinator finished with no failure and (for a policy
     server) that server served the whole boot (bench.check_policy_served)."""
     m = CAPOS_DONE.search(text)
-    if m is None:
-        return "no '[utest] shares N passed, M failed' line"
-    if int(m.group(2)) != 0:
-        return f"coordinator reported {m.group(2)} failure(s)"
+    if m is None or m.group(1) != workload:
+        return f"no '[utest] {workload} N passed, M failed' line"
+    if int(m.group(3)) != 0:
+        return f"coordinator reported {m.group(3)} failure(s)"
     return check_policy_served(text, "" if policy == "kernel" else policy)
 
 
 def pack_linux_initramfs(build: Path, out: Path) -> Path:
-    """The baseline initramfs (linux_baseline.initramfs_entries) plus /bin/shares-bench."""
+    """The baseline initramfs (linux_baseline.initramfs_entries) plus the placement programs."""
     progs = linux_baseline.Programs.from_build(build)
-    shares = build / "benchmarks" / LINUX_SHARES_PROGRAM
-    if not shares.is_file():
-        raise FileNotFoundError(f"{shares} not built (run: ninja -C {build})")
-    data = cpio.pack(linux_baseline.initramfs_entries(progs) +
-                     [cpio.regular(f"bin/{LINUX_SHARES_PROGRAM}", shares.read_bytes(), 0o755)])
+    extra = []
+    for name in LINUX_PROGRAMS.values():
+        p = build / "benchmarks" / name
+        if not p.is_file():
+            raise FileNotFoundError(f"{p} not built (run: ninja -C {build})")
+        extra.append(cpio.regular(f"bin/{name}", p.read_bytes(), 0o755))
+    data = cpio.pack(linux_baseline.initramfs_entries(progs) + extra)
     if not out.exists() or out.read_bytes() != data:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_bytes(data)
@@ -273,6 +356,11 @@ class Row:
     accel: str
     other_host: float | None
     log: str
+    late: float = 0.0   # the run's late_ppm / 1e6
+
+    @property
+    def disturbed(self) -> bool:
+        return self.late * 1e6 > LATE_MAX_PPM
 
 
 CSV_FIELDS = [f for f in Row.__dataclass_fields__]
@@ -284,7 +372,7 @@ def rows_of(system: str, boot: int, runs: Sequence[SharesRun], accel: str, other
         for i in range(r.threads):
             out.append(Row(system, r.os, boot, r.variant, i, r.weights[i], r.cycles[i], r.expected[i],
                            r.err_ppm[i] / 1e6, r.max_err, r.jain, r.used, r.window, r.cpus, accel,
-                           other.get(r.variant), log))
+                           other.get(r.variant), log, r.late_ppm / 1e6))
     return out
 
 
@@ -306,7 +394,7 @@ def read_csv(path: Path) -> list[Row]:
             out.append(Row(d["system"], d["os"], int(d["boot"]), d["variant"], int(d["thread"]), int(d["weight"]),
                            int(d["cycles"]), int(d["expected"]), float(d["err"]), float(d["max_err"]),
                            float(d["jain"]), float(d["used"]), int(d["window"]), int(d["cpus"]), d["accel"],
-                           float(d["other_host"]) if d["other_host"] else None, d["log"]))
+                           float(d["other_host"]) if d["other_host"] else None, d["log"], float(d["late"])))
     return out
 
 
@@ -322,19 +410,26 @@ class Summary:
     max_err: stats.Interval
     used: stats.Interval
     class_ratio: dict[int, stats.Interval] = field(default_factory=dict)  # weight -> mean cycles/expected
+    left_out: int = 0   # runs the host disturbed (Row.disturbed), not in the figures
 
 
 def summarize(rows: Sequence[Row], systems: Sequence[str] | None = None, *,
               resamples: int = stats.BOOTSTRAP_RESAMPLES) -> list[Summary]:
     """Per (system, variant): the mean over boots of Jain's index, the largest relative error and
     the capacity used, and per weight class the mean cycles/expected, each with a bootstrap 95 %
-    interval over the boots (one value per boot and variant)."""
+    interval over the boots (one value per boot and variant). Runs the host disturbed
+    (Row.disturbed) are left out and counted."""
     order = list(systems) if systems else sorted({r.system for r in rows})
     out = []
     for sysname in order:
         for v in VARIANTS:
-            sel = [r for r in rows if r.system == sysname and r.variant == v]
+            every = [r for r in rows if r.system == sysname and r.variant == v]
+            sel = [r for r in every if not r.disturbed]
+            left = len({r.boot for r in every}) - len({r.boot for r in sel})
             if not sel:
+                if every:
+                    out.append(Summary(sysname, v, 0, stats.Interval(None, None, None), stats.Interval(None, None, None),
+                                       stats.Interval(None, None, None), {}, left))
                 continue
             boots = sorted({r.boot for r in sel})
             per_boot = {b: [r for r in sel if r.boot == b] for b in boots}
@@ -352,22 +447,157 @@ def summarize(rows: Sequence[Row], systems: Sequence[str] | None = None, *,
                 classes[w] = stats.mean_interval(vals, **kw)  # type: ignore[arg-type]
             out.append(Summary(sysname, v, len(boots), stats.mean_interval(js, **kw),  # type: ignore[arg-type]
                                stats.mean_interval(ms, **kw), stats.mean_interval(us, **kw),  # type: ignore[arg-type]
-                               classes))
+                               classes, left))
     return out
 
 
+@dataclass
+class WakeupRow:
+    """One kind of one wakeup boot (a wakeup.csv row); delays in microseconds."""
+    system: str
+    os: str
+    boot: int
+    kind: str
+    samples: int
+    dropped: int
+    p50_us: float
+    p99_us: float
+    p999_us: float
+    max_us: float
+    period_us: int
+    cpus: int
+    hogs: int
+    accel: str
+    other_host: float | None
+    log: str
+
+
+WAKEUP_FIELDS = [f for f in WakeupRow.__dataclass_fields__]
+WAKEUP_STATS = (("p50_us", "p50"), ("p99_us", "p99"), ("p999_us", "p99.9"), ("max_us", "max"))
+
+
+def wakeup_rows_of(system: str, boot: int, runs: Sequence[WakeupRun], accel: str, other: float | None,
+                   log: str) -> list[WakeupRow]:
+    return [WakeupRow(system, r.os, boot, r.kind, r.samples, r.dropped, r.us(r.p50), r.us(r.p99), r.us(r.p999),
+                      r.us(r.max), r.period_us, r.cpus, r.hogs, accel, other, log) for r in runs]
+
+
+def write_wakeup_csv(rows: Sequence[WakeupRow], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=WAKEUP_FIELDS)
+        w.writeheader()
+        for r in rows:
+            d = {k: getattr(r, k) for k in WAKEUP_FIELDS}
+            d["other_host"] = "" if r.other_host is None else f"{r.other_host:.4f}"
+            w.writerow(d)
+    return path
+
+
+def read_wakeup_csv(path: Path) -> list[WakeupRow]:
+    out = []
+    with path.open(newline="") as f:
+        for d in csv.DictReader(f):
+            out.append(WakeupRow(d["system"], d["os"], int(d["boot"]), d["kind"], int(d["samples"]),
+                                 int(d["dropped"]), float(d["p50_us"]), float(d["p99_us"]), float(d["p999_us"]),
+                                 float(d["max_us"]), int(d["period_us"]), int(d["cpus"]), int(d["hogs"]), d["accel"],
+                                 float(d["other_host"]) if d["other_host"] else None, d["log"]))
+    return out
+
+
+@dataclass
+class WakeupSummary:
+    system: str
+    kind: str
+    boots: int
+    stats: dict[str, stats.Interval]  # WAKEUP_STATS key -> mean over boots (us)
+    samples: float = 0.0               # mean samples per boot
+
+
+def summarize_wakeup(rows: Sequence[WakeupRow], systems: Sequence[str] | None = None, *,
+                     resamples: int = stats.BOOTSTRAP_RESAMPLES) -> list[WakeupSummary]:
+    """Per (system, kind): the mean over boots of each percentile, with a bootstrap 95 % interval."""
+    order = list(systems) if systems else sorted({r.system for r in rows})
+    out = []
+    for sysname in order:
+        for kind in WAKEUP_KINDS:
+            sel = [r for r in rows if r.system == sysname and r.kind == kind]
+            if sel:
+                out.append(WakeupSummary(sysname, kind, len({r.boot for r in sel}), {
+                    k: stats.mean_interval([getattr(r, k) for r in sel], resamples=resamples)
+                    for k, _ in WAKEUP_STATS}, sum(r.samples for r in sel) / len(sel)))
+    return out
+
+
+def wakeup_markdown(sums: Sequence[WakeupSummary], accel: str) -> str:
+    if not sums:
+        return ""
+    lines = ["", f"Workload wakeup: one hog per CPU ({CPUS} CPUs, {accel}) for the window; wake-to-run delay in "
+             "microseconds, per system and kind the mean over boots of each boot's percentile, with a bootstrap "
+             "95% interval. timer: sleep to a deadline every 5 ms (cyclictest); message: a parked waiter woken "
+             "by another thread (schbench).", ""]
+    for kind in WAKEUP_KINDS:
+        sel = [s for s in sums if s.kind == kind]
+        if not sel:
+            continue
+        lines += [f"## wakeup, {kind}-woken", "",
+                  "| system | boots | samples/boot | " + " | ".join(f"{name} (us)" for _, name in WAKEUP_STATS) + " |",
+                  "|---|---|---|" + "---|" * len(WAKEUP_STATS)]
+        for s in sel:
+            lines.append(f"| {_label(s.system)} | {s.boots} | {s.samples:.0f} | "
+                         + " | ".join(s.stats[k].fmt(0) for k, _ in WAKEUP_STATS) + " |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def write_wakeup_plot(sums: Sequence[WakeupSummary], png: Path, svg: Path) -> bool:
+    """Per kind: each percentile per system (log scale), 95% interval error bars. False without
+    matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), squeeze=False)
+    for ax, kind in zip(axes[0], WAKEUP_KINDS):
+        sel = [s for s in sums if s.kind == kind]
+        for k, (key, name) in enumerate(WAKEUP_STATS):
+            xs = [i + (k - 1.5) * 0.12 for i in range(len(sel))]
+            ivs = [s.stats[key] for s in sel]
+            ys = [max(iv.point or 0.0, 1e-3) for iv in ivs]
+            lo = [max(0.0, y - (iv.lo if iv.lo is not None else y)) for y, iv in zip(ys, ivs)]
+            hi = [max(0.0, (iv.hi if iv.hi is not None else y) - y) for y, iv in zip(ys, ivs)]
+            ax.errorbar(xs, ys, yerr=[lo, hi], marker="o", capsize=3, linestyle="none", label=name)
+        ax.set_xticks(range(len(sel)))
+        ax.set_xticklabels([_label(s.system) for s in sel], rotation=20, fontsize=7)
+        ax.set_yscale("log")
+        ax.set_ylabel("wake-to-run delay (us)")
+        ax.set_title(f"wakeup, {kind}-woken (95% intervals)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    fig.savefig(svg)
+    plt.close(fig)
+    return True
+
+
 def _label(system: str) -> str:
-    return "Linux (CFS, nice 0/5/10)" if system == LINUX else f"capOS {system}"
+    return "Linux (CFS)" if system == LINUX else f"capOS {system}"
 
 
 def summary_markdown(summaries: Sequence[Summary], title: str, accel: str) -> str:
-    lines = [f"# {title}", "",
-             f"Workload shares: 6 threads, weights 1024/1024/335/335/110/110, on {CPUS} CPUs ({accel}); "
+    lines = [f"# {title}", ""]
+    if not summaries:
+        return "\n".join(lines) + "\n"
+    lines += [f"Workload shares: 6 threads, weights 1024/1024/335/335/110/110 (Linux: nice 0/0/5/5/10/10), on {CPUS} CPUs ({accel}); "
              "per system and variant the mean over boots with a bootstrap 95% interval "
              "(capos/stats.py, expanded for few boots). Jain's index over cycles/expected (1 = every thread "
              "got the same fraction of its weighted share); max err = the largest |cycles/expected - 1| "
              "of a run; class columns: mean cycles/expected of that weight class (1 = exact); used = "
-             "sum of cycles / (CPUs x window).", ""]
+             "sum of cycles / (CPUs x window). Left out: runs whose last thread read its CPU time more than "
+             f"{LATE_MAX_PPM / 1e4:g}% of the window after its end (the host had stopped a vCPU, whose thread the "
+             "running TSC kept charging).", ""]
     for v in VARIANTS:
         sel = [s for s in summaries if s.variant == v]
         if not sel:
@@ -379,7 +609,8 @@ def summary_markdown(summaries: Sequence[Summary], title: str, accel: str) -> st
                   "|---|---|---|---|" + "---|" * len(weights) + "---|"]
         for s in sel:
             cells = [s.class_ratio[w].fmt(3) if w in s.class_ratio else "–" for w in weights]
-            lines.append(f"| {_label(s.system)} | {s.boots} | {s.jain.fmt(4)} | {s.max_err.fmt(3)} | "
+            boots = f"{s.boots}" + (f" (+{s.left_out} left out)" if s.left_out else "")
+            lines.append(f"| {_label(s.system)} | {boots} | {s.jain.fmt(4)} | {s.max_err.fmt(3)} | "
                          + " | ".join(cells) + f" | {s.used.fmt(3)} |")
         lines.append("")
     return "\n".join(lines) + "\n"
@@ -424,15 +655,19 @@ def write_plot(summaries: Sequence[Summary], png: Path, svg: Path) -> bool:
 
 
 def write_all(rows: Sequence[Row], out: Path, systems: Sequence[str], title: str, accel: str,
-              footer: str = "") -> tuple[dict[str, Path], list[Summary]]:
+              footer: str = "", wakeup: Sequence[WakeupRow] = ()) -> tuple[dict[str, Path], list[Summary]]:
     out.mkdir(parents=True, exist_ok=True)
     sums = summarize(rows, systems)
-    paths = {"csv": write_csv(rows, out / "results.csv")}
-    (out / "summary.md").write_text(summary_markdown(sums, title, accel) + footer)
+    wsums = summarize_wakeup(wakeup, systems)
+    paths = {"csv": write_csv(rows, out / "results.csv"), "wakeup_csv": write_wakeup_csv(wakeup, out / "wakeup.csv")}
+    (out / "summary.md").write_text(summary_markdown(sums, title, accel) + wakeup_markdown(wsums, accel) + footer)
     paths["summary"] = out / "summary.md"
-    if write_plot(sums, out / "shares.png", out / "shares.svg"):
+    if rows and write_plot(sums, out / "shares.png", out / "shares.svg"):
         paths["png"] = out / "shares.png"
         paths["svg"] = out / "shares.svg"
+    if wsums and write_wakeup_plot(wsums, out / "wakeup.png", out / "wakeup.svg"):
+        paths["wakeup_png"] = out / "wakeup.png"
+        paths["wakeup_svg"] = out / "wakeup.svg"
     return paths, sums
 
 
@@ -448,6 +683,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--policy", nargs="+", default=list(POLICIES),
                     help=f"capOS placements (default: all shipped, {' '.join(POLICIES)})")
     ap.add_argument("--no-linux", action="store_true", help="capOS only")
+    ap.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS),
+                    help="placement workloads (default: all)")
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg-mt", "tcg"), default="auto")
     ap.add_argument("--timeout", type=float, default=240.0, help="per boot, seconds (default 240)")
@@ -464,6 +701,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def window_other(windows: Sequence[Any]) -> dict[str, float]:
+    """Other host work per variant (shares) or for the one window (wakeup: key "wakeup")."""
+    out = _window_other(windows)
+    for w in windows:
+        if getattr(w, "label", "") == "wakeup-0":
+            out["wakeup"] = w.other_host_frac
+    return out
+
+
+def _window_other(windows: Sequence[Any]) -> dict[str, float]:
     """Other host work per variant, from the `[bench-window] shares-<variant>-<run>` windows."""
     out: dict[str, float] = {}
     for w in windows:
@@ -473,32 +719,39 @@ def window_other(windows: Sequence[Any]) -> dict[str, float]:
     return out
 
 
+def check_runs(workload: str, runs: Sequence[SharesRun | WakeupRun]) -> str | None:
+    """A boot must give one verified run per variant (shares) or kind (wakeup)."""
+    want = VARIANTS if workload == "shares" else WAKEUP_KINDS
+    got = sorted(r.variant if isinstance(r, SharesRun) else r.kind for r in runs)
+    if got != sorted(want):
+        return f"expected one run per {'variant' if workload == 'shares' else 'kind'} {want}, got {got}"
+    if not all(r.verified for r in runs):
+        return "a run is not verified (a thread did not report or a call failed)"
+    return None
+
+
 def run_boot(a: argparse.Namespace, acc: qemu.Accel, boot: Boot, out: Path, iso: Path,
-             initrd: Path | None) -> tuple[list[SharesRun], str | None, Any, Path]:
+             initrd: Path | None) -> tuple[list[Any], str | None, Any, Path]:
     log = out / f"{boot.tag}.log"
     if boot.os == "capos":
         spec = qemu.QemuSpec(accel=acc, smp=CPUS, memory=a.memory, cpu=acc.default_cpu, iso=iso,
-                             cmdline=capos_cmdline(boot.system), log=log, timeout=a.timeout)
+                             cmdline=capos_cmdline(boot.system, boot.workload), log=log, timeout=a.timeout)
         res = qemu.run(spec, until=capos_done)
-        err = check_capos(res.text, boot.system)
+        err = check_capos(res.text, boot.system, boot.workload)
     else:
         assert initrd is not None
         spec = qemu.QemuSpec(accel=acc, smp=CPUS, memory=a.memory, cpu=acc.default_cpu,
                              kernel=linux_baseline.find_kernel(), initrd=initrd,
-                             append=linux_append(4000), log=log, timeout=a.timeout)
+                             append=linux_append(WINDOW_MS, boot.workload), log=log, timeout=a.timeout)
         res = qemu.run(spec, until=linux_baseline.done_marker)
         st = linux_baseline.done_marker(res.text)
         err = None if st == "ok" else f"Linux /init ended with status {st or 'none (no done line)'}"
     try:
-        runs = parse_text(res.text)
+        runs: list[Any] = list(parse_text(res.text) if boot.workload == "shares" else parse_wakeup_text(res.text))
     except SharesLineError as e:
-        return [], f"malformed [shares] line: {e}", res, log
+        return [], f"malformed [{boot.workload}] line: {e}", res, log
     if err is None:
-        got = sorted(r.variant for r in runs)
-        if got != sorted(VARIANTS):
-            err = f"expected one run per variant {VARIANTS}, got {got}"
-        elif not all(r.verified for r in runs):
-            err = "a run is not verified (a thread did not report)"
+        err = check_runs(boot.workload, runs)
     if err is not None:
         err += f"; last lines:\n{qemu.tail(res.text, 12)}"
     return runs, err, res, log
@@ -511,10 +764,12 @@ def main() -> int:
     if a.from_csv is not None:
         src = a.from_csv.resolve()
         rows = read_csv(src / "results.csv")
-        seen = [s for s in systems if any(r.system == s for r in rows)] or sorted({r.system for r in rows})
-        accel = ", ".join(sorted({r.accel for r in rows}))
+        wrows = read_wakeup_csv(src / "wakeup.csv") if (src / "wakeup.csv").is_file() else []
+        present = {r.system for r in rows} | {r.system for r in wrows}
+        seen = [s for s in systems if s in present] or sorted(present)
+        accel = ", ".join(sorted({r.accel for r in rows} | {r.accel for r in wrows}))
         paths, _ = write_all(rows, (a.out or src).resolve(), seen,
-                             f"capOS placement workloads ({accel}; recomputed from {src.name})", accel)
+                             f"capOS placement workloads ({accel}; recomputed from {src.name})", accel, wakeup=wrows)
         print((paths["summary"]).read_text())
         return 0
     build = a.build_dir.resolve()
@@ -524,14 +779,15 @@ def main() -> int:
     out = (a.out or build / "benchmarks" / f"policies-{time.strftime('%Y%m%dT%H%M%S')}").resolve()
     out.mkdir(parents=True, exist_ok=True)
     initrd = None if a.no_linux else pack_linux_initramfs(build, build / "benchmarks" / "linux-policies.cpio")
-    plan = make_plan(systems, a.boots)
+    plan = make_plan(systems, a.boots, a.workloads)
     print(f"[policies] accelerator: {acc.name} ({acc.reason or 'forced'}); host: {report.host_cores()} cores; "
-          f"QEMU -smp {CPUS} -cpu {acc.default_cpu} -m {a.memory}; systems {' '.join(systems)}; {a.boots} boots "
-          f"each ({len(plan)} planned); output {out}", flush=True)
+          f"QEMU -smp {CPUS} -cpu {acc.default_cpu} -m {a.memory}; workloads {' '.join(a.workloads)}; systems "
+          f"{' '.join(systems)}; {a.boots} boots each ({len(plan)} planned); output {out}", flush=True)
     if acc.name == "tcg":
         print("[policies] single-threaded TCG: the 2 vCPUs take turns on one host thread; shares are "
               "functional only", flush=True)
     rows: list[Row] = []
+    wrows: list[WakeupRow] = []
     failures: list[str] = []
     meter_all = hostload.Meter()
     t0 = time.monotonic()
@@ -541,19 +797,25 @@ def main() -> int:
         other = meter.stop().share
         spent = time.monotonic() - t0
         eta = spent / i * (len(plan) - i)
-        if err is None:
-            rows += rows_of(boot.system, boot.index, runs, acc.name, window_other(getattr(res, "windows", []) or []),
-                            str(log))
+        other_w = window_other(getattr(res, "windows", []) or [])
+        if err is None and boot.workload == "shares":
+            rows += rows_of(boot.system, boot.index, runs, acc.name, other_w, str(log))
             by = {r.variant: r for r in runs}
             detail = " ".join(f"{v}: jain={by[v].jain:.4f} max_err={by[v].max_err:.3f} used={by[v].used:.3f}"
+                              f"{' LEFT OUT (late %.1f%%)' % (by[v].late_ppm / 1e4) if by[v].late_ppm > LATE_MAX_PPM else ''}"
                               for v in VARIANTS)
+        elif err is None:
+            wrows += wakeup_rows_of(boot.system, boot.index, runs, acc.name, other_w.get("wakeup"), str(log))
+            detail = " ".join(f"{r.kind}: p50={r.us(r.p50):.0f}us p99={r.us(r.p99):.0f}us "
+                              f"p99.9={r.us(r.p999):.0f}us max={r.us(r.max):.0f}us ({r.samples} samples)"
+                              for r in runs)
         else:
             failures.append(f"{boot.tag}: {err.splitlines()[0]}")
             detail = f"FAILED: {err}"
-        print(f"[policies] {i}/{len(plan)} {boot.os} {boot.system if boot.os == 'capos' else '-'} shares boot "
+        print(f"[policies] {i}/{len(plan)} {boot.os} {boot.system if boot.os == 'capos' else '-'} {boot.workload} boot "
               f"{boot.index}/{a.boots}: {detail} ({res.elapsed:.1f}s, other host {100 * other:.1f}%, elapsed "
               f"{spent / 60:.1f} min, ETA {eta / 60:.1f} min)", flush=True)
-        for r in runs:
+        for r in (runs if boot.workload == "shares" else []):
             print(f"[policies]   {r.variant}: weights {','.join(map(str, r.weights))} got/expected "
                   f"{','.join(f'{c / e:.3f}' if e else '-' for c, e in zip(r.cycles, r.expected))}", flush=True)
     foreign = meter_all.stop()
@@ -561,7 +823,7 @@ def main() -> int:
               f"{' -- the host was busy: other work shared the cores, so figures are noisy' if foreign.busy else ''}.\n")
     if failures:
         footer += "\nFailed boots (left out):\n" + "".join(f"- {f}\n" for f in failures)
-    paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer)
+    paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer, wrows)
     print(paths["summary"].read_text())
     for name, p in paths.items():
         print(f"[policies] {name}: {p}")

@@ -210,6 +210,7 @@ bool run(const Config& c, bool procs, uint32_t r) {
     if (bench::format_window_line(line, sizeof line, false, label) != 0) print_long(line);
 
     uint64_t cycles[bench::kSharesMaxThreads] = {};
+    uint64_t late = 0;
     char detail[512];
     bench::LineWriter d(detail, sizeof detail);
     d.str("[shares-detail] variant=").str(procs ? "procs" : "threads").str(" work=");
@@ -217,6 +218,7 @@ bool run(const Config& c, bool procs, uint32_t r) {
         const SharesSlot& s = page->slots[i];
         if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) == 0 || s.status != 0 || s.weight != c.weights[i]) ok = false;
         cycles[i] = s.cycles;
+        late = s.late > late ? s.late : late;
         d.str(i ? "," : "").u64(s.work);
     }
     d.str(" end_cpus=");
@@ -225,7 +227,7 @@ bool run(const Config& c, bool procs, uint32_t r) {
     for (uint32_t i = 0; i < c.n; ++i) d.str(i ? "," : "").u64(page->slots[i].status);
     char out[1024];
     const size_t len = bench::format_shares_line(
-        out, sizeof out, bench::SharesLine{"capos", procs ? "procs" : "threads", c.cpus, c.n, window, c.weights, cycles, ok});
+        out, sizeof out, bench::SharesLine{"capos", procs ? "procs" : "threads", c.cpus, c.n, window, c.weights, cycles, ok, late});
     if (len != 0) print_long(out);
     else ok = false;
     if (d.ok()) print_long(detail);

@@ -31,7 +31,8 @@ struct alignas(64) SharesSlot {
     uint32_t status;   // 0 ok; else which step failed (shares_worker.cpp)
     uint32_t pad32_;
     uint64_t done;
-    uint64_t pad_[2];
+    uint64_t late;     // TSC after the final reading minus the window's end (0 if before)
+    uint64_t pad_[1];
 };
 static_assert(sizeof(SharesSlot) == 64);
 

@@ -79,6 +79,8 @@ int64_t spin_thread(void* arg) {
         auto a = cap::thread_cpu_time(self);
         spun = bench::shares_spin_until(g_page->window.end, (g_first + i) * 4096u);
         auto z = cap::thread_cpu_time(self);
+        const uint64_t t1 = bench::cycles_now();
+        s.late = t1 > g_page->window.end ? t1 - g_page->window.end : 0;
         if (a.ok() && z.ok() && z.value() >= a.value()) {
             c0 = a.value();
             c1 = z.value();

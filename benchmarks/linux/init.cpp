@@ -10,6 +10,7 @@
 //   capos.detail=1                   also print per-worker cycles ([linux-detail])
 //   capos.bench=shares               workload "shares" (/bin/shares-bench, harness/run policies), with
 //   capos.variant=threads|procs|all  capos.window_ms=N  (capos.runs as above)
+//   capos.bench=wakeup               workload "wakeup" (/bin/wakeup-bench), with capos.window_ms=N
 // Prints an [smp-env] line, runs /bin/smp-process-scale and/or
 // /bin/smp-thread-scale (output goes straight to /dev/console = ttyS0),
 // prints "[linux-init] done status=<ok|fail>" and powers the VM off.
@@ -130,7 +131,16 @@ int main() {
     const bool want_thread = strcmp(bench_sel, "thread") == 0 || strcmp(bench_sel, "all") == 0;
     const bool want_micro = strcmp(bench_sel, "micro") == 0;
     const bool want_shares = strcmp(bench_sel, "shares") == 0;
-    bool ok = want_process || want_thread || want_micro || want_shares;
+    const bool want_wakeup = strcmp(bench_sel, "wakeup") == 0;
+    bool ok = want_process || want_thread || want_micro || want_shares || want_wakeup;
+    if (want_wakeup) {
+        char window_ms[16];
+        cmdline_value(cmdline, "capos.window_ms", window_ms, sizeof(window_ms));
+        char a_window[32];
+        snprintf(a_window, sizeof(a_window), "--window-ms=%s", window_ms[0] != '\0' ? window_ms : "4000");
+        char* argv[] = {const_cast<char*>("wakeup-bench"), a_window, nullptr};
+        ok = run_program("/bin/wakeup-bench", argv) && ok;
+    }
     if (want_shares) {
         char variant[16];
         char window_ms[16];

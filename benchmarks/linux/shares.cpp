@@ -37,6 +37,7 @@ struct alignas(64) Slot {
     uint64_t cpu_ns;
     uint64_t blocks;
     uint64_t root;
+    uint64_t late;  // TSC after the final reading minus the window's end
     int status;  // 0 ok, 1 setpriority failed, 2 clock failed
     int done;
 };
@@ -67,6 +68,8 @@ void run_slot(uint32_t i) {
     const uint64_t a = thread_cpu_ns(ok0);
     const bench::SharesSpin spun = bench::shares_spin_until(g_page->end, i * 4096u);
     const uint64_t z = thread_cpu_ns(ok1);
+    const uint64_t t1 = bench::cycles_now();
+    s.late = t1 > g_page->end ? t1 - g_page->end : 0;
     if (!ok0 || !ok1 || z < a) s.status = s.status != 0 ? s.status : 2;
     s.cpu_ns = z - a;
     s.blocks = spun.blocks;
@@ -128,15 +131,17 @@ bool run(bool procs, uint32_t n, uint32_t cpus, uint64_t tsc_hz, uint64_t window
     bench::format_window_line(line, sizeof line, false, label);
     emit_line(line);
     uint64_t cycles[bench::kSharesMaxThreads] = {};
+    uint64_t late = 0;
     for (uint32_t i = 0; i < n; ++i) {
         const Slot& s = g_page->slots[i];
+        late = s.late > late ? s.late : late;
         if (__atomic_load_n(&s.done, __ATOMIC_ACQUIRE) == 0 || s.status != 0) ok = false;
         cycles[i] = static_cast<uint64_t>(static_cast<double>(s.cpu_ns) * static_cast<double>(tsc_hz) / 1e9);
     }
     char out[1024];
     if (bench::format_shares_line(out, sizeof out,
                                   bench::SharesLine{"linux", procs ? "procs" : "threads", cpus, n, window, g_weights,
-                                                    cycles, ok}) == 0)
+                                                    cycles, ok, late}) == 0)
         return false;
     emit_line(out);
     char detail[512];

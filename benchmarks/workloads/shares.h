@@ -14,7 +14,12 @@
 //                   1 when every thread got the same fraction of its share
 //                   (proportional, even if all got less because the OS,
 //                   other programs or the host took some), 1/n at worst;
-//   used            sum of cycles / capacity.
+//   used            sum of cycles / capacity;
+//   late            how long after the window's end the last thread took its
+//                   final reading, as a fraction of the window. A thread
+//                   whose (virtual) CPU the host stopped at the end is still
+//                   charged for that time on either OS (the TSC runs on), so
+//                   a large value marks a run the host disturbed.
 // Freestanding (capOS user space and the static Linux program alike): no
 // libc, no heap; the floating point is plain double arithmetic.
 #pragma once
@@ -139,6 +144,7 @@ struct SharesLine {
     const uint32_t* weights;
     const uint64_t* cycles;
     bool verified;        // every thread reported; the metrics computed
+    uint64_t late_max;    // cycles: the latest thread's final read after the window's end
 };
 
 namespace detail {
@@ -169,7 +175,9 @@ inline size_t format_shares_line(char* buf, size_t cap, const SharesLine& l) {
         detail::put_i64(w, have ? m.err_ppm[i] : 0);
     }
     w.kv("max_err_ppm", have ? m.max_abs_err_ppm : 0).kv("jain_ppm", have ? m.jain_ppm : 0);
-    w.kv("used_ppm", have ? m.used_ppm : 0).kv_str("verified", have ? "true" : "false");
+    w.kv("used_ppm", have ? m.used_ppm : 0);
+    w.kv("late_ppm", l.window != 0 ? static_cast<uint64_t>(static_cast<double>(l.late_max) / l.window * 1e6 + 0.5) : 0);
+    w.kv_str("verified", have ? "true" : "false");
     return w.ok() ? w.size() : 0;
 }
 

@@ -14,10 +14,10 @@ import policy_bench as pb  # noqa: E402
 # Computed independently (by hand and in the C++ host test workloads_shares):
 # 1 CPU x 1000 cycles split 1024:110 -> 902.998 / 97.002, truncated to 902 / 97.
 GOOD = ("[shares] os=capos variant=threads cpus=1 threads=2 window=1000 weights=1024,110 cycles=900,50 "
-        "expected=902,97 err_ppm=-2217,-484536 max_err_ppm=484536 jain_ppm=907779 used_ppm=950000 verified=true")
+        "expected=902,97 err_ppm=-2217,-484536 max_err_ppm=484536 jain_ppm=907779 used_ppm=950000 late_ppm=20 verified=true")
 
 
-def run_line(variant: str, cycles: list[int], os_: str = "capos") -> str:
+def run_line(variant: str, cycles: list[int], os_: str = "capos", late: int = 0) -> str:
     """A consistent 6-thread line on 2 CPUs for the given cycles (metrics from the module)."""
     w = [1024, 1024, 335, 335, 110, 110]
     window = 1_000_000
@@ -27,7 +27,8 @@ def run_line(variant: str, cycles: list[int], os_: str = "capos") -> str:
     return (f"[shares] os={os_} variant={variant} cpus=2 threads=6 window={window} weights={','.join(map(str, w))} "
             f"cycles={','.join(map(str, cycles))} expected={','.join(map(str, exp))} "
             f"err_ppm={','.join(map(str, errs))} max_err_ppm={round(max(abs(x - 1) for x in xs) * 1e6)} "
-            f"jain_ppm={round(pb.jain(xs) * 1e6)} used_ppm={round(sum(cycles) / (2 * window) * 1e6)} verified=true")
+            f"jain_ppm={round(pb.jain(xs) * 1e6)} used_ppm={round(sum(cycles) / (2 * window) * 1e6)} "
+            f"late_ppm={late} verified=true")
 
 
 class ParseLine(unittest.TestCase):
@@ -167,6 +168,21 @@ class Statistics(unittest.TestCase):
         self.assertGreaterEqual(iv.hi or 0, 0.98)
         self.assertGreater(k.class_ratio[110].point or 0, 4.0)  # the light threads got 4.5x their share
 
+    def test_disturbed_runs_are_left_out(self) -> None:
+        rows = self.rows()
+        w = [1024, 1024, 335, 335, 110, 110]
+        exact = [int(x) for x in pb.expected_shares(w, 2_000_000, 1_000_000)]
+        skew = list(exact)
+        skew[4] *= 5  # one thread charged for a stopped vCPU's time
+        for v in pb.VARIANTS:
+            rows += pb.rows_of("linux", 4, [pb.parse_shares_line(run_line(v, skew, "linux", late=30_000))],
+                               "tcg-mt", {}, "y.log")
+        s = pb.summarize(rows, ["linux"], resamples=200)[0]
+        self.assertEqual((s.boots, s.left_out), (3, 1))
+        self.assertGreater(s.jain.point or 0, 0.9999)  # the skewed run is not in it
+        md = pb.summary_markdown(pb.summarize(rows, ["linux"], resamples=100), "t", "tcg-mt")
+        self.assertIn("| Linux (CFS) | 3 (+1 left out) |", md)
+
     def test_one_boot_has_no_interval(self) -> None:
         rows = [r for r in self.rows() if r.boot == 1]
         s = pb.summarize(rows, ["linux"], resamples=100)[0]
@@ -181,7 +197,61 @@ class Statistics(unittest.TestCase):
         md = pb.summary_markdown(pb.summarize(rows, ["kernel", "linux"], resamples=100), "t", "tcg-mt")
         self.assertIn("## shares, variant threads", md)
         self.assertIn("| capOS kernel | 3 |", md)
-        self.assertIn("| Linux (CFS, nice 0/5/10) | 3 |", md)
+        self.assertIn("| Linux (CFS) | 3 |", md)
+
+
+WAKE = ("[wakeup] os=capos kind=timer cpus=2 hogs=2 tsc_hz=2000000000 period_us=5000 samples=700 dropped=0 "
+        "p50=2000000 p99=8000000 p999=9000000 max=10000000 verified=true")
+
+
+class Wakeup(unittest.TestCase):
+    def test_parse_and_convert(self) -> None:
+        r = pb.parse_wakeup_line(WAKE)
+        self.assertEqual((r.kind, r.samples, r.hogs), ("timer", 700, 2))
+        self.assertAlmostEqual(r.us(r.p50), 1000.0)  # 2e6 cycles at 2 GHz
+        self.assertAlmostEqual(r.us(r.max), 5000.0)
+        runs = pb.parse_wakeup_text("x\n" + WAKE + "\n" + WAKE.replace("kind=timer", "kind=message") + "\n")
+        self.assertEqual([x.kind for x in runs], ["timer", "message"])
+        self.assertIsNone(pb.check_runs("wakeup", runs))
+        self.assertIn("expected one run per kind", pb.check_runs("wakeup", runs[:1]) or "")
+
+    def test_bad_lines(self) -> None:
+        with self.assertRaisesRegex(pb.SharesLineError, "out of order"):
+            pb.parse_wakeup_line(WAKE.replace("p99=8000000", "p99=9500000"))
+        with self.assertRaisesRegex(pb.SharesLineError, "kind must be"):
+            pb.parse_wakeup_line(WAKE.replace("kind=timer", "kind=irq"))
+        with self.assertRaisesRegex(pb.SharesLineError, "without samples"):
+            pb.parse_wakeup_line(WAKE.replace("samples=700", "samples=0"))
+        with self.assertRaisesRegex(pb.SharesLineError, "missing p999"):
+            pb.parse_wakeup_line(WAKE.replace(" p999=9000000", ""))
+
+    def test_plan_cmdlines_and_done_line(self) -> None:
+        plan = pb.make_plan(["kernel", "linux"], 2, ["shares", "wakeup"])
+        self.assertEqual([(b.system, b.index, b.workload) for b in plan],
+                         [("kernel", 1, "shares"), ("linux", 1, "shares"), ("kernel", 1, "wakeup"),
+                          ("linux", 1, "wakeup"), ("linux", 2, "shares"), ("kernel", 2, "shares"),
+                          ("linux", 2, "wakeup"), ("kernel", 2, "wakeup")])
+        self.assertEqual(pb.capos_cmdline("pinning", "wakeup"), "manifest=wakeup-pinning")
+        self.assertIn("capos.bench=wakeup", pb.linux_append(4000, "wakeup"))
+        done = "[utest] wakeup 2 passed, 0 failed\n"
+        self.assertIsNone(pb.check_capos(done, "kernel", "wakeup"))
+        self.assertIn("no '[utest] shares", pb.check_capos(done, "kernel", "shares") or "")
+
+    def test_summary_and_csv(self) -> None:
+        rows = []
+        for boot, p99 in ((1, 8e6), (2, 8.5e6), (3, 9e6)):
+            r = pb.parse_wakeup_line(WAKE.replace("p99=8000000", f"p99={int(p99)}"))
+            rows += pb.wakeup_rows_of("kernel", boot, [r], "tcg-mt", 0.02, "w.log")
+        sums = pb.summarize_wakeup(rows, ["kernel"], resamples=200)
+        self.assertEqual(len(sums), 1)
+        self.assertAlmostEqual(sums[0].stats["p99_us"].point or 0, 4250.0)  # mean of 4000, 4250, 4500 us
+        self.assertIsNotNone(sums[0].stats["p99_us"].lo)
+        with tempfile.TemporaryDirectory() as d:
+            back = pb.read_wakeup_csv(pb.write_wakeup_csv(rows, Path(d) / "wakeup.csv"))
+        self.assertEqual(back, rows)
+        md = pb.wakeup_markdown(sums, "tcg-mt")
+        self.assertIn("## wakeup, timer-woken", md)
+        self.assertIn("| capOS kernel | 3 | 700 | 1000 [", md)
 
 
 if __name__ == "__main__":
