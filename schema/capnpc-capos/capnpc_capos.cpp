@@ -20,6 +20,7 @@
 #include <capnp/message.h>
 #include <kj/io.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cinttypes>
 #include <cstdio>
@@ -126,6 +127,13 @@ public:
         std::string fname = file.getFilename();
         std::string base = fname.substr(fname.find_last_of('/') == std::string::npos ? 0 : fname.find_last_of('/') + 1);
         std::string guard_comment = base;
+        {
+            std::string stem = base.substr(0, base.find('.'));
+            for (char& c : stem)
+                if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+            names_[kStreamResultId] = "StreamResult_" + stem;
+            docs_[kStreamResultId] = "capnp's StreamResult: the (empty) results of a `-> stream` method.";
+        }
 
         std::vector<uint64_t> structs;  // every struct-like node, definition order
         std::vector<uint64_t> enums;
@@ -257,6 +265,14 @@ private:
                         auto s = nodes_.find(sid);
                         if (s == nodes_.end()) die("missing method struct");
                         if (s->second.getScopeId() == 0) collect(sid, structs, enums, interfaces, consts);
+                        // `-> stream`: capnp's StreamResult (an empty struct of
+                        // /capnp/stream.capnp, which gets no header of its
+                        // own here) is emitted into this file once, under a
+                        // name of this file's (StreamResult_<file>), so two
+                        // headers that both stream can be included together.
+                        if (sid == kStreamResultId &&
+                            std::find(structs.begin(), structs.end(), sid) == structs.end())
+                            structs.push_back(sid);
                     }
                 }
                 break;
@@ -381,8 +397,23 @@ private:
             case sc::Value::UINT16: return std::to_string(v.getUint16()) + "u";
             case sc::Value::UINT32: return std::to_string(v.getUint32()) + "u";
             case sc::Value::UINT64: return std::to_string(v.getUint64()) + "ull";
-            case sc::Value::FLOAT32: std::snprintf(buf, sizeof buf, "%.9gf", static_cast<double>(v.getFloat32())); return buf;
-            case sc::Value::FLOAT64: std::snprintf(buf, sizeof buf, "%.17g", v.getFloat64()); return buf;
+            // Floats by their bit pattern: exact, and valid C++ for every
+            // value, infinities, NaNs and -0 included (a decimal print gives
+            // "inf", "nan" or an integer with an 'f' suffix).
+            case sc::Value::FLOAT32: {
+                const float f = v.getFloat32();
+                uint32_t b;
+                std::memcpy(&b, &f, 4);
+                std::snprintf(buf, sizeof buf, "__builtin_bit_cast(float, 0x%08" PRIx32 "u)", b);
+                return buf;
+            }
+            case sc::Value::FLOAT64: {
+                const double d = v.getFloat64();
+                uint64_t b;
+                std::memcpy(&b, &d, 8);
+                std::snprintf(buf, sizeof buf, "__builtin_bit_cast(double, 0x%016" PRIx64 "ull)", b);
+                return buf;
+            }
             default: break;
         }
         (void)t;
@@ -914,6 +945,8 @@ private:
     std::map<uint64_t, std::string> docs_;
     std::map<uint64_t, std::vector<std::string>> member_docs_;
     uint64_t file_id_ = 0;
+    // capnp's StreamResult (/capnp/stream.capnp), the results of `-> stream`.
+    static constexpr uint64_t kStreamResultId = 0x995f9a3377c0b16eull;
     std::ostringstream out_;
     std::ostringstream defs_;
 };

@@ -119,5 +119,20 @@ interface Derived extends(Target) {
   twice @0 (x :UInt32) -> (y :UInt32);
 }
 
+interface Sink {
+  # A streaming method (results: capnp's StreamResult) beside a normal one.
+  write @0 (chunk :Data) -> stream;
+  done @1 () -> (bytes :UInt64);
+}
+
 const answer :UInt32 = 42;  # a constant
 const greeting :Text = "hi";  # a text constant
+# Float constants of every kind the generator must emit as valid, exact C++.
+const floatWhole :Float32 = 456;       # an integral value
+const floatNeg :Float32 = -1.5;        # negative
+const floatTiny :Float32 = 1e-40;      # a subnormal
+const floatInf :Float32 = inf;         # infinity
+const floatNegInf :Float64 = -inf;     # negative infinity
+const floatNan :Float64 = nan;         # not a number
+const floatNegZero :Float64 = -0.0;    # negative zero
+const floatPi :Float64 = 3.141592653589793;  # needs all 17 digits

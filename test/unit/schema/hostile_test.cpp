@@ -7,6 +7,7 @@
 
 #include <capnp/dynamic.h>
 #include <capnp/serialize.h>
+#include <capnp/schema.capnp.h>
 
 #include <cstdio>
 #include <cstring>
@@ -346,4 +347,76 @@ TEST_CASE("every single-bit flip of a valid message stays in bounds", "[schema][
     }
     std::printf("[schema] bit flips: %zu, rejected by validation: %zu\n", bytes.size() * 8, rejected);
     CHECK(rejected > 0);
+}
+
+namespace {
+
+// The official reader's answer for a root list read as List(T): accepted
+// (with its size) or refused.
+template <typename T>
+std::pair<bool, uint32_t> official_list(const std::vector<uint8_t>& bytes) {
+    std::vector<capnp::word> words(bytes.size() / 8);
+    std::memcpy(words.data(), bytes.data(), bytes.size());
+    try {
+        capnp::FlatArrayMessageReader m(kj::arrayPtr(words.data(), words.size()));
+        return {true, m.getRoot<capnp::AnyPointer>().getAs<capnp::List<T>>().size()};
+    } catch (const kj::Exception&) {
+        return {false, 0};
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a list is read as another element size exactly when the official library reads it", "[schema][hostile]") {
+    using cap::capnp::ElementSize;
+    // A root list of 3 elements of each stored size (composite: 3 one-word
+    // structs with one pointer each), then every expected size read from it.
+    struct Stored {
+        const char* name;
+        std::vector<uint8_t> bytes;
+    };
+    auto flat = [](uint32_t size, uint32_t words) {
+        Seg s{listp(0, size, 3)};
+        s.resize(1 + words, 0);
+        return frame({s});
+    };
+    Seg comp{listp(0, 7, 6), structp(3, 1, 1)};  // tag: 3 elements of 1 data word + 1 pointer
+    comp.resize(2 + 6, 0);
+    const std::vector<Stored> stored = {
+        {"void", flat(0, 0)},    {"bit", flat(1, 1)},  {"byte", flat(2, 1)},     {"two bytes", flat(3, 1)},
+        {"four bytes", flat(4, 2)}, {"word", flat(5, 3)}, {"pointer", flat(6, 3)}, {"composite", frame({comp})},
+    };
+    uint32_t compared = 0;
+    for (const Stored& st : stored) {
+        struct Expect {
+            const char* name;
+            ElementSize size;
+            std::pair<bool, uint32_t> official;
+        };
+        const Expect reads[] = {
+            {"List(Void)", ElementSize::Void, official_list<capnp::Void>(st.bytes)},
+            {"List(Bool)", ElementSize::Bit, official_list<bool>(st.bytes)},
+            {"List(UInt8)", ElementSize::Byte, official_list<uint8_t>(st.bytes)},
+            {"List(UInt16)", ElementSize::TwoBytes, official_list<uint16_t>(st.bytes)},
+            {"List(UInt32)", ElementSize::FourBytes, official_list<uint32_t>(st.bytes)},
+            {"List(UInt64)", ElementSize::EightBytes, official_list<uint64_t>(st.bytes)},
+            {"List(Text)", ElementSize::Pointer, official_list<capnp::Text>(st.bytes)},
+            {"List(struct)", ElementSize::InlineComposite, official_list<capnp::schema::Brand>(st.bytes)},
+        };
+        for (const Expect& e : reads) {
+            cap::capnp::FlatMessageReader<> r;
+            REQUIRE(r.init_flat(st.bytes.data(), st.bytes.size()) == Error::Ok);
+            const auto l = r.root_pointer().get_list(e.size);
+            const bool ours = r.error() == Error::Ok;
+            INFO(st.name << " list read as " << e.name << ": ours " << (ours ? "accepts" : "refuses")
+                         << " (" << cap::capnp::error_name(r.error()) << "), official "
+                         << (e.official.first ? "accepts" : "refuses"));
+            CHECK(ours == e.official.first);
+            if (ours && e.official.first) CHECK(l.size() == e.official.second);
+            if (!ours) CHECK(r.error() == Error::IncompatibleList);
+            ++compared;
+        }
+    }
+    std::printf("[schema] list element-size reads compared with the official library: %u\n", compared);
+    CHECK(compared == 64);
 }

@@ -462,9 +462,11 @@ public:
     explicit SchemaSet(const std::vector<std::string>& files, const std::string& dir) {
         fs_ = kj::newDiskFilesystem();
         dir_ = fs_->getRoot().openSubdir(kj::Path::parse(dir.substr(1)));
-        const kj::ReadableDirectory* imports[] = {dir_.get()};
+        // /usr/include: the official compiler's own /capnp/*.capnp (stream.capnp for `-> stream`).
+        sys_ = fs_->getRoot().openSubdir(kj::Path::parse("usr/include"));
+        const kj::ReadableDirectory* imports[] = {dir_.get(), sys_.get()};
         for (const auto& f : files) {
-            auto parsed = parser_.parseFromDirectory(*dir_, kj::Path::parse(f), kj::arrayPtr(imports, 1));
+            auto parsed = parser_.parseFromDirectory(*dir_, kj::Path::parse(f), kj::arrayPtr(imports, 2));
             add(parsed);
         }
     }
@@ -498,6 +500,7 @@ private:
 
     kj::Own<kj::Filesystem> fs_;
     kj::Own<const kj::ReadableDirectory> dir_;
+    kj::Own<const kj::ReadableDirectory> sys_;
     capnp::SchemaParser parser_;
     std::map<uint64_t, capnp::StructSchema> structs_;
 };

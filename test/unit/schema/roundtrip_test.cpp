@@ -1,7 +1,9 @@
 // Schema binding tests: every struct type round-trips between the generated bindings and the official library.
 #include <catch2/catch_test_macros.hpp>
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -364,4 +366,43 @@ TEST_CASE("double-far pointers are written and read by both libraries", "[schema
     REQUIRE(r.validate() == Error::Ok);
     CHECK(r.root<Inner>().id() == 0x1234);
     CHECK(r.root<Inner>().name().equals("far away"));
+}
+
+TEST_CASE("float constants are emitted exactly, infinities, NaN and -0 included", "[schema][const]") {
+    // The official compiler's values, from the same schema file.
+    capnp::SchemaParser parser;
+    auto fs = kj::newDiskFilesystem();
+    auto dir = fs->getRoot().openSubdir(kj::Path::parse(std::string(CAPOS_SCHEMA_DIR).substr(1)));
+    auto sys = fs->getRoot().openSubdir(kj::Path::parse("usr/include"));  // /capnp/stream.capnp
+    const kj::ReadableDirectory* imports[] = {dir.get(), sys.get()};
+    auto file = parser.parseFromDirectory(*dir, kj::Path::parse("test/test.capnp"), kj::arrayPtr(imports, 2));
+    auto bits32 = [](float f) {
+        uint32_t b;
+        std::memcpy(&b, &f, 4);
+        return b;
+    };
+    auto bits64 = [](double d) {
+        uint64_t b;
+        std::memcpy(&b, &d, 8);
+        return b;
+    };
+    auto official32 = [&](const char* name) { return bits32(file.getNested(name).asConst().as<float>()); };
+    auto official64 = [&](const char* name) { return bits64(file.getNested(name).asConst().as<double>()); };
+    namespace s = cap::schema;
+    CHECK(bits32(s::kFloatWhole) == official32("floatWhole"));
+    CHECK(s::kFloatWhole == 456.0f);
+    CHECK(bits32(s::kFloatNeg) == official32("floatNeg"));
+    CHECK(bits32(s::kFloatTiny) == official32("floatTiny"));
+    CHECK(std::fpclassify(s::kFloatTiny) == FP_SUBNORMAL);
+    CHECK(bits32(s::kFloatInf) == official32("floatInf"));
+    CHECK(std::isinf(s::kFloatInf));
+    CHECK(bits64(s::kFloatNegInf) == official64("floatNegInf"));
+    CHECK(bits64(s::kFloatNan) == official64("floatNan"));
+    CHECK(std::isnan(s::kFloatNan));
+    CHECK(bits64(s::kFloatNegZero) == official64("floatNegZero"));
+    CHECK(std::signbit(s::kFloatNegZero));
+    CHECK(bits64(s::kFloatPi) == official64("floatPi"));
+    // Constant expressions: usable where C++ needs one.
+    static_assert(cap::schema::kFloatWhole == 456.0f);
+    static_assert(cap::schema::kFloatInf > 3.4e38f);
 }

@@ -151,3 +151,40 @@ TEST_CASE("dispatch validates params before calling the implementation", "[schem
     CHECK(Derived_dispatch(Target::kInterfaceId, Target::Methods::add, in, rb, server) == Error::PointerOutOfBounds);
     CHECK(server.calls == 0);
 }
+
+namespace {
+
+// A Sink server: write is `-> stream` (results: StreamResult, empty).
+struct SinkServer {
+    uint64_t bytes = 0;
+    Error write(Sink_WriteParams_Reader p, StreamResult_test_Builder) {
+        bytes += p.chunk().size();
+        return Error::Ok;
+    }
+    Error done(Sink_DoneParams_Reader, Sink_DoneResults_Builder r) {
+        r.set_bytes(bytes);
+        return Error::Ok;
+    }
+};
+
+}  // namespace
+
+TEST_CASE("a streaming method's results are capnp's StreamResult, empty", "[schema][rpc]") {
+    STATIC_REQUIRE(std::is_same_v<Sink::WriteResults, StreamResult_test>);
+    STATIC_REQUIRE(StreamResult_test::kTypeId == 0x995f9a3377c0b16eull);  // /capnp/stream.capnp's
+    STATIC_REQUIRE(StreamResult_test::kDataWords == 0 && StreamResult_test::kPointerCount == 0);
+    SinkServer server;
+    for (uint32_t n : {3u, 5u}) {
+        std::vector<uint64_t> pb(32), rb(32), flat(64);
+        cap::capnp::MessageBuilder params(pb.data(), pb.size() * 8);
+        auto chunk = params.init_root<Sink_WriteParams>().init_chunk(n);
+        for (uint32_t i = 0; i < n; ++i) chunk.data()[i] = static_cast<uint8_t>(i);
+        size_t len = 0;
+        REQUIRE(params.write_flat(flat.data(), flat.size() * 8, &len) == Error::Ok);
+        cap::capnp::FlatMessageReader<> in;
+        REQUIRE(in.init_flat(flat.data(), len) == Error::Ok);
+        cap::capnp::MessageBuilder results(rb.data(), rb.size() * 8);
+        REQUIRE(Sink_dispatch(Sink::kInterfaceId, Sink::Methods::write, in, results, server) == Error::Ok);
+    }
+    CHECK(server.bytes == 8);
+}

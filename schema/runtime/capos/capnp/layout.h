@@ -491,13 +491,15 @@ inline ListReader PointerReader::get_list(ElementSize expected, DefaultValue* de
     }
     if (!ctx_->charge(words)) return read_default_list(def, expected);
     if (size == ElementSize::Void && !ctx_->charge(n)) return read_default_list(def, expected);
+    // As the official reader: a bit list is read only as a bit list (bool
+    // lists are never upgraded, not even to Void or structs); any other list
+    // is read as a narrower one (element i's first bits; a List(Bool) over a
+    // byte list reads bit 0 of each byte), never as a wider one.
     bool ok = true;
-    if (expected == ElementSize::InlineComposite) {
-        ok = size != ElementSize::Bit;  // bool lists cannot be upgraded to structs
-    } else {
+    if (size == ElementSize::Bit) {
+        ok = expected == ElementSize::Bit;
+    } else if (expected != ElementSize::InlineComposite) {
         ok = data_bits_per_element(expected) <= dbits && pointers_per_element(expected) <= pcount;
-        if (expected == ElementSize::Bit) ok = size == ElementSize::Bit;
-        if (size == ElementSize::Bit && expected != ElementSize::Bit && expected != ElementSize::Void) ok = false;
     }
     if (!ok) {
         ctx_->fail(Error::IncompatibleList);

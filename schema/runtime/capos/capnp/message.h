@@ -35,12 +35,13 @@ inline Error validate_pointer(ReadContext* c, const PointerReader& p) {
     if (p.is_null()) return Error::Ok;
     Error before = c->error();
     if (before != Error::Ok) return before;
-    uint64_t w = p.raw_word();
-    uint64_t kind = wire::kind(w);
+    uint64_t tag = p.raw_word();
+    uint64_t kind = wire::kind(tag);
     if (kind == wire::kFar) {
         Target t;
         if (!p.resolve_target(t)) return c->error();
-        kind = wire::kind(t.tag);
+        tag = t.tag;
+        kind = wire::kind(tag);
     }
     if (kind == wire::kStruct) {
         StructReader s = p.get_struct();
@@ -48,7 +49,9 @@ inline Error validate_pointer(ReadContext* c, const PointerReader& p) {
         return validate_struct(c, s);
     }
     if (kind == wire::kList) {
-        ListReader l = p.get_list(ElementSize::Void);
+        // Read at its own element size: whether a reader may take it as
+        // another is the typed reader's question, not the message's.
+        ListReader l = p.get_list(static_cast<ElementSize>((tag >> 32) & 7u));
         if (c->error() != Error::Ok) return c->error();
         if (l.pointer_count() == 0) return Error::Ok;
         for (uint32_t i = 0; i < l.size(); ++i) {
