@@ -119,6 +119,26 @@ interface Derived extends(Target) {
   twice @0 (x :UInt32) -> (y :UInt32);
 }
 
+struct Box(T) {
+  # A generic struct: its parameter is AnyPointer in the generated code.
+  value @0 :T;     # the boxed value
+  tag @1 :UInt32;  # a plain field beside it
+  struct Pair(U) {
+    # Nested generic, with the outer parameter in scope.
+    first @0 :T;   # outer parameter
+    second @1 :U;  # its own
+  }
+}
+
+struct Generics {
+  # Branded uses of Box.
+  boxText @0 :Box(Text);               # bound to Text
+  boxInner @1 :Box(Inner);             # bound to a struct
+  boxList @2 :Box(List(UInt32));       # bound to a list
+  pair @3 :Box(Text).Pair(Inner);      # nested, both bound
+  unbound @4 :Box;                     # no brand: AnyPointer in both libraries
+}
+
 interface Sink {
   # A streaming method (results: capnp's StreamResult) beside a normal one.
   write @0 (chunk :Data) -> stream;

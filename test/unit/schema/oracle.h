@@ -184,6 +184,11 @@ private:
             path_.pop();
             return;
         }
+        // A field declared with a type parameter (Box(T).value) is AnyPointer
+        // in the generated code (generics by erasure), which fills nothing
+        // there; leave it unset here too (the parameter's value is tested
+        // on its own, "generic fields ...").
+        if (f.getProto().getSlot().getType().isAnyPointer()) return;
         auto t = f.getType();
         std::string p = path_.field(name.c_str());
         using W = capnp::schema::Type;
