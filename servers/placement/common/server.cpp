@@ -56,7 +56,7 @@ Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void
 }
 
 // The server's own arguments; every other word goes to Policy::configure.
-const char* const kServerKeys[] = {"deadline_us", "cpus", "takeover", "fail", "fail_after", "quiet", "crash_at"};
+const char* const kServerKeys[] = {"deadline_us", "cpus", "takeover", "fail", "fail_after", "quiet", "crash_at", "crash_how"};
 
 bool is_server_key(const KeyValue& kv) {
   for (const char* k : kServerKeys)
