@@ -1,54 +1,76 @@
-// endpoint_codec.cpp - Endpoint messages, portable (see endpoint.h).
-#include "lib/capnp_wire.h"
+// endpoint_codec.cpp - Endpoint messages through the generated bindings (schema/endpoint.capnp), portable (see endpoint.h).
+#include "capos/capnp/capnp.h"
+#include "capos/schema/endpoint.capnp.h"
 #include "libcap/endpoint.h"
 
 namespace cap {
 
-namespace wire = kern::wire;
+namespace {
+
+namespace cp = cap::capnp;
+using EP = cap::schema::Endpoint;
+
+// Writes builder b's message flat into buf; 0 if it did not fit.
+uint32_t finish(const cp::MessageBuilder& b, void* buf, uint32_t size) {
+  size_t n = 0;
+  if (b.error() != cp::Error::Ok || b.write_flat(buf, size, &n) != cp::Error::Ok) return 0;
+  return static_cast<uint32_t>(n);
+}
+
+}  // namespace
 
 uint32_t encode_words(void* buf, uint32_t size, const uint64_t* w, uint16_t n) {
-  wire::Builder b(buf, size);
-  auto s = b.root(n, 0);
-  for (uint16_t i = 0; i < n; ++i) wire::Builder::set_u64(s, i, w[i]);
-  return b.finish();
+  // A struct of n UInt64 words: the params of the kernel methods whose
+  // schema params are that many UInt64 fields in order (kernel_object.h).
+  alignas(8) unsigned char seg[8 * 16 + 16];
+  if (n > 16) return 0;
+  cp::MessageBuilder b(seg, sizeof seg);
+  cp::StructBuilder s = b.root_pointer().init_struct(n, 0);
+  for (uint16_t i = 0; i < n; ++i) s.set<uint64_t>(i, w[i]);
+  return finish(b, buf, size);
 }
 
 uint32_t encode_receive(void* buf, uint32_t size, uint64_t timeout_ns) {
-  return encode_words(buf, size, &timeout_ns, 1);
+  alignas(8) unsigned char seg[64];
+  cp::MessageBuilder b(seg, sizeof seg);
+  b.init_root<EP::ReceiveParams>().set_timeout_ns(timeout_ns);
+  return finish(b, buf, size);
 }
 
 Result<void> decode_receive(const capos::abi::Cqe& c, const void* buf, Incoming& in) {
   if (c.status != 0) return static_cast<Status>(c.status);
-  wire::Reader rd;
-  if (!rd.init(buf, c.result_len).ok()) return Status::malformed_message;
-  // (call :IncomingCall p0, timedOut :Bool bit 0); IncomingCall = (callId w0,
-  // badge w1, interfaceId w2, methodId u16 #12, params :Data p0, capCount u32 #7).
-  in.timed_out = wire::Reader::bit(rd.root(), 0);
+  cp::FlatMessageReader<1> r;
+  if (r.init_flat(buf, c.result_len) != cp::Error::Ok || r.validate() != cp::Error::Ok)
+    return Status::malformed_message;
+  const auto res = r.root<EP::ReceiveResults>();
+  in.timed_out = res.timed_out();
   if (in.timed_out) return ok();
-  auto ch = rd.child(rd.root(), 0);
-  if (!ch.ok()) return Status::malformed_message;
-  in.call_id = wire::Reader::u64(ch.value(), 0);
-  in.badge = wire::Reader::u64(ch.value(), 1);
-  in.iface = wire::Reader::u64(ch.value(), 2);
-  in.method = wire::Reader::u16(ch.value(), 12);
-  auto d = rd.data(ch.value(), 0);
-  if (!d.ok()) return Status::malformed_message;
-  in.params = d.value().data;
-  in.params_len = d.value().size;
-  in.cap_count = wire::Reader::u32(ch.value(), 7);
+  if (!res.has_call()) return Status::malformed_message;
+  const auto call = res.call();
+  in.call_id = call.call_id();
+  in.badge = call.badge();
+  in.iface = call.interface_id();
+  in.method = call.method();
+  const auto params = call.params();
+  in.params = params.data();
+  in.params_len = params.size();
+  in.cap_count = call.cap_count();
   if (in.cap_count != c.caps_out_count) return Status::internal;
   return ok();
 }
 
 uint32_t encode_reply(void* buf, uint32_t size, uint64_t call_id, Status status, const void* results,
                       uint32_t rlen) {
-  // (callId w0, status i32 #2, results :Data p0, caps :List(UInt32) p1)
-  wire::Builder b(buf, size);
-  auto root = b.root(2, 2);
-  wire::Builder::set_u64(root, 0, call_id);
-  wire::Builder::set_u32(root, 2, static_cast<uint32_t>(static_cast<int32_t>(status)));
-  if (rlen != 0) b.set_data(root, 0, results, rlen);
-  return b.finish();
+  // The builder needs its own segment (write_flat adds the framing in
+  // front); on the caller's stack, since several threads may reply at once.
+  alignas(8) unsigned char seg[4096 + 128];
+  if (rlen > sizeof seg - 128) return 0;
+  cp::MessageBuilder m(seg, sizeof seg);
+  auto p = m.init_root<EP::ReplyParams>();
+  p.set_call_id(call_id);
+  p.set_status(static_cast<int32_t>(status));
+  if (rlen != 0) p.set_results(static_cast<const uint8_t*>(results), rlen);
+  return finish(m, buf, size);
 }
 
 }  // namespace cap

@@ -1,7 +1,9 @@
 // spawn.cpp - ProcessSpawner / ProcessHandle / Process.dropCaps calls on this thread's ring (see spawn.h).
 #include "libcap/spawn.h"
 
-#include "lib/capnp_wire.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/process.capnp.h"
+#include "capos/schema/spawner.capnp.h"
 #include "libcap/args.h"
 #include "libcap/interfaces.h"
 #include "libcap/raw_call.h"
@@ -9,7 +11,8 @@
 
 namespace cap {
 
-namespace wire = kern::wire;
+namespace cp = cap::capnp;
+namespace sc = cap::schema;
 using capos::abi::CapHandle;
 using capos::abi::Cqe;
 
@@ -35,8 +38,9 @@ Result<Spawned> spawn(CapHandle spawner, const char* name, const char* module, c
   if (c.caps_out_count != 1) return Status::internal;
   uint64_t pid = c.value;
   if (c.result_len != 0) {
-    wire::Reader rd;
-    if (rd.init(res, c.result_len).ok()) pid = wire::Reader::u64(rd.root(), 0);
+    cp::FlatMessageReader<1> r;
+    if (r.init_flat(res, c.result_len) == cp::Error::Ok && r.validate() == cp::Error::Ok)
+      pid = r.root<sc::ProcessSpawner::SpawnResults>().process_id();
   }
   return Spawned{caps[0], pid};
 }
@@ -46,20 +50,19 @@ Result<uint32_t> spawner_modules(CapHandle spawner, char* out, uint32_t size) {
   const Cqe c = raw_call(spawner, iface::kSpawnerModules.interface_id, iface::kSpawnerModules.ordinal, nullptr, 0,
                          res, sizeof res);
   if (c.status != 0) return status_of(c);
-  wire::Reader rd;
-  if (!rd.init(res, c.result_len).ok()) return Status::malformed_message;
-  auto l = rd.pointer_list(rd.root(), 0);
-  if (!l.ok()) return Status::malformed_message;
+  cp::FlatMessageReader<1> r;
+  if (r.init_flat(res, c.result_len) != cp::Error::Ok || r.validate() != cp::Error::Ok)
+    return Status::malformed_message;
+  const auto names = r.root<sc::ProcessSpawner::ModulesResults>().names();
   uint32_t n = 0;
-  for (uint32_t i = 0; i < l.value().count; ++i) {
-    auto t = rd.list_text(l.value(), i);
-    if (!t.ok()) return Status::malformed_message;
-    if (n + t.value().size + 2 > size) return Status::result_too_large;
-    for (uint32_t k = 0; k < t.value().size; ++k) out[n++] = static_cast<char>(t.value().data[k]);
+  for (uint32_t i = 0; i < names.size(); ++i) {
+    const auto t = names[i];
+    if (n + t.size() + 2 > size) return Status::result_too_large;
+    for (uint32_t k = 0; k < t.size(); ++k) out[n++] = t.c_str()[k];
     out[n++] = '\n';
   }
   if (size != 0) out[n] = '\0';
-  return l.value().count;
+  return names.size();
 }
 
 Result<SpawnerStats> spawner_stats(CapHandle spawner) {
@@ -77,8 +80,9 @@ Result<ProcessExit> wait_process(CapHandle handle) {
   const Cqe c = raw_call(handle, iface::kProcessHandleWait.interface_id, iface::kProcessHandleWait.ordinal, nullptr,
                          0, res, sizeof res);
   if (c.status != 0) return status_of(c);
-  wire::Reader rd;
-  if (!rd.init(res, c.result_len).ok()) return Status::malformed_message;
+  cp::FlatMessageReader<1> r;
+  if (r.init_flat(res, c.result_len) != cp::Error::Ok || r.validate() != cp::Error::Ok)
+    return Status::malformed_message;
   return decode_exit(res, c.result_len);
 }
 

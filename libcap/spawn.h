@@ -2,8 +2,8 @@
 //
 // One client for both spawners (the kernel's boot-module spawner and the
 // spawner server: same interface, schema/spawner.capnp). Messages are built
-// with the kernel's one-segment wire builder (microkernel/lib/capnp_wire),
-// the layouts the kernel decodes. The encoders/decoders (spawn_codec.cpp)
+// and read with the generated bindings (capos/schema/spawner.capnp.h,
+// process.capnp.h). The encoders/decoders (spawn_codec.cpp)
 // are portable and host-tested against the official Cap'n Proto library;
 // the calls (spawn.cpp) run on this_ring().
 #pragma once
