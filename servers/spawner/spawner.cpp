@@ -30,7 +30,8 @@
 // The result of spawn carries a copy of the child's ProcessHandle (wait,
 // kill go straight to the kernel); the server keeps its own copy and waits
 // on it to give the quota back.
-#include "lib/capnp_wire.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/spawner.capnp.h"
 #include "libcap/crash_point.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -40,7 +41,6 @@ namespace {
 
 using capos::abi::CapHandle;
 using srv::Status;
-namespace wire = kern::wire;
 
 constexpr uint32_t kMaxChildren = 56;  // tracked ring operations: 64, minus receive and calls
 
@@ -130,61 +130,74 @@ Status refuse(const char* why, uint64_t badge, const char* detail) {
 // spawn: decode and check everything, then forward. Returns the reply status;
 // on success fills the result message and the handle to pass back.
 Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& out_handle) {
-  wire::Reader r;
-  if (!r.init(in.params, in.params_len).ok()) return Status::malformed_message;
+  namespace cp = cap::capnp;
+  using Spawn = cap::schema::ProcessSpawner;
+  // The call's capabilities are in.caps[0..cap_count); a grant names one by
+  // its index in the message's capability table, which is read as itself
+  // (identity) so that an index past the call's capabilities is refused
+  // below as invalid_slot, not as a malformed message.
+  static uint32_t identity[64];
+  for (uint32_t i = 0; i < 64; ++i) identity[i] = i;
+  cp::FlatMessageReader<4> r;
+  if (r.init_flat(in.params, in.params_len) != cp::Error::Ok) return Status::malformed_message;
+  r.set_cap_table(cp::CapTable{identity, 64});
+  if (r.validate() != cp::Error::Ok) return Status::malformed_message;
   g_crash.hit("after_request");
-  const wire::StructView& root = r.root();
-  auto name = r.text(root, 0);
-  auto module = r.text(root, 1);
-  auto args = r.pointer_list(root, 2);
-  auto caps = r.struct_list(root, 3);
-  auto quotas = r.child(root, 4);
-  if (!name.ok() || !module.ok() || !args.ok() || !caps.ok() || !quotas.ok()) return Status::malformed_message;
+  const auto root = r.root<Spawn::SpawnParams>();
+  const auto name = root.name();
+  const auto module = root.module();
+  const auto args = root.args();
+  const auto caps = root.caps();
+  const auto quotas = root.quotas();
+  // A field of the wrong kind (a list where text belongs) reads as its
+  // default and leaves the reader's error set.
+  if (r.error() != cp::Error::Ok) return Status::malformed_message;
   char detail[96];
   // Decode: module, capabilities, quotas. Nothing changes until all pass.
-  if (!module_known(module.value().data, module.value().size)) {
-    uint32_t n = module.value().size < 48 ? module.value().size : 48;
+  if (!module_known(reinterpret_cast<const uint8_t*>(module.c_str()), module.size())) {
+    uint32_t n = module.size() < 48 ? module.size() : 48;
     char m[49];
-    __builtin_memcpy(m, module.value().data, n);
+    __builtin_memcpy(m, module.c_str(), n);
     m[n] = '\0';
     cap::snprint(detail, sizeof detail, " '%s'", m);
     refuse("unknown module", in.badge, detail);
     return Status::invalid_argument;
   }
-  if (name.value().size == 0 || name.value().size > 31) {
+  if (name.size() == 0 || name.size() > 31) {
     refuse("bad process name", in.badge, "");
     return Status::invalid_argument;
   }
-  if (caps.value().count > 16) {
+  if (caps.size() > 16) {
     refuse("too many capabilities", in.badge, "");
     return Status::invalid_argument;
   }
   srv::Grant grants[16];
   char gnames[16][24];
-  const uint32_t ng = caps.value().count;
+  const uint32_t ng = caps.size();
   for (uint32_t i = 0; i < ng; ++i) {
-    wire::StructView g = wire::Reader::list_struct(caps.value(), i);
-    auto gname = r.text(g, 0);
-    auto gcap = r.cap(g, 1);
-    if (!gname.ok() || gname.value().size == 0 || gname.value().size > 23) {
+    const auto g = caps[i];
+    const auto gname = g.name();
+    uint32_t gcap = 0;
+    const bool has_cap = g.cap().get_capability(gcap);
+    if (gname.size() == 0 || gname.size() > 23) {
       refuse("bad capability name", in.badge, "");
       return Status::invalid_argument;
     }
-    if (!gcap.ok() || gcap.value() >= in.cap_count || in.caps[gcap.value()] == 0) {
+    if (!has_cap || gcap >= in.cap_count || in.caps[gcap] == 0) {
       cap::snprint(detail, sizeof detail, " (grant %u names no transferred capability)", i);
       refuse("invalid capability", in.badge, detail);
       return Status::invalid_slot;
     }
-    __builtin_memcpy(gnames[i], gname.value().data, gname.value().size);
-    gnames[i][gname.value().size] = '\0';
-    grants[i] = srv::Grant{gnames[i], in.caps[gcap.value()], wire::Reader::u32(g, 0) ^ 0xffffffffu};
+    __builtin_memcpy(gnames[i], gname.c_str(), gname.size());
+    gnames[i][gname.size()] = '\0';
+    grants[i] = srv::Grant{gnames[i], in.caps[gcap], g.rights()};
   }
   srv::Quotas q;
-  q.frames = wire::Reader::u64(quotas.value(), 0);
-  q.cap_slots = wire::Reader::u32(quotas.value(), 2);
-  q.threads = wire::Reader::u32(quotas.value(), 3);
-  q.outstanding_calls = wire::Reader::u32(quotas.value(), 4);
-  q.children = wire::Reader::u32(quotas.value(), 5);
+  q.frames = quotas.frames();
+  q.cap_slots = quotas.cap_slots();
+  q.threads = quotas.threads();
+  q.outstanding_calls = quotas.outstanding_calls();
+  q.children = quotas.children();
   if (q.frames == 0) q.frames = g_lim.child_frames;
   if (q.cap_slots == 0) q.cap_slots = g_lim.child_slots;
   collect_children();
@@ -221,21 +234,21 @@ Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& 
   if (slot == nullptr) return over(srv::SpawnQuota::children, g_live, max_children, 1);  // not reached: g_live counts them
   // Invoke: the kernel creates the process (or refuses, e.g. a bad ELF).
   char pname[32], mname[64], argbuf[256];
-  __builtin_memcpy(pname, name.value().data, name.value().size);
-  pname[name.value().size] = '\0';
-  const uint32_t ml = module.value().size < 63 ? module.value().size : 63;
-  __builtin_memcpy(mname, module.value().data, ml);
+  __builtin_memcpy(pname, name.c_str(), name.size());
+  pname[name.size()] = '\0';
+  const uint32_t ml = module.size() < 63 ? module.size() : 63;
+  __builtin_memcpy(mname, module.c_str(), ml);
   mname[ml] = '\0';
   uint32_t al = 0;
-  for (uint32_t i = 0; i < args.value().count; ++i) {
-    auto a = r.list_text(args.value(), i);
-    if (!a.ok() || al + a.value().size + 2 > sizeof argbuf) return Status::invalid_argument;
+  for (uint32_t i = 0; i < args.size(); ++i) {
+    const auto a = args[i];
+    if (r.error() != cp::Error::Ok || al + a.size() + 2 > sizeof argbuf) return Status::invalid_argument;
     if (al != 0) argbuf[al++] = ' ';
-    __builtin_memcpy(argbuf + al, a.value().data, a.value().size);
-    al += a.value().size;
+    __builtin_memcpy(argbuf + al, a.c_str(), a.size());
+    al += a.size();
   }
   argbuf[al] = '\0';
-  const uint32_t weight = wire::Reader::u32(root, 0);
+  const uint32_t weight = root.placement_weight();
   g_crash.hit("after_checks");
   auto sp = srv::spawn(g_boot, pname, mname, argbuf, grants, ng, q, weight);
   if (!sp.ok()) {
@@ -256,12 +269,16 @@ Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& 
   if (g_verbose)
     cap::print("[spawner] spawned %s (module %s) as process %llu for client %llu\n", pname, mname,
                static_cast<unsigned long long>(slot->pid), static_cast<unsigned long long>(in.badge));
-  // results (handle :ProcessHandle p0, processId :UInt64 w0)
-  wire::Builder b(res, 128);
-  wire::Builder::Struct s = b.root(1, 1);
-  wire::Builder::set_u64(s, 0, slot->pid);
-  b.set_cap(s, 0, 0);
-  rlen = b.finish();
+  // The handle travels as the reply's capability 0.
+  alignas(8) unsigned char seg[96];
+  cp::MessageBuilder b(seg, sizeof seg);
+  uint32_t table[1];
+  b.set_cap_table(table, 1);
+  auto out = b.init_root<Spawn::SpawnResults>();
+  out.set_process_id(slot->pid);
+  size_t n = 0;
+  if (!out.set_handle(0) || b.write_flat(res, 128, &n) != cp::Error::Ok) return Status::internal;
+  rlen = static_cast<uint32_t>(n);
   out_handle = slot->handle;
   return Status::ok;
 }
