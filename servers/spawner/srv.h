@@ -2,13 +2,13 @@
 // raw_call.h, args.h) under the names the servers use, plus MemoryObject reads,
 // the BootRegistry back to init, and the time.
 //
-// Messages are encoded with the kernel's one-segment wire builder
-// (microkernel/lib/capnp_wire), the same layouts the kernel decodes; field
-// offsets are those `capnp compile -ocapnp` prints for schema/*.capnp.
+// Messages are built and read with the generated bindings
+// (capos/schema/*.capnp.h); interface ids and ordinals are the generated ones.
 #pragma once
 
 #include <stdint.h>
 
+#include "capos/schema/manifest.capnp.h"
 #include "libcap/args.h"
 #include "libcap/endpoint.h"
 #include "libcap/interfaces.h"
@@ -24,12 +24,13 @@ using capos::abi::Status;
 
 // Interface ids (kTimer, kMemoryObject, kProcess, kProcessHandle, kEndpoint, kSpawner, ...).
 using namespace cap::iface;
-inline constexpr uint64_t kBootRegistry = 0xb466419eed62d466ull;
+inline constexpr uint64_t kBootRegistry = cap::schema::BootRegistry::kInterfaceId;
 
 // ProcessSpawner methods (spawn, modules; stats is the kernel's freeFrames @2).
 inline constexpr uint16_t kSpawn = kSpawnerSpawn.ordinal, kModules = kSpawnerModules.ordinal,
                           kStats = kSpawnerStats.ordinal;
-inline constexpr uint16_t kRegExport = 0, kRegReady = 1;
+inline constexpr uint16_t kRegExport = cap::schema::BootRegistry::Methods::export_,
+                          kRegReady = cap::schema::BootRegistry::Methods::ready;
 
 // One call on this thread's ring, its Cqe returned with the status as is.
 using cap::raw_call;
