@@ -37,6 +37,9 @@ struct alignas(64) CpuSched {
     AddressSpace* loaded_as = nullptr;  // what CR3 holds (nullptr: kernel tables)
     uint32_t slice_left = kDefaultSliceTicks;
     bool need_resched = false;
+    // A thread woke here owed CPU while the running one had not yet run its
+    // minimum granularity (WakePreempt::later): the tick asks again.
+    bool wake_check = false;
     unsigned id = 0;
     volatile bool online = false;
     // Published under lock, read without it by placement and idle.
@@ -54,6 +57,15 @@ PlacementHook g_hook = nullptr;
 const SchedObserver* g_obs = nullptr;  // user-space placement (scheduler_control)
 void* g_hook_ctx = nullptr;
 uint64_t g_fallbacks = 0;
+// Wake-up preemption bounds, in TSC cycles (set by init()): the most a
+// waking thread is owed (half a default slice, so a sleeper runs soon after
+// waking but cannot bank more), and the least a running thread keeps the
+// CPU before a wake-up may take it (1 ms: under TCG a switch costs tens of
+// microseconds, and hogs must not be cut into slivers).
+uint64_t g_wake_credit = 0;
+uint64_t g_min_granularity = 0;
+constexpr uint64_t kWakeCreditNs = 1'000'000'000ull / kTimerHz * kDefaultSliceTicks / 2;
+constexpr uint64_t kMinGranularityNs = 1'000'000;
 alignas(64) Thread g_boot_thread;
 alignas(64) Thread g_ap_idle[kMaxCpus];
 
@@ -116,6 +128,13 @@ void publish(CpuSched& cs, bool running_idle) {
 void set_state(Thread& t, State s) { __atomic_store_n(&t.state_, s, __ATOMIC_RELEASE); }
 
 void enqueue_on(Thread& t, unsigned target, bool urgent = false);
+
+// A placement server sets slices: they are its shares, in its round order
+// (the run queue then runs FIFO and no wake-up preempts).
+bool strict_slices() {
+    const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
+    return obs != nullptr && obs->strict_slices != nullptr && obs->strict_slices();
+}
 
 // Runs on the thread just switched to, interrupts off.
 void finish_switch() {
@@ -200,17 +219,27 @@ void enqueue_on(Thread& t, unsigned target, bool urgent) {
     CpuSched& cs = g_cpu[target];
     cs.lock.lock();
     t.cpu_ = target;
-    auto r = urgent ? cs.rq.push_front(t.link_) : cs.rq.push_back(t.link_);
+    // It arrives from off this CPU's clock (created, woken, moved): placed
+    // at the queue's minimum plus its lag, bounded below (lib/run_queue.h).
+    const uint64_t now = arch::read_cycles();
+    cs.rq.set_fifo(strict_slices());
+    auto r = urgent ? cs.rq.push_front(t.link_, true, now) : cs.rq.join(t.link_, now);
     if (!r.ok()) panic("sched: enqueue of '%s' failed: %s", t.name_, error_name(r.error()));
     publish(cs, false);
     bool target_idle = cs.current == cs.idle;
+    // Wake-up preemption on this CPU; a remote CPU decides in its own
+    // reschedule interrupt (schedule(), preempting), with its own clock.
+    WakePreempt wp = WakePreempt::no;
+    if (target == self && !urgent && !target_idle) wp = cs.rq.check_preempt(now);
     cs.lock.unlock();
     if (target == self && cs.tick_off) update_tick(cs);  // someone is waiting here now: the tick counts their turn
     if (target != self) {
         arch::send_reschedule(target);
-    } else if (urgent && !target_idle) {
+    } else if ((urgent || wp == WakePreempt::now) && !target_idle) {
         cs.need_resched = true;
         arch::send_reschedule(self);  // taken as soon as interrupts are on again
+    } else if (wp == WakePreempt::later) {
+        cs.wake_check = true;
     } else if (target_idle) {
         cs.need_resched = true;  // woken from an interrupt that hit our idle thread
     }
@@ -292,6 +321,8 @@ void timer_tick(arch::InterruptFrame&) {
     } else if (cs.slice_left > 0 && --cs.slice_left == 0) {
         if (__atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) != 0) cs.need_resched = true;
         else cs.slice_left = slice_of(cs.current);
+    } else if (cs.wake_check) {
+        cs.need_resched = true;  // schedule() re-decides the deferred wake-up preemption
     }
     maybe_preempt(cs);
     update_tick(local(), true);  // the thread running now (maybe_preempt may have switched)
@@ -375,7 +406,10 @@ void init() {
     Thread* boot = Thread::adopt_current(&g_boot_thread, "kmain");
     boot->cpu_ = boot->last_cpu_ = 0;
     cs.current = boot;
-    cs.rq.set_running_weight(boot->link_.weight);
+    g_wake_credit = arch::ns_to_cycles(kWakeCreditNs);
+    g_min_granularity = arch::ns_to_cycles(kMinGranularityNs);
+    for (unsigned i = 0; i < kMaxCpus; ++i) g_cpu[i].rq.set_params(g_wake_credit, g_min_granularity);
+    cs.rq.set_running(&boot->link_, arch::read_cycles());
     ThreadOptions io;
     io.name = "idle0";
     io.allowed = CpuMask::only(0);
@@ -449,24 +483,37 @@ void schedule() {
             move_to = kNoCpu;
     }
     cs.lock.lock();
+    // The vruntime clock: the thread leaving (or keeping) the CPU pays for
+    // the cycles it ran at its weight before it is put back in order.
+    const uint64_t now = arch::read_cycles();
+    cs.rq.charge(now);
+    cs.rq.set_fifo(strict_slices());
     // An urgent wake-up (the placement server) that preempts a thread
     // mid-slice puts it back at the head with the rest of its slice, so the
     // server's own CPU time does not reorder the round the policy set up.
     RunQueueLink* urgent_head = nullptr;
     const bool preempting = cs.preempting;
     cs.preempting = false;
-    if (prev != cs.idle && move_to == kNoCpu && cs.slice_left > 0 && obs != nullptr && obs->urgent != nullptr &&
-        prev->state() == State::running) {
-        RunQueueLink* h = cs.rq.front();
-        if (h != nullptr && obs->urgent(*static_cast<Thread*>(h->entity))) {
-            urgent_head = cs.rq.pop_front();
-        } else if (preempting && obs->strict_slices != nullptr && obs->strict_slices()) {
-            // A wake-up IPI while a placement server sets slices: keep the
-            // slice (the woken thread waits its turn, as a local wake-up does).
+    const bool keeps_cpu = prev != cs.idle && move_to == kNoCpu && prev->state() == State::running;
+    RunQueueLink* h = cs.rq.front();
+    if (keeps_cpu && cs.slice_left > 0 && obs != nullptr && obs->urgent != nullptr && h != nullptr &&
+        obs->urgent(*static_cast<Thread*>(h->entity))) {
+        urgent_head = cs.rq.pop_front();
+    } else if (keeps_cpu && preempting) {
+        // An interrupt mid-slice (a wake-up IPI, a deferred wake-up check):
+        // the thread keeps its slice unless a thread that just joined is owed
+        // the CPU (lib/run_queue.h, wake_preempt) -- and never while a
+        // placement server sets slices, which are then shares.
+        const WakePreempt wp = cs.rq.fifo() ? WakePreempt::no : cs.rq.check_preempt(now);
+        cs.wake_check = wp == WakePreempt::later;
+        if (wp != WakePreempt::now) {
             cs.lock.unlock();
             return;
         }
     }
+    cs.wake_check = false;
+    if (prev != cs.idle && prev->state() != State::running)  // blocked (maybe woken already) or exited
+        cs.rq.leave(prev->link_, now, prev->state() != State::exited);
     if (prev != cs.idle && prev->state() == State::running) {
         set_state(*prev, State::runnable);
         if (urgent_head != nullptr) {
@@ -481,16 +528,17 @@ void schedule() {
             }
         } else if (move_to != kNoCpu) {
             // Queued on move_to by finish_switch(), once it is off this CPU.
+            cs.rq.leave(prev->link_, now, false);
             cs.migrate = prev;
             cs.migrate_to = move_to;
         } else {
-            auto r = cs.rq.push_back(prev->link_);
+            auto r = cs.rq.enqueue(prev->link_);
             if (!r.ok()) panic("sched: requeue of '%s' failed: %s", prev->name_, error_name(r.error()));
         }
     }
     RunQueueLink* l = urgent_head != nullptr ? urgent_head : cs.rq.pop_front();
     Thread* next = l != nullptr ? static_cast<Thread*>(l->entity) : cs.idle;
-    cs.rq.set_running_weight(next == cs.idle ? 0 : next->link_.weight);
+    cs.rq.set_running(next == cs.idle ? nullptr : &next->link_, now);
     publish(cs, next == cs.idle);
     cs.lock.unlock();
     if (next == prev) {

@@ -5,9 +5,13 @@
 // target CPU's lock. A thread made runnable (created or woken) goes where
 // the placement hook says (default_placement unless one is installed); if
 // that is another CPU, a reschedule IPI follows the enqueue. The LAPIC timer
-// ticks every CPU at timer_hz(); a thread that used its slice yields to the
-// next one in its CPU's queue. An empty queue runs the CPU's idle thread,
-// which halts with interrupts on.
+// ticks every CPU at timer_hz(); a thread that used its slice is charged
+// its cycles at its weight and requeued by vruntime, and the queue's lowest
+// runs next (lib/run_queue.h), so turns follow weights. A thread that wakes
+// owed CPU (it slept; bounded credit) preempts the running one at once once
+// that one has run the minimum granularity (checked again at the next tick
+// if not yet), locally or in the target CPU's reschedule interrupt. An empty
+// queue runs the CPU's idle thread, which halts with interrupts on.
 //
 // Contexts: schedule() needs interrupts off; wake() may be called from any
 // context, interrupts on or off, holding at most locks ranked below
