@@ -150,6 +150,13 @@ class QemuHelpersTest(unittest.TestCase):
         marker = f"capos-marker-{os.getpid()}-{time.monotonic_ns()}"
         child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", marker])
         try:
+            # Popen returns once the child's close-on-exec pipe closes, which
+            # Linux does before the new image's argument area is set up: for
+            # a moment /proc/<pid>/cmdline is empty. Wait (bounded) for it.
+            cmdline = Path(f"/proc/{child.pid}/cmdline")
+            deadline = time.monotonic() + 10.0
+            while marker.encode() not in cmdline.read_bytes() and time.monotonic() < deadline:
+                time.sleep(0.01)
             self.assertEqual(qemu.processes_with_arg(marker), [child.pid])
         finally:
             child.kill()
