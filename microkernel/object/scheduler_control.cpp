@@ -806,9 +806,11 @@ const char* apply(const SchedDecision& d, uint64_t now, bool* invalid, bool* lat
 }
 
 // Decodes PlacementDecision (layout: capnp compile -ocapnp schema/placement.capnp).
-bool decode_decision(const wire::StructView& s, SchedDecision* d) {
+// False with *why set when the decision cannot be applied as sent.
+bool decode_decision(const wire::StructView& s, SchedDecision* d, const char** why) {
     using R = wire::Reader;
     *d = SchedDecision{};
+    *why = "unknown decision kind";
     d->answers_seq = R::u64(s, 0);
     switch (R::u16(s, 10)) {
     case 0:  // assign: threadId w1, cpu u32[4], sliceNs w3
@@ -819,6 +821,7 @@ bool decode_decision(const wire::StructView& s, SchedDecision* d) {
         return true;
     case 1:  // cpuWeight: retired with setCpuWeights (docs/placement.md): refused as invalid
         d->kind = SchedDecisionKind::none;
+        *why = "cpuWeight: CPUs have no weights (setCpuWeights was removed)";
         return false;
     case 2:  // threadWeight: threadId w1, weight u32[4]
         d->kind = SchedDecisionKind::thread_weight;
@@ -869,12 +872,10 @@ void m_place(Call& call, const wire::Reader& r) {
     for (uint32_t i = 0; i < list.value().count; ++i) {
         wire::StructView s = wire::Reader::list_struct(list.value(), i);
         SchedDecision d;
-        bool decoded = decode_decision(s, &d);
+        const char* why = nullptr;
+        bool decoded = decode_decision(s, &d, &why);
         bool invalid = !decoded, late = false;
-        const char* why = decoded ? nullptr
-                          : wire::Reader::u16(s, 10) == 1
-                              ? "cpuWeight: CPUs have no weights (setCpuWeights was removed)"
-                              : "unknown decision kind";
+        if (decoded) why = nullptr;
         if (decoded && stale_epoch) why = "stale epoch (a successor attached)";
         else if (decoded) why = apply(d, now, &invalid, &late);
         TraceRecord tr;

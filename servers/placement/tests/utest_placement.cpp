@@ -7,6 +7,8 @@
 // hot swap. The kernel's own lines ([placement] fallback / handover / stats)
 // are checked by the QEMU test's --expect patterns.
 #include "../../../test/guest/guest.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/scheduler.capnp.h"
 #include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
@@ -343,20 +345,16 @@ CAP_TEST(trace_of_a_round_robin_run) {
 // The weights SchedulerControl.snapshot reports for the threads of process
 // `pid` (the run-queue weight of each); returns how many it found.
 uint32_t weights_of(uint64_t pid, uint32_t* out, uint32_t max) {
+  using SC = cap::schema::SchedulerControl;
   alignas(8) static uint8_t res[8192];
-  guest::Raw r = guest::raw_call(schedctl(), kSchedCtl, 5, nullptr, 0, res, sizeof res);
+  guest::Raw r = guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::snapshot, nullptr, 0, res, sizeof res);
   if (r.cqe.status != 0) return 0;
-  kern::wire::Reader rd;
-  if (!rd.init(res, r.cqe.result_len).ok()) return 0;
-  auto snap = rd.child(rd.root(), 0);
-  if (!snap.ok()) return 0;
-  auto list = rd.struct_list(snap.value(), 2);
-  if (!list.ok()) return 0;
+  cap::capnp::FlatMessageReader<4> m;
+  if (m.init_flat(res, r.cqe.result_len) != cap::capnp::Error::Ok || m.validate() != cap::capnp::Error::Ok) return 0;
+  const auto threads = m.root<SC::SnapshotResults>().snapshot().threads();
   uint32_t n = 0;
-  for (uint32_t i = 0; i < list.value().count; ++i) {
-    auto e = kern::wire::Reader::list_struct(list.value(), i);
-    if (kern::wire::Reader::u64(e, 1) == pid && n < max) out[n++] = kern::wire::Reader::u32(e, 5);
-  }
+  for (uint32_t i = 0; i < threads.size(); ++i)
+    if (threads[i].process_id() == pid && n < max) out[n++] = threads[i].weight();
   return n;
 }
 
