@@ -514,6 +514,9 @@ def from_csv(a: argparse.Namespace) -> int:
         print(f"[bench] {name}: {p}")
     for g in gates:
         print(g.line(), flush=True)
+    for wl in (g.workload for g in gates):
+        for t in stats.paired_time_ratios(boots, wl):
+            print(t.line(), flush=True)
     if a.gate:
         code, msg = gate_exit(gates, workloads)
         print(msg)
@@ -596,6 +599,9 @@ def main() -> int:
             print(f"  - {f}")
     for g in gates:
         print(g.line(), flush=True)
+    for wl in (g.workload for g in gates):
+        for t in stats.paired_time_ratios(boots, wl):
+            print(t.line(), flush=True)
     if not gates:
         print("[bench] no gate: it needs paired boots of both capOS and Linux", flush=True)
     if a.gate:

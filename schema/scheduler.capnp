@@ -2,6 +2,7 @@
 @0x86436dd3b547e14e;
 
 using P = import "placement.capnp";
+using import "memory.capnp".MemoryObject;
 
 struct Rejection {
   # One decision the kernel refused to apply.
@@ -17,12 +18,19 @@ interface SchedulerControl {
   # misses its deadline or answers invalidly is replaced by the built-in
   # default placement (a `fallback` event tells it so).
 
-  attach @0 (deadlineNs :UInt64, resumeAfterSeq :UInt64) -> (epoch :UInt64, cpuCount :UInt32, nextSeq :UInt64);
+  attach @0 (deadlineNs :UInt64, resumeAfterSeq :UInt64, rings :MemoryObject) -> (epoch :UInt64, cpuCount :UInt32, nextSeq :UInt64);
   # Makes the caller the active placement server, replacing any previous
   # one (handover). Runnable events must be answered within `deadlineNs`.
   # Buffered events after `resumeAfterSeq` (from a predecessor's snapshot)
   # are delivered again. Returns the new `epoch` (decisions carry it), the
   # number of online CPUs and the next event seq.
+  #
+  # `rings` (optional, writable, at least 3 pages): events and decisions
+  # then pass through rings in that memory (layout:
+  # microkernel/abi/capos/abi/sched_ring.h) instead of `nextEvents` results
+  # and `place` calls. `nextEvents` then only applies the decisions waiting
+  # in the ring and, if no event is waiting either, blocks until one is (or
+  # `timeoutNs`); it returns no events. Without `rings`, the calls below.
 
   nextEvents @1 (max :UInt32, timeoutNs :UInt64) -> (events :List(P.PlacementEvent), dropped :UInt64);
   # Takes up to `max` events, waiting up to `timeoutNs` (0 = forever) for

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from .stats import (MAX_OTHER_HOST_FRAC, MIN_VCPU_SHARE, PER_COUNT, Case, Gate, GateResult, Interval, PairedBoot,
-                    PairedSummary, Sample, median)
+                    PairedSummary, Sample, median, paired_time_ratios)
 
 # results.csv: one row per run, both designs. Columns after these are the
 # run's counters, one per key seen in any run: guest.<key> (all CPUs),
@@ -306,6 +306,18 @@ def paired_markdown(boots: Sequence[PairedBoot], summaries: Sequence[PairedSumma
                      f"{_mcyc(p.median_work_2)} | {_ci(g.ratio) if g else '–'} | {g.verdict if g else ''} |")
     if not summaries:
         lines.append("| – | – | – | 0 | – | – | – | – | no paired boots |")
+    times = [t for wl in sorted({b.workload for b in boots}) for t in paired_time_ratios(boots, wl)]
+    if any(t.boots[0] and t.boots[1] for t in times):
+        lines += ["", "Work time, capOS/Linux (paired boots the host delivered its cores to): mean over capOS's "
+                  "boots of each boot's mean work at that worker count / the same for Linux, 95% bootstrap "
+                  "interval over boots. The OSes never share a boot, so each boot's own speed stays in this "
+                  "ratio and its interval is wider than the speedup's.", "",
+                  "| workload | workers | capOS/Linux work [95% CI] | boots (capOS+Linux) | reading |",
+                  "|---|---:|---:|---|---|"]
+        for t in times:
+            if t.boots[0] and t.boots[1]:
+                lines.append(f"| {t.workload} | {t.workers} | {_ci(t.ratio)} | {t.boots[0]}+{t.boots[1]} | "
+                             f"{t.verdict} |")
     lines += ["", "Paired boots:", "", "| OS | workload | boot | order | 1-worker runs | 2-worker runs | speedup | host |",
               "|---|---|---|---|---:|---:|---:|---|"]
     for b in boots:

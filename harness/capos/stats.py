@@ -577,6 +577,52 @@ def paired_summaries(boots: Sequence[PairedBoot], *, resamples: int = BOOTSTRAP_
 
 
 @dataclass(frozen=True)
+class TimeRatio:
+    """capOS's work time over Linux's at one worker count, by the paired boots: the mean over
+    capOS's clean boots of each boot's mean work at that count, over the same for Linux. The two
+    OSes never share a boot, so each boot's own speed stays in this figure (unlike the speedup,
+    where it divides out): its interval is correspondingly wider."""
+    workload: str
+    workers: int
+    ratio: Interval
+    boots: tuple[int, int]
+
+    @property
+    def verdict(self) -> str:
+        """'at or below Linux' when the interval lies at or under 1, 'above Linux' when over it,
+        else 'not decided'."""
+        if self.ratio.degenerate or self.ratio.lo is None or self.ratio.hi is None:
+            return "no interval"
+        if self.ratio.hi <= 1.0:
+            return "at or below Linux"
+        if self.ratio.lo > 1.0:
+            return "above Linux"
+        return "not decided"
+
+    def line(self) -> str:
+        return (f"[bench] time {self.workload} workers={self.workers}: capOS/Linux work {self.ratio.fmt()} "
+                f"(paired, {self.boots[0]}+{self.boots[1]} boots, {100 * self.ratio.level:.4g}% interval): "
+                f"{self.verdict}")
+
+
+def paired_time_ratios(boots: Sequence[PairedBoot], workload: str, *, policy: str = "kernel",
+                       level: float = 0.95, resamples: int = BOOTSTRAP_RESAMPLES) -> list[TimeRatio]:
+    """TimeRatio at 1 and at 2 workers over the boots the gate uses (the host delivered its cores)."""
+    cap = [b for b in boots if b.workload == workload and b.os == "capos" and b.policy == policy and not b.host]
+    accel = cap[0].accel if cap else ""
+    cap = [b for b in cap if b.accel == accel]
+    lin = [b for b in boots if b.workload == workload and b.os == "linux" and b.accel == accel and not b.host]
+    out = []
+    for workers in (1, 2):
+        c = [mean([float(w) for w in (b.work_1 if workers == 1 else b.work_2)]) for b in cap]
+        l = [mean([float(w) for w in (b.work_1 if workers == 1 else b.work_2)]) for b in lin]
+        iv = (mean_ratio_interval(c, l, level=level, resamples=resamples) if c and l
+              else Interval(None, None, None, (len(c), len(l)), level, "no data"))
+        out.append(TimeRatio(workload, workers, iv, (len(c), len(l))))
+    return out
+
+
+@dataclass(frozen=True)
 class Gate:
     """The gate verdict of one workload, by the paired design."""
     workload: str

@@ -138,6 +138,9 @@ class Summary(unittest.TestCase):
         self.assertIn(f"{gate.verdict} ratio {gate.ratio.fmt()}", md)
         self.assertIn("## Paired design", md)
         self.assertIn("capos-process-paired2", md)
+        t1 = stats.paired_time_ratios(boots, "process")[0]
+        self.assertIn("Work time, capOS/Linux", md)
+        self.assertIn(f"| process | 1 | {t1.ratio.fmt()} | {t1.boots[0]}+{t1.boots[1]} | {t1.verdict} |", md)
         self.assertIn("## Host attribution per case", md)
         self.assertIn("## Guest attribution", md)
         guest = md.split("## Guest attribution")[1]

@@ -310,6 +310,39 @@ class Paired(unittest.TestCase):
         self.assertTrue(g.line().startswith("[bench] gate process: PASS ratio 1.01"))
         self.assertIn("(paired, 4+4 boots", g.line())
 
+    def test_time_ratio_at_each_worker_count(self) -> None:
+        ss = []
+        for i in range(4):
+            ss += paired_boot("capos", f"c{i}", 2.0, base=9_000.0, seed=i)
+            ss += paired_boot("linux", f"l{i}", 1.8, base=10_000.0, seed=50 + i)
+        t1, t2 = stats.paired_time_ratios(stats.paired_boots(ss), "process")
+        self.assertEqual((t1.workers, t2.workers), (1, 2))
+        self.assertAlmostEqual(t1.ratio.point or 0, 0.9, places=2)
+        self.assertAlmostEqual(t2.ratio.point or 0, (9_000 / 2.0) / (10_000 / 1.8), places=2)
+        self.assertEqual(t1.verdict, "at or below Linux", t1.line())
+        self.assertEqual(t1.boots, (4, 4))
+        self.assertIn("[bench] time process workers=1: capOS/Linux work 0.90", t1.line())
+        # capOS slower at 1 worker -> above; a boot the host starved is left out of the figure.
+        ss = []
+        for i in range(4):
+            ss += paired_boot("capos", f"c{i}", 2.0, base=11_000.0, seed=i)
+            ss += paired_boot("linux", f"l{i}", 2.0, base=10_000.0, seed=50 + i)
+        ss += paired_boot("linux", "starved", 2.0, base=30_000.0, share=0.5)
+        t1, _ = stats.paired_time_ratios(stats.paired_boots(ss), "process")
+        self.assertEqual(t1.verdict, "above Linux", t1.line())
+        self.assertEqual(t1.boots, (4, 4))
+
+    def test_time_ratio_undecided_and_empty(self) -> None:
+        ss = []
+        for i, base in enumerate((9_000.0, 11_000.0, 10_500.0)):
+            ss += paired_boot("capos", f"c{i}", 2.0, base=base, seed=i)
+            ss += paired_boot("linux", f"l{i}", 2.0, base=10_000.0 + 800 * (i - 1), seed=50 + i)
+        t1, _ = stats.paired_time_ratios(stats.paired_boots(ss), "process")
+        self.assertEqual(t1.verdict, "not decided", t1.line())
+        t1, t2 = stats.paired_time_ratios(stats.paired_boots(paired_boot("capos", "c", 2.0)), "process")
+        self.assertEqual(t1.boots, (1, 0))
+        self.assertEqual(t1.verdict, "no interval")
+
     def test_fail(self) -> None:
         g = stats.gate_paired(paired_set([1.80, 1.81, 1.79], [1.95, 1.94, 1.96]), "process")
         self.assertEqual(g.verdict, stats.FAIL, g.line())

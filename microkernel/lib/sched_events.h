@@ -158,22 +158,29 @@ public:
     }
     // Takes the oldest event; false if none is complete yet. One consumer.
     bool pop(SchedEvent& out) {
-        Slot& s = slots_[head_ & (N - 1)];
-        if (s.turn.load(std::memory_order_acquire) != head_ + 1) return false;
+        uint64_t h = head_.load(std::memory_order_relaxed);
+        Slot& s = slots_[h & (N - 1)];
+        if (s.turn.load(std::memory_order_acquire) != h + 1) return false;
         out = s.ev;
-        s.turn.store(head_ + N, std::memory_order_release);
-        ++head_;
+        s.turn.store(h + N, std::memory_order_release);
+        head_.store(h + 1, std::memory_order_relaxed);
         return true;
+    }
+    // Whether pop() would find an event. Safe from any CPU (a hint: the
+    // shared-ring pump rechecks with it after giving up its flag).
+    bool ready() const {
+        uint64_t h = head_.load(std::memory_order_relaxed);
+        return slots_[h & (N - 1)].turn.load(std::memory_order_acquire) == h + 1;
     }
     // Newest seq handed out (events up to it exist or were consumed).
     uint64_t last_seq() const { return tail_.load(std::memory_order_acquire); }
     // Seq of the next event pop() returns.
-    uint64_t next_seq() const { return head_ + 1; }
+    uint64_t next_seq() const { return head_.load(std::memory_order_relaxed) + 1; }
     uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
     // Consumer only: discards events up to and including seq (resume after a snapshot).
     void skip_through(uint64_t seq) {
         SchedEvent e;
-        while (head_ < seq && pop(e)) {
+        while (head_.load(std::memory_order_relaxed) < seq && pop(e)) {
         }
     }
     size_t capacity() const { return N; }
@@ -185,7 +192,8 @@ private:
     };
     Slot slots_[N];
     alignas(64) std::atomic<uint64_t> tail_{0};
-    alignas(64) uint64_t head_ = 0;
+    // Written by the one consumer; atomic so ready() may look from elsewhere.
+    alignas(64) std::atomic<uint64_t> head_{0};
     std::atomic<uint64_t> dropped_{0};
 };
 

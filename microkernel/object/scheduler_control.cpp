@@ -3,6 +3,8 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/timer.h"
+#include "arch/x86_64/paging.h"  // phys_to: the direct map (as memory_object.cpp)
+#include "capos/capnp/capnp.h"
 #include "capos/schema/scheduler.capnp.h"
 #include "core/console.h"
 #include "core/percpu.h"
@@ -12,8 +14,10 @@
 #include "lib/capnp_wire.h"
 #include "lib/format.h"
 #include "lib/sched_events.h"
+#include "lib/sched_ring.h"
 #include "object/kernel_object.h"
 #include "object/kernel_stats.h"
+#include "object/memory_object.h"
 #include "object/process.h"
 #include "object/thread.h"
 
@@ -199,8 +203,10 @@ SpinLockIrq g_notify_lock{LockRank::thread, "sched_control.notify"};
 bool g_notify_pending = false;
 bool g_notifier_sleeping = false;
 
-void notify() {
-    if (__atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) == nullptr || g_notifier == nullptr) return;
+// decisions: decisions wait in the shared page (the notifier drains them
+// even when no nextEvents waits).
+void notify(bool decisions = false) {
+    if ((!decisions && __atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) == nullptr) || g_notifier == nullptr) return;
     bool wake = false;
     {
         LockGuard<SpinLockIrq> g(g_notify_lock);
@@ -213,6 +219,131 @@ void notify() {
 }
 
 bool g_notify_deferred = false;
+
+// --- shared rings (docs/placement.md, "Shared rings") ------------------------------------------------
+// When the server attached with a `rings` MemoryObject, events move from
+// g_ring into the page's event ring (the pump, right after each post) and
+// decisions come from its decision ring (the drain, in thread context: the
+// notifier or the server's parking nextEvents). g_ring stays the source of
+// seq numbers and pending deadlines, and buffers what the page has no room
+// for.
+//
+// g_ring_flag: a bare spin flag, always taken with interrupts off and held
+// only to copy entries (never while applying a decision, never nested with
+// any lock: it is the leaf below every lock a post can run under). While
+// g_ring_mode is set, its holder is g_ring's one consumer; attach and
+// demotion change the mode and the page under it (and attach also under
+// g_ctl_lock, which the non-ring nextEvents pops under).
+RingKernelSide g_rk;
+bool g_ring_mode = false;
+bool g_ring_flag = false;
+bool g_ring_fault = false;             // the page's indices were impossible: demote at the next tick
+MemoryObject* g_rings_mo = nullptr;    // reference held while attached
+MemoryObject* g_rings_old = nullptr;   // the previous page: released at the next attach (thread context)
+bool g_drain_flag = false;             // one drain at a time; never waited on
+uint64_t g_ring_applied = 0, g_ring_drains = 0;
+
+bool ring_lock_try() { return !__atomic_exchange_n(&g_ring_flag, true, __ATOMIC_ACQUIRE); }
+void ring_lock() {
+    while (!ring_lock_try())
+        while (__atomic_load_n(&g_ring_flag, __ATOMIC_RELAXED)) arch::cpu_relax();
+}
+void ring_unlock() { __atomic_store_n(&g_ring_flag, false, __ATOMIC_RELEASE); }
+
+abi::SchedRingEvent to_ring(const SchedEvent& e) {
+    abi::SchedRingEvent r{};
+    r.seq = e.seq;
+    r.time_ns = e.time_ns;
+    r.thread_id = e.thread_id;
+    r.process_id = e.process_id;
+    r.run_ns = e.run_ns;
+    r.aux = e.aux;
+    r.cpu = e.cpu;
+    r.weight = e.weight;
+    r.runnable = e.runnable;
+    r.kind = static_cast<uint8_t>(e.kind);
+    r.reason = static_cast<uint8_t>(e.reason);
+    return r;
+}
+
+// The kernel's copies of the last N events given to the page (under the
+// flag): a hot-swap successor gets those its predecessor's snapshot does
+// not cover, although the predecessor's page may say anything by then.
+SchedEvent g_pushed[RingKernelSide::N];
+uint64_t g_pushed_n = 0;
+
+void push_kept(const SchedEvent& e) {
+    if (g_rk.push_event(to_ring(e)) != RingPush::ok) {
+        g_rk.count_dropped();
+        return;
+    }
+    g_pushed[g_pushed_n++ % RingKernelSide::N] = e;
+}
+
+// Under the flag, right after the successor's page opened: the kept events
+// with seq > after, oldest first (at most N: the old page held no more).
+void replay_pushed(uint64_t after) {
+    uint64_t n = g_pushed_n, first = n > RingKernelSide::N ? n - RingKernelSide::N : 0;
+    SchedEvent keep[RingKernelSide::N];
+    uint32_t k = 0;
+    for (uint64_t i = first; i < n; ++i)
+        if (g_pushed[i % RingKernelSide::N].seq > after) keep[k++] = g_pushed[i % RingKernelSide::N];
+    for (uint32_t i = 0; i < k; ++i) push_kept(keep[i]);
+}
+
+// Under g_ring_flag: moves what fits from g_ring into the page. Returns
+// whether decisions wait in the page.
+bool pump_locked() {
+    if (!__atomic_load_n(&g_ring_mode, __ATOMIC_RELAXED) || !g_rk.is_open()) return false;
+    SchedEvent e;
+    while (!g_rk.broken() && g_rk.events_queued() < RingKernelSide::N && g_ring.pop(e)) push_kept(e);
+    if (g_rk.broken()) __atomic_store_n(&g_ring_fault, true, __ATOMIC_RELEASE);
+    return g_rk.decisions_waiting();
+}
+
+// Any context (interrupts are turned off here). Never waits for a holder:
+// a holder rechecks g_ring after letting go, so nothing posted before the
+// failed try is left behind. Returns whether decisions wait in the page.
+bool ring_pump() {
+    if (!__atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE)) return false;
+    arch::IrqState s = arch::irq_save();
+    bool dec = false;
+    for (;;) {
+        if (!ring_lock_try()) break;
+        dec = pump_locked();
+        bool room = g_rk.is_open() && g_rk.events_queued() < RingKernelSide::N;
+        ring_unlock();
+        if (!room || !g_ring.ready()) break;
+    }
+    arch::irq_restore(s);
+    return dec;
+}
+
+// Events in the page the server has not taken (under the flag).
+uint64_t ring_events_queued() {
+    arch::IrqState s = arch::irq_save();
+    ring_lock();
+    uint64_t n = g_rk.events_queued();
+    ring_unlock();
+    arch::irq_restore(s);
+    return n;
+}
+
+void ring_drain();
+
+// Closes the page (the server sees kSchedRingClosed) and leaves ring mode.
+void ring_close() {
+    arch::IrqState s = arch::irq_save();
+    ring_lock();
+    __atomic_store_n(&g_ring_mode, false, __ATOMIC_RELEASE);
+    g_rk.close();
+    if (g_rings_mo != nullptr && g_rings_old == nullptr) {
+        g_rings_old = g_rings_mo;  // released later, in thread context
+        g_rings_mo = nullptr;
+    }
+    ring_unlock();
+    arch::irq_restore(s);
+}
 
 // Posts e (recorded by `cpu`). wake=false: inside a context switch, where
 // waking the notifier could spin on the very thread being switched away
@@ -257,7 +388,8 @@ uint64_t post(SchedEvent e, uint32_t cpu, bool wake = true, PendingEntry* pendin
         r.b = e.weight;
     }
     trace(r);
-    if (wake) notify();
+    bool decisions = ring_pump();
+    if (wake) notify(decisions);
     else __atomic_store_n(&g_notify_deferred, true, __ATOMIC_RELEASE);
     return seq;
 }
@@ -270,6 +402,7 @@ void demote(SchedReason why, bool already, const char* detail) {
     uint64_t now = now_ns();
     __atomic_fetch_add(&g_demotions, 1, __ATOMIC_RELAXED);
     if (why == SchedReason::server_exited && g_server_exit_ns != 0) g_fallback_latency_ns = now - g_server_exit_ns;
+    ring_close();
     clear_assignments();
     (void)pending_op([] {
         g_pending.drain([](const PendingEntry&) {});
@@ -406,9 +539,18 @@ void obs_tick(unsigned cpu) {
     // under an overloaded host, where TSC intervals absorb vCPU stalls).
     if (Thread* cur = sched::current_on(cpu); cur != nullptr && cur->user_ != nullptr)
         if (Reg* r = reg_find(cur->id())) __atomic_store_n(&r->ticks, r->ticks + 1, __ATOMIC_RELAXED);
-    if (__atomic_load_n(&g_notify_deferred, __ATOMIC_ACQUIRE) &&
-        __atomic_exchange_n(&g_notify_deferred, false, __ATOMIC_ACQ_REL))
-        notify();
+    // Shared rings: move what the page had no room for, notice decisions a
+    // polling server left without any event to carry them, and demote a
+    // server whose indices went bad (the pump cannot: it runs under locks).
+    bool decisions = ring_pump();
+    if (__atomic_load_n(&g_ring_fault, __ATOMIC_ACQUIRE) && __atomic_exchange_n(&g_ring_fault, false, __ATOMIC_ACQ_REL)) {
+        if (active() && g_health.on_invalid(SchedReason::malformed))
+            demote(SchedReason::malformed, true, "shared ring index out of bounds");
+    }
+    if (decisions ||
+        (__atomic_load_n(&g_notify_deferred, __ATOMIC_ACQUIRE) &&
+         __atomic_exchange_n(&g_notify_deferred, false, __ATOMIC_ACQ_REL)))
+        notify(decisions);
     if (active()) {
         uint64_t now = now_ns();
         g_pending.sweep(cpu, now, [&](const PendingEntry& p) {
@@ -528,6 +670,10 @@ void notifier_main(void*) {
         g_notify_lock.unlock();
         arch::irq_restore(s);
         uint64_t ran = now_ns();
+        ring_drain();
+        // In ring mode a parked server is woken for events only (decisions
+        // were just applied above).
+        if (__atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE) && ring_events_queued() == 0) continue;
         AsyncOp* op = __atomic_exchange_n(&g_waiter, static_cast<AsyncOp*>(nullptr), __ATOMIC_ACQ_REL);
         if (op == nullptr) continue;
         (void)deadline_remove(&op->deadline);
@@ -568,24 +714,85 @@ bool is_server(const Call& call) {
     return call.proc.id() == __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
 }
 
-void m_attach(Call& call, const wire::Reader& r) {
-    uint64_t deadline = wire::Reader::u64(r.root(), 0);
-    uint64_t resume = wire::Reader::u64(r.root(), 1);
+// The rings MemoryObject named by attach's `rings`, with a reference (or
+// nullptr and the status to fail with).
+MemoryObject* rings_of(Call& call, const cap::capnp::CapSlot& slot, Status* err) {
+    *err = Status::invalid_argument;
+    if (!slot.valid || slot.slot >= call.caps_in_count) {
+        *err = Status::malformed_message;
+        return nullptr;
+    }
+    LockGuard<SpinLockIrq> g(cap_lock());
+    auto l = call.proc.caps().lookup(call.caps_in[slot.slot], abi::kRightWrite);
+    if (!l.ok()) {
+        *err = Status::rights;
+        return nullptr;
+    }
+    if (l.value().object->type() != ObjectType::memory_object) return nullptr;
+    auto* mo = static_cast<MemoryObject*>(l.value().object);
+    if (mo->pages() < abi::kSchedRingPages) return nullptr;
+    mo->add_ref();
+    return mo;
+}
+
+void m_attach(Call& call, const wire::Reader&) {
+    cap::capnp::FlatMessageReader<1> pr;
+    // A capability pointer's index names the call's in-cap of that index.
+    uint32_t index[kMaxCallCaps];
+    for (uint32_t i = 0; i < call.caps_in_count && i < kMaxCallCaps; ++i) index[i] = i;
+    if (pr.init_flat(call.params, call.params_len) != cap::capnp::Error::Ok)
+        return call.fail(Status::malformed_message);
+    pr.set_cap_table(cap::capnp::CapTable{index, call.caps_in_count});
+    if (pr.validate() != cap::capnp::Error::Ok) return call.fail(Status::malformed_message);
+    const auto params = pr.root<cap::schema::SchedulerControl::AttachParams>();
+    uint64_t deadline = params.deadline_ns();
+    uint64_t resume = params.resume_after_seq();
     if (deadline == 0) deadline = SchedulerControl::kDefaultDeadlineNs;
     if (deadline < 1000 || deadline > 1'000'000'000ull) return call.fail(Status::invalid_argument);
+    MemoryObject* mo = nullptr;
+    if (params.has_rings()) {
+        Status err;
+        mo = rings_of(call, params.rings(), &err);
+        if (mo == nullptr) return call.fail(err);
+    }
+    // The previous page is no longer touched by anyone (closed under the
+    // flag): drop our reference here, in thread context.
+    MemoryObject* stale_mo = nullptr;
     uint64_t epoch, next;
     {
         LockGuard<SpinLockIrq> g(g_ctl_lock);
         uint64_t old = g_server_pid;
         bool handover = old != 0 && old != call.proc.id() && !g_health.demoted();
+        epoch = __atomic_add_fetch(&g_epoch, 1, __ATOMIC_ACQ_REL);
+        // Under the ring flag: g_ring has one consumer (the pump, in ring
+        // mode), and the page changes hands here.
+        ring_lock();
+        bool was_ring = __atomic_load_n(&g_ring_mode, __ATOMIC_RELAXED);
         // A fresh server starts at the present; a successor right after the
         // snapshot it imported (the ring kept everything since).
-        g_ring.skip_through(handover && resume != 0 ? resume : g_ring.last_seq());
+        uint64_t from = handover && resume != 0 ? resume : g_ring.last_seq();
+        g_ring.skip_through(from);
+        g_rk.close();
+        stale_mo = g_rings_old;
+        g_rings_old = g_rings_mo;
+        g_rings_mo = mo;
+        if (mo != nullptr) {
+            RingView v;
+            v.hdr = arch::phys_to<abi::SchedRingHeader>(mo->frame(0));
+            v.ev = arch::phys_to<abi::SchedRingEvent>(mo->frame(1));
+            v.dec = arch::phys_to<abi::SchedRingDecision>(mo->frame(2));
+            g_rk.open(v, epoch);
+            // Events the pump already gave the predecessor's page and that
+            // its snapshot does not cover: the kernel's copies go first.
+            if (handover && was_ring) replay_pushed(from);
+        }
+        __atomic_store_n(&g_ring_mode, mo != nullptr, __ATOMIC_RELEASE);
+        ring_unlock();
         __atomic_store_n(&g_deadline_ns, deadline, __ATOMIC_RELAXED);
         g_health.reset(SchedulerControl::kMaxConsecutiveMisses);
-        epoch = __atomic_add_fetch(&g_epoch, 1, __ATOMIC_ACQ_REL);
         __atomic_store_n(&g_server_pid, call.proc.id(), __ATOMIC_RELEASE);
         next = g_ring.next_seq();
+        if (handover && was_ring) next = from + 1;
         TraceRecord tr;
         tr.tsc = arch::read_cycles();
         tr.kind = TraceKind::attach;
@@ -609,6 +816,8 @@ void m_attach(Call& call, const wire::Reader& r) {
                     static_cast<unsigned long long>(deadline));
         }
     }
+    if (stale_mo != nullptr) stale_mo->release();
+    (void)ring_pump();
     sched::retick_all();  // a server places by tick: CPUs that stopped theirs (adaptive tick) restart it now
     const uint64_t w[3] = {epoch, sched::cpu_count(), next};
     call.value = epoch;
@@ -660,10 +869,37 @@ void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev)
     }
 }
 
+// nextEvents of a server with rings: apply the decisions waiting in the
+// page, then park until an event is in it (or timeoutNs; 0: do not park).
+// The result never carries events; `dropped` is the page's count.
+void next_events_rings(Call& call, uint64_t timeout) {
+    ring_drain();
+    (void)ring_pump();
+    LockGuard<SpinLockIrq> g(g_ctl_lock);
+    if (!is_server(call)) return call.fail(Status::stale_slot);
+    if (g_health.demoted()) return call.fail(Status::cancelled);
+    const uint64_t w[1] = {g_rk.dropped()};
+    if (timeout == 0 || ring_events_queued() != 0 || !__atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE)) {
+        (void)result_words(call, w, 1);
+        return;
+    }
+    if (__atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) != nullptr) return call.fail(Status::busy);
+    auto op = op_create(call, waiter_unlink, nullptr);
+    if (!op.ok()) return call.fail(op.error());
+    __atomic_store_n(&g_waiter, op.value(), __ATOMIC_RELEASE);
+    op_arm_deadline(op.value(), now_ns() + timeout, waiter_timeout);
+    // An event pushed between the look above and the store found no waiter.
+    if (ring_events_queued() != 0 || g_ring.ready()) {
+        (void)ring_pump();
+        notify();
+    }
+}
+
 void m_next_events(Call& call, const wire::Reader& r) {
     uint32_t max = wire::Reader::u32(r.root(), 0);
     uint64_t timeout = wire::Reader::u64(r.root(), 1);
     if (max == 0 || max > kMaxPerCall) max = kMaxPerCall;
+    if (is_server(call) && __atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE)) return next_events_rings(call, timeout);
     LockGuard<SpinLockIrq> g(g_ctl_lock);
     if (!is_server(call)) return call.fail(Status::stale_slot);  // replaced: the capability is dead to it
     if (g_health.demoted()) return call.fail(Status::cancelled);
@@ -853,6 +1089,113 @@ bool decode_decision(const wire::StructView& s, SchedDecision* d, const char** w
     }
 }
 
+// Records the outcome of one decision (trace, health, demotion); why ==
+// nullptr: applied. Shared by `place` and the ring drain.
+void settle(const SchedDecision& d, const char* why, bool invalid, bool late, uint64_t now) {
+    TraceRecord tr;
+    tr.tsc = arch::read_cycles();
+    tr.kind = TraceKind::decision;
+    tr.sub = static_cast<uint8_t>(d.kind);
+    tr.seq = d.answers_seq;
+    tr.thread_id = d.kind == SchedDecisionKind::process_weight ? d.process_id : d.thread_id;
+    tr.a = d.value;
+    tr.b = why == nullptr ? 0 : (invalid ? 2 : 1);
+    tr.c = d.cpu;
+    tr.cpu = cpu::id();
+    trace(tr);
+    if (why == nullptr) {
+        g_health.on_applied();
+        if (d.answers_seq != 0) {
+            uint64_t h = __atomic_exchange_n(&g_handover_ns, 0ull, __ATOMIC_ACQ_REL);
+            if (h != 0 && g_last_apply_ns != 0) g_swap_gap_ns = now - g_last_apply_ns;
+            g_last_apply_ns = now;
+        }
+        return;
+    }
+    if (invalid) {
+        if (g_health.on_invalid(SchedReason::invalid_decision)) demote(SchedReason::invalid_decision, true, why);
+    } else if (late) {
+        if (g_health.on_miss()) demote(SchedReason::deadline_misses, true, nullptr);
+    } else {
+        g_health.on_stale();
+    }
+}
+
+// A ring entry as a decision: every field is the server's, so the kind is
+// range-checked here and the rest by check_decision in apply().
+bool decision_of(const abi::SchedRingDecision& e, SchedDecision* d) {
+    *d = SchedDecision{};
+    d->answers_seq = e.answers_seq;
+    d->thread_id = e.thread_id;
+    d->process_id = e.process_id;
+    d->cpu_mask = e.cpu_mask;
+    d->value = e.value;
+    d->cpu = e.cpu;
+    if (e.kind > static_cast<uint8_t>(SchedDecisionKind::default_slice)) return false;
+    d->kind = static_cast<SchedDecisionKind>(e.kind);
+    return true;
+}
+
+// Applies the decisions waiting in the shared page. Thread context, no
+// locks held (apply() takes the registry and run-queue locks). Copies a
+// batch out under g_ring_flag, applies it without the flag. A second
+// drainer meanwhile finds g_drain_flag taken and leaves: the holder loops
+// until the ring is empty and looks once more after letting go.
+void ring_drain() {
+    for (;;) {
+        if (!__atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE)) return;
+        if (__atomic_exchange_n(&g_drain_flag, true, __ATOMIC_ACQUIRE)) return;
+        bool more = true;
+        while (more) {
+            constexpr uint32_t kBatch = 16;
+            abi::SchedRingDecision batch[kBatch];
+            uint32_t n = 0;
+            uint64_t epoch = 0;
+            arch::IrqState st = arch::irq_save();
+            ring_lock();
+            RingPop p = RingPop::empty;
+            while (n < kBatch && (p = g_rk.pop_decision(batch[n])) == RingPop::ok) ++n;
+            if (p == RingPop::broken && g_rk.is_open()) __atomic_store_n(&g_ring_fault, true, __ATOMIC_RELEASE);
+            more = p == RingPop::ok;
+            epoch = g_rk.is_open() ? __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE) : 0;
+            ring_unlock();
+            arch::irq_restore(st);
+            if (n != 0) __atomic_fetch_add(&g_ring_drains, 1, __ATOMIC_RELAXED);
+            const uint64_t now = now_ns();
+            for (uint32_t i = 0; i < n; ++i) {
+                if (g_health.demoted()) break;
+                SchedDecision d;
+                bool invalid = !decision_of(batch[i], &d), late = false;
+                const char* why = invalid ? "unknown decision kind" : nullptr;
+                if (!invalid && batch[i].epoch != epoch) why = "stale epoch (a successor attached)";
+                else if (!invalid) why = apply(d, now, &invalid, &late);
+                if (invalid) {
+                    arch::IrqState s2 = arch::irq_save();
+                    ring_lock();
+                    g_rk.count_refused();
+                    ring_unlock();
+                    arch::irq_restore(s2);
+                }
+                settle(d, why, invalid, late, now);
+                if (why == nullptr) __atomic_fetch_add(&g_ring_applied, 1, __ATOMIC_RELAXED);
+                if (invalid) {
+                    more = false;
+                    break;
+                }
+            }
+        }
+        __atomic_store_n(&g_drain_flag, false, __ATOMIC_RELEASE);
+        // A decision published after our last look and before the release
+        // found the flag taken: look again.
+        arch::IrqState st = arch::irq_save();
+        ring_lock();
+        bool again = g_rk.decisions_waiting();
+        ring_unlock();
+        arch::irq_restore(st);
+        if (!again) return;
+    }
+}
+
 void m_place(Call& call, const wire::Reader& r) {
     uint64_t epoch = wire::Reader::u64(r.root(), 0);
     auto list = r.struct_list(r.root(), 0);
@@ -878,37 +1221,13 @@ void m_place(Call& call, const wire::Reader& r) {
         if (decoded) why = nullptr;
         if (decoded && stale_epoch) why = "stale epoch (a successor attached)";
         else if (decoded) why = apply(d, now, &invalid, &late);
-        TraceRecord tr;
-        tr.tsc = arch::read_cycles();
-        tr.kind = TraceKind::decision;
-        tr.sub = static_cast<uint8_t>(d.kind);
-        tr.seq = d.answers_seq;
-        tr.thread_id = d.kind == SchedDecisionKind::process_weight ? d.process_id : d.thread_id;
-        tr.a = d.value;
-        tr.b = why == nullptr ? 0 : (invalid ? 2 : 1);
-        tr.c = d.cpu;
-        tr.cpu = cpu::id();
-        trace(tr);
+        settle(d, why, invalid, late, now);
         if (why == nullptr) {
             ++applied;
-            g_health.on_applied();
-            if (d.answers_seq != 0) {
-                uint64_t h = __atomic_exchange_n(&g_handover_ns, 0ull, __ATOMIC_ACQ_REL);
-                if (h != 0 && g_last_apply_ns != 0) g_swap_gap_ns = now - g_last_apply_ns;
-                g_last_apply_ns = now;
-            }
             continue;
         }
         if (nrej < kMaxRejections) rej[nrej++] = Rejected{i, d.answers_seq, why};
-        if (invalid) {
-            if (g_health.on_invalid(SchedReason::invalid_decision)) demote(SchedReason::invalid_decision, true, why);
-            break;
-        }
-        if (late) {
-            if (g_health.on_miss()) demote(SchedReason::deadline_misses, true, nullptr);
-        } else {
-            g_health.on_stale();
-        }
+        if (invalid) break;
     }
     wire::Builder b(call.result, kMaxResult);
     wire::Builder::Struct root = b.root(1, 1);
@@ -983,6 +1302,12 @@ void m_stats(Call& call) {
             static_cast<unsigned long long>(w[9]), static_cast<unsigned long long>(w[6]),
             static_cast<unsigned long long>(g_swaps), static_cast<unsigned long long>(w[7]),
             static_cast<unsigned long long>(w[8]), static_cast<unsigned long long>(g_demotions));
+    kprintf("[placement] rings mode=%u events=%llu drains=%llu applied=%llu refused=%llu dropped=%llu\n",
+            __atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE) ? 1u : 0u,
+            static_cast<unsigned long long>(g_rk.events_pushed()),
+            static_cast<unsigned long long>(__atomic_load_n(&g_ring_drains, __ATOMIC_RELAXED)),
+            static_cast<unsigned long long>(__atomic_load_n(&g_ring_applied, __ATOMIC_RELAXED)),
+            static_cast<unsigned long long>(g_rk.refused()), static_cast<unsigned long long>(g_rk.dropped()));
     // Where the time goes (us, median/p99 per batch; see g_stage).
     static const char* const kStageName[kStages] = {"post_to_notifier", "notifier_to_complete", "complete_to_server",
                                                     "complete_to_server_remote", "complete_to_server_not_waiting",

@@ -2,6 +2,9 @@
 #include "server.h"
 
 #include "capos/abi/layout.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/scheduler.capnp.h"
+#include "lib/sched_ring.h"
 #include "libcap/calls.h"
 #include "libcap/crash_point.h"
 #include "libcap/print.h"
@@ -56,7 +59,8 @@ Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void
 }
 
 // The server's own arguments; every other word goes to Policy::configure.
-const char* const kServerKeys[] = {"deadline_us", "cpus", "takeover", "fail", "fail_after", "quiet", "crash_at", "crash_how"};
+const char* const kServerKeys[] = {"deadline_us", "cpus", "takeover", "fail", "fail_after", "quiet", "crash_at", "crash_how",
+                                   "rings", "poll"};
 
 bool is_server_key(const KeyValue& kv) {
   for (const char* k : kServerKeys)
@@ -335,6 +339,173 @@ bool take_over_endpoint(CapHandle pred, Policy& policy, uint64_t* resume_after) 
 const char* const kCrashPoints[] = {"after_events", "mid_decision", "before_place"};
 cap::CrashPoints g_crash;
 
+// --- shared rings (docs/placement.md, "Shared rings") ----------------------------------------
+// With rings=1 (the default) the server passes SchedulerControl.attach a
+// MemoryObject of three pages (capos/abi/sched_ring.h): events arrive in
+// its event ring, decisions go into its decision ring, and nextEvents is
+// only the way to park (it first applies what the decision ring holds).
+
+constexpr uint64_t kRingsVa = 0x0000'5100'0000'0000ull;
+kern::RingServerSide g_rs;
+
+// Allocates and maps the ring pages; the MemoryObject's handle, or kNullCap.
+CapHandle make_rings(cap::StartInfo& info) {
+  auto mo = cap::process_allocate(cap::this_ring(), info.process(), capos::abi::kSchedRingPages * 4096ull);
+  if (!mo.ok()) return capos::abi::kNullCap;
+  auto m = cap::process_map(cap::this_ring(), info.process(), mo.value(), kRingsVa, 0,
+                            capos::abi::kSchedRingPages * 4096ull, true, false);
+  if (!m.ok()) return capos::abi::kNullCap;
+  return mo.value();
+}
+
+kern::RingView rings_view() {
+  kern::RingView v;
+  auto* base = reinterpret_cast<uint8_t*>(kRingsVa);
+  v.hdr = reinterpret_cast<capos::abi::SchedRingHeader*>(base);
+  v.ev = reinterpret_cast<capos::abi::SchedRingEvent*>(base + 4096);
+  v.dec = reinterpret_cast<capos::abi::SchedRingDecision*>(base + 8192);
+  return v;
+}
+
+// SchedulerControl.attach params through the generated bindings; the
+// rings MemoryObject (if any) is the call's first in-cap.
+uint32_t encode_attach(void* buf, uint32_t size, uint64_t deadline_ns, uint64_t resume, bool rings) {
+  namespace cp = cap::capnp;
+  alignas(8) unsigned char seg[128];
+  cp::MessageBuilder b(seg, sizeof seg);
+  uint32_t cap_table[1];
+  b.set_cap_table(cap_table, 1);
+  auto p = b.init_root<cap::schema::SchedulerControl::AttachParams>();
+  p.set_deadline_ns(deadline_ns);
+  p.set_resume_after_seq(resume);
+  if (rings && !p.set_rings(0)) return 0;
+  size_t n = 0;
+  if (b.error() != cp::Error::Ok || b.write_flat(buf, size, &n) != cp::Error::Ok) return 0;
+  return static_cast<uint32_t>(n);
+}
+
+Event event_of(const capos::abi::SchedRingEvent& r) {
+  Event e;
+  e.seq = r.seq;
+  e.time_ns = r.time_ns;
+  e.thread_id = r.thread_id;
+  e.process_id = r.process_id;
+  e.run_ns = r.run_ns;
+  e.aux = r.aux;
+  e.cpu = r.cpu;
+  e.weight = r.weight;
+  e.runnable = r.runnable;
+  e.kind = r.kind <= static_cast<uint8_t>(EventKind::demoted) ? static_cast<EventKind>(r.kind) : EventKind::none;
+  return e;
+}
+
+capos::abi::SchedRingDecision ring_decision(const Decision& d, uint64_t epoch) {
+  capos::abi::SchedRingDecision r{};
+  r.answers_seq = d.answers_seq;
+  r.thread_id = d.thread_id;
+  r.process_id = d.process_id;
+  r.cpu_mask = d.cpu_mask;
+  r.value = d.value;
+  r.cpu = d.cpu;
+  r.kind = static_cast<uint8_t>(d.kind);
+  r.epoch = epoch;
+  return r;
+}
+
+// nextEvents(timeout): with rings, applies our decisions and parks until an
+// event (timeout 0: only applies). False when the kernel refused: `code` is
+// the exit code (0 replaced, 4 demoted).
+bool park(CapHandle ctl, uint64_t timeout_ns, Policy& policy, int* code) {
+  kern::wire::Builder b(g_msg, sizeof g_msg);
+  auto root = b.root(2, 0);
+  kern::wire::Builder::set_u32(root, 0, 64);
+  kern::wire::Builder::set_u64(root, 1, timeout_ns);
+  uint32_t nl = b.finish();
+  Raw r = call(ctl, kNextEvents, g_msg, nl, g_res, sizeof g_res);
+  if (r.ok) return true;
+  cap::print("[placement] %s: nextEvents refused (%d); exiting\n", policy.name(), r.cqe.status);
+  *code = r.cqe.status == static_cast<int32_t>(capos::abi::Status::stale_slot) ? 0 : 4;
+  return false;
+}
+
+struct Hooks {
+  uint64_t fail_after;
+  bool fail_exit, fail_hang, fail_garbage;
+};
+
+// The loop with rings: take events from the page, run the policy, put its
+// decisions in the page. Blocking (poll=0): when no event waits, park in
+// nextEvents, which also applies our decisions. Polling: spin; ring the
+// doorbell (nextEvents with timeout 0) only when our decisions sat
+// unconsumed for kDoorbellSpins empty polls (no event came to carry them:
+// the kernel drains the page whenever it posts an event, and every tick).
+int serve_rings(cap::StartInfo& info, Policy& policy, CapHandle ctl, uint64_t epoch, bool poll, const Hooks& h) {
+  constexpr uint32_t kDoorbellSpins = 200;
+  uint64_t seen = 0, dropped_seen = 0;
+  uint32_t idle = 0;
+  int code = 0;
+  for (;;) {
+    if (serve_endpoint(info, policy, ctl, epoch) ||
+        (g_handover != nullptr && __atomic_load_n(&g_handover[0], __ATOMIC_ACQUIRE) == 1 &&
+         serve_export(info, policy, epoch))) {
+      cap::print("[placement] %s handed over; exiting\n", policy.name());
+      return 0;
+    }
+    if (g_rs.closed()) {
+      // Replaced, demoted or detached: the kernel says which.
+      if (!park(ctl, 0, policy, &code)) return code;
+      cap::print("[placement] %s: rings closed; exiting\n", policy.name());
+      return 4;
+    }
+    if (uint64_t d = g_rs.dropped(); d != dropped_seen) {
+      cap::print("[placement] %s: %llu events dropped (kernel buffer full; those threads were placed by default)\n",
+                 policy.name(), static_cast<unsigned long long>(d - dropped_seen));
+      dropped_seen = d;
+    }
+    capos::abi::SchedRingEvent re;
+    int n = 0;
+    while (n < 64 && g_rs.pop_event(re)) g_events[n++] = event_of(re);
+    if (n == 0) {
+      if (poll) {
+        if (g_rs.decisions_unconsumed() != 0 && ++idle >= kDoorbellSpins) {
+          idle = 0;
+          if (!park(ctl, 0, policy, &code)) return code;
+        }
+        __builtin_ia32_pause();
+        continue;
+      }
+      if (!park(ctl, 20'000'000, policy, &code)) return code;
+      continue;
+    }
+    idle = 0;
+    g_crash.hit("after_events");
+    g_out.clear();
+    for (int i = 0; i < n; ++i) {
+      if (i == n / 2) g_crash.hit("mid_decision");
+      ++seen;
+      policy.on_event(g_events[i], g_out);
+    }
+    if (h.fail_after != 0 && seen > h.fail_after) {
+      if (h.fail_exit) return 9;
+      if (h.fail_hang) {
+        cap::print("[placement] %s: hanging (test)\n", policy.name());
+        for (;;) (void)cap::timer_sleep(cap::this_ring(), info.timer(), 1'000'000'000ull);
+      }
+      if (h.fail_garbage) {
+        for (size_t i = 0; i < g_out.n; ++i) g_out.d[i].cpu = 999;  // no such CPU
+        if (g_out.n == 0) g_out.push(assign(0, 1, 999));
+      }
+    }
+    if (g_out.n == 0) continue;
+    g_crash.hit("before_place");
+    for (size_t i = 0; i < g_out.n; ++i) {
+      // Full: the kernel has not taken the last 64 yet; have it apply them now.
+      while (!g_rs.push_decision(ring_decision(g_out.d[i], epoch)))
+        if (!park(ctl, 0, policy, &code)) return code;
+    }
+  }
+}
+
 }  // namespace
 
 int run_server(cap::StartInfo& info, Policy& policy) {
@@ -346,11 +517,16 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   }
   // One parser for the server's words and the policy's (policy_args.h).
   ArgError aerr;
-  uint64_t deadline_us = 0, fail_after = 0, takeover_v = 0, cpus_arg = 0;
+  uint64_t deadline_us = 0, fail_after = 0, takeover_v = 0, cpus_arg = 0, rings_v = 1, poll_v = 0;
   bool args_ok = parse_key_values(args, ~size_t{0}, ' ', g_args, aerr) &&
                  server_u64("deadline_us", 0, 1'000'000'000, 50, deadline_us, aerr) &&
                  server_u64("fail_after", 0, ~0ull >> 1, 0, fail_after, aerr) &&
-                 server_u64("takeover", 0, 1, 0, takeover_v, aerr) && server_u64("cpus", 0, kMaxCpus, 0, cpus_arg, aerr);
+                 server_u64("takeover", 0, 1, 0, takeover_v, aerr) && server_u64("cpus", 0, kMaxCpus, 0, cpus_arg, aerr) &&
+                 server_u64("rings", 0, 1, 1, rings_v, aerr) && server_u64("poll", 0, 1, 0, poll_v, aerr);
+  if (args_ok && poll_v != 0 && rings_v == 0) {
+    aerr.add("poll=1 needs rings=1");
+    args_ok = false;
+  }
   g_policy_args.n = 0;
   for (uint32_t i = 0; args_ok && i < g_args.n; ++i)
     if (!is_server_key(g_args.kv[i])) g_policy_args.kv[g_policy_args.n++] = g_args.kv[i];
@@ -382,16 +558,34 @@ int run_server(cap::StartInfo& info, Policy& policy) {
       return 3;
     }
   }
-  uint64_t p[2] = {deadline_ns, resume};
-  uint32_t plen = 0;
-  {
-    kern::wire::Builder b(g_msg, sizeof g_msg);
-    auto root = b.root(2, 0);
-    kern::wire::Builder::set_u64(root, 0, p[0]);
-    kern::wire::Builder::set_u64(root, 1, p[1]);
-    plen = b.finish();
+  CapHandle rings_mo = rings_v != 0 ? make_rings(info) : capos::abi::kNullCap;
+  if (rings_v != 0 && rings_mo == capos::abi::kNullCap)
+    cap::print("[placement] %s: no memory for the rings; using calls\n", policy.name());
+  const bool use_rings = rings_mo != capos::abi::kNullCap;
+  uint32_t plen = encode_attach(g_msg, sizeof g_msg, deadline_ns, resume, use_rings);
+  Raw a;
+  if (plen != 0) {
+    cap::CallArgs ca;
+    ca.cap = ctl;
+    ca.method = cap::iface::Method{kSchedCtl, kAttach};
+    ca.params = g_msg;
+    ca.params_len = plen;
+    ca.result = g_res;
+    ca.result_max = sizeof g_res;
+    CapHandle caps[1] = {rings_mo};
+    if (use_rings) {
+      ca.caps = caps;
+      ca.caps_in = 1;
+    }
+    auto c = cap::this_ring().call(ca);
+    if (c.ok()) a.cqe = c.value();
+    else a.cqe.status = static_cast<int32_t>(c.status());
+    a.ok = c.ok() && a.cqe.status == 0;
   }
-  Raw a = call(ctl, kAttach, g_msg, plen, g_res, sizeof g_res);
+  if (use_rings && a.ok && !g_rs.open(rings_view())) {
+    cap::print("[placement] %s: the kernel did not set up the rings\n", policy.name());
+    return 2;
+  }
   if (!a.ok) {
     cap::print("[placement] %s: attach failed (%d)\n", policy.name(), a.cqe.status);
     if (takeover && have_handover && pred == capos::abi::kNullCap)
@@ -402,7 +596,10 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   if (!ar.init(g_res, a.cqe.result_len).ok()) return 2;
   uint64_t epoch = kern::wire::Reader::u64(ar.root(), 0);
   uint32_t ncpus = static_cast<uint32_t>(kern::wire::Reader::u64(ar.root(), 1));
-  const uint32_t limit = static_cast<uint32_t>(cpus_arg);
+  uint32_t limit = static_cast<uint32_t>(cpus_arg);
+  // Polling: the server's spinning thread needs a CPU of its own; the
+  // policy places on the others (unless cpus= says otherwise).
+  if (poll_v != 0 && limit == 0 && ncpus > 1) limit = ncpus - 1;
   if (limit != 0 && limit < ncpus) ncpus = limit;
   policy.start(ncpus);
   g_crash.select(epoch != 0 ? static_cast<uint32_t>(epoch - 1) : 0);
@@ -418,9 +615,14 @@ int run_server(cap::StartInfo& info, Policy& policy) {
       for (uint32_t k = 0; k < one.len && pl + 1 < sizeof pa; ++k) pa[pl++] = one.text[k];
     }
     pa[pl] = '\0';
-    cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us)%s\n", policy.name(),
+    cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us, %s)%s\n", policy.name(),
                policy.version(), static_cast<unsigned long long>(epoch), ncpus,
-               static_cast<unsigned long long>(deadline_ns / 1000), pa);
+               static_cast<unsigned long long>(deadline_ns / 1000),
+               !use_rings ? "calls" : (poll_v != 0 ? "rings, polling" : "rings"), pa);
+  }
+  if (use_rings) {
+    Hooks h{fail_after, fail_exit, fail_hang, fail_garbage};
+    return serve_rings(info, policy, ctl, epoch, poll_v != 0, h);
   }
 
   uint64_t seen = 0;
