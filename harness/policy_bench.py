@@ -17,6 +17,18 @@ waker/waiter pair (schbench's shape: wake a parked waiter) measure how long
 a woken thread waits to run; one `[wakeup]` line per kind with the 50th,
 99th, 99.9th percentiles and the maximum.
 
+Workload "imbalance": 6 threads in one process, each with a fixed list of 8
+tasks of 1-10 units (seeded; benchmarks/workloads/imbalance.h), on 2 CPUs;
+the `[imbalance]` line gives per thread its CPU time and finish, the
+makespan, the ideal (sum of CPU times / CPUs, or the longest thread),
+their ratio (efficiency) and each CPU's busy fraction over the run.
+
+Workload "consolidation": 3 threads each doing a fixed 128 blocks of work every
+20 ms period and asleep the rest, for the window; the
+`[consolidation]` line gives each CPU's busy and idle fraction, the CPUs
+busier than 10 % (used), the summed load and per thread the periods whose
+work overran into the next.
+
 Systems: capOS under every shipped placement policy (`kernel`, the built-in
 per-CPU default with no server, and the policy servers fair-share,
 round-robin, pinning: manifest <workload>-<policy>), and Linux (the
@@ -28,7 +40,9 @@ interval (capos/stats.py, expanded for few samples).
 
 Writes build/benchmarks/policies-<timestamp>/: the raw serial logs,
 results.csv (shares: one row per thread per run), wakeup.csv (one row per
-kind per boot), summary.md and shares.png/.svg, wakeup.png/.svg.
+kind per boot), imbalance.csv and consolidation.csv (one row per boot),
+summary.md and shares.png/.svg, wakeup.png/.svg, imbalance.png/.svg,
+consolidation.png/.svg.
 `--from-csv DIR` recomputes the report from DIR/results.csv alone."""
 from __future__ import annotations
 
@@ -54,11 +68,12 @@ LINUX = "linux"
 VARIANTS = ("threads", "procs")
 CPUS = 2
 SHARES_TAG = "[shares]"
-WORKLOADS = ("shares", "wakeup")
+WORKLOADS = ("shares", "wakeup", "imbalance", "consolidation")
 WAKEUP_TAG = "[wakeup]"
 WAKEUP_KINDS = ("timer", "message")
-CAPOS_DONE = re.compile(r"^\[utest\] (shares|wakeup) (\d+) passed, (\d+) failed", re.M)
-LINUX_PROGRAMS = {"shares": "shares-bench", "wakeup": "wakeup-bench"}
+CAPOS_DONE = re.compile(r"^\[utest\] (shares|wakeup|imbalance|consolidation) (\d+) passed, (\d+) failed", re.M)
+LINUX_PROGRAMS = {"shares": "shares-bench", "wakeup": "wakeup-bench", "imbalance": "imbalance-bench",
+                  "consolidation": "consolidation-bench"}
 WINDOW_MS = 4000
 ALPHA = 0.05
 # A run whose last thread took its final reading more than 1 % of the window
@@ -266,6 +281,335 @@ def parse_wakeup_text(text: str) -> list[WakeupRun]:
         if WAKEUP_TAG + " os=" in raw:
             out.append(parse_wakeup_line(raw[raw.index(WAKEUP_TAG):].strip()))
     return out
+
+
+# ---- workloads imbalance and consolidation -------------------------------------------
+
+IMBALANCE_TAG = "[imbalance]"
+CONSOLIDATION_TAG = "[consolidation]"
+# A CPU busier than this share of the window counts as used (benchmarks/workloads/consolidation.h).
+CONSOLIDATION_USED = 0.10
+
+
+def _kv(line: str, tag: str) -> dict[str, str]:
+    kv: dict[str, str] = {}
+    for tok in line[line.index(tag) + len(tag):].split():
+        if "=" not in tok:
+            raise SharesLineError(f"token without '=': {tok!r} in {line!r}")
+        k, v = tok.split("=", 1)
+        kv[k] = v
+    return kv
+
+
+def _need(kv: dict[str, str], keys: Sequence[str], line: str) -> None:
+    missing = [k for k in keys if k not in kv]
+    if missing:
+        raise SharesLineError(f"missing {', '.join(missing)} in {line!r}")
+    if kv.get("verified") not in ("true", "false"):
+        raise SharesLineError(f"verified must be true or false, not {kv.get('verified')!r}")
+
+
+def _uint(kv: dict[str, str], k: str, line: str) -> int:
+    if not _UINT.match(kv[k]):
+        raise SharesLineError(f"{k}: not an unsigned integer: {kv[k]!r} in {line!r}")
+    return int(kv[k])
+
+
+def imbalance_task_units(seed: int, k: int) -> int:
+    """benchmarks/workloads/imbalance.h: 1 + splitmix64(splitmix64(seed) ^ k) % 10."""
+    def mix(x: int) -> int:
+        m = (1 << 64) - 1
+        x = (x + 0x9E3779B97F4A7C15) & m
+        x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & m
+        x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & m
+        return x ^ (x >> 31)
+    return 1 + mix(mix(seed) ^ k) % 10
+
+
+@dataclass(frozen=True)
+class ImbalanceRun:
+    """One `[imbalance]` line; times in TSC cycles."""
+    os: str
+    cpus: int
+    threads: int
+    tasks: int
+    seed: int
+    unit_blocks: int
+    tsc_hz: int
+    units: tuple[int, ...]
+    cpu: tuple[int, ...]
+    finish: tuple[int, ...]
+    makespan: int
+    ideal: int
+    efficiency_ppm: int
+    busy_ppm: tuple[int, ...]
+    verified: bool
+
+    @property
+    def makespan_ms(self) -> float:
+        return self.makespan * 1e3 / self.tsc_hz if self.tsc_hz else 0.0
+
+    @property
+    def efficiency(self) -> float:
+        return self.efficiency_ppm / 1e6
+
+
+def parse_imbalance_line(line: str) -> ImbalanceRun:
+    """Parses one `[imbalance]` line and cross-checks it: one entry per thread and per CPU, the
+    task units those of the seed, and (verified) makespan, ideal and efficiency recomputed here."""
+    kv = _kv(line, IMBALANCE_TAG)
+    scal = ("cpus", "threads", "tasks", "seed", "unit_blocks", "tsc_hz", "makespan", "ideal", "efficiency_ppm")
+    _need(kv, ("os", "units", "cpu", "finish", "busy_ppm", "verified") + scal, line)
+    n = {k: _uint(kv, k, line) for k in scal}
+    lists = {k: _ints(kv[k], _UINT, k, line) for k in ("units", "cpu", "finish", "busy_ppm")}
+    for k in ("units", "cpu", "finish"):
+        if len(lists[k]) != n["threads"]:
+            raise SharesLineError(f"{k}: {len(lists[k])} entries for {n['threads']} threads in {line!r}")
+    if len(lists["busy_ppm"]) != n["cpus"]:
+        raise SharesLineError(f"busy_ppm: {len(lists['busy_ppm'])} entries for {n['cpus']} CPUs in {line!r}")
+    want_units = tuple(sum(imbalance_task_units(n["seed"], i * n["tasks"] + j) for j in range(n["tasks"]))
+                       for i in range(n["threads"]))
+    if lists["units"] != want_units:
+        raise SharesLineError(f"units {lists['units']} are not seed {n['seed']}'s {want_units}")
+    r = ImbalanceRun(kv["os"], n["cpus"], n["threads"], n["tasks"], n["seed"], n["unit_blocks"], n["tsc_hz"],
+                     lists["units"], lists["cpu"], lists["finish"], n["makespan"], n["ideal"], n["efficiency_ppm"],
+                     lists["busy_ppm"], kv["verified"] == "true")
+    if r.verified:
+        if r.cpus == 0 or r.tsc_hz == 0 or r.makespan == 0 or any(b > 1_000_000 for b in r.busy_ppm):
+            raise SharesLineError(f"verified line with zero cpus, rate or makespan, or busy above 1: {line!r}")
+        ideal = max(sum(r.cpu) // r.cpus, max(r.cpu))
+        if r.makespan != max(r.finish) or r.ideal != ideal:
+            raise SharesLineError(f"makespan/ideal {r.makespan}/{r.ideal} but the threads give {max(r.finish)}/{ideal}")
+        if abs(ideal / r.makespan * 1e6 - r.efficiency_ppm) > 1:
+            raise SharesLineError(f"efficiency_ppm {r.efficiency_ppm} is not ideal/makespan")
+    return r
+
+
+@dataclass(frozen=True)
+class ConsolidationRun:
+    """One `[consolidation]` line."""
+    os: str
+    cpus: int
+    threads: int
+    period_us: int
+    est_duty_ppm: int
+    window: int
+    work_blocks: int
+    periods: tuple[int, ...]
+    missed: tuple[int, ...]
+    busy_ppm: tuple[int, ...]
+    idle_ppm: tuple[int, ...]
+    cpus_used: int
+    load_ppm: int
+    verified: bool
+
+    @property
+    def busy_sorted(self) -> list[float]:
+        """Busy fractions, busiest CPU first."""
+        return sorted((b / 1e6 for b in self.busy_ppm), reverse=True)
+
+    @property
+    def missed_frac(self) -> float:
+        return sum(self.missed) / sum(self.periods) if sum(self.periods) else 0.0
+
+
+def parse_consolidation_line(line: str) -> ConsolidationRun:
+    """Parses one `[consolidation]` line; busy and idle add up to 1e6 per CPU, cpus_used and
+    load_ppm follow from busy_ppm, missed periods are no more than the periods."""
+    kv = _kv(line, CONSOLIDATION_TAG)
+    scal = ("cpus", "threads", "period_us", "est_duty_ppm", "window", "work_blocks", "cpus_used", "load_ppm")
+    _need(kv, ("os", "periods", "missed", "busy_ppm", "idle_ppm", "verified") + scal, line)
+    n = {k: _uint(kv, k, line) for k in scal}
+    lists = {k: _ints(kv[k], _UINT, k, line) for k in ("periods", "missed", "busy_ppm", "idle_ppm")}
+    for k in ("periods", "missed"):
+        if len(lists[k]) != n["threads"]:
+            raise SharesLineError(f"{k}: {len(lists[k])} entries for {n['threads']} threads in {line!r}")
+    for k in ("busy_ppm", "idle_ppm"):
+        if len(lists[k]) != n["cpus"]:
+            raise SharesLineError(f"{k}: {len(lists[k])} entries for {n['cpus']} CPUs in {line!r}")
+    r = ConsolidationRun(kv["os"], n["cpus"], n["threads"], n["period_us"], n["est_duty_ppm"], n["window"],
+                         n["work_blocks"], lists["periods"], lists["missed"], lists["busy_ppm"], lists["idle_ppm"],
+                         n["cpus_used"], n["load_ppm"], kv["verified"] == "true")
+    if r.verified:
+        if any(b + i != 1_000_000 for b, i in zip(r.busy_ppm, r.idle_ppm)):
+            raise SharesLineError(f"busy + idle is not 1e6 on every CPU: {line!r}")
+        if any(m > p for m, p in zip(r.missed, r.periods)) or sum(r.periods) == 0:
+            raise SharesLineError(f"more missed periods than periods, or none: {line!r}")
+        used = sum(1 for b in r.busy_ppm if b > CONSOLIDATION_USED * 1e6)
+        if r.cpus_used != used or r.load_ppm != sum(r.busy_ppm):
+            raise SharesLineError(f"cpus_used/load_ppm {r.cpus_used}/{r.load_ppm} but busy_ppm gives {used}/{sum(r.busy_ppm)}")
+    return r
+
+
+def parse_imbalance_text(text: str) -> list[ImbalanceRun]:
+    return [parse_imbalance_line(raw[raw.index(IMBALANCE_TAG):].strip())
+            for raw in text.splitlines() if IMBALANCE_TAG + " os=" in raw]
+
+
+def parse_consolidation_text(text: str) -> list[ConsolidationRun]:
+    return [parse_consolidation_line(raw[raw.index(CONSOLIDATION_TAG):].strip())
+            for raw in text.splitlines() if CONSOLIDATION_TAG + " os=" in raw]
+
+
+@dataclass
+class ImbalanceRow:
+    """One imbalance boot (an imbalance.csv row)."""
+    system: str
+    os: str
+    boot: int
+    cpus: int
+    threads: int
+    makespan_ms: float
+    ideal_ms: float
+    efficiency: float
+    busy: str        # per-CPU busy fractions, ';'-separated
+    busy_min: float  # the least busy CPU's
+    accel: str
+    other_host: float | None
+    log: str
+
+
+@dataclass
+class ConsolidationRow:
+    """One consolidation boot (a consolidation.csv row)."""
+    system: str
+    os: str
+    boot: int
+    cpus: int
+    threads: int
+    busy: str        # per-CPU busy fractions, ';'-separated
+    busy_max: float  # the busiest CPU's
+    busy_min: float  # the least busy CPU's (its idle share: 1 - this)
+    cpus_used: int
+    load: float      # sum of busy fractions (1 = one CPU's worth)
+    missed: float    # share of periods whose work ended after the next began
+    accel: str
+    other_host: float | None
+    log: str
+
+
+IMBALANCE_FIELDS = [f for f in ImbalanceRow.__dataclass_fields__]
+CONSOLIDATION_FIELDS = [f for f in ConsolidationRow.__dataclass_fields__]
+
+
+def imbalance_row_of(system: str, boot: int, r: ImbalanceRun, accel: str, other: float | None, log: str) -> ImbalanceRow:
+    busy = [b / 1e6 for b in r.busy_ppm]
+    return ImbalanceRow(system, r.os, boot, r.cpus, r.threads, r.makespan_ms, r.ideal * 1e3 / r.tsc_hz,
+                        r.efficiency, ";".join(f"{b:.4f}" for b in busy), min(busy), accel, other, log)
+
+
+def consolidation_row_of(system: str, boot: int, r: ConsolidationRun, accel: str, other: float | None,
+                         log: str) -> ConsolidationRow:
+    b = r.busy_sorted
+    return ConsolidationRow(system, r.os, boot, r.cpus, r.threads, ";".join(f"{x:.4f}" for x in (v / 1e6 for v in r.busy_ppm)),
+                            b[0], b[-1], r.cpus_used, r.load_ppm / 1e6, r.missed_frac, accel, other, log)
+
+
+def _write_rows(rows: Sequence[Any], fields: Sequence[str], path: Path) -> Path:
+    with path.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(fields))
+        w.writeheader()
+        for r in rows:
+            d = {k: getattr(r, k) for k in fields}
+            d["other_host"] = "" if r.other_host is None else f"{r.other_host:.4f}"
+            w.writerow(d)
+    return path
+
+
+def _read_rows(path: Path, cls: Any) -> list[Any]:
+    types = {f.name: f.type for f in cls.__dataclass_fields__.values()}
+    out = []
+    with path.open(newline="") as f:
+        for d in csv.DictReader(f):
+            kw: dict[str, Any] = {}
+            for k, t in types.items():
+                v = d[k]
+                if k == "other_host":
+                    kw[k] = float(v) if v else None
+                elif t in ("int", int):
+                    kw[k] = int(v)
+                elif t in ("float", float):
+                    kw[k] = float(v)
+                else:
+                    kw[k] = v
+            out.append(cls(**kw))
+    return out
+
+
+@dataclass
+class TaskSummary:
+    """One system over its boots of workload imbalance or consolidation: metric -> interval."""
+    system: str
+    boots: int
+    stats: dict[str, stats.Interval]
+
+
+IMBALANCE_STATS = (("makespan_ms", "makespan (ms)", 0), ("efficiency", "efficiency (ideal/makespan)", 3),
+                   ("busy_min", "least busy CPU", 3))
+CONSOLIDATION_STATS = (("cpus_used", "CPUs used (>10% busy)", 2), ("busy_max", "busiest CPU", 3),
+                       ("busy_min", "least busy CPU", 3), ("load", "load (CPUs)", 3), ("missed", "missed periods", 3))
+
+
+def summarize_tasks(rows: Sequence[Any], metrics: Sequence[tuple[str, str, int]], systems: Sequence[str] | None = None,
+                    *, resamples: int = stats.BOOTSTRAP_RESAMPLES) -> list[TaskSummary]:
+    """Per system: the mean over boots of each metric with a bootstrap 95 % interval."""
+    order = list(systems) if systems else sorted({r.system for r in rows})
+    out = []
+    for s in order:
+        sel = [r for r in rows if r.system == s]
+        if sel:
+            out.append(TaskSummary(s, len(sel), {k: stats.mean_interval([float(getattr(r, k)) for r in sel],
+                                                                        resamples=resamples) for k, _, _ in metrics}))
+    return out
+
+
+def tasks_markdown(title: str, intro: str, sums: Sequence[TaskSummary], metrics: Sequence[tuple[str, str, int]]) -> str:
+    if not sums:
+        return ""
+    lines = ["", f"## {title}", "", intro, "", "| system | boots | " + " | ".join(n for _, n, _ in metrics) + " |",
+             "|---|---|" + "---|" * len(metrics)]
+    for s in sums:
+        lines.append(f"| {_label(s.system)} | {s.boots} | " + " | ".join(s.stats[k].fmt(d) for k, _, d in metrics) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_tasks_plot(sums: Sequence[TaskSummary], metrics: Sequence[tuple[str, str, int]], title: str, png: Path,
+                     svg: Path) -> bool:
+    """One panel per metric: the mean per system with its 95% interval. False without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 4.0), squeeze=False)
+    for ax, (key, name, _) in zip(axes[0], metrics):
+        ivs = [s.stats[key] for s in sums]
+        ys = [iv.point or 0.0 for iv in ivs]
+        lo = [max(0.0, y - (iv.lo if iv.lo is not None else y)) for y, iv in zip(ys, ivs)]
+        hi = [max(0.0, (iv.hi if iv.hi is not None else y) - y) for y, iv in zip(ys, ivs)]
+        ax.errorbar(range(len(sums)), ys, yerr=[lo, hi], marker="o", capsize=3, linestyle="none")
+        ax.set_xticks(range(len(sums)))
+        ax.set_xticklabels([_label(s.system) for s in sums], rotation=20, fontsize=7)
+        ax.set_title(f"{title}: {name}", fontsize=9)
+        ax.grid(True, alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+    fig.savefig(svg)
+    plt.close(fig)
+    return True
+
+
+IMBALANCE_INTRO = ("6 threads, 8 tasks each of 1-10 units (seed 16, 384 blocks a unit; the threads' totals "
+                   "differ), all in one process, on 2 CPUs; per system the mean over boots with a bootstrap 95% "
+                   "interval. makespan: start to the last thread's end; efficiency: max(sum of thread CPU times / "
+                   "CPUs, the longest thread) / makespan (1 = no CPU idled while work was left); least busy CPU: "
+                   "its busy fraction over the run (capOS KernelStats, Linux /proc/schedstat).")
+CONSOLIDATION_INTRO = ("3 threads, each hashing 128 blocks every 20 ms period (the same work on every system) and "
+                       "sleeping the rest, on 2 CPUs for 4 s; per system the mean over boots with a bootstrap 95% "
+                       "interval. Per-CPU busy fractions over the window (capOS KernelStats, Linux "
+                       "/proc/schedstat; idle = 1 - busy); CPUs used: CPUs busier than 10%; load: the sum; "
+                       "missed: periods whose work ended after the next period began.")
 
 
 # ---- boots ---------------------------------------------------------------------------
@@ -655,12 +999,24 @@ def write_plot(summaries: Sequence[Summary], png: Path, svg: Path) -> bool:
 
 
 def write_all(rows: Sequence[Row], out: Path, systems: Sequence[str], title: str, accel: str,
-              footer: str = "", wakeup: Sequence[WakeupRow] = ()) -> tuple[dict[str, Path], list[Summary]]:
+              footer: str = "", wakeup: Sequence[WakeupRow] = (), imbalance: Sequence[ImbalanceRow] = (),
+              consolidation: Sequence[ConsolidationRow] = ()) -> tuple[dict[str, Path], list[Summary]]:
     out.mkdir(parents=True, exist_ok=True)
     sums = summarize(rows, systems)
     wsums = summarize_wakeup(wakeup, systems)
-    paths = {"csv": write_csv(rows, out / "results.csv"), "wakeup_csv": write_wakeup_csv(wakeup, out / "wakeup.csv")}
-    (out / "summary.md").write_text(summary_markdown(sums, title, accel) + wakeup_markdown(wsums, accel) + footer)
+    isums = summarize_tasks(imbalance, IMBALANCE_STATS, systems)
+    csums = summarize_tasks(consolidation, CONSOLIDATION_STATS, systems)
+    paths = {"csv": write_csv(rows, out / "results.csv"), "wakeup_csv": write_wakeup_csv(wakeup, out / "wakeup.csv"),
+             "imbalance_csv": _write_rows(imbalance, IMBALANCE_FIELDS, out / "imbalance.csv"),
+             "consolidation_csv": _write_rows(consolidation, CONSOLIDATION_FIELDS, out / "consolidation.csv")}
+    (out / "summary.md").write_text(summary_markdown(sums, title, accel) + wakeup_markdown(wsums, accel)
+                                    + tasks_markdown(f"imbalance ({accel})", IMBALANCE_INTRO, isums, IMBALANCE_STATS)
+                                    + tasks_markdown(f"consolidation ({accel})", CONSOLIDATION_INTRO, csums,
+                                                     CONSOLIDATION_STATS) + footer)
+    for name, ss, metrics in (("imbalance", isums, IMBALANCE_STATS), ("consolidation", csums, CONSOLIDATION_STATS)):
+        if ss and write_tasks_plot(ss, metrics, name, out / f"{name}.png", out / f"{name}.svg"):
+            paths[f"{name}_png"] = out / f"{name}.png"
+            paths[f"{name}_svg"] = out / f"{name}.svg"
     paths["summary"] = out / "summary.md"
     if rows and write_plot(sums, out / "shares.png", out / "shares.svg"):
         paths["png"] = out / "shares.png"
@@ -704,8 +1060,8 @@ def window_other(windows: Sequence[Any]) -> dict[str, float]:
     """Other host work per variant (shares) or for the one window (wakeup: key "wakeup")."""
     out = _window_other(windows)
     for w in windows:
-        if getattr(w, "label", "") == "wakeup-0":
-            out["wakeup"] = w.other_host_frac
+        if getattr(w, "label", "") in ("wakeup-0", "imbalance-0", "consolidation-0"):
+            out[w.label.split("-")[0]] = w.other_host_frac
     return out
 
 
@@ -719,8 +1075,13 @@ def _window_other(windows: Sequence[Any]) -> dict[str, float]:
     return out
 
 
-def check_runs(workload: str, runs: Sequence[SharesRun | WakeupRun]) -> str | None:
-    """A boot must give one verified run per variant (shares) or kind (wakeup)."""
+def check_runs(workload: str, runs: Sequence[Any]) -> str | None:
+    """A boot must give one verified run per variant (shares) or kind (wakeup), or one verified
+    run (imbalance, consolidation)."""
+    if workload in ("imbalance", "consolidation"):
+        if len(runs) != 1:
+            return f"expected one [{workload}] line, got {len(runs)}"
+        return None if runs[0].verified else f"the [{workload}] run is not verified (a thread or a count failed)"
     want = VARIANTS if workload == "shares" else WAKEUP_KINDS
     got = sorted(r.variant if isinstance(r, SharesRun) else r.kind for r in runs)
     if got != sorted(want):
@@ -747,7 +1108,9 @@ def run_boot(a: argparse.Namespace, acc: qemu.Accel, boot: Boot, out: Path, iso:
         st = linux_baseline.done_marker(res.text)
         err = None if st == "ok" else f"Linux /init ended with status {st or 'none (no done line)'}"
     try:
-        runs: list[Any] = list(parse_text(res.text) if boot.workload == "shares" else parse_wakeup_text(res.text))
+        parse = {"shares": parse_text, "wakeup": parse_wakeup_text, "imbalance": parse_imbalance_text,
+                 "consolidation": parse_consolidation_text}[boot.workload]
+        runs: list[Any] = list(parse(res.text))
     except SharesLineError as e:
         return [], f"malformed [{boot.workload}] line: {e}", res, log
     if err is None:
@@ -765,11 +1128,16 @@ def main() -> int:
         src = a.from_csv.resolve()
         rows = read_csv(src / "results.csv")
         wrows = read_wakeup_csv(src / "wakeup.csv") if (src / "wakeup.csv").is_file() else []
-        present = {r.system for r in rows} | {r.system for r in wrows}
+        irows = _read_rows(src / "imbalance.csv", ImbalanceRow) if (src / "imbalance.csv").is_file() else []
+        crows = (_read_rows(src / "consolidation.csv", ConsolidationRow)
+                 if (src / "consolidation.csv").is_file() else [])
+        every: list[Any] = [*rows, *wrows, *irows, *crows]
+        present = {r.system for r in every}
         seen = [s for s in systems if s in present] or sorted(present)
-        accel = ", ".join(sorted({r.accel for r in rows} | {r.accel for r in wrows}))
+        accel = ", ".join(sorted({r.accel for r in every}))
         paths, _ = write_all(rows, (a.out or src).resolve(), seen,
-                             f"capOS placement workloads ({accel}; recomputed from {src.name})", accel, wakeup=wrows)
+                             f"capOS placement workloads ({accel}; recomputed from {src.name})", accel, wakeup=wrows,
+                             imbalance=irows, consolidation=crows)
         print((paths["summary"]).read_text())
         return 0
     build = a.build_dir.resolve()
@@ -788,6 +1156,8 @@ def main() -> int:
               "functional only", flush=True)
     rows: list[Row] = []
     wrows: list[WakeupRow] = []
+    irows: list[ImbalanceRow] = []
+    crows: list[ConsolidationRow] = []
     failures: list[str] = []
     meter_all = hostload.Meter()
     t0 = time.monotonic()
@@ -804,6 +1174,17 @@ def main() -> int:
             detail = " ".join(f"{v}: jain={by[v].jain:.4f} max_err={by[v].max_err:.3f} used={by[v].used:.3f}"
                               f"{' LEFT OUT (late %.1f%%)' % (by[v].late_ppm / 1e4) if by[v].late_ppm > LATE_MAX_PPM else ''}"
                               for v in VARIANTS)
+        elif err is None and boot.workload == "imbalance":
+            r = runs[0]
+            irows.append(imbalance_row_of(boot.system, boot.index, r, acc.name, other_w.get("imbalance"), str(log)))
+            detail = (f"makespan={r.makespan_ms:.0f}ms efficiency={r.efficiency:.3f} busy="
+                      + ",".join(f"{b / 1e6:.3f}" for b in r.busy_ppm))
+        elif err is None and boot.workload == "consolidation":
+            r = runs[0]
+            crows.append(consolidation_row_of(boot.system, boot.index, r, acc.name, other_w.get("consolidation"),
+                                              str(log)))
+            detail = (f"busy=" + ",".join(f"{b / 1e6:.3f}" for b in r.busy_ppm)
+                      + f" cpus_used={r.cpus_used} missed={r.missed_frac:.3f}")
         elif err is None:
             wrows += wakeup_rows_of(boot.system, boot.index, runs, acc.name, other_w.get("wakeup"), str(log))
             detail = " ".join(f"{r.kind}: p50={r.us(r.p50):.0f}us p99={r.us(r.p99):.0f}us "
@@ -823,7 +1204,8 @@ def main() -> int:
               f"{' -- the host was busy: other work shared the cores, so figures are noisy' if foreign.busy else ''}.\n")
     if failures:
         footer += "\nFailed boots (left out):\n" + "".join(f"- {f}\n" for f in failures)
-    paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer, wrows)
+    paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer, wrows,
+                         irows, crows)
     print(paths["summary"].read_text())
     for name, p in paths.items():
         print(f"[policies] {name}: {p}")

@@ -11,6 +11,8 @@
 //   capos.bench=shares               workload "shares" (/bin/shares-bench, harness/run policies), with
 //   capos.variant=threads|procs|all  capos.window_ms=N  (capos.runs as above)
 //   capos.bench=wakeup               workload "wakeup" (/bin/wakeup-bench), with capos.window_ms=N
+//   capos.bench=imbalance            workload "imbalance" (/bin/imbalance-bench), capos.runs as above
+//   capos.bench=consolidation        workload "consolidation" (/bin/consolidation-bench), with capos.window_ms=N
 // Prints an [smp-env] line, runs /bin/smp-process-scale and/or
 // /bin/smp-thread-scale (output goes straight to /dev/console = ttyS0),
 // prints "[linux-init] done status=<ok|fail>" and powers the VM off.
@@ -132,7 +134,24 @@ int main() {
     const bool want_micro = strcmp(bench_sel, "micro") == 0;
     const bool want_shares = strcmp(bench_sel, "shares") == 0;
     const bool want_wakeup = strcmp(bench_sel, "wakeup") == 0;
-    bool ok = want_process || want_thread || want_micro || want_shares || want_wakeup;
+    const bool want_imbalance = strcmp(bench_sel, "imbalance") == 0;
+    const bool want_consolidation = strcmp(bench_sel, "consolidation") == 0;
+    bool ok = want_process || want_thread || want_micro || want_shares || want_wakeup || want_imbalance ||
+              want_consolidation;
+    if (want_imbalance) {
+        char a_runs[32];
+        snprintf(a_runs, sizeof(a_runs), "--runs=%s", runs);
+        char* argv[] = {const_cast<char*>("imbalance-bench"), a_runs, nullptr};
+        ok = run_program("/bin/imbalance-bench", argv) && ok;
+    }
+    if (want_consolidation) {
+        char window_ms[16];
+        cmdline_value(cmdline, "capos.window_ms", window_ms, sizeof(window_ms));
+        char a_window[32];
+        snprintf(a_window, sizeof(a_window), "--window-ms=%s", window_ms[0] != '\0' ? window_ms : "4000");
+        char* argv[] = {const_cast<char*>("consolidation-bench"), a_window, nullptr};
+        ok = run_program("/bin/consolidation-bench", argv) && ok;
+    }
     if (want_wakeup) {
         char window_ms[16];
         cmdline_value(cmdline, "capos.window_ms", window_ms, sizeof(window_ms));
