@@ -25,7 +25,17 @@ struct CapSource {
       module @3 :Text;             # the exporting module's name
       export @4 :Text;             # the export's name in that module
     }
+    channel @5 :Text;
+    # An Endpoint init creates for the manifest, named here: every capability
+    # naming the same channel, in any entry, is an end of that one Endpoint.
+    # The entry with `serve` set gets the Endpoint itself (it receives the
+    # calls); every other gets a client minted from it (it makes them). A
+    # channel has exactly one serving end. Unlike a service, it needs no
+    # export call, so it joins two servers that know nothing of init, e.g. a
+    # placement server (`placement_ep`) and its hot-swap successor
+    # (`predecessor`).
   }
+  serve @6 :Bool;                  # channel only: this end receives the calls
 }
 
 struct BootModule {
@@ -40,11 +50,18 @@ struct BootModule {
   restartable @7 :Bool;            # init restarts it if it exits or faults
   maxRestarts @8 :UInt32 = 3;      # restarts before init gives up on it
   dependsOn @9 :List(Text);        # modules that must be running before it starts
+  startAfterMs @10 :UInt32;        # wait this long (0..600000 ms) before starting it; init goes on
+                                   # serving its registry and restarting modules meanwhile, and the
+                                   # modules after it in start order wait too (a timed trigger, e.g.
+                                   # a placement server's hot-swap successor)
 }
 
 struct BootManifest {
-  # The whole boot plan. Modules start in list order; a module whose
-  # dependencies are not yet running is an error in the manifest.
+  # The whole boot plan. Modules start in list order, except that a module
+  # starts only after every module it depends on (its dependsOn and the
+  # exporters of its service capabilities): init orders them topologically,
+  # keeping list order among the modules that are ready to start. A
+  # dependency cycle or an unknown dependency refuses the manifest.
   version @0 :UInt32 = 1;          # manifest format version
   modules @1 :List(BootModule);    # modules to start, in order
   defaultQuotas @2 :Quotas;        # quotas for fields a module leaves zero

@@ -267,6 +267,9 @@ class BootArgsTest(unittest.TestCase):
         self.assertEqual((a.machine, a.uefi), ("q35", False))
         a = boot.parse_args(["--machine", "pc", "test=boot", "--uefi"])
         self.assertEqual((a.cmdline, a.machine, a.uefi), ("test=boot", "pc", True))
+        self.assertIsNone(a.until)
+        a = boot.parse_args(["manifest=placement-swap", "--until", "system up"])
+        self.assertEqual((a.cmdline, a.until), ("manifest=placement-swap", "system up"))
 
 
 class AccelCacheKeyTest(unittest.TestCase):

@@ -55,6 +55,9 @@ Export g_exports[init::kMaxEntries * init::kMaxExports];
 uint32_t g_nexports = 0;
 CapHandle g_kernel[static_cast<uint32_t>(init::KernelCap::count)] = {};
 CapHandle g_endpoint = 0;
+// One Endpoint per manifest channel (schema/manifest.capnp CapSource.channel),
+// created before the first module starts; init keeps it for restarts.
+CapHandle g_channels[init::kMaxChannels] = {};
 char g_manifest_name[64] = "default";
 
 [[noreturn]] void idle_forever() {
@@ -127,19 +130,33 @@ bool start_entry(uint32_t idx) {
   Running& run = g_run[idx];
   srv::Grant grants[init::kMaxCaps + 1];
   uint32_t n = 0;
+  CapHandle minted[init::kMaxCaps] = {};  // channel clients: init's copies go after the spawn
+  uint32_t nminted = 0;
   for (uint32_t k = 0; k < e.ncaps; ++k) {
     const init::CapSpec& s = e.caps[k];
     CapHandle c = 0;
     if (s.kernel) {
       c = g_kernel[s.kcap];
+    } else if (s.channel) {
+      // The serving end gets the Endpoint; a calling end a client minted from
+      // it (badge: the entry's index + 1, as the registry's), dropped after
+      // the spawn like the registry cap.
+      c = g_channels[s.chan];
+      if (c != 0 && !s.serve) {
+        auto m = srv::mint(c, idx + 1);
+        c = m.ok() ? m.value() : 0;
+        if (c != 0) minted[nminted++] = c;
+      }
     } else {
       const int src = init::find_entry(g_manifest, s.module);
       c = src < 0 ? 0 : export_cap(static_cast<uint32_t>(src), s.exp);
     }
     if (c == 0) {
       cap::print("[init] not starting %s: capability '%s' unavailable (%s %s%s%s)\n", e.name, s.name,
-                 s.kernel ? "kernel" : "service", s.kernel ? init::kernel_cap_name(s.kcap) : s.module,
-                 s.kernel ? "" : ".", s.kernel ? "" : s.exp);
+                 s.kernel ? "kernel" : s.channel ? "channel" : "service",
+                 s.kernel ? init::kernel_cap_name(s.kcap) : s.channel ? "" : s.module,
+                 s.kernel || s.channel ? "" : ".", s.kernel ? "" : s.exp);
+      if (nminted != 0) (void)srv::drop_caps(minted, static_cast<uint16_t>(nminted));
       return false;
     }
     grants[n++] = srv::Grant{s.name, c, s.rights};
@@ -149,6 +166,7 @@ bool start_entry(uint32_t idx) {
     auto m = srv::mint(g_endpoint, idx + 1);
     if (!m.ok()) {
       cap::print("[init] not starting %s: cannot mint its registry cap: %s\n", e.name, cap::status_name(m.status()));
+      if (nminted != 0) (void)srv::drop_caps(minted, static_cast<uint16_t>(nminted));
       return false;
     }
     reg = m.value();
@@ -164,6 +182,7 @@ bool start_entry(uint32_t idx) {
   auto sp = srv::spawn(g_kernel[static_cast<uint32_t>(init::KernelCap::process_spawner)], e.name, e.image, e.args,
                        grants, n, q, e.weight);
   if (reg != 0) (void)srv::drop_caps(&reg, 1);  // the child has its own copy
+  if (nminted != 0) (void)srv::drop_caps(minted, static_cast<uint16_t>(nminted));
   if (!sp.ok()) {
     cap::print("[init] failed to start %s (image %s): %s\n", e.name, e.image, cap::status_name(sp.status()));
     return false;
@@ -275,6 +294,24 @@ bool wait_ready(uint32_t idx) {
   while (poll_once()) {
   }
   return true;
+}
+
+// Serves the registry and watches exits for ms milliseconds (a timed start,
+// BootModule.startAfterMs): init stays responsive while it waits.
+void serve_for_ms(uint32_t ms) {
+  cap::Ring& ring = cap::this_ring();
+  auto t0 = srv::now_ns();
+  const uint64_t start = t0.ok() ? t0.value() : 0;
+  const uint64_t want = uint64_t{ms} * 1'000'000ull;
+  for (;;) {
+    auto now = srv::now_ns();
+    const uint64_t spent = now.ok() ? now.value() - start : want;
+    if (spent >= want) return;
+    if (!poll_once()) {
+      (void)ring.enter(1, want - spent);
+      ring.reap();
+    }
+  }
 }
 
 // Exit of entry idx observed: report, maybe restart.
@@ -393,11 +430,24 @@ int main(cap::StartInfo& info) {
     idle_forever();
   }
   g_endpoint = ep.value();
+  for (uint32_t c = 0; c < g_manifest.nchannels; ++c) {
+    auto ch = srv::create_endpoint();
+    if (!ch.ok()) {
+      cap::print("[init] error: cannot create the Endpoint of channel '%s': %s\n", g_manifest.channels[c],
+                 cap::status_name(ch.status()));
+      idle_forever();
+    }
+    g_channels[c] = ch.value();
+  }
 
   uint32_t started = 0, failed = 0;
   for (uint32_t n = 0; n < g_manifest.count; ++n) {
     const uint32_t idx = g_manifest.order[n];
     const init::Entry& e = g_manifest.entries[idx];
+    if (e.start_after_ms != 0) {
+      cap::print("[init] starting %s in %u ms (startAfterMs)\n", e.name, e.start_after_ms);
+      serve_for_ms(e.start_after_ms);
+    }
     // Dependencies (dependsOn and service sources) must be up and ready.
     bool deps_ok = true;
     for (uint32_t k = 0; k < e.ndeps && deps_ok; ++k) {

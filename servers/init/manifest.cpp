@@ -34,6 +34,7 @@ const char* error_name(ManifestError e) {
     case ManifestError::unknown_dependency: return "unknown dependency";
     case ManifestError::dependency_cycle: return "dependency cycle";
     case ManifestError::bad_quota: return "bad quota";
+    case ManifestError::bad_channel: return "bad channel";
   }
   return "error";
 }
@@ -175,8 +176,14 @@ ManifestError parse(const void* bytes, size_t len, Manifest& m, Refusal& why) {
                       kCapNameMax - 1);
       s.rights = c.rights();
       s.kernel = c.is_kernel();
+      s.channel = c.is_channel();
+      s.serve = c.serve();
       if (s.kernel) {
         s.kcap = static_cast<uint16_t>(c.kernel());
+      } else if (s.channel) {
+        if (!copy_text(c.channel(), s.exp, sizeof s.exp) || s.exp[0] == '\0')
+          return refuse(why, ManifestError::malformed, e.name, "capability '%s': channel name empty or longer than %u",
+                        s.name, kCapNameMax - 1);
       } else {
         auto svc = c.service();
         if (!copy_text(svc.module(), s.module, sizeof s.module) || !copy_text(svc.export_(), s.exp, sizeof s.exp))
@@ -201,9 +208,39 @@ ManifestError parse(const void* bytes, size_t len, Manifest& m, Refusal& why) {
     e.weight = r.placement_weight();
     e.restartable = r.restartable();
     e.max_restarts = r.max_restarts();
+    e.start_after_ms = r.start_after_ms();
   }
   if (msg.error() != cap::capnp::Error::Ok)
     return refuse(why, ManifestError::malformed, "", "reading the message failed");
+  return ManifestError::none;
+}
+
+// Names every channel (first use first) and checks each has exactly one
+// serving end. Fills m.channels and each channel CapSpec's chan index.
+static ManifestError index_channels(Manifest& m, Refusal& why) {
+  m.nchannels = 0;
+  uint32_t servers[kMaxChannels] = {};
+  for (uint32_t i = 0; i < m.count; ++i) {
+    Entry& e = m.entries[i];
+    for (uint32_t k = 0; k < e.ncaps; ++k) {
+      CapSpec& s = e.caps[k];
+      if (!s.channel) continue;
+      uint32_t c = 0;
+      while (c < m.nchannels && !same(m.channels[c], s.exp)) ++c;
+      if (c == m.nchannels) {
+        if (m.nchannels == kMaxChannels)
+          return refuse(why, ManifestError::bad_channel, e.name, "channel '%s': more than %u channels", s.exp,
+                        kMaxChannels);
+        __builtin_memcpy(m.channels[c], s.exp, sizeof m.channels[c]);
+        ++m.nchannels;
+      }
+      s.chan = c;
+      if (s.serve && ++servers[c] > 1)
+        return refuse(why, ManifestError::bad_channel, e.name, "channel '%s': a second serving end", s.exp);
+    }
+  }
+  for (uint32_t c = 0; c < m.nchannels; ++c)
+    if (servers[c] == 0) return refuse(why, ManifestError::bad_channel, "", "channel '%s': no serving end", m.channels[c]);
   return ManifestError::none;
 }
 
@@ -226,12 +263,16 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why) {
       for (uint32_t j = 0; j < k; ++j)
         if (same(e.caps[j].name, s.name))
           return refuse(why, ManifestError::malformed, e.name, "capability '%s' listed twice", s.name);
+      if (s.serve && !s.channel)
+        return refuse(why, ManifestError::bad_channel, e.name, "'%s': serve is for channel capabilities only",
+                      s.name);
       if (s.kernel) {
         if (s.kcap >= static_cast<uint16_t>(KernelCap::count) || !env.kernel_caps[s.kcap])
           return refuse(why, ManifestError::missing_capability, e.name,
                         "'%s': init holds no kernel capability %s", s.name, kernel_cap_name(s.kcap));
         continue;
       }
+      if (s.channel) continue;  // checked across entries below
       const int src = find_entry(m, s.module);
       if (src < 0)
         return refuse(why, ManifestError::missing_capability, e.name, "'%s': no entry '%s' exports '%s'", s.name,
@@ -253,7 +294,11 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why) {
     if (e.restartable && e.max_restarts > kMaxRestartLimit)
       return refuse(why, ManifestError::bad_quota, e.name, "maxRestarts=%u above %u", e.max_restarts,
                     kMaxRestartLimit);
+    if (e.start_after_ms > kMaxStartAfterMs)
+      return refuse(why, ManifestError::bad_quota, e.name, "startAfterMs=%u above %u", e.start_after_ms,
+                    kMaxStartAfterMs);
   }
+  if (auto r = index_channels(m, why); r != ManifestError::none) return r;
   // Dependency graph: dependsOn plus every service capability (the exporter
   // must be running first). Depth-first search for a cycle, then a stable
   // topological order (the first ready entry in list order goes next).
@@ -263,7 +308,7 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why) {
     const Entry& e = m.entries[i];
     for (uint32_t k = 0; k < e.ndeps; ++k) dep[i][ndep[i]++] = static_cast<uint32_t>(find_entry(m, e.deps[k]));
     for (uint32_t k = 0; k < e.ncaps; ++k)
-      if (!e.caps[k].kernel) dep[i][ndep[i]++] = static_cast<uint32_t>(find_entry(m, e.caps[k].module));
+      if (!e.caps[k].kernel && !e.caps[k].channel) dep[i][ndep[i]++] = static_cast<uint32_t>(find_entry(m, e.caps[k].module));
   }
   uint8_t color[kMaxEntries] = {};  // 0 white, 1 on the stack, 2 done
   uint32_t stack[kMaxEntries], next[kMaxEntries];

@@ -31,6 +31,8 @@ inline constexpr uint32_t kMaxCalls = 128;      // SQ entries per ring
 inline constexpr uint32_t kMaxChildren = 256;
 inline constexpr uint32_t kMaxWeight = 10000;
 inline constexpr uint32_t kMaxRestartLimit = 16;
+inline constexpr uint32_t kMaxChannels = 8;          // distinct channel names in one manifest
+inline constexpr uint32_t kMaxStartAfterMs = 600000;  // 10 minutes
 
 // manifest.capnp KernelCap
 enum class KernelCap : uint16_t { console = 0, timer = 1, park = 2, scheduler_control = 3, process_spawner = 4,
@@ -40,10 +42,13 @@ const char* kernel_cap_name(uint16_t k);
 struct CapSpec {
   char name[kCapNameMax] = {};
   uint32_t rights = 0xffffffffu;
-  bool kernel = true;
+  bool kernel = true;              // else a service or a channel
+  bool channel = false;
+  bool serve = false;              // channel: this end receives (gets the Endpoint itself)
   uint16_t kcap = 0;               // kernel: KernelCap
   char module[kNameMax] = {};      // service: exporting entry
-  char exp[kCapNameMax] = {};      // service: export name
+  char exp[kCapNameMax] = {};      // service: export name; channel: the channel's name
+  uint32_t chan = 0;               // channel: index in Manifest::channels (validate())
 };
 
 struct Entry {
@@ -60,6 +65,7 @@ struct Entry {
   uint32_t weight = 1024;  // schema default: the kernel's kDefaultWeight
   bool restartable = false;
   uint32_t max_restarts = 3;
+  uint32_t start_after_ms = 0;     // startAfterMs: a timed start
 };
 
 struct Manifest {
@@ -68,6 +74,8 @@ struct Manifest {
   uint32_t count = 0;
   srv::Quotas defaults;
   uint32_t order[kMaxEntries] = {};  // start order (validate(): dependencies first, else list order)
+  char channels[kMaxChannels][kCapNameMax] = {};  // validate(): every channel name, first use first
+  uint32_t nchannels = 0;
 };
 
 enum class ManifestError {
@@ -79,7 +87,8 @@ enum class ManifestError {
   missing_capability, // a kernel cap init does not hold, or a service nobody exports
   unknown_dependency, // dependsOn names no entry
   dependency_cycle,
-  bad_quota,          // a quota, weight or restart limit outside the bounds above
+  bad_quota,          // a quota, weight, restart limit or start delay outside the bounds above
+  bad_channel,        // a channel with no serving end, two, or more channels than kMaxChannels
 };
 const char* error_name(ManifestError e);
 

@@ -15,7 +15,7 @@ namespace {
 // Every boot module the ISO holds that the manifests name.
 const char* const kModules =
     "init\nspawner\nspawn-child\nhello\nstest-nospawn\nstest-spawn\nstest-loop\nstest-nocaps\nbench-coordinator\n"
-    "bench-worker\n";
+    "bench-worker\nplacement-fair-share\nplacement-pinning\n";
 
 struct Outcome {
   init::ManifestError error;
@@ -57,7 +57,7 @@ std::string extra(const char* name) { return std::string(SERVERS_BUILD_DIR) + "/
 
 TEST_CASE("shipped good manifests validate and start dependencies first", "[manifest]") {
   for (const char* n : {"default", "process-scale", "thread-scale", "bench-smoke", "spawner-test", "spawner-loop",
-                        "restart-test", "caps-test"}) {
+                        "restart-test", "caps-test", "placement-swap"}) {
     INFO(n);
     Outcome o = check(shipped(n));
     CHECK(o.error == init::ManifestError::none);
@@ -126,6 +126,27 @@ TEST_CASE("start order is topological, then list order", "[manifest]") {
   CHECK(order == "abcd");
 }
 
+TEST_CASE("channels: one Endpoint per name, one serving end, calling ends minted; timed starts", "[manifest]") {
+  Outcome o = check(extra("channel"));
+  REQUIRE(o.error == init::ManifestError::none);
+  REQUIRE(o.m->nchannels == 2);
+  CHECK(std::string(o.m->channels[0]) == "x");
+  CHECK(std::string(o.m->channels[1]) == "y");
+  const init::Entry& a = o.m->entries[0];
+  const init::Entry& b = o.m->entries[1];
+  const init::Entry& c = o.m->entries[2];
+  CHECK((a.caps[0].channel && a.caps[0].serve && a.caps[0].chan == 0 && !a.caps[0].kernel));
+  CHECK((b.caps[0].channel && !b.caps[0].serve && b.caps[0].chan == 0 && b.caps[0].rights == 1));
+  CHECK((c.caps[0].chan == 0 && !c.caps[0].serve && c.caps[1].chan == 1 && c.caps[1].serve));
+  CHECK(std::string(c.caps[1].name) == "own");
+  CHECK(a.start_after_ms == 0);
+  CHECK(c.start_after_ms == 250);
+  // A channel is no dependency: list order stays.
+  std::string order;
+  for (uint32_t i = 0; i < o.m->count; ++i) order += o.m->entries[o.m->order[i]].name;
+  CHECK(order == "abc");
+}
+
 TEST_CASE("each bad manifest is refused with its error and entry", "[manifest]") {
   struct Case {
     std::string path;
@@ -146,6 +167,10 @@ TEST_CASE("each bad manifest is refused with its error and entry", "[manifest]")
       {extra("weight0"), init::ManifestError::bad_quota, "a", "placementWeight=0"},
       {extra("reserved-name"), init::ManifestError::missing_capability, "a", "reserved"},
       {extra("too-many-restarts"), init::ManifestError::bad_quota, "a", "maxRestarts=1000"},
+      {extra("channel-no-server"), init::ManifestError::bad_channel, "", "channel 'x': no serving end"},
+      {extra("channel-two-servers"), init::ManifestError::bad_channel, "b", "a second serving end"},
+      {extra("serve-kernel"), init::ManifestError::bad_channel, "a", "serve is for channel capabilities only"},
+      {extra("start-after-too-long"), init::ManifestError::bad_quota, "a", "startAfterMs=600001"},
   };
   for (const Case& c : cases) {
     INFO(c.path);
