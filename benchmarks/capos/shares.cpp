@@ -183,8 +183,8 @@ bool run(const Config& c, bool procs, uint32_t r) {
         bench::LineWriter w(a, sizeof a);
         w.str("first=").u64(first).str(" threads=").u64(k).str(" weights=");
         for (uint32_t i = 0; i < k; ++i) w.str(i ? ":" : "").u64(c.weights[first + i]);
-        const Grant g[2] = {{"results", mo.value()}, {"console", cap::start_info().console()}};
-        auto s = w.ok() ? spawn_worker("shares-worker", a, g, 2) : cap::Result<Spawned>(cap::Status::internal);
+        const Grant g[3] = {{"results", mo.value()}, {"console", cap::start_info().console()}, {"timer", cap::start_info().timer()}};
+        auto s = w.ok() ? spawn_worker("shares-worker", a, g, 3) : cap::Result<Spawned>(cap::Status::internal);
         if (!s.ok()) {
             cap::print("[shares] spawn of worker process %u failed: %d\n", p, static_cast<int>(s.status()));
             ok = false;
@@ -197,6 +197,7 @@ bool run(const Config& c, bool procs, uint32_t r) {
     const uint64_t start = bench::cycles_now() + c.tsc_hz / 5;
     const uint64_t window = c.tsc_hz * c.window_ms / 1000;
     page->window.end = start + window;
+    page->window.tsc_hz = c.tsc_hz;
     if (ok) __atomic_store_n(&page->window.start, start, __ATOMIC_RELEASE);
     else __atomic_store_n(&page->window.abort, 1, __ATOMIC_RELEASE);
     for (uint32_t i = 0; i < nkids; ++i) {

@@ -18,7 +18,8 @@ struct alignas(64) SharesWindow {
     uint64_t end;
     uint32_t abort;  // nonzero: the coordinator gave up; workers exit
     uint32_t pad32_;
-    uint64_t pad_[5];
+    uint64_t tsc_hz;  // written before start: lets workers sleep (not spin) until just before it
+    uint64_t pad_[4];
 };
 static_assert(sizeof(SharesWindow) == 64);
 

@@ -1,18 +1,20 @@
 // shares_worker.cpp - one process of the capOS "shares" workload: `threads` weighted spinning threads.
 //
 // Arguments: first=<slot of thread 0> threads=<n> weights=<w0:w1:...>.
-// Grants: "results" (the SharesPage, shares_page.h), "console".
+// Grants: "results" (the SharesPage, shares_page.h), "console", "timer"
+// (the wait for the window sleeps).
 //
 // The main thread is thread 0 (its own handle is StartCap::thread); it
 // starts threads 1..n-1 and hands each its handle. Every thread sets its
 // own weight (Thread.setWeight), then waits for
-// the window, reads its own Thread.cpuTime, hashes blocks (the shared timed
+// the window (asleep until just before it: wait_window), reads its own Thread.cpuTime, hashes blocks (the shared timed
 // kernel, benchmarks/workloads/blockhash.h) in small chunks until the
 // window's end, reads Thread.cpuTime again and reports the difference. A
 // thread that the OS keeps off its CPU at the end reads late, but its CPU
 // time does not grow meanwhile: the error is at most one chunk.
 #include "bench_client.h"
 #include "cycles.h"
+#include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/thread.h"
@@ -32,17 +34,30 @@ uint32_t g_weights[bench::kSharesMaxThreads];
 CapHandle g_handles[bench::kSharesMaxThreads];  // 0 until set (thread 0: before any spawn)
 
 // Status codes in SharesSlot::status.
-enum : uint32_t { kOk = 0, kNoHandle = 1, kNoWindow = 2, kCpuTimeFailed = 3, kAborted = 4, kWeightFailed = 5 };
+enum : uint32_t { kOk = 0, kNoHandle = 1, kNoWindow = 2, kCpuTimeFailed = 3, kAborted = 4, kWeightFailed = 5,
+                 kNoTimer = 6 };  // kNoTimer: Timer.sleep failed (no "timer" grant?)
 
+// Waits for the window: asleep (Timer.sleep, 2 ms at a time) until 50 ms
+// before it opens, then spinning to its first cycle. Sleeping matters for a
+// placement server: a thread that set its weight while running (below)
+// reports it only at its next wake-up, and this wake-up is that one, in time
+// for the server to place it by its weight before the window.
 uint32_t wait_window(uint32_t i) {
     const uint64_t t0 = bench::cycles_now();
+    auto& ring = cap::this_ring();
     for (;;) {
         const uint64_t start = __atomic_load_n(&g_page->window.start, __ATOMIC_ACQUIRE);
+        const uint64_t hz = __atomic_load_n(&g_page->window.tsc_hz, __ATOMIC_ACQUIRE);
         const bool have = __atomic_load_n(&g_handles[i], __ATOMIC_ACQUIRE) != 0;
         if (__atomic_load_n(&g_page->window.abort, __ATOMIC_ACQUIRE) != 0) return kAborted;
-        if (start != 0 && have && bench::cycles_now() >= start) return kOk;
-        if (bench::cycles_now() - t0 > kGiveUpCycles) return start == 0 ? kNoWindow : kNoHandle;
-        __builtin_ia32_pause();
+        const uint64_t now = bench::cycles_now();
+        if (start != 0 && have && now >= start) return kOk;
+        if (now - t0 > kGiveUpCycles) return start == 0 ? kNoWindow : kNoHandle;
+        if (start == 0 || hz == 0 || now + hz / 20 < start) {
+            if (!cap::timer_sleep(ring, cap::start_info().timer(), 2'000'000).ok()) return kNoTimer;
+        } else {
+            __builtin_ia32_pause();
+        }
     }
 }
 

@@ -179,8 +179,8 @@ int main(cap::StartInfo& info) {
     bench::LineWriter w(a, sizeof a);
     w.str("first=0 threads=").u64(cpus).str(" weights=");
     for (uint32_t i = 0; i < cpus; ++i) w.str(i ? ":" : "").u64(1024);
-    const Grant g[2] = {{"results", mo.value()}, {"console", info.console()}};
-    auto hogs = spawn_worker("shares-worker", a, g, 2);
+    const Grant g[3] = {{"results", mo.value()}, {"console", info.console()}, {"timer", info.timer()}};
+    auto hogs = spawn_worker("shares-worker", a, g, 3);
     if (!hogs.ok()) {
         cap::print("[wakeup] spawn of the hogs failed: %d\n", static_cast<int>(hogs.status()));
         ok = false;
@@ -188,6 +188,7 @@ int main(cap::StartInfo& info) {
     g_start = bench::cycles_now() + g_tsc_hz / 5;  // 200 ms for the hogs to start
     g_end = g_start + g_tsc_hz * window_ms / 1000;
     page->window.end = g_end;
+    page->window.tsc_hz = g_tsc_hz;
     __atomic_store_n(&page->window.start, g_start, __ATOMIC_RELEASE);
 
     if (bench::format_window_line(line, sizeof line, true, "wakeup-0") != 0) cap::print("%s\n", line);

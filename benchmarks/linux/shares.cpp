@@ -6,7 +6,8 @@
 // threads: all threads in this process (pthreads); procs: one forked
 // process per thread. Weights become nice values whose CFS weights are
 // exactly them (shares.h: 1024/335/110 = nice 0/5/10), set per thread with
-// setpriority(PRIO_PROCESS, tid). Every thread waits for the common window,
+// setpriority(PRIO_PROCESS, tid). Every thread waits for the common window
+// (asleep until 50 ms before it, as on capOS),
 // reads CLOCK_THREAD_CPUTIME_ID, runs shares_spin_until (the same loop and
 // compiled kernel as capOS) to the window's end, reads it again; the
 // difference in nanoseconds is converted to TSC cycles with the measured TSC
@@ -45,6 +46,7 @@ struct alignas(64) Slot {
 struct alignas(64) Page {
     uint64_t start;  // TSC; 0 until all threads exist
     uint64_t end;
+    uint64_t tsc_hz;  // written before start
     Slot slots[bench::kSharesMaxThreads];
 };
 
@@ -62,8 +64,19 @@ void run_slot(uint32_t i) {
     Slot& s = g_page->slots[i];
     const int nice_v = bench::shares_nice_of(g_weights[i]);
     if (nice_v < -20 || setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice_v) != 0) s.status = 1;
-    while (__atomic_load_n(&g_page->start, __ATOMIC_ACQUIRE) == 0 || bench::cycles_now() < g_page->start)
-        __builtin_ia32_pause();
+    // As on capOS (shares_worker.cpp, wait_window): asleep 2 ms at a time
+    // until 50 ms before the window, then spinning to its first cycle.
+    for (;;) {
+        const uint64_t start = __atomic_load_n(&g_page->start, __ATOMIC_ACQUIRE);
+        const uint64_t now = bench::cycles_now();
+        if (start != 0 && now >= start) break;
+        if (start == 0 || now + g_page->tsc_hz / 20 < start) {
+            const timespec ts{0, 2'000'000};
+            nanosleep(&ts, nullptr);
+        } else {
+            __builtin_ia32_pause();
+        }
+    }
     bool ok0 = false, ok1 = false;
     const uint64_t a = thread_cpu_ns(ok0);
     const bench::SharesSpin spun = bench::shares_spin_until(g_page->end, i * 4096u);
@@ -117,6 +130,7 @@ bool run(bool procs, uint32_t n, uint32_t cpus, uint64_t tsc_hz, uint64_t window
     const uint64_t window = tsc_hz * window_ms / 1000;
     const uint64_t start = bench::cycles_now() + tsc_hz / 5;
     g_page->end = start + window;
+    g_page->tsc_hz = tsc_hz;
     __atomic_store_n(&g_page->start, start, __ATOMIC_RELEASE);
     for (uint32_t i = 0; i < started; ++i) {
         if (procs) {
