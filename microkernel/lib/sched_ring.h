@@ -10,7 +10,9 @@
 // rather than letting the kernel read or wait on garbage; nothing here
 // loops on a value the server controls.
 //
-// The server end (RingServerSide) trusts the kernel.
+// The server end trusts the kernel; it is the placement server's own
+// (servers/placement/common/ring_server.h), since user space includes
+// nothing from microkernel/ but abi/.
 //
 // Plain C++ with __atomic builtins on plain words (the page is ordinary
 // memory to both sides): host-tested in test/unit/placement.
@@ -157,48 +159,6 @@ private:
     uint64_t dec_head_ = 0;
     uint64_t dropped_ = 0, refused_ = 0;
     bool broken_ = false;
-};
-
-// Server end: consumes events, produces decisions.
-class RingServerSide {
-public:
-    static constexpr uint64_t N = ringabi::kSchedRingEntries;
-
-    // False if the kernel has not initialized the page as rings.
-    bool open(const RingView& v) {
-        v_ = v;
-        return v_.ok() && __atomic_load_n(&v_.hdr->magic, __ATOMIC_ACQUIRE) == ringabi::kSchedRingMagic &&
-               v_.hdr->version == ringabi::kSchedRingVersion && v_.hdr->entries == N;
-    }
-    bool closed() const { return __atomic_load_n(&v_.hdr->state, __ATOMIC_ACQUIRE) != ringabi::kSchedRingOpen; }
-
-    bool pop_event(ringabi::SchedRingEvent& out) {
-        uint64_t head = __atomic_load_n(&v_.hdr->ev_head, __ATOMIC_RELAXED);
-        if (ring_detail::load(&v_.hdr->ev_tail) == head) return false;
-        ring_detail::copy_in(out, &v_.ev[head % N]);
-        ring_detail::store(&v_.hdr->ev_head, head + 1);
-        return true;
-    }
-    bool events_waiting() const {
-        return ring_detail::load(&v_.hdr->ev_tail) != __atomic_load_n(&v_.hdr->ev_head, __ATOMIC_RELAXED);
-    }
-    // False when the ring is full (the kernel has not consumed N decisions yet).
-    bool push_decision(const ringabi::SchedRingDecision& d) {
-        uint64_t tail = __atomic_load_n(&v_.hdr->dec_tail, __ATOMIC_RELAXED);
-        if (tail - ring_detail::load(&v_.hdr->dec_head) >= N) return false;
-        ring_detail::copy_out(&v_.dec[tail % N], d);
-        ring_detail::store(&v_.hdr->dec_tail, tail + 1);
-        return true;
-    }
-    // Decisions published that the kernel has not taken yet.
-    uint64_t decisions_unconsumed() const {
-        return __atomic_load_n(&v_.hdr->dec_tail, __ATOMIC_RELAXED) - ring_detail::load(&v_.hdr->dec_head);
-    }
-    uint64_t dropped() const { return ring_detail::load(&v_.hdr->ev_dropped); }
-    uint64_t refused() const { return ring_detail::load(&v_.hdr->dec_refused); }
-
-private:
-    RingView v_;
 };
 
 }  // namespace kern

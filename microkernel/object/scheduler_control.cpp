@@ -79,6 +79,31 @@ uint64_t g_swaps = 0;
 void record_latency(uint64_t ns) { g_lat.add(ns); }
 uint64_t latency_percentile(uint32_t p) { return g_lat.percentile(p); }
 
+// The latency line every run prints (issue 17: event-to-applied p50/p99 and
+// the demotions), cumulative since boot: at most every kLatencyLineNs while
+// new decisions arrive (from the thread-context paths that apply them: the
+// notifier, a ring drain, place), and at each demotion. The caller that
+// wins the stamp prints; a stale sample count only prints a line more.
+constexpr uint64_t kLatencyLineNs = 500'000'000;
+uint64_t g_lat_line_ns = 0, g_lat_line_samples = 0;
+uint64_t g_misses_total = 0;  // deadline misses since boot (ServerHealth's count restarts at attach)
+
+// A deadline miss: counted since boot, then judged by ServerHealth.
+bool count_miss() {
+    __atomic_fetch_add(&g_misses_total, 1, __ATOMIC_RELAXED);
+    return g_health.on_miss();
+}
+
+void print_latency_line(const char* when, bool rings) {
+    kprintf("[placement] latency p50_us=%llu p99_us=%llu samples=%llu misses=%llu demotions=%llu via=%s%s\n",
+            static_cast<unsigned long long>(latency_percentile(50) / 1000),
+            static_cast<unsigned long long>(latency_percentile(99) / 1000),
+            static_cast<unsigned long long>(g_lat.count()),
+            static_cast<unsigned long long>(__atomic_load_n(&g_misses_total, __ATOMIC_RELAXED)),
+            static_cast<unsigned long long>(__atomic_load_n(&g_demotions, __ATOMIC_RELAXED)), rings ? "rings" : "calls",
+            when);
+}
+
 // Where decision latency goes, per batch of events the server receives
 // (docs/placement.md, "Decision latency"). A batch that found the server
 // waiting passes: event posted -> notifier running (wake-up 1) -> waiting
@@ -329,6 +354,15 @@ uint64_t ring_events_queued() {
     return n;
 }
 
+void latency_line_maybe(uint64_t now) {
+    uint64_t last = __atomic_load_n(&g_lat_line_ns, __ATOMIC_RELAXED);
+    uint64_t n = g_lat.count();
+    if (n == __atomic_load_n(&g_lat_line_samples, __ATOMIC_RELAXED) || now - last < kLatencyLineNs || !active()) return;
+    if (!__atomic_compare_exchange_n(&g_lat_line_ns, &last, now, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) return;
+    __atomic_store_n(&g_lat_line_samples, n, __ATOMIC_RELAXED);
+    print_latency_line("", __atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE));
+}
+
 void ring_drain();
 
 // Closes the page (the server sees kSchedRingClosed) and leaves ring mode.
@@ -402,6 +436,7 @@ void demote(SchedReason why, bool already, const char* detail) {
     uint64_t now = now_ns();
     __atomic_fetch_add(&g_demotions, 1, __ATOMIC_RELAXED);
     if (why == SchedReason::server_exited && g_server_exit_ns != 0) g_fallback_latency_ns = now - g_server_exit_ns;
+    const bool rings = __atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE);
     ring_close();
     clear_assignments();
     (void)pending_op([] {
@@ -411,6 +446,7 @@ void demote(SchedReason why, bool already, const char* detail) {
     kprintf("[placement] fallback: server pid %llu demoted (%s%s%s); built-in default placement takes over\n",
             static_cast<unsigned long long>(pid), sched_reason_name(g_health.reason()), detail ? ": " : "",
             detail ? detail : "");
+    print_latency_line(" (at demotion)", rings);
     SchedEvent e;
     e.kind = SchedEventKind::demoted;
     e.reason = g_health.reason();
@@ -488,7 +524,7 @@ void obs_runnable(Thread& t, unsigned cpu, bool created, bool standing) {
     }
     uint64_t seq = post(thread_event(SchedEventKind::thread_runnable, t, pid, cpu), cpu, true, act ? &p : nullptr,
                         &evicted);
-    if (seq != 0 && evicted && g_health.on_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
+    if (seq != 0 && evicted && count_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
     TraceRecord tr;
     tr.tsc = arch::read_cycles();
     tr.kind = TraceKind::placed;
@@ -559,7 +595,7 @@ void obs_tick(unsigned cpu) {
             e.aux = p.seq;
             e.cpu = p.cpu;
             (void)post(e, cpu);
-            if (g_health.on_miss()) demote(SchedReason::deadline_misses, true, nullptr);
+            if (count_miss()) demote(SchedReason::deadline_misses, true, nullptr);
         });
     }
     if (++g_tick_count[cpu] % SchedulerControl::kLoadEveryTicks != 0) return;
@@ -671,6 +707,7 @@ void notifier_main(void*) {
         arch::irq_restore(s);
         uint64_t ran = now_ns();
         ring_drain();
+        latency_line_maybe(ran);
         // In ring mode a parked server is woken for events only (decisions
         // were just applied above).
         if (__atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE) && ring_events_queued() == 0) continue;
@@ -1115,7 +1152,7 @@ void settle(const SchedDecision& d, const char* why, bool invalid, bool late, ui
     if (invalid) {
         if (g_health.on_invalid(SchedReason::invalid_decision)) demote(SchedReason::invalid_decision, true, why);
     } else if (late) {
-        if (g_health.on_miss()) demote(SchedReason::deadline_misses, true, nullptr);
+        if (count_miss()) demote(SchedReason::deadline_misses, true, nullptr);
     } else {
         g_health.on_stale();
     }
@@ -1192,7 +1229,10 @@ void ring_drain() {
         bool again = g_rk.decisions_waiting();
         ring_unlock();
         arch::irq_restore(st);
-        if (!again) return;
+        if (!again) {
+            latency_line_maybe(now_ns());
+            return;
+        }
     }
 }
 
@@ -1244,6 +1284,7 @@ void m_place(Call& call, const wire::Reader& r) {
     }
     call.result_len = b.finish();
     call.value = applied;
+    latency_line_maybe(now);
 }
 
 void m_snapshot(Call& call) {
@@ -1344,9 +1385,36 @@ void SchedulerControl::init(bool tracing) {
     sched::set_observer(&g_observer);
 }
 
+// Drops the kernel's references to ring pages nobody uses any more: the
+// previous page (closed when it was replaced or its server demoted) and,
+// with `current`, the attached server's page once it is closed. In thread
+// context only (a release may free frames). A MemoryObject holds its
+// owner process, so until 2026-12 a dead server's Process lived on until
+// the next attach (servers_kill's leak check saw one process too many).
+static void release_closed_rings(bool current) {
+    MemoryObject* gone[2] = {nullptr, nullptr};
+    arch::IrqState s = arch::irq_save();
+    ring_lock();
+    gone[0] = g_rings_old;
+    g_rings_old = nullptr;
+    if (current && !__atomic_load_n(&g_ring_mode, __ATOMIC_RELAXED) && !g_rk.is_open()) {
+        gone[1] = g_rings_mo;
+        g_rings_mo = nullptr;
+    }
+    ring_unlock();
+    arch::irq_restore(s);
+    for (MemoryObject* mo : gone)
+        if (mo != nullptr) mo->release();
+}
+
 void SchedulerControl::process_exited(uint64_t pid) {
-    if (pid == 0 || pid != __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE)) return;
+    if (pid == 0 || pid != __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE)) {
+        // A predecessor's page after a hand-over, or a demoted server's.
+        if (pid != 0) release_closed_rings(false);
+        return;
+    }
     if (!g_health.demoted()) demote(SchedReason::server_exited, false, nullptr);
+    release_closed_rings(true);
     LockGuard<SpinLockIrq> g(g_ctl_lock);
     if (g_server_pid == pid) __atomic_store_n(&g_server_pid, 0ull, __ATOMIC_RELEASE);
 }

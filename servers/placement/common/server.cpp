@@ -4,11 +4,14 @@
 #include "capos/abi/layout.h"
 #include "capos/capnp/capnp.h"
 #include "capos/schema/scheduler.capnp.h"
-#include "lib/sched_ring.h"
+#include "capos/schema/thread.capnp.h"
 #include "libcap/calls.h"
 #include "libcap/crash_point.h"
 #include "libcap/print.h"
+#include "libcap/raw_call.h"
 #include "libcap/ring.h"
+#include "accel.h"
+#include "ring_server.h"
 #include "wire_codec.h"
 
 namespace placement {
@@ -346,7 +349,7 @@ cap::CrashPoints g_crash;
 // only the way to park (it first applies what the decision ring holds).
 
 constexpr uint64_t kRingsVa = 0x0000'5100'0000'0000ull;
-kern::RingServerSide g_rs;
+RingServer g_rs;
 
 // Allocates and maps the ring pages; the MemoryObject's handle, or kNullCap.
 CapHandle make_rings(cap::StartInfo& info) {
@@ -358,8 +361,8 @@ CapHandle make_rings(cap::StartInfo& info) {
   return mo.value();
 }
 
-kern::RingView rings_view() {
-  kern::RingView v;
+RingPages rings_view() {
+  RingPages v;
   auto* base = reinterpret_cast<uint8_t*>(kRingsVa);
   v.hdr = reinterpret_cast<capos::abi::SchedRingHeader*>(base);
   v.ev = reinterpret_cast<capos::abi::SchedRingEvent*>(base + 4096);
@@ -426,6 +429,26 @@ bool park(CapHandle ctl, uint64_t timeout_ns, Policy& policy, int* code) {
   cap::print("[placement] %s: nextEvents refused (%d); exiting\n", policy.name(), r.cqe.status);
   *code = r.cqe.status == static_cast<int32_t>(capos::abi::Status::stale_slot) ? 0 : 4;
   return false;
+}
+
+// Polling: pins the server's (one, main) thread to `cpu` with
+// Thread.setCpuHint, then sleeps once so that its next placement puts it
+// there. The policy places on the CPUs below it, so the spinning thread
+// does not share a CPU with the threads it places. False: the kernel
+// refused (the server then spins wherever the default put it).
+bool pin_to(cap::StartInfo& info, uint32_t cpu) {
+  using T = cap::schema::Thread;
+  alignas(8) unsigned char seg[64];
+  cap::capnp::MessageBuilder m(seg, sizeof seg);
+  m.init_root<T::SetCpuHintParams>().set_cpu(cpu);
+  alignas(8) unsigned char flat[96];
+  size_t len = 0;
+  if (m.write_flat(flat, sizeof flat, &len) != cap::capnp::Error::Ok) return false;
+  const Cqe c = cap::raw_call(info.cap(capos::abi::StartCap::thread), T::kInterfaceId, T::Methods::set_cpu_hint, flat,
+                              static_cast<uint32_t>(len));
+  if (c.status != 0) return false;
+  (void)cap::timer_sleep(cap::this_ring(), info.timer(), 1'000'000);
+  return true;
 }
 
 struct Hooks {
@@ -519,7 +542,7 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   ArgError aerr;
   uint64_t deadline_us = 0, fail_after = 0, takeover_v = 0, cpus_arg = 0, rings_v = 1, poll_v = 0;
   bool args_ok = parse_key_values(args, ~size_t{0}, ' ', g_args, aerr) &&
-                 server_u64("deadline_us", 0, 1'000'000'000, 50, deadline_us, aerr) &&
+                 server_u64("deadline_us", 0, 1'000'000'000, 0, deadline_us, aerr) &&
                  server_u64("fail_after", 0, ~0ull >> 1, 0, fail_after, aerr) &&
                  server_u64("takeover", 0, 1, 0, takeover_v, aerr) && server_u64("cpus", 0, kMaxCpus, 0, cpus_arg, aerr) &&
                  server_u64("rings", 0, 1, 1, rings_v, aerr) && server_u64("poll", 0, 1, 0, poll_v, aerr);
@@ -535,6 +558,10 @@ int run_server(cap::StartInfo& info, Policy& policy) {
     cap::print("[placement] %s: arguments refused: %s\n", policy.name(), aerr.text);
     return 6;
   }
+  // No deadline_us (or 0): the default for what runs the guest (accel.h).
+  const Accel accel = detect_accel();
+  const bool deadline_default = deadline_us == 0;
+  if (deadline_default) deadline_us = default_deadline_us(accel);
   const uint64_t deadline_ns = deadline_us * 1000;
   const bool fail_hang = arg_is("fail", "hang");
   const bool fail_garbage = arg_is("fail", "garbage");
@@ -596,6 +623,7 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   if (!ar.init(g_res, a.cqe.result_len).ok()) return 2;
   uint64_t epoch = kern::wire::Reader::u64(ar.root(), 0);
   uint32_t ncpus = static_cast<uint32_t>(kern::wire::Reader::u64(ar.root(), 1));
+  const uint32_t attach_ncpus = ncpus;
   uint32_t limit = static_cast<uint32_t>(cpus_arg);
   // Polling: the server's spinning thread needs a CPU of its own; the
   // policy places on the others (unless cpus= says otherwise).
@@ -615,12 +643,16 @@ int run_server(cap::StartInfo& info, Policy& policy) {
       for (uint32_t k = 0; k < one.len && pl + 1 < sizeof pa; ++k) pa[pl++] = one.text[k];
     }
     pa[pl] = '\0';
-    cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us, %s)%s\n", policy.name(),
+    cap::print("[placement] %s v%u serving epoch %llu on %u cpus (deadline %llu us%s%s, %s)%s\n", policy.name(),
                policy.version(), static_cast<unsigned long long>(epoch), ncpus,
-               static_cast<unsigned long long>(deadline_ns / 1000),
+               static_cast<unsigned long long>(deadline_ns / 1000), deadline_default ? ": default for " : "",
+               deadline_default ? accel_name(accel) : "",
                !use_rings ? "calls" : (poll_v != 0 ? "rings, polling" : "rings"), pa);
   }
   if (use_rings) {
+    // attach's own count (before cpus=): the last CPU is the spinner's.
+    if (poll_v != 0 && attach_ncpus > 1 && !pin_to(info, attach_ncpus - 1))
+      cap::print("[placement] %s: could not pin the polling thread to cpu %u\n", policy.name(), attach_ncpus - 1);
     Hooks h{fail_after, fail_exit, fail_hang, fail_garbage};
     return serve_rings(info, policy, ctl, epoch, poll_v != 0, h);
   }

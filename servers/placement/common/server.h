@@ -5,7 +5,13 @@
 // the kernel: if it is slow, the kernel's default placement covers for it.
 //
 // Arguments (the module command line, space separated):
-//   deadline_us=N   per-decision deadline asked for at attach (default 50)
+//   deadline_us=N   per-decision deadline asked for at attach (default, or
+//                   0: 50 on hardware and KVM, accel.h's kTcgDeadlineUs
+//                   under QEMU's TCG; docs/placement.md, "The deadline")
+//   rings=0|1       events and decisions through shared rings (default 1)
+//                   or through nextEvents/place calls (0)
+//   poll=1          spin on the event ring instead of parking (needs
+//                   rings=1; the policy gets one CPU fewer unless cpus=)
 //   cpus=N          place on CPUs 0..N-1 only (default: all)
 //   takeover=1      hot swap: take the state of the running server through
 //                   the "handover" MemoryObject, then attach (see below)

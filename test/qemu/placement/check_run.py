@@ -138,6 +138,18 @@ def main() -> int:
             if k in ("latency_median_ns", "latency_p99_ns", "fallback_latency_ns", "swap_gap_ns",
                      "swap_default_placements", "misses", "applied"):
                 report[k] = v
+    # Every run prints the kernel's latency line (event posted -> decision
+    # applied, p50/p99, and the demotions; scheduler_control.cpp). This run
+    # demotes on purpose (kill, hang, garbage, detach cases), so only its
+    # presence and the figures are checked here.
+    lat = re.findall(r"^\[placement\] latency p50_us=(\d+) p99_us=(\d+) samples=(\d+) misses=(\d+) "
+                     r"demotions=(\d+) via=(rings|calls)", log, re.M)
+    if lat and int(lat[-1][2]) > 0:
+        p50, p99, n, miss, dem, via = lat[-1]
+        report.update(lat_p50_us=p50, lat_p99_us=p99, lat_samples=n, lat_misses=miss, demotions=dem, via=via)
+    else:
+        print("check_run: no '[placement] latency' line with samples in the log")
+        ok = False
     ratio = re.search(r"fairness 1:3 on one cpu: units \d+ \d+ ratio=([0-9.]+)", log)
     if ratio:
         report["units_ratio_1_3"] = ratio.group(1)

@@ -1,9 +1,11 @@
-// sched_ring_test.cpp: the shared placement rings (lib/sched_ring.h): order, full, hostile indices, threads.
+// sched_ring_test.cpp: the shared placement rings, the kernel end (lib/sched_ring.h) against the server end
+// (servers/placement/common/ring_server.h): order, full, hostile indices, threads.
 #include <catch2/catch_test_macros.hpp>
 #include <cstring>
 #include <thread>
 
 #include "lib/sched_ring.h"
+#include "../../../servers/placement/common/ring_server.h"
 
 using namespace kern;
 namespace ra = capos::abi;
@@ -14,6 +16,13 @@ struct Pages {
   Pages() { std::memset(p, 0xa5, sizeof p); }  // whatever the server left there
   RingView view() {
     RingView v;
+    v.hdr = reinterpret_cast<ra::SchedRingHeader*>(p[0]);
+    v.ev = reinterpret_cast<ra::SchedRingEvent*>(p[1]);
+    v.dec = reinterpret_cast<ra::SchedRingDecision*>(p[2]);
+    return v;
+  }
+  placement::RingPages server() {
+    placement::RingPages v;
     v.hdr = reinterpret_cast<ra::SchedRingHeader*>(p[0]);
     v.ev = reinterpret_cast<ra::SchedRingEvent*>(p[1]);
     v.dec = reinterpret_cast<ra::SchedRingDecision*>(p[2]);
@@ -31,10 +40,10 @@ ra::SchedRingEvent ev(uint64_t seq) {
 TEST_CASE("rings: events in order, full ring refuses, then drains", "[sched_ring]") {
   Pages pg;
   RingKernelSide k;
-  RingServerSide s;
-  CHECK_FALSE(s.open(pg.view()));  // not initialized by the kernel yet
+  placement::RingServer s;
+  CHECK_FALSE(s.open(pg.server()));  // not initialized by the kernel yet
   k.open(pg.view(), 7);
-  REQUIRE(s.open(pg.view()));
+  REQUIRE(s.open(pg.server()));
   CHECK_FALSE(s.closed());
   CHECK(pg.view().hdr->epoch == 7);
   for (uint64_t i = 1; i <= RingKernelSide::N; ++i) REQUIRE(k.push_event(ev(i)) == RingPush::ok);
@@ -56,18 +65,18 @@ TEST_CASE("rings: events in order, full ring refuses, then drains", "[sched_ring
 TEST_CASE("rings: decisions in order; a full decision ring refuses the server", "[sched_ring]") {
   Pages pg;
   RingKernelSide k;
-  RingServerSide s;
+  placement::RingServer s;
   k.open(pg.view(), 1);
-  REQUIRE(s.open(pg.view()));
+  REQUIRE(s.open(pg.server()));
   ra::SchedRingDecision d{};
-  for (uint64_t i = 1; i <= RingServerSide::N; ++i) {
+  for (uint64_t i = 1; i <= placement::RingServer::N; ++i) {
     d.answers_seq = i;
     REQUIRE(s.push_decision(d));
   }
   CHECK_FALSE(s.push_decision(d));
   CHECK(k.decisions_waiting());
   ra::SchedRingDecision out{};
-  for (uint64_t i = 1; i <= RingServerSide::N; ++i) {
+  for (uint64_t i = 1; i <= placement::RingServer::N; ++i) {
     REQUIRE(k.pop_decision(out) == RingPop::ok);
     CHECK(out.answers_seq == i);
   }
@@ -92,9 +101,9 @@ TEST_CASE("rings: a hostile decision tail breaks the ring, counted, nothing read
 TEST_CASE("rings: a decision tail behind the kernel's head breaks the ring", "[sched_ring]") {
   Pages pg;
   RingKernelSide k;
-  RingServerSide s;
+  placement::RingServer s;
   k.open(pg.view(), 1);
-  REQUIRE(s.open(pg.view()));
+  REQUIRE(s.open(pg.server()));
   ra::SchedRingDecision d{};
   REQUIRE(s.push_decision(d));
   REQUIRE(k.pop_decision(d) == RingPop::ok);
@@ -117,9 +126,9 @@ TEST_CASE("rings: a hostile event head never makes the kernel overwrite unread e
 TEST_CASE("rings: kernel ignores what the server writes into ev_tail", "[sched_ring]") {
   Pages pg;
   RingKernelSide k;
-  RingServerSide s;
+  placement::RingServer s;
   k.open(pg.view(), 1);
-  REQUIRE(s.open(pg.view()));
+  REQUIRE(s.open(pg.server()));
   pg.view().hdr->ev_tail = 40;  // server scribbles on the kernel's word
   REQUIRE(k.push_event(ev(1)) == RingPush::ok);
   CHECK(pg.view().hdr->ev_tail == 1);  // republished from the kernel's copy
@@ -131,9 +140,9 @@ TEST_CASE("rings: kernel ignores what the server writes into ev_tail", "[sched_r
 TEST_CASE("rings: one producer thread, one consumer thread, each way, no loss", "[sched_ring]") {
   Pages pg;
   RingKernelSide k;
-  RingServerSide s;
+  placement::RingServer s;
   k.open(pg.view(), 1);
-  REQUIRE(s.open(pg.view()));
+  REQUIRE(s.open(pg.server()));
   constexpr uint64_t kCount = 200000;
   std::thread server([&] {
     uint64_t want = 1;
