@@ -1483,6 +1483,13 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
         return;
     }
     case kTraceDump: {
+        // It stops, prints and clears the trace of the serving server's
+        // run, so while a server serves only that server may (the
+        // is_server check of the other control methods; issue 14 point 6:
+        // until 2026-12 any holder could). With no server serving (none
+        // attached, or demoted), any holder: the in-guest tests bracket a
+        // server's run with it.
+        if (active() && !is_server(call)) return call.fail(Status::stale_slot);
         bool enable = wire::Reader::bit(r.root(), 0);
         __atomic_store_n(&g_tracing, false, __ATOMIC_RELEASE);
         dump_trace();

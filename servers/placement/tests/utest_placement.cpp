@@ -80,6 +80,19 @@ void stop(const guest::Spawned& s) {
   (void)guest::drop_caps(h, 1);
 }
 
+// Waits (up to 1 s) until no server serves (none attached, or demoted):
+// traceDump is refused to this program while one does, and right after
+// stop() the kernel may not have demoted the dead server yet (it does so
+// after the process's waiters are told it ended).
+bool wait_not_serving() {
+  uint64_t until = now() + 1'000'000'000ull;
+  while (now() < until) {
+    if (status().mode != 1) return true;
+    sleep_ms(1);
+  }
+  return false;
+}
+
 int64_t wait_code(const guest::Spawned& s) {
   auto e = guest::wait_process(s.handle);
   CapHandle h[1] = {s.handle};
@@ -112,6 +125,7 @@ bool run_spinners(const uint32_t* weights, int n, uint64_t ms, int64_t* units) {
 // latency, docs/placement.md "The deadline"; until 2026-12 these cases asked
 // for 1 s), an explicit 100 ms where misses are the point.
 CAP_TEST(fairness_weights_1_3_on_one_cpu) {
+  CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
   trace_dump(true);  // this run's trace is checked on the host (test/qemu/placement)
   uint64_t e0 = status().epoch;
   auto srv = spawn_server("placement-fair-share", "cpus=1");
@@ -121,6 +135,7 @@ CAP_TEST(fairness_weights_1_3_on_one_cpu) {
   int64_t u[2] = {};
   CAP_REQUIRE(run_spinners(weights, 2, 2000, u));
   stop(srv.value());
+  CAP_CHECK(wait_not_serving());
   trace_dump(false);
   CAP_REQUIRE(u[0] > 0 && u[1] > 0);
   int64_t milli = u[1] * 1000 / u[0];
@@ -140,6 +155,7 @@ CAP_TEST(fairness_weights_1_3_on_one_cpu) {
 }
 
 CAP_TEST(fairness_four_equal_threads_on_two_cpus) {
+  CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
   trace_dump(true);
   uint64_t e0 = status().epoch;
   auto srv = spawn_server("placement-fair-share", "cpus=2");
@@ -149,6 +165,7 @@ CAP_TEST(fairness_four_equal_threads_on_two_cpus) {
   int64_t u[4] = {};
   CAP_REQUIRE(run_spinners(weights, 4, 8000, u));  // long: host noise averages out
   stop(srv.value());
+  CAP_CHECK(wait_not_serving());
   trace_dump(false);
   int64_t mn = u[0], mx = u[0];
   for (int64_t x : u) {
@@ -319,6 +336,7 @@ CAP_TEST(refused_import_keeps_the_old_server) {
 
 CAP_TEST(trace_of_a_fair_share_run) {
   uint64_t e0 = status().epoch;
+  CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
   trace_dump(true);  // clears and enables
   auto srv = spawn_server("placement-fair-share", "cpus=2");
   CAP_REQUIRE(srv.ok());
@@ -327,12 +345,14 @@ CAP_TEST(trace_of_a_fair_share_run) {
   CAP_REQUIRE(w.ok());
   CAP_CHECK(wait_code(w.value()) == 0);
   stop(srv.value());
+  CAP_CHECK(wait_not_serving());
   trace_dump(false);
   kernel_stats();
 }
 
 CAP_TEST(trace_of_a_round_robin_run) {
   uint64_t e0 = status().epoch;
+  CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
   trace_dump(true);
   auto srv = spawn_server("placement-round-robin", "cpus=2");
   CAP_REQUIRE(srv.ok());
@@ -341,6 +361,7 @@ CAP_TEST(trace_of_a_round_robin_run) {
   CAP_REQUIRE(w.ok());
   CAP_CHECK(wait_code(w.value()) == 0);
   stop(srv.value());
+  CAP_CHECK(wait_not_serving());
   trace_dump(false);
 }
 
@@ -389,6 +410,22 @@ CAP_TEST(spawn_placement_weight_is_the_weight_of_the_childs_threads) {
 }
 
 // setCpuWeights was removed (docs/placement.md, "CPU weights"): refused.
+// While a server serves, traceDump is the server's alone (issue 14 point
+// 6): this program is not the server, so it is refused (and the trace is
+// neither cleared nor switched); once none serves it may dump again.
+CAP_TEST(trace_dump_is_refused_to_a_non_server) {
+  CAP_REQUIRE(wait_not_serving());
+  CAP_CHECK(trace_dump(false) == 0);
+  uint64_t e0 = status().epoch;
+  auto srv = spawn_server("placement-round-robin", "");
+  CAP_REQUIRE(srv.ok());
+  CAP_REQUIRE(wait_attached(e0));
+  CAP_CHECK(trace_dump(false) == static_cast<int32_t>(capos::abi::Status::stale_slot));
+  stop(srv.value());
+  CAP_REQUIRE(wait_not_serving());
+  CAP_CHECK(trace_dump(false) == 0);
+}
+
 CAP_TEST(set_cpu_weights_is_refused) {
   guest::Raw r = guest::raw_call(schedctl(), kSchedCtl, 3);
   CAP_CHECK(r.cqe.status == static_cast<int32_t>(capos::abi::Status::bad_method));
