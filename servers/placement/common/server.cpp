@@ -239,13 +239,26 @@ bool reply(uint64_t call_id, capos::abi::Status st, const void* results, uint32_
   return c.ok() && c.value().status == 0;
 }
 
+// SchedulerControl.nextEvents params through the generated bindings into
+// buf; the message length (0: no room).
+uint32_t encode_next_events(void* buf, uint32_t size, uint32_t max, uint64_t timeout_ns) {
+  alignas(8) unsigned char seg[64];
+  cap::capnp::MessageBuilder b(seg, sizeof seg);
+  auto p = b.init_root<cap::schema::SchedulerControl::NextEventsParams>();
+  p.set_max(max);
+  p.set_timeout_ns(timeout_ns);
+  size_t n = 0;
+  if (b.error() != cap::capnp::Error::Ok || b.write_flat(buf, size, &n) != cap::capnp::Error::Ok) return 0;
+  return static_cast<uint32_t>(n);
+}
+
 uint64_t current_epoch(CapHandle ctl) {
   alignas(8) uint8_t res[64];
   Raw s = call(ctl, kStatus, nullptr, 0, res, sizeof res);
   if (!s.ok) return 0;
-  kern::wire::Reader r;
-  if (!r.init(res, s.cqe.result_len).ok()) return 0;
-  return kern::wire::Reader::u64(r.root(), 1);
+  cap::capnp::FlatMessageReader<1> r;
+  if (r.init_flat(res, s.cqe.result_len) != cap::capnp::Error::Ok || r.validate() != cap::capnp::Error::Ok) return 0;
+  return r.root<cap::schema::SchedulerControl::StatusResults>().epoch();
 }
 
 // Serves a Placement call that arrived on placement_ep, if any. Returns
@@ -419,11 +432,7 @@ capos::abi::SchedRingDecision ring_decision(const Decision& d, uint64_t epoch) {
 // event (timeout 0: only applies). False when the kernel refused: `code` is
 // the exit code (0 replaced, 4 demoted).
 bool park(CapHandle ctl, uint64_t timeout_ns, Policy& policy, int* code) {
-  kern::wire::Builder b(g_msg, sizeof g_msg);
-  auto root = b.root(2, 0);
-  kern::wire::Builder::set_u32(root, 0, 64);
-  kern::wire::Builder::set_u64(root, 1, timeout_ns);
-  uint32_t nl = b.finish();
+  uint32_t nl = encode_next_events(g_msg, sizeof g_msg, 64, timeout_ns);
   Raw r = call(ctl, kNextEvents, g_msg, nl, g_res, sizeof g_res);
   if (r.ok) return true;
   cap::print("[placement] %s: nextEvents refused (%d); exiting\n", policy.name(), r.cqe.status);
@@ -619,10 +628,12 @@ int run_server(cap::StartInfo& info, Policy& policy) {
       __atomic_store_n(&g_handover[0], 4ull, __ATOMIC_RELEASE);
     return 2;
   }
-  kern::wire::Reader ar;
-  if (!ar.init(g_res, a.cqe.result_len).ok()) return 2;
-  uint64_t epoch = kern::wire::Reader::u64(ar.root(), 0);
-  uint32_t ncpus = static_cast<uint32_t>(kern::wire::Reader::u64(ar.root(), 1));
+  cap::capnp::FlatMessageReader<1> ar;
+  if (ar.init_flat(g_res, a.cqe.result_len) != cap::capnp::Error::Ok || ar.validate() != cap::capnp::Error::Ok)
+    return 2;
+  const auto attached = ar.root<cap::schema::SchedulerControl::AttachResults>();
+  uint64_t epoch = attached.epoch();
+  uint32_t ncpus = attached.cpu_count();
   const uint32_t attach_ncpus = ncpus;
   uint32_t limit = static_cast<uint32_t>(cpus_arg);
   // Polling: the server's spinning thread needs a CPU of its own; the
@@ -670,14 +681,7 @@ int run_server(cap::StartInfo& info, Policy& policy) {
       }
     }
     // nextEvents(max 64, timeout 20 ms): wakes as soon as an event arrives.
-    uint32_t nl = 0;
-    {
-      kern::wire::Builder b(g_msg, sizeof g_msg);
-      auto root = b.root(2, 0);
-      kern::wire::Builder::set_u32(root, 0, 64);
-      kern::wire::Builder::set_u64(root, 1, 20'000'000);
-      nl = b.finish();
-    }
+    uint32_t nl = encode_next_events(g_msg, sizeof g_msg, 64, 20'000'000);
     Raw r = call(ctl, kNextEvents, g_msg, nl, g_res, sizeof g_res);
     if (!r.ok) {
       // stale_slot: a successor attached; cancelled: the kernel demoted us.
