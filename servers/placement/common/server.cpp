@@ -3,10 +3,13 @@
 
 #include "capos/abi/layout.h"
 #include "capos/capnp/capnp.h"
+#include "capos/schema/placement.capnp.h"
 #include "capos/schema/scheduler.capnp.h"
 #include "capos/schema/thread.capnp.h"
 #include "libcap/calls.h"
 #include "libcap/crash_point.h"
+#include "libcap/endpoint.h"
+#include "libcap/interfaces.h"
 #include "libcap/print.h"
 #include "libcap/raw_call.h"
 #include "libcap/ring.h"
@@ -20,14 +23,17 @@ namespace {
 using capos::abi::CapHandle;
 using capos::abi::Cqe;
 
-constexpr uint64_t kSchedCtl = 0xab41dac3006e3c47ull;
-constexpr uint16_t kAttach = 0, kNextEvents = 1, kPlace = 2;
-constexpr uint16_t kStatus = 7;
+// Interface ids and ordinals from the generated headers.
+using SchedCtl = cap::schema::SchedulerControl;
+constexpr uint64_t kSchedCtl = SchedCtl::kInterfaceId;
+constexpr uint16_t kAttach = SchedCtl::Methods::attach, kNextEvents = SchedCtl::Methods::next_events,
+                   kPlace = SchedCtl::Methods::place;
+constexpr uint16_t kStatus = SchedCtl::Methods::status;
 // The Placement interface (schema/placement.capnp) the server serves on its
 // `placement_ep` endpoint: describe and exportState (hot swap).
-constexpr uint64_t kPlacementIface = 0xa742733e5f9edacfull;
-constexpr uint16_t kDescribe = 1, kExportState = 2;
-constexpr uint64_t kEndpointIface = 0xfa0e1cf897a76e62ull;  // schema: Endpoint (receive @0, reply @1)
+constexpr uint64_t kPlacementIface = cap::schema::Placement::kInterfaceId;
+constexpr uint16_t kDescribe = cap::schema::Placement::Methods::describe,
+                   kExportState = cap::schema::Placement::Methods::export_state;
 constexpr uint64_t kHandoverVa = 0x0000'5000'0000'0000ull;
 constexpr uint32_t kHandoverBytes = 64 * 1024;
 
@@ -179,7 +185,8 @@ CapHandle g_rcv_caps[16];
 alignas(8) uint8_t g_reply[8192];
 alignas(8) uint8_t g_export[8192 - 256];
 
-// An IncomingCall from Endpoint.receive (layout as the kernel writes it).
+// An IncomingCall from Endpoint.receive, decoded by libcap's endpoint codec
+// (generated bindings); not ok when the receive failed or timed out.
 struct Incoming {
   uint64_t call_id = 0, iface = 0;
   uint16_t method = 0;
@@ -188,14 +195,11 @@ struct Incoming {
 
 Incoming decode_receive(const Cqe& c) {
   Incoming in;
-  kern::wire::Reader rd;
-  if (c.status != 0 || !rd.init(g_rcv_buf, c.result_len).ok()) return in;
-  if (kern::wire::Reader::bit(rd.root(), 0)) return in;  // timed out
-  auto ch = rd.child(rd.root(), 0);
-  if (!ch.ok()) return in;
-  in.call_id = kern::wire::Reader::u64(ch.value(), 0);
-  in.iface = kern::wire::Reader::u64(ch.value(), 2);
-  in.method = kern::wire::Reader::u16(ch.value(), 12);
+  cap::Incoming got;
+  if (!cap::decode_receive(c, g_rcv_buf, got).ok() || got.timed_out) return in;
+  in.call_id = got.call_id;
+  in.iface = got.iface;
+  in.method = got.method;
   in.ok = true;
   return in;
 }
@@ -204,12 +208,9 @@ void arm_receive() {
   if (g_ep == capos::abi::kNullCap || g_rcv_armed) return;
   cap::CallArgs a;
   a.cap = g_ep;
-  a.method = cap::iface::Method{kEndpointIface, 0};  // receive(timeoutNs = 0: none)
-  kern::wire::Builder b(g_rcv_params, sizeof g_rcv_params);
-  auto root = b.root(1, 0);
-  kern::wire::Builder::set_u64(root, 0, 0);
+  a.method = cap::iface::kEndpointReceive;  // receive(timeoutNs = 0: none)
   a.params = g_rcv_params;
-  a.params_len = b.finish();
+  a.params_len = cap::encode_receive(g_rcv_params, sizeof g_rcv_params, 0);
   a.result = g_rcv_buf;
   a.result_max = sizeof g_rcv_buf;
   a.caps = g_rcv_caps;
@@ -229,7 +230,7 @@ bool reply(uint64_t call_id, capos::abi::Status st, const void* results, uint32_
   if (n == 0) return false;
   cap::CallArgs a;
   a.cap = g_ep;
-  a.method = cap::iface::Method{kEndpointIface, 1};
+  a.method = cap::iface::kEndpointReply;
   a.params = g_reply;
   a.params_len = n;
   cap::Ring& r = cap::this_ring();
@@ -275,14 +276,16 @@ bool serve_endpoint(cap::StartInfo& info, Policy& policy, CapHandle ctl, uint64_
     if (in.iface != kPlacementIface) {
       (void)reply(in.call_id, capos::abi::Status::bad_method, nullptr, 0);
     } else if (in.method == kDescribe) {
-      alignas(8) uint8_t res[128];
-      kern::wire::Builder b(res, sizeof res);
-      auto root = b.root(1, 1);
-      uint32_t nl = 0;
-      while (policy.name()[nl] != '\0') ++nl;
-      b.set_text(root, 0, policy.name(), nl);
-      kern::wire::Builder::set_u32(root, 0, policy.version());
-      (void)reply(in.call_id, capos::abi::Status::ok, res, b.finish());
+      alignas(8) uint8_t seg[128], res[160];
+      cap::capnp::MessageBuilder b(seg, sizeof seg);
+      auto d = b.init_root<cap::schema::Placement::DescribeResults>();
+      d.set_name(policy.name());
+      d.set_version(policy.version());
+      size_t n = 0;
+      if (b.error() != cap::capnp::Error::Ok || b.write_flat(res, sizeof res, &n) != cap::capnp::Error::Ok)
+        (void)reply(in.call_id, capos::abi::Status::internal, nullptr, 0);
+      else
+        (void)reply(in.call_id, capos::abi::Status::ok, res, static_cast<uint32_t>(n));
     } else if (in.method == kExportState) {
       // Quiesce: no nextEvents until the verdict; the kernel keeps every
       // event past the snapshot's lastSeq for the successor.
@@ -310,10 +313,13 @@ bool serve_endpoint(cap::StartInfo& info, Policy& policy, CapHandle ctl, uint64_
 
 // Successor side over the endpoint: exportState on `predecessor`, import.
 bool take_over_endpoint(CapHandle pred, Policy& policy, uint64_t* resume_after) {
-  alignas(8) uint8_t params[16];
-  kern::wire::Builder b(params, sizeof params);
-  (void)b.root(0, 0);
-  uint32_t pl = b.finish();
+  alignas(8) uint8_t seg[32], params[48];
+  cap::capnp::MessageBuilder b(seg, sizeof seg);
+  (void)b.init_root<cap::schema::Placement::ExportStateParams>();
+  size_t pn = 0;
+  if (b.error() != cap::capnp::Error::Ok || b.write_flat(params, sizeof params, &pn) != cap::capnp::Error::Ok)
+    return false;
+  const uint32_t pl = static_cast<uint32_t>(pn);
   cap::CallArgs a;
   a.cap = pred;
   a.method = cap::iface::Method{kPlacementIface, kExportState};
@@ -720,16 +726,15 @@ int run_server(cap::StartInfo& info, Policy& policy) {
     }
     // Say why the first few rejected decisions were rejected (the kernel's reasons).
     static uint32_t reported = 0;
-    kern::wire::Reader rr;
-    if (reported < 5 && pr.cqe.result_len != 0 && rr.init(g_res, pr.cqe.result_len).ok()) {
-      auto rej = rr.struct_list(rr.root(), 0);
-      for (uint32_t i = 0; rej.ok() && i < rej.value().count && reported < 5; ++i, ++reported) {
-        auto e = kern::wire::Reader::list_struct(rej.value(), i);
-        auto why = rr.text(e, 0);
+    cap::capnp::FlatMessageReader<1> rr;
+    if (reported < 5 && pr.cqe.result_len != 0 && rr.init_flat(g_res, pr.cqe.result_len) == cap::capnp::Error::Ok &&
+        rr.validate() == cap::capnp::Error::Ok) {
+      const auto rej = rr.root<cap::schema::SchedulerControl::PlaceResults>().rejected();
+      for (uint32_t i = 0; i < rej.size() && reported < 5; ++i, ++reported) {
+        const auto e = rej[i];
+        const auto why = e.reason();
         cap::print("[placement] %s: decision for seq %llu rejected: %.*s\n", policy.name(),
-                   static_cast<unsigned long long>(kern::wire::Reader::u64(e, 1)),
-                   why.ok() ? static_cast<int>(why.value().size) : 0,
-                   why.ok() ? reinterpret_cast<const char*>(why.value().data) : "");
+                   static_cast<unsigned long long>(e.answers_seq()), static_cast<int>(why.size()), why.data());
       }
     }
   }
