@@ -12,7 +12,6 @@
 #include "core/panic.h"
 #include "core/percpu.h"
 #include "core/ring_dispatch.h"
-#include "lib/capnp_wire.h"
 #include "lib/sched_events.h"
 #include "object/boot_modules.h"
 #include "object/console.h"
@@ -233,16 +232,13 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
     return p;
 }
 
-ProcessQuotas quotas_from(const wire::StructView& s, const ProcessQuotas& limit) {
-    // Quotas: frames @0 w0, capSlots @1 u32 #2, threads @2 u32 #3, outstandingCalls @3 u32 #4.
+// The spawn's quotas: what it asked for (0 = not asked), capped by the spawner's own limit.
+ProcessQuotas quotas_from(const decode::SpawnerCall& d, const ProcessQuotas& limit) {
     ProcessQuotas q = limit;
-    const uint64_t frames = wire::Reader::u64(s, 0);
-    const uint32_t slots = wire::Reader::u32(s, 2), threads = wire::Reader::u32(s, 3),
-                   calls = wire::Reader::u32(s, 4);
-    if (frames != 0 && frames < q.frames) q.frames = frames;
-    if (slots != 0 && slots < q.cap_slots) q.cap_slots = slots;
-    if (threads != 0 && threads < q.threads) q.threads = threads;
-    if (calls != 0 && calls < q.outstanding_calls) q.outstanding_calls = calls;
+    if (d.frames != 0 && d.frames < q.frames) q.frames = d.frames;
+    if (d.cap_slots != 0 && d.cap_slots < q.cap_slots) q.cap_slots = d.cap_slots;
+    if (d.threads != 0 && d.threads < q.threads) q.threads = d.threads;
+    if (d.outstanding_calls != 0 && d.outstanding_calls < q.outstanding_calls) q.outstanding_calls = d.outstanding_calls;
     return q;
 }
 
@@ -368,88 +364,43 @@ bool start_first_process(const char* utest, const char* utest_args, const char* 
 }
 
 void spawner_invoke(Call& call, KernelObject&) {
-    if (call.sqe.interface_id != iface::kProcessSpawner) return call.fail(Status::bad_method);
-    if (call.sqe.method == iface::kSpawnerFreeFrames) {
-        // (frames, heapBytesInUse, heapBytesMapped, heapAllocations)
+    // Decode (object/call_decode): interface, method, Write right, result
+    // room, the spawn parameters (grants' capabilities as in-cap indices,
+    // arguments joined, weight bounds). Then the checks against live state.
+    // d (about 1 KiB: the joined arguments and the grants) lives on the
+    // kernel stack, as the same buffers did before the split.
+    decode::SpawnerCall d;
+    const decode::Verdict v = decode::spawner(decode_input(call), kMaxWeight, &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
+    if (d.op == decode::SpawnerCall::Op::free_frames) {
+        decode::FreeFrames f;
         const HeapStats hs = kheap_stats();
-        call.value = free_frame_count();
-        uint64_t slots_used;
+        f.frames = free_frame_count();
+        f.heap_bytes_in_use = hs.bytes_in_use;
+        f.heap_bytes_mapped = hs.bytes_mapped;
+        f.heap_allocations = hs.allocations;
+        f.live_processes = live_process_count();
         {
             LockGuard<SpinLockIrq> g(cap_lock());
-            slots_used = call.proc.caps().used();
+            f.cap_slots_used = call.proc.caps().used();  // the caller's table, now
         }
-        // word 5 (appended): capability slots the caller's table uses now.
-        const uint64_t w[6] = {call.value, hs.bytes_in_use, hs.bytes_mapped, hs.allocations, live_process_count(),
-                               slots_used};
-        (void)result_words(call, w, 6);
+        call.value = f.frames;
+        call.result_len = decode::free_frames_result(call.result, kMaxResult, f);
         return;
     }
-    if (call.sqe.method == iface::kSpawnerModules) return boot_modules_list(call);
-    if (call.sqe.method != iface::kSpawnerSpawn) return call.fail(Status::bad_method);
-    if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
-    if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
-    // Decode: spawn(name p0, module p1, args p2 List(Text), caps p3 List(CapGrant),
-    //               quotas p4, placementWeight u32 #0; read below through the generated reader)
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    const wire::StructView& root = r.root();
-    auto name = r.text(root, 0);
-    auto module = r.text(root, 1);
-    auto args = r.pointer_list(root, 2);
-    auto caps = r.struct_list(root, 3);
-    auto quotas = r.child(root, 4);
-    if (!name.ok() || !module.ok() || !args.ok() || !caps.ok() || !quotas.ok())
-        return call.fail(Status::malformed_message);
-    const BootModule* m = find_boot_module(reinterpret_cast<const char*>(module.value().data), module.value().size);
+    if (d.op == decode::SpawnerCall::Op::modules) return boot_modules_list(call);
+    const BootModule* m = find_boot_module(d.module, d.module_len);
     if (m == nullptr) return call.fail(Status::invalid_argument);
     char pname[32] = {};
-    for (uint32_t i = 0; i < name.value().size && i + 1 < sizeof pname; ++i)
-        pname[i] = static_cast<char>(name.value().data[i]);
-    // Arguments joined by spaces (kept in the caller's params buffer lifetime).
-    char argbuf[512];
-    size_t alen = 0;
-    for (uint32_t i = 0; i < args.value().count; ++i) {
-        auto a = r.list_text(args.value(), i);
-        if (!a.ok()) return call.fail(Status::malformed_message);
-        if (alen + a.value().size + 1 >= sizeof argbuf) return call.fail(Status::invalid_argument);
-        if (alen != 0) argbuf[alen++] = ' ';
-        __builtin_memcpy(argbuf + alen, a.value().data, a.value().size);
-        alen += a.value().size;
-    }
-    argbuf[alen] = '\0';
-    NamedGrant grants[16];
-    uint32_t ng = 0;
-    for (uint32_t i = 0; i < caps.value().count; ++i) {
-        if (ng == 16) return call.fail(Status::invalid_argument);
-        wire::StructView g = wire::Reader::list_struct(caps.value(), i);
-        auto gname = r.text(g, 0);
-        auto gcap = r.cap(g, 1);
-        if (!gname.ok() || !gcap.ok() || gcap.value() >= call.caps_in_count)
-            return call.fail(Status::malformed_message);
-        // rights @2: UInt32 #0, default 0xffffffff (stored XOR the default).
-        const Rights rights = wire::Reader::u32(g, 0) ^ 0xffffffffu;
-        grants[ng++] = NamedGrant{reinterpret_cast<const char*>(gname.value().data), gname.value().size,
-                                  call.caps_in[gcap.value()], rights};
-    }
-    // placementWeight: 0 = the default; else 1..kMaxWeight, the bounds
-    // Thread.setWeight and placement decisions use.
-    uint32_t weight = 0;
-    {
-        cap::capnp::FlatMessageReader<1> pr;
-        // The grants' capability pointers index the call's capabilities:
-        // validate() checks them against a table of that many.
-        uint32_t slots[kMaxCallCaps];
-        const uint32_t ncaps = call.caps_in_count < kMaxCallCaps ? call.caps_in_count : kMaxCallCaps;
-        for (uint32_t i = 0; i < ncaps; ++i) slots[i] = i;
-        if (pr.init_flat(call.params, call.params_len) != cap::capnp::Error::Ok)
-            return call.fail(Status::malformed_message);
-        pr.set_cap_table(cap::capnp::CapTable{slots, ncaps});
-        if (pr.validate() != cap::capnp::Error::Ok) return call.fail(Status::malformed_message);
-        weight = pr.root<cap::schema::ProcessSpawner::SpawnParams>().placement_weight();
-    }
-    if (weight > kMaxWeight) return call.fail(Status::invalid_argument);
-    if (weight == 0) weight = kDefaultWeight;
-    ProcessQuotas q = quotas_from(quotas.value(), call.proc.quotas());
+    for (uint32_t i = 0; i < d.name_len && i + 1 < sizeof pname; ++i) pname[i] = d.name[i];
+    NamedGrant grants[decode::kSpawnMaxGrants];
+    for (uint32_t i = 0; i < d.grant_count; ++i)
+        grants[i] = NamedGrant{d.grants[i].name, d.grants[i].name_len, call.caps_in[d.grants[i].cap], d.grants[i].rights};
+    const uint32_t ng = d.grant_count;
+    const uint32_t weight = d.weight == 0 ? kDefaultWeight : d.weight;
+    const char* argbuf = d.args;
+    const size_t alen = d.args_len;
+    ProcessQuotas q = quotas_from(d, call.proc.quotas());
     {
         LockGuard<SpinLockIrq> g(cap_lock());
         if (call.proc.caps().available() < 1)
@@ -473,12 +424,7 @@ void spawner_invoke(Call& call, KernelObject&) {
     }
     call.caps_out[0] = h.value();
     call.caps_out_count = 1;
-    // results: handle p0, processId w0
-    wire::Builder b(call.result, kMaxResult);
-    wire::Builder::Struct s = b.root(1, 1);
-    wire::Builder::set_u64(s, 0, p.value()->id());
-    b.set_cap(s, 0, 0);
-    call.result_len = b.finish();
+    call.result_len = decode::spawn_result(call.result, kMaxResult, p.value()->id());
     call.value = p.value()->id();
 }
 

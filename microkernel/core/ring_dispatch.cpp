@@ -9,6 +9,7 @@
 #include "core/panic.h"
 #include "core/percpu.h"
 #include "core/sched.h"
+#include "capos/schema/process.capnp.h"
 #include "core/user_copy.h"
 #include "lib/capnp_wire.h"
 #include "object/console.h"
@@ -226,8 +227,9 @@ void dispatch_object(Call& call) {
 // trapped on the refusal and the whole process died). On any other object,
 // or another process, they fail at once like every refused call.
 bool ends_caller(const abi::Sqe& sqe) {
-    return sqe.interface_id == iface::kProcess &&
-           (sqe.method == iface::kProcessExit || sqe.method == iface::kProcessExitThread);
+    using P = cap::schema::Process;
+    return sqe.interface_id == P::kInterfaceId &&
+           (sqe.method == P::Methods::exit || sqe.method == P::Methods::exit_thread);
 }
 
 void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
@@ -442,6 +444,23 @@ AsyncOp* op_of(Deadline* d) {
     return reinterpret_cast<AsyncOp*>(reinterpret_cast<uint8_t*>(d) - offsetof(AsyncOp, deadline));
 }
 
+// The decode step's fixed in-cap table (object/call_decode.cpp) holds every in-cap a call may carry.
+static_assert(kMaxCallCaps == 16);
+
+decode::CallIn decode_input(const Call& call) {
+    decode::CallIn in;
+    in.interface_id = call.sqe.interface_id;
+    in.method = call.sqe.method;
+    in.rights = call.rights;
+    in.params = call.params;
+    in.params_len = call.params != nullptr ? call.params_len : 0;
+    in.caps_in_count = call.caps_in_count;
+    in.caps_out_max = call.sqe.caps_out_max;
+    return in;
+}
+
+// Raw result structs of `dw` data words, for the objects that have not
+// moved to the generated encoders (object/call_decode) yet.
 bool result_words(Call& call, const uint64_t* words, uint16_t dw) {
     wire::Builder b(call.result, kMaxResult);
     wire::Builder::Struct s = b.root(dw, 0);

@@ -3,7 +3,7 @@
 
 #include "arch/x86_64/paging.h"
 #include "core/ring_dispatch.h"
-#include "lib/capnp_wire.h"
+#include "object/call_decode.h"
 #include "object/memory_object.h"
 #include "object/process.h"
 
@@ -32,20 +32,22 @@ Result<MemoryObject*> boot_module_memory(Process& owner, const BootModule& m) {
     return mo;
 }
 
+namespace {
+const char* module_name(uint32_t i, uint32_t* len) {
+    const BootModule& m = boot_state().modules[i];
+    uint32_t n = 0;
+    while (n < sizeof m.name && m.name[n] != '\0') ++n;
+    *len = n;
+    return m.name;
+}
+}  // namespace
+
 void boot_modules_list(Call& call) {
-    // Decode: nothing to check (no parameters). Invoke: write the list.
-    BootState& b = boot_state();
-    const uint32_t n = static_cast<uint32_t>(b.module_count);
-    wire::Builder w(call.result, kMaxResult);
-    wire::Builder::Struct root = w.root(0, 1);
-    uint64_t* list = w.pointer_list(root, 0, n);
-    for (uint32_t i = 0; i < n && list != nullptr; ++i) {
-        uint32_t len = 0;
-        while (len < sizeof b.modules[i].name && b.modules[i].name[len] != '\0') ++len;
-        w.set_text_at(list + i, b.modules[i].name, len);
-    }
-    const uint32_t bytes = w.finish();
-    if (bytes == 0 || list == nullptr) return call.fail(capos::abi::Status::result_too_large);
+    // Decode: nothing to check (no parameters; object/call_decode checked
+    // the method). Invoke: write the list.
+    const uint32_t n = static_cast<uint32_t>(boot_state().module_count);
+    const uint32_t bytes = decode::modules_result(call.result, kMaxResult, n, module_name);
+    if (bytes == 0) return call.fail(capos::abi::Status::result_too_large);
     call.result_len = bytes;
     call.value = n;
 }

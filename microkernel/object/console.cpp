@@ -3,7 +3,7 @@
 
 #include "core/console.h"
 #include "core/ring_dispatch.h"
-#include "lib/capnp_wire.h"
+#include "object/call_decode.h"
 #include "object/kernel_object.h"
 
 namespace kern {
@@ -17,22 +17,15 @@ ConsoleObject& ConsoleObject::get() { return g_console; }
 void ConsoleObject::set_observer(Observer o) { g_observer = o; }
 
 void ConsoleObject::invoke(Call& call, ConsoleObject&) {
-    using capos::abi::Status;
-    if (call.sqe.interface_id != iface::kConsole) return call.fail(Status::bad_method);
-    if (call.sqe.method != iface::kConsoleWrite && call.sqe.method != iface::kConsoleWriteBytes)
-        return call.fail(Status::bad_method);
-    if ((call.rights & capos::abi::kRightWrite) == 0) return call.fail(Status::rights);
-    // Decode: write(text :Text) / writeBytes(bytes :Data), pointer 0.
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    auto b = call.sqe.method == iface::kConsoleWrite ? r.text(r.root(), 0) : r.data(r.root(), 0);
-    if (!b.ok()) return call.fail(Status::malformed_message);
-    if (b.value().size > iface::kConsoleMaxWrite) return call.fail(Status::invalid_argument);
+    // Decode (object/call_decode): interface, method, Write right, the text or data, its size.
+    decode::ConsoleCall d;
+    const decode::Verdict v = decode::console(decode_input(call), &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
     // Invoke.
-    const char* s = reinterpret_cast<const char*>(b.value().data);
-    console_write(s, b.value().size);
-    if (g_observer != nullptr) g_observer(s, b.value().size);
-    call.status = Status::ok;
+    const char* s = reinterpret_cast<const char*>(d.bytes.data);
+    console_write(s, d.bytes.size);
+    if (g_observer != nullptr) g_observer(s, d.bytes.size);
+    call.status = capos::abi::Status::ok;
 }
 
 }  // namespace kern

@@ -4,7 +4,6 @@
 #include "core/kheap.h"
 #include "core/ring_dispatch.h"
 #include "core/sched.h"
-#include "lib/capnp_wire.h"
 #include "object/kernel_object.h"
 #include "object/process.h"
 
@@ -26,19 +25,6 @@ SpinLockIrq g_owner_lock{LockRank::kobject, "endpoint_owners"};
 // call is queued for the next receive instead.
 constexpr uint32_t kMaxHandOffTries = 8;
 
-// The lowest Status the ABI defines (status.h appends new codes below it).
-constexpr int32_t kLowestStatus = static_cast<int32_t>(Status::internal);
-
-constexpr bool same_name(const char* a, const char* b) {
-    while (*a != '\0' && *a == *b) ++a, ++b;
-    return *a == *b;
-}
-static_assert(!same_name(capos::abi::status_name(static_cast<Status>(kLowestStatus)), "unknown_status") &&
-                  same_name(capos::abi::status_name(static_cast<Status>(kLowestStatus - 1)), "unknown_status"),
-              "status.h gained a code: update kLowestStatus");
-
-// A server's reply status must be one the ABI defines: ok or an error.
-bool status_defined(int32_t s) { return s <= 0 && s >= kLowestStatus; }
 
 uint32_t quota_detail(Status s) {
     return s == Status::quota_exceeded ? static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots) : 0;
@@ -78,30 +64,24 @@ bool receiver_unlink(AsyncOp* op) {
 
 uint16_t carried(const AsyncOp* c) { return c->transit != nullptr ? c->transit->count : 0; }
 
-// IncomingCall layout (capnp compile -ocapnp endpoint.capnp): 5 data words,
-// 1 pointer: callId w0, badge w1, interfaceId w2, method u16 #12, params
-// ptr0, capCount u32 #7, firstCapSlot u32 #8. receive results: 1 data
-// word (timedOut bit 0), 1 pointer (call). caps[0..ncaps): the handles in
-// the receiver's table.
+// The receive results (object/call_decode): IncomingCall of c with its
+// params; caps[0..ncaps): the handles in the receiver's table.
 uint32_t build_incoming(uint8_t* buf, uint32_t cap, const AsyncOp* c, const CapHandle* caps, uint16_t ncaps,
                         bool timed_out) {
-    wire::Builder b(buf, cap);
-    wire::Builder::Struct root = b.root(1, 1);
-    wire::Builder::set_bit(root, 0, timed_out);
-    if (c != nullptr) {
-        wire::Builder::Struct ic = b.child(root, 0, 5, 1);
-        wire::Builder::set_u64(ic, 0, c->arg[3]);
-        wire::Builder::set_u64(ic, 1, c->arg[0]);
-        wire::Builder::set_u64(ic, 2, c->arg[1]);
-        wire::Builder::set_u16(ic, 12, static_cast<uint16_t>(c->arg[2]));
-        b.set_data(ic, 0, c->msg, c->msg_len);
-        wire::Builder::set_u32(ic, 7, ncaps);
-        wire::Builder::set_u32(ic, 8, ncaps != 0 ? capos::abi::handle_slot(caps[0]) : 0);
-    }
-    return b.finish();
+    if (c == nullptr) return decode::receive_result(buf, cap, nullptr, timed_out);
+    decode::Incoming in;
+    in.call_id = c->arg[3];
+    in.badge = c->arg[0];
+    in.interface_id = c->arg[1];
+    in.method = static_cast<uint16_t>(c->arg[2]);
+    in.params = c->msg;
+    in.params_len = c->msg_len;
+    in.cap_count = ncaps;
+    in.first_cap_slot = ncaps != 0 ? capos::abi::handle_slot(caps[0]) : 0;
+    return decode::receive_result(buf, cap, &in, timed_out);
 }
 
-uint32_t incoming_size(const AsyncOp* c) { return wire::message_size(1, 1, 0) + 8 * 6 + ((c->msg_len + 7) & ~7u); }
+uint32_t incoming_size(const AsyncOp* c) { return decode::receive_result_size(c->msg_len); }
 
 // Decode for a receiver asking for at most caps_out_max handles and
 // result_len_max bytes (0: no byte limit): can it hold call c?
@@ -321,26 +301,25 @@ void Endpoint::shutdown() {
 // --- calls ---------------------------------------------------------------------------
 
 void Endpoint::invoke(Call& call, Endpoint& ep) {
+    // A client capability: every call is forwarded to the server as it is
+    // (the server decodes it); nothing of it is the kernel's to decode.
     if (!ep.is_root()) return do_call(call, ep);
-    if (call.sqe.interface_id != iface::kEndpoint) return call.fail(Status::bad_method);
-    switch (call.sqe.method) {
-    case iface::kEndpointReceive:
-        if ((call.rights & capos::abi::kRightRead) == 0) return call.fail(Status::rights);
-        return receive(call, ep);
-    case iface::kEndpointReply:
-        if ((call.rights & capos::abi::kRightWrite) == 0) return call.fail(Status::rights);
-        return reply(call, ep);
-    case iface::kEndpointMint: {
-        if ((call.rights & capos::abi::kRightCopy) == 0) return call.fail(Status::rights);
-        if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
-        wire::Reader r;
-        if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
+    // Decode (object/call_decode): interface, method, rights, result room, parameters.
+    decode::EndpointCall d;
+    const decode::Verdict v = decode::endpoint(decode_input(call), &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
+    switch (d.op) {
+    case decode::EndpointCall::Op::receive:
+        return receive(call, ep, d.timeout_ns);
+    case decode::EndpointCall::Op::reply:
+        return reply(call, ep, d);
+    case decode::EndpointCall::Op::mint: {
         auto mem = kmalloc(sizeof(Endpoint), alignof(Endpoint));
         if (!mem.ok()) return call.fail(mem.error());
         auto* c = new (mem.value()) Endpoint();
         ep.add_ref();
         c->root_ = &ep;
-        c->badge_ = wire::Reader::u64(r.root(), 0);
+        c->badge_ = d.badge;
         Result<CapHandle> h = Error::quota;
         {
             LockGuard<SpinLockIrq> g(cap_lock());
@@ -353,9 +332,8 @@ void Endpoint::invoke(Call& call, Endpoint& ep) {
         call.value = h.value();
         return;
     }
-    default:
-        return call.fail(Status::bad_method);
     }
+    return call.fail(Status::bad_method);
 }
 
 void Endpoint::do_call(Call& call, Endpoint& client) {
@@ -462,10 +440,7 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
     }
 }
 
-void Endpoint::receive(Call& call, Endpoint& root) {
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    const uint64_t timeout = wire::Reader::u64(r.root(), 0);
+void Endpoint::receive(Call& call, Endpoint& root, uint64_t timeout) {
     // A queued call small enough for the synchronous result: answered now.
     AsyncOp* c = claim_call(root);
     if (c != nullptr && incoming_size(c) <= kMaxResult) {
@@ -510,14 +485,9 @@ void Endpoint::receive(Call& call, Endpoint& root) {
     }
 }
 
-void Endpoint::reply(Call& call, Endpoint& root) {
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    const uint64_t id = wire::Reader::u64(r.root(), 0);
-    const auto status = static_cast<int32_t>(wire::Reader::u32(r.root(), 2));
-    auto results = r.data(r.root(), 0);
-    if (!results.ok()) return call.fail(Status::malformed_message);
-    if (!status_defined(status)) return call.fail(Status::invalid_argument);  // the call stays pending
+void Endpoint::reply(Call& call, Endpoint& root, const decode::EndpointCall& d) {
+    const uint64_t id = d.call_id;
+    const int32_t status = d.status;  // one the ABI defines (decode checked)
     AsyncOp* c = nullptr;
     {
         LockGuard<SpinLockIrq> g(root.lock_);
@@ -532,7 +502,7 @@ void Endpoint::reply(Call& call, Endpoint& root) {
     if (c == nullptr) return call.fail(Status::invalid_argument);
     // The caller's op is ours now: it completes with the reply or with why
     // not, and the server's reply answers the same.
-    const uint32_t rlen = results.value().size;
+    const uint32_t rlen = d.results.size;
     c->caps_out_count = 0;
     c->result_len = 0;
     c->detail = 0;
@@ -550,7 +520,7 @@ void Endpoint::reply(Call& call, Endpoint& root) {
         auto m = kmalloc(rlen, 8);
         if (!m.ok()) return finish(Status::no_memory);
         c->big = static_cast<uint8_t*>(m.value());
-        __builtin_memcpy(c->big, results.value().data, rlen);
+        __builtin_memcpy(c->big, d.results.data, rlen);
         c->result_len = rlen;
     }
     if (call.caps_in_count != 0 && status == 0) {

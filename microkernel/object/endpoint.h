@@ -55,6 +55,8 @@
 // one global lock (endpoint.cpp, LockRank::kobject, never nested with lock_).
 #pragma once
 
+#include "object/call_decode.h"
+
 #include <stdint.h>
 
 #include "core/spinlock.h"
@@ -99,8 +101,9 @@ private:
     // Fails every pending call with peer_dead; later calls fail with it.
     void shutdown();
     static void do_call(Call& call, Endpoint& client);
-    static void receive(Call& call, Endpoint& root);
-    static void reply(Call& call, Endpoint& root);
+    // Invoke steps of a decoded receive / reply (object/call_decode).
+    static void receive(Call& call, Endpoint& root, uint64_t timeout_ns);
+    static void reply(Call& call, Endpoint& root, const decode::EndpointCall& d);
 
     Endpoint* root_ = nullptr;  // client: the root (a reference)
     uint64_t badge_ = 0;

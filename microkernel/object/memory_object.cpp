@@ -6,7 +6,6 @@
 #include "core/kheap.h"
 #include "core/ring_dispatch.h"
 #include "core/user_copy.h"
-#include "lib/capnp_wire.h"
 #include "object/kernel_object.h"
 #include "object/process.h"
 
@@ -62,27 +61,23 @@ void MemoryObject::on_last_ref() {
 
 void MemoryObject::invoke(Call& call, MemoryObject& mo) {
     using capos::abi::Status;
-    if (call.sqe.interface_id != iface::kMemoryObject) return call.fail(Status::bad_method);
-    const uint16_t m = call.sqe.method;
-    if (m == iface::kMemorySize) {
-        const uint64_t v = mo.size();
-        call.value = v;
-        (void)result_words(call, &v, 1);
+    // Decode (object/call_decode): interface, method, Read/Write right, the
+    // range (at most 4096 bytes, inside the object).
+    decode::MemoryCall d;
+    const decode::Verdict v = decode::memory_object(decode_input(call), mo.size(), &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
+    // Invoke.
+    if (d.op == decode::MemoryCall::Op::size) {
+        call.value = mo.size();
+        call.result_len = decode::memory_size_result(call.result, kMaxResult, call.value);
         return;
     }
-    if (m == iface::kMemorySlice) return call.fail(Status::not_supported);
-    if (m != iface::kMemoryRead && m != iface::kMemoryWrite) return call.fail(Status::bad_method);
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    const uint64_t offset = wire::Reader::u64(r.root(), 0);
-    if (m == iface::kMemoryRead) {
-        if ((call.rights & capos::abi::kRightRead) == 0) return call.fail(Status::rights);
-        const uint32_t len = wire::Reader::u32(r.root(), 2);
-        if (len > 4096 || offset > mo.size() || len > mo.size() - offset) return call.fail(Status::invalid_argument);
-        wire::Builder b(call.result, kMaxResult);
-        wire::Builder::Struct s = b.root(0, 1);
-        uint8_t* tmp = b.alloc_data(s, 0, len);
-        if (tmp == nullptr) return call.fail(Status::internal);
+    const uint64_t offset = d.offset;
+    const uint32_t len = d.length;
+    if (d.op == decode::MemoryCall::Op::read) {
+        uint8_t* tmp = nullptr;
+        call.result_len = decode::memory_read_result(call.result, kMaxResult, len, &tmp);
+        if (call.result_len == 0) return call.fail(Status::internal);  // 4096 bytes always fit kMaxResult
         for (uint32_t i = 0; i < len;) {
             uint64_t o = offset + i;
             uint32_t k = static_cast<uint32_t>(4096 - (o & 4095));
@@ -90,19 +85,13 @@ void MemoryObject::invoke(Call& call, MemoryObject& mo) {
             __builtin_memcpy(tmp + i, arch::phys_to<uint8_t>(mo.frames_[o / 4096]) + (o & 4095), k);
             i += k;
         }
-        call.result_len = b.finish();
         return;
     }
-    if ((call.rights & capos::abi::kRightWrite) == 0) return call.fail(Status::rights);
-    auto bytes = r.data(r.root(), 0);
-    if (!bytes.ok()) return call.fail(Status::malformed_message);
-    const uint32_t len = bytes.value().size;
-    if (len > 4096 || offset > mo.size() || len > mo.size() - offset) return call.fail(Status::invalid_argument);
     for (uint32_t i = 0; i < len;) {
         uint64_t o = offset + i;
         uint32_t k = static_cast<uint32_t>(4096 - (o & 4095));
         if (k > len - i) k = len - i;
-        __builtin_memcpy(arch::phys_to<uint8_t>(mo.frames_[o / 4096]) + (o & 4095), bytes.value().data + i, k);
+        __builtin_memcpy(arch::phys_to<uint8_t>(mo.frames_[o / 4096]) + (o & 4095), d.bytes.data + i, k);
         i += k;
     }
 }

@@ -5,7 +5,6 @@
 #include "core/ring_dispatch.h"
 #include "core/spinlock.h"
 #include "core/user_copy.h"
-#include "lib/capnp_wire.h"
 #include "object/kernel_object.h"
 
 namespace kern {
@@ -41,10 +40,9 @@ bool park_unlink(AsyncOp* op) {
 }
 
 void set_woken(AsyncOp* op, bool woken) {
-    const uint64_t w = woken ? 1 : 0;
     op->status = 0;
-    op->value = w;
-    (void)op_result_words(op, &w, 1);
+    op->value = woken ? 1 : 0;
+    op->result_len = decode::park_wait_result(op->small, sizeof op->small, woken);
 }
 
 void park_timeout(Deadline* d) {
@@ -60,19 +58,18 @@ ParkObject& ParkObject::get() { return g_park; }
 
 void ParkObject::invoke(Call& call, ParkObject&) {
     using capos::abi::Status;
-    if (call.sqe.interface_id != iface::kPark) return call.fail(Status::bad_method);
-    const uint16_t m = call.sqe.method;
-    if (m != iface::kParkWait && m != iface::kParkWake) return call.fail(Status::bad_method);
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    const uint64_t addr = wire::Reader::u64(r.root(), 0);
-    if ((addr & 3) != 0 || !capos::abi::user_range_ok(addr, 4)) return call.fail(Status::bad_pointer);
+    // Decode (object/call_decode): interface, method, the address (aligned,
+    // in user range), expected value / count, timeout.
+    decode::ParkCall d;
+    const decode::Verdict verdict = decode::park(decode_input(call), &d);
+    if (!verdict.ok()) return call.fail(verdict.status, verdict.detail);
+    // Invoke.
+    const uint64_t addr = d.address;
     const uint64_t key = reinterpret_cast<uint64_t>(&call.proc);
     Bucket& b = bucket_of(key, addr);
-    if (m == iface::kParkWait) {
-        // (address @0 word 0, expected @1 u32 index 2, timeoutNs @2 word 2)
-        const uint32_t expected = wire::Reader::u32(r.root(), 2);
-        const uint64_t timeout = wire::Reader::u64(r.root(), 2);
+    if (d.wait) {
+        const uint32_t expected = d.expected;
+        const uint64_t timeout = d.timeout_ns;
         // Allocate first: nothing may fail after the word was compared.
         auto op = op_create(call, park_unlink, nullptr);
         if (!op.ok()) return call.fail(op.error());
@@ -104,8 +101,7 @@ void ParkObject::invoke(Call& call, ParkObject&) {
         }
         return;
     }
-    // wake (address @0 word 0, count @1 u32 index 2)
-    const uint32_t count = wire::Reader::u32(r.root(), 2);
+    const uint32_t count = d.count;
     AsyncOp* woken = nullptr;
     uint32_t n = 0;
     {
@@ -129,9 +125,8 @@ void ParkObject::invoke(Call& call, ParkObject&) {
         set_woken(o, true);
         op_complete(o);
     }
-    const uint64_t v = n;
-    call.value = v;
-    (void)result_words(call, &v, 1);
+    call.value = n;
+    call.result_len = decode::park_wake_result(call.result, kMaxResult, n);
 }
 
 }  // namespace kern

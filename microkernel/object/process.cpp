@@ -15,7 +15,6 @@
 #include "object/scheduler_control.h"
 #include "core/ring_dispatch.h"
 #include "core/sched.h"
-#include "lib/capnp_wire.h"
 #include "object/address_space.h"
 #include "object/endpoint.h"
 #include "object/kernel_object.h"
@@ -577,9 +576,8 @@ bool Process::add_waiter(AsyncOp* op) {
             return true;
         }
     }
-    const uint64_t w[2] = {static_cast<uint64_t>(exit_code_), static_cast<uint64_t>(exit_reason_)};
     op->value = static_cast<uint64_t>(exit_code_);
-    (void)op_result_words(op, w, 2);
+    op->result_len = decode::exit_result(op->small, sizeof op->small, exit_code_, static_cast<uint16_t>(exit_reason_));
     return false;
 }
 
@@ -590,14 +588,14 @@ void Process::complete_waiters() {
         list = waiters_;
         waiters_ = nullptr;
     }
-    const uint64_t w[2] = {static_cast<uint64_t>(exit_code_), static_cast<uint64_t>(exit_reason_)};
     while (list != nullptr) {
         AsyncOp* op = list;
         list = op->qnext;
         op->qnext = nullptr;
         op->status = 0;
         op->value = static_cast<uint64_t>(exit_code_);
-        (void)op_result_words(op, w, 2);
+        op->result_len =
+            decode::exit_result(op->small, sizeof op->small, exit_code_, static_cast<uint16_t>(exit_reason_));
         op_complete(op);
     }
 }
@@ -706,9 +704,8 @@ bool UserThread::add_joiner(AsyncOp* op) {
             return true;
         }
     }
-    const uint64_t w[2] = {static_cast<uint64_t>(exit_code_), static_cast<uint64_t>(exit_reason_)};
     op->value = static_cast<uint64_t>(exit_code_);
-    (void)op_result_words(op, w, 2);
+    op->result_len = decode::exit_result(op->small, sizeof op->small, exit_code_, static_cast<uint16_t>(exit_reason_));
     return false;
 }
 
@@ -724,14 +721,13 @@ void UserThread::exit_current(int64_t code, ExitReason reason) {
         joiners = joiners_;
         joiners_ = nullptr;
     }
-    const uint64_t w[2] = {static_cast<uint64_t>(code), static_cast<uint64_t>(reason)};
     while (joiners != nullptr) {
         AsyncOp* op = joiners;
         joiners = op->qnext;
         op->qnext = nullptr;
         op->status = 0;
         op->value = static_cast<uint64_t>(code);
-        (void)op_result_words(op, w, 2);
+        op->result_len = decode::exit_result(op->small, sizeof op->small, code, static_cast<uint16_t>(reason));
         op_complete(op);
     }
     if (__atomic_sub_fetch(&process_->live_threads_, 1, __ATOMIC_ACQ_REL) == 0) process_->terminate(code, reason);
@@ -820,15 +816,14 @@ bool joiner_unlink(AsyncOp* op) {
     return false;
 }
 
-void handle_invoke(Call& call, Process& p) {
-    const uint16_t m = call.sqe.method;
-    if (m == iface::kHandleId) {
+void handle_invoke(Call& call, Process& p, const decode::ProcessCall& d) {
+    using Op = decode::ProcessCall::Op;
+    if (d.op == Op::handle_id) {
         call.value = p.id();
-        (void)result_words(call, &call.value, 1);
+        call.result_len = decode::process_id_result(call.result, kMaxResult, call.value);
         return;
     }
-    if (m == iface::kHandleKill) {
-        if ((call.rights & capos::abi::kRightControl) == 0) return call.fail(Status::rights);
+    if (d.op == Op::handle_kill) {
         p.terminate(-1, ExitReason::killed);
         if (&p == &call.proc) {
             drop_target(call);
@@ -836,10 +831,7 @@ void handle_invoke(Call& call, Process& p) {
         }
         return;
     }
-    if (m != iface::kHandleWait) return call.fail(Status::bad_method);
-    if ((call.rights & capos::abi::kRightRead) == 0) return call.fail(Status::rights);
-    if (&p == &call.proc) return call.fail(Status::invalid_argument);  // would wait for itself
-    auto op = op_create(call, waiter_unlink, &p);
+    auto op = op_create(call, waiter_unlink, &p);  // Op::handle_wait
     if (!op.ok()) return call.fail(op.error());
     if (!p.add_waiter(op.value())) op_complete(op.value());
 }
@@ -847,56 +839,41 @@ void handle_invoke(Call& call, Process& p) {
 }  // namespace
 
 void process_invoke(Call& call, Process& p) {
-    if (call.sqe.interface_id == iface::kProcessHandle) return handle_invoke(call, p);
-    if (call.sqe.interface_id != iface::kProcess) return call.fail(Status::bad_method);
-    if ((call.rights & capos::abi::kRightWrite) == 0) return call.fail(Status::rights);
-    const uint16_t m = call.sqe.method;
-    wire::Reader r;
-    if (call.params_len != 0 && !r.init(call.params, call.params_len).ok())
-        return call.fail(Status::malformed_message);
-    const wire::StructView& root = r.root();
-    switch (m) {
-    case iface::kProcessId:
+    // Decode (object/call_decode): interface (Process or ProcessHandle),
+    // method, rights, result room, the parameters (map's memory capability
+    // an index into the in-caps); then the checks against live state below.
+    decode::ProcessCall d;
+    const decode::Verdict v = decode::process(decode_input(call), &p == &call.proc, &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
+    using Op = decode::ProcessCall::Op;
+    if (d.op == Op::handle_id || d.op == Op::handle_kill || d.op == Op::handle_wait) return handle_invoke(call, p, d);
+    switch (d.op) {
+    case Op::id:
         call.value = p.id();
-        (void)result_words(call, &call.value, 1);
+        call.result_len = decode::process_id_result(call.result, kMaxResult, call.value);
         return;
-    case iface::kProcessExit: {
-        const auto code = static_cast<int64_t>(wire::Reader::u64(root, 0));
-        p.terminate(code, ExitReason::exited);
+    case Op::exit:
+        p.terminate(d.code, ExitReason::exited);
         if (&p == &call.proc) {
             drop_target(call);
-            call.self.exit_current(code, ExitReason::exited);
+            call.self.exit_current(d.code, ExitReason::exited);
         }
         return;
-    }
-    case iface::kProcessExitThread: {
-        if (&p != &call.proc) return call.fail(Status::invalid_argument);
+    case Op::exit_thread:
         drop_target(call);
-        call.self.exit_current(static_cast<int64_t>(wire::Reader::u64(root, 0)), ExitReason::exited);
-    }
-    case iface::kProcessCreateThread: {
-        if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
+        call.self.exit_current(d.code, ExitReason::exited);
+    case Op::create_thread: {
+        // Decode, live state: the thread quota and a slot for the handle.
         if (p.thread_count() >= p.quotas().threads)
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::threads));
         if (!slots_available(call.proc, 1))
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::cap_slots));
-        // Created stopped: it starts only once its handle is in the caller's
-        // table. If another thread of the caller took the last slot
+        // Invoke. Created stopped: it starts only once its handle is in the
+        // caller's table. If another thread of the caller took the last slot
         // meanwhile, the new thread is started already killed, so it exits
         // at its first kernel boundary without running user code, and the
         // caller's quota_exceeded is true (nothing of it remains).
-        uint64_t entry = 0, stack_top = 0, arg = 0;  // an empty message: all defaults (refused below)
-        if (call.params_len != 0) {
-            cap::capnp::FlatMessageReader<1> pr;
-            if (pr.init_flat(call.params, call.params_len) != cap::capnp::Error::Ok ||
-                pr.validate() != cap::capnp::Error::Ok)
-                return call.fail(Status::malformed_message);
-            const auto params = pr.root<cap::schema::Process::CreateThreadParams>();
-            entry = params.entry();
-            stack_top = params.stack_top();
-            arg = params.arg();
-        }
-        auto t = p.create_thread(entry, stack_top, arg, false);
+        auto t = p.create_thread(d.entry, d.stack_top, d.arg, false);
         if (!t.ok()) {
             if (t.error() == Error::quota)
                 return call.fail(Status::quota_exceeded,
@@ -910,11 +887,10 @@ void process_invoke(Call& call, Process& p) {
         sched::start(*nt->kthread());
         return;
     }
-    case iface::kProcessAllocate: {
-        if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
+    case Op::allocate: {
         if (!slots_available(call.proc, 1))
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::cap_slots));
-        auto mo = MemoryObject::create(p, wire::Reader::u64(root, 0));
+        auto mo = MemoryObject::create(p, d.bytes);
         if (!mo.ok()) {
             if (mo.error() == Error::quota)
                 return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::frames));
@@ -924,37 +900,32 @@ void process_invoke(Call& call, Process& p) {
         mo.value()->release();  // the creation reference; the slot holds its own
         return;
     }
-    case iface::kProcessMap: {
-        auto ci = r.cap(root, 0);
-        if (!ci.ok() || ci.value() >= call.caps_in_count) return call.fail(Status::malformed_message);
-        const bool writable = wire::Reader::bit(root, 192);
-        const bool executable = wire::Reader::bit(root, 193);
-        Rights need = capos::abi::kRightMap | (writable ? capos::abi::kRightWrite : 0) |
-                      (executable ? capos::abi::kRightExecute : 0);
+    case Op::map: {
+        // Decode, live state: the memory capability and the rights the mapping needs.
+        Rights need = capos::abi::kRightMap | (d.writable ? capos::abi::kRightWrite : 0) |
+                      (d.executable ? capos::abi::kRightExecute : 0);
         MemoryObject* mo = nullptr;
         {
             LockGuard<SpinLockIrq> g(cap_lock());
-            auto l = call.proc.caps().lookup(call.caps_in[ci.value()], need);
+            auto l = call.proc.caps().lookup(call.caps_in[d.memory_cap], need);
             if (!l.ok()) return call.fail(l.error());
             if (l.value().object->type() != ObjectType::memory_object) return call.fail(Status::invalid_argument);
             mo = static_cast<MemoryObject*>(l.value().object);
             mo->add_ref();
         }
-        auto res = p.map(mo, wire::Reader::u64(root, 0), wire::Reader::u64(root, 1), wire::Reader::u64(root, 2),
-                         writable, executable);
+        auto res = p.map(mo, d.address, d.offset, d.length, d.writable, d.executable);
         mo->release();
         if (!res.ok()) return call.fail(res.error());
         return;
     }
-    case iface::kProcessUnmap: {
-        auto res = p.unmap(wire::Reader::u64(root, 0), wire::Reader::u64(root, 1));
+    case Op::unmap: {
+        auto res = p.unmap(d.address, d.length);
         if (!res.ok()) return call.fail(res.error());
         return;
     }
-    case iface::kProcessDropCaps: {
+    case Op::drop_caps: {
         // Empties the caller's slots named by the in-caps (decode: all must be
         // valid first, so it is all or nothing).
-        if (&p != &call.proc) return call.fail(Status::invalid_argument);
         LockGuard<SpinLockIrq> g(cap_lock());
         for (uint16_t i = 0; i < call.caps_in_count; ++i) {
             auto l = p.caps().lookup(call.caps_in[i], 0);
@@ -965,8 +936,7 @@ void process_invoke(Call& call, Process& p) {
         for (uint16_t i = 0; i < call.caps_in_count; ++i) (void)p.caps().drop(call.caps_in[i]);
         return;
     }
-    case iface::kProcessCreateEndpoint: {
-        if (call.sqe.caps_out_max < 1) return call.fail(Status::result_too_large);
+    case Op::create_endpoint: {
         if (!slots_available(call.proc, 1))
             return call.fail(Status::quota_exceeded, static_cast<uint32_t>(QuotaKind::cap_slots));
         auto ep = Endpoint::create(p);
@@ -981,40 +951,39 @@ void process_invoke(Call& call, Process& p) {
 }
 
 void thread_invoke(Call& call, UserThread& t) {
-    if (call.sqe.interface_id != iface::kThread) return call.fail(Status::bad_method);
-    switch (call.sqe.method) {
-    case iface::kThreadId:
+    // Decode (object/call_decode): interface, method, setCpuHint's CPU.
+    decode::ThreadCall d;
+    const decode::Verdict v = decode::thread(decode_input(call), &t == &call.self, sched::cpu_count(), &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
+    using Op = decode::ThreadCall::Op;
+    switch (d.op) {
+    case Op::id:
         call.value = t.id();
-        (void)result_words(call, &call.value, 1);
+        call.result_len = decode::thread_id_result(call.result, kMaxResult, call.value);
         return;
-    case iface::kThreadJoin: {
-        if (&t == &call.self) return call.fail(Status::invalid_argument);
+    case Op::join: {
         auto op = op_create(call, joiner_unlink, &t);
         if (!op.ok()) return call.fail(op.error());
         if (!t.add_joiner(op.value())) op_complete(op.value());
         return;
     }
-    case iface::kThreadSetWeight:  // issue 7: fair-share weight (object/scheduler_control)
+    case Op::set_weight:  // issue 7: fair-share weight (object/scheduler_control decodes it)
         return SchedulerControl::thread_set_weight(call, t);
-    case iface::kThreadSetCpuHint: {
+    case Op::set_cpu_hint: {
         // Applied as the thread's allowed-CPU mask {cpu} (a hard pin; default
         // placement and a placement server's answers both honour the mask).
         // Takes effect at the thread's next placement (wake-up or start).
         // Added for benchmark-micro's same-CPU / cross-CPU cases.
-        wire::Reader r;
-        if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-        const uint32_t cpu = wire::Reader::u32(r.root(), 0);
-        if (cpu >= sched::cpu_count()) return call.fail(Status::invalid_argument);
         // The reaper frees an ended thread's kernel Thread while its handles
         // live on; until exited_ is set (under this lock) it cannot have
         // (found by utest=fuzz: setCpuHint on an ended thread wrote into freed
         // memory, by then an endpoint's queued call, and the kernel faulted).
         LockGuard<SpinLockIrq> g(t.process().lock_);
         if (t.exited_) return call.fail(Status::peer_dead);
-        if (!t.kthread()->set_affinity(CpuMask::only(cpu)).ok()) return call.fail(Status::invalid_argument);
+        if (!t.kthread()->set_affinity(CpuMask::only(d.cpu)).ok()) return call.fail(Status::invalid_argument);
         return;
     }
-    case iface::kThreadCpuTime: {
+    case Op::cpu_time: {
         // No parameters to decode. The kernel Thread is read under the
         // process lock for the reaper reason given at setCpuHint.
         LockGuard<SpinLockIrq> g(t.process().lock_);

@@ -3,7 +3,6 @@
 
 #include "core/ring_dispatch.h"
 #include "core/sched.h"
-#include "lib/capnp_wire.h"
 #include "object/kernel_object.h"
 
 namespace kern {
@@ -21,21 +20,20 @@ void sleep_fire(Deadline* d) {
 TimerObject& TimerObject::get() { return g_timer; }
 
 void TimerObject::invoke(Call& call, TimerObject&) {
-    using capos::abi::Status;
-    if (call.sqe.interface_id != iface::kTimer) return call.fail(Status::bad_method);
-    wire::Reader r;
-    const uint16_t m = call.sqe.method;
-    if (m == iface::kTimerNow || m == iface::kTimerResolution) {
-        const uint64_t v = m == iface::kTimerNow ? now_ns() : 1'000'000'000ull / sched::kTimerHz;
-        call.value = v;
-        (void)result_words(call, &v, 1);
+    // Decode (object/call_decode): interface, method, the duration or deadline.
+    decode::TimerCall d;
+    const decode::Verdict v = decode::timer(decode_input(call), &d);
+    if (!v.ok()) return call.fail(v.status, v.detail);
+    // Invoke.
+    using Op = decode::TimerCall::Op;
+    if (d.op == Op::now || d.op == Op::resolution) {
+        const uint64_t ns = d.op == Op::now ? now_ns() : 1'000'000'000ull / sched::kTimerHz;
+        call.value = ns;
+        call.result_len = decode::timer_ns_result(call.result, kMaxResult, ns);
         return;
     }
-    if (m != iface::kTimerSleep && m != iface::kTimerSleepUntil) return call.fail(Status::bad_method);
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    const uint64_t arg = wire::Reader::u64(r.root(), 0);
     const uint64_t now = now_ns();
-    uint64_t at = m == iface::kTimerSleep ? (arg > ~uint64_t{0} - now ? ~uint64_t{0} : now + arg) : arg;
+    const uint64_t at = d.op == Op::sleep ? (d.ns > ~uint64_t{0} - now ? ~uint64_t{0} : now + d.ns) : d.ns;
     if (at <= now) return;  // already due
     auto op = op_create(call, nullptr, nullptr);
     if (!op.ok()) return call.fail(op.error());

@@ -1,0 +1,400 @@
+// Host tests of the kernel objects' decode steps and result encoders (microkernel/object/call_decode.cpp,
+// the source the kernel builds): every method's valid call decodes to its fields, and every refusal the
+// kernel objects make comes out with the status the QEMU tests see.
+#include <catch2/catch_test_macros.hpp>
+
+#include <cstring>
+#include <vector>
+
+#include "capos/abi/cap.h"
+#include "kernel_decode_input.h"
+
+namespace {
+
+using namespace kdfuzz;
+namespace cp = cap::capnp;
+using kern::decode::Status;
+
+// A message built by the generated builders, framed (optionally over several segments).
+struct Msg {
+    alignas(8) uint8_t buf[16384];
+    uint32_t len = 0;
+};
+
+template <typename T, typename F>
+Msg build(F&& fill, uint32_t caps = 32) {
+    alignas(8) static uint8_t seg[16384];
+    cp::MessageBuilder b(seg, sizeof seg);
+    uint32_t slots[32];
+    b.set_cap_table(slots, caps);
+    fill(b.template init_root<T>());
+    Msg m;
+    size_t n = 0;
+    REQUIRE(b.write_flat(m.buf, sizeof m.buf, &n) == cp::Error::Ok);
+    m.len = static_cast<uint32_t>(n);
+    return m;
+}
+
+kern::decode::CallIn call(uint64_t iface, uint16_t method, const Msg* m, uint32_t rights = 0x1fff,
+                          uint16_t caps_in = 0, uint16_t caps_out = 1) {
+    kern::decode::CallIn in;
+    in.interface_id = iface;
+    in.method = method;
+    in.rights = rights;
+    in.params = m != nullptr ? m->buf : nullptr;
+    in.params_len = m != nullptr ? m->len : 0;
+    in.caps_in_count = caps_in;
+    in.caps_out_max = caps_out;
+    return in;
+}
+
+constexpr uint32_t kAll = 0x1fff;
+constexpr uint32_t kNoCap = ~0u;
+
+}  // namespace
+
+TEST_CASE("every seed decodes, and a bit-flipped seed never crashes the decode step", "[decode]") {
+    uint32_t seeds = 0;
+    for_each_seed([&](const Seed& s) {
+        ++seeds;
+        uint8_t header[kHeader];
+        put_header(header, s.h);
+        Outcome o;
+        run(header, s.msg, s.len, &o);
+        INFO("object " << int(s.h.object) << " method " << int(s.h.method));
+        CHECK(o.verdict.status == Status::ok);
+        alignas(8) uint8_t m[1024];
+        for (uint32_t bit = 0; bit < s.len * 8; bit += 7) {
+            std::memcpy(m, s.msg, s.len);
+            m[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+            run(header, m, s.len, &o);  // ASan/UBSan watch; the verdict may be anything
+        }
+    });
+    // The multi-segment seeds too: a failed build would silently drop one.
+    CHECK(seeds == 28);
+}
+
+TEST_CASE("Console: text and data, the Write right, the 4 KiB limit", "[decode]") {
+    using C = sc::Console;
+    Msg m = build<C::WriteParams>([](auto b) { b.set_text("hi\n"); });
+    kern::decode::ConsoleCall d;
+    REQUIRE(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &m), &d).ok());
+    CHECK(d.bytes.size == 3);
+    CHECK(std::memcmp(d.bytes.data, "hi\n", 3) == 0);
+    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &m, kAll & ~capos::abi::kRightWrite), &d).status ==
+          Status::rights);
+    CHECK(kern::decode::console(call(C::kInterfaceId, 7, &m), &d).status == Status::bad_method);
+    CHECK(kern::decode::console(call(sc::Timer::kInterfaceId, 0, &m), &d).status == Status::bad_method);
+    static char big[4097];
+    std::memset(big, 'x', sizeof big);
+    Msg l = build<C::WriteBytesParams>([](auto b) { b.set_bytes(reinterpret_cast<const uint8_t*>(big), 4097); });
+    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write_bytes, &l), &d).status ==
+          Status::invalid_argument);
+    // Text where the schema has Data is a byte list and reads; a struct where it has Text does not.
+    Msg s = build<C::WriteParams>([](auto b) { (void)b.raw().pointer(0).init_struct(1, 0); });
+    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &s), &d).status == Status::malformed_message);
+    // Truncated framing and an empty message.
+    Msg t = m;
+    t.len = 12;
+    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &t), &d).status == Status::malformed_message);
+    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write, nullptr), &d).status ==
+          Status::malformed_message);
+}
+
+TEST_CASE("Park: address alignment and range, fields", "[decode]") {
+    using P = sc::Park;
+    kern::decode::ParkCall d;
+    Msg ok = build<P::WaitParams>([](auto b) {
+        b.set_address(0x1000);
+        b.set_expected(5);
+        b.set_timeout_ns(77);
+    });
+    REQUIRE(kern::decode::park(call(P::kInterfaceId, P::Methods::wait, &ok), &d).ok());
+    CHECK(d.wait);
+    CHECK(d.address == 0x1000);
+    CHECK(d.expected == 5);
+    CHECK(d.timeout_ns == 77);
+    Msg odd = build<P::WakeParams>([](auto b) { b.set_address(0x1002); });
+    CHECK(kern::decode::park(call(P::kInterfaceId, P::Methods::wake, &odd), &d).status == Status::bad_pointer);
+    Msg kernel = build<P::WakeParams>([](auto b) { b.set_address(0xffff800000000000ull); });
+    CHECK(kern::decode::park(call(P::kInterfaceId, P::Methods::wake, &kernel), &d).status == Status::bad_pointer);
+}
+
+TEST_CASE("MemoryObject: rights per method, ranges against the object's size, slice unsupported", "[decode]") {
+    using M = sc::MemoryObject;
+    kern::decode::MemoryCall d;
+    Msg r = build<M::ReadParams>([](auto b) {
+        b.set_offset(4096);
+        b.set_length(4096);
+    });
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::read, &r), 8192, &d).ok());
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::read, &r), 8191, &d).status ==
+          Status::invalid_argument);
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::read, &r, capos::abi::kRightWrite), 8192, &d)
+              .status == Status::rights);
+    Msg w = build<M::WriteParams>([](auto b) {
+        b.set_offset(~uint64_t{0});
+        const uint8_t x[1] = {1};
+        b.set_bytes(x, 1);
+    });
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::write, &w), 8192, &d).status ==
+          Status::invalid_argument);
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::write, &w, capos::abi::kRightRead), 8192, &d)
+              .status == Status::rights);
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::slice, &w), 8192, &d).status ==
+          Status::not_supported);
+    CHECK(kern::decode::memory_object(call(M::kInterfaceId, M::Methods::size, nullptr), 8192, &d).ok());
+}
+
+TEST_CASE("Endpoint: receive/reply/mint rights, the reply status the ABI defines, mint's result room", "[decode]") {
+    using E = sc::Endpoint;
+    kern::decode::EndpointCall d;
+    Msg rep = build<E::ReplyParams>([](auto b) {
+        b.set_call_id(9);
+        b.set_status(-1);
+        const uint8_t x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+        b.set_results(x, 8);
+    });
+    REQUIRE(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &rep), &d).ok());
+    CHECK(d.call_id == 9);
+    CHECK(d.status == -1);
+    CHECK(d.results.size == 8);
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &rep, capos::abi::kRightRead), &d).status ==
+          Status::rights);
+    Msg bad = build<E::ReplyParams>([](auto b) { b.set_status(5); });
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &bad), &d).status == Status::invalid_argument);
+    Msg low = build<E::ReplyParams>([](auto b) { b.set_status(-100000); });
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &low), &d).status == Status::invalid_argument);
+    Msg mint = build<E::MintParams>([](auto b) { b.set_badge(0xabc); });
+    REQUIRE(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::mint, &mint), &d).ok());
+    CHECK(d.badge == 0xabc);
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::mint, &mint, kAll, 0, 0), &d).status ==
+          Status::result_too_large);
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::mint, &mint, kAll & ~capos::abi::kRightCopy), &d)
+              .status == Status::rights);
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::receive, &mint, capos::abi::kRightWrite), &d).status ==
+          Status::rights);
+}
+
+TEST_CASE("Process: map's memory capability is an in-cap index; caller-only methods; ProcessHandle rights",
+          "[decode]") {
+    using P = sc::Process;
+    using H = sc::ProcessHandle;
+    kern::decode::ProcessCall d;
+    Msg map = build<P::MapParams>([](auto b) {
+        REQUIRE(b.set_memory(40));  // the builder's first capability: index 0 in the message
+        b.set_address(0x5000);
+        b.set_length(4096);
+        b.set_writable(true);
+    });
+    REQUIRE(kern::decode::process(call(P::kInterfaceId, P::Methods::map, &map, kAll, 1), true, &d).ok());
+    CHECK(d.memory_cap == 0);
+    CHECK(d.writable);
+    CHECK_FALSE(d.executable);
+    // Index 0 with no in-cap, and no capability at all: malformed.
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::map, &map, kAll, 0), true, &d).status ==
+          Status::malformed_message);
+    Msg nocap = build<P::MapParams>([](auto b) { b.set_address(0x5000); });
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::map, &nocap, kAll, 2), true, &d).status ==
+          Status::malformed_message);
+    // No message: all defaults.
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::id, nullptr), false, &d).ok());
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::exit_thread, nullptr), false, &d).status ==
+          Status::invalid_argument);
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::drop_caps, nullptr), false, &d).status ==
+          Status::invalid_argument);
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::create_thread, nullptr, kAll, 0, 0), true, &d).status ==
+          Status::result_too_large);
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::id, nullptr, capos::abi::kRightRead), true, &d).status ==
+          Status::rights);
+    CHECK(kern::decode::process(call(H::kInterfaceId, H::Methods::wait, nullptr), true, &d).status ==
+          Status::invalid_argument);
+    CHECK(kern::decode::process(call(H::kInterfaceId, H::Methods::kill, nullptr, capos::abi::kRightRead), false, &d)
+              .status == Status::rights);
+    REQUIRE(kern::decode::process(call(H::kInterfaceId, H::Methods::kill, nullptr, capos::abi::kRightControl), false, &d)
+                .ok());
+    CHECK(d.op == kern::decode::ProcessCall::Op::handle_kill);
+}
+
+TEST_CASE("Thread: join refuses the caller, setCpuHint's CPU below the count", "[decode]") {
+    using T = sc::Thread;
+    kern::decode::ThreadCall d;
+    CHECK(kern::decode::thread(call(T::kInterfaceId, T::Methods::join, nullptr), true, 2, &d).status ==
+          Status::invalid_argument);
+    Msg hint = build<T::SetCpuHintParams>([](auto b) { b.set_cpu(2); });
+    CHECK(kern::decode::thread(call(T::kInterfaceId, T::Methods::set_cpu_hint, &hint), false, 2, &d).status ==
+          Status::invalid_argument);
+    REQUIRE(kern::decode::thread(call(T::kInterfaceId, T::Methods::set_cpu_hint, &hint), false, 3, &d).ok());
+    CHECK(d.cpu == 2);
+}
+
+TEST_CASE("ProcessSpawner.spawn: fields, grants, arguments, weight and their limits", "[decode]") {
+    using S = sc::ProcessSpawner;
+    kern::decode::SpawnerCall d;
+    auto spawn = [](uint32_t nargs, uint32_t ngrants, uint32_t weight, uint32_t cap_index) {
+        return build<S::SpawnParams>([&](auto b) {
+            b.set_name("child");
+            b.set_module("mod");
+            auto a = b.init_args(nargs);
+            for (uint32_t i = 0; i < nargs; ++i) a.set(i, "a0123456789");
+            auto c = b.init_caps(ngrants);
+            for (uint32_t i = 0; i < ngrants; ++i) {
+                c[i].set_name("g");
+                if (cap_index != kNoCap) REQUIRE(c[i].init_cap().set_capability(cap_index));
+            }
+            b.set_placement_weight(weight);
+            b.init_quotas().set_threads(3);
+        });
+    };
+    Msg ok = spawn(2, 2, 0, 1);
+    REQUIRE(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &ok, kAll, 2), 10000, &d).ok());
+    CHECK(std::string(d.name, d.name_len) == "child");
+    CHECK(std::string(d.module, d.module_len) == "mod");
+    CHECK(std::string(d.args) == "a0123456789 a0123456789");
+    CHECK(d.grant_count == 2);
+    CHECK(d.grants[1].cap == 1);
+    CHECK(d.grants[1].rights == 0xffffffffu);  // the schema default
+    CHECK(d.threads == 3);
+    CHECK(d.frames == 0);
+    // The grant's capability beyond the call's in-caps.
+    CHECK(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &ok, kAll, 1), 10000, &d).status ==
+          Status::malformed_message);
+    Msg many = spawn(0, 17, 0, kNoCap);  // the count is refused before any grant is read
+    CHECK(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &many, kAll, 1), 10000, &d).status ==
+          Status::invalid_argument);
+    Msg longargs = spawn(50, 0, 0, 0);
+    CHECK(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &longargs), 10000, &d).status ==
+          Status::invalid_argument);
+    Msg heavy = spawn(0, 0, 10001, 0);
+    CHECK(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &heavy), 10000, &d).status ==
+          Status::invalid_argument);
+    CHECK(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &ok, capos::abi::kRightRead, 2), 10000, &d)
+              .status == Status::rights);
+    CHECK(kern::decode::spawner(call(S::kInterfaceId, S::Methods::spawn, &ok, kAll, 2, 0), 10000, &d).status ==
+          Status::result_too_large);
+}
+
+TEST_CASE("parameter messages: up to four segments (far pointers) accepted, more refused", "[decode]") {
+    using C = sc::Console;
+    for (uint32_t nseg : {2u, 4u, 5u}) {
+        alignas(8) uint8_t store[8][64];
+        cp::SegmentBuffer segs[8];
+        // Segment 0 holds only the root pointer; each later one a piece.
+        for (uint32_t i = 0; i < nseg; ++i) segs[i] = cp::SegmentBuffer{store[i], i == 0 ? 1u : 3u, 0};
+        cp::MessageBuilder b(segs, nseg);
+        auto root = b.init_root<C::WriteParams>();  // 1 word: segment 1 (far pointer from segment 0)
+        root.set_text(nseg == 2 ? "x" : "0123456789abcdef");  // 3 words: the next segment
+        // Fill the remaining segments so the message has nseg of them.
+        for (uint32_t i = 0; i < nseg; ++i) {
+            if (segs[i].used_words == 0) {
+                std::memset(store[i], 0, 8);  // an unreferenced null word
+                segs[i].used_words = 1;
+            }
+        }
+        Msg m;
+        size_t n = 0;
+        REQUIRE(b.write_flat(m.buf, sizeof m.buf, &n) == cp::Error::Ok);
+        m.len = static_cast<uint32_t>(n);
+        REQUIRE(b.segment_count() == nseg);
+        kern::decode::ConsoleCall d;
+        const auto v = kern::decode::console(call(C::kInterfaceId, C::Methods::write, &m), &d);
+        INFO("segments " << nseg << " status " << int(v.status));
+        if (nseg <= kern::decode::kMaxSegments) {
+            REQUIRE(v.ok());
+            CHECK(std::string(reinterpret_cast<const char*>(d.bytes.data), d.bytes.size) ==
+                  (nseg == 2 ? "x" : "0123456789abcdef"));
+        } else {
+            CHECK(v.status == Status::malformed_message);
+        }
+    }
+}
+
+TEST_CASE("result encoders: read back by the generated readers, sizes as the kernel reserves them", "[decode]") {
+    alignas(8) uint8_t out[8192];
+    auto reader = [&](uint32_t n, cp::FlatMessageReader<1>& r) {
+        REQUIRE(n != 0);
+        REQUIRE(r.init_flat(out, n) == cp::Error::Ok);
+        REQUIRE(r.validate() == cp::Error::Ok);
+    };
+    {
+        cp::FlatMessageReader<1> r;
+        reader(kern::decode::exit_result(out, sizeof out, -7, 1), r);
+        auto w = r.root<sc::ProcessHandle::WaitResults>();
+        CHECK(w.exit_code() == -7);
+        CHECK(w.reason() == sc::ExitReason::Killed);
+    }
+    {
+        // Endpoint.receive: the size the endpoint allocates is exactly what it writes.
+        std::vector<uint8_t> params(37, 0x5a);
+        kern::decode::Incoming ic;
+        ic.call_id = 1;
+        ic.badge = 2;
+        ic.interface_id = 3;
+        ic.method = 4;
+        ic.params = params.data();
+        ic.params_len = 37;
+        ic.cap_count = 2;
+        ic.first_cap_slot = 9;
+        // One byte short: refused (what it wrote inside the room is not a message).
+        CHECK(kern::decode::receive_result(out, kern::decode::receive_result_size(37) - 1, &ic, false) == 0);
+        const uint32_t n = kern::decode::receive_result(out, sizeof out, &ic, false);
+        CHECK(n == kern::decode::receive_result_size(37));
+        cp::FlatMessageReader<1> r;
+        reader(n, r);
+        auto c = r.root<sc::Endpoint::ReceiveResults>().call();
+        CHECK(c.call_id() == 1);
+        CHECK(c.badge() == 2);
+        CHECK(c.interface_id() == 3);
+        CHECK(c.method() == 4);
+        CHECK(c.params().size() == 37);
+        CHECK(c.params()[36] == 0x5a);
+        CHECK(c.cap_count() == 2);
+        CHECK(c.first_cap_slot() == 9);
+    }
+    {
+        cp::FlatMessageReader<1> r;
+        reader(kern::decode::receive_result(out, sizeof out, nullptr, true), r);
+        auto rr = r.root<sc::Endpoint::ReceiveResults>();
+        CHECK(rr.timed_out());
+        CHECK_FALSE(rr.has_call());
+    }
+    {
+        const uint32_t n = kern::decode::spawn_result(out, sizeof out, 77);
+        cp::FlatMessageReader<1> r;
+        REQUIRE(r.init_flat(out, n) == cp::Error::Ok);
+        uint32_t slots[1] = {123};
+        r.set_cap_table(cp::CapTable{slots, 1});
+        REQUIRE(r.validate() == cp::Error::Ok);
+        auto s = r.root<sc::ProcessSpawner::SpawnResults>();
+        CHECK(s.process_id() == 77);
+        CHECK(s.handle().valid);
+        CHECK(s.handle().slot == 123);
+    }
+    {
+        static const char* names[3] = {"init", "", "bench-worker"};
+        auto name = [](uint32_t i, uint32_t* len) {
+            *len = static_cast<uint32_t>(std::strlen(names[i]));
+            return names[i];
+        };
+        cp::FlatMessageReader<1> r;
+        reader(kern::decode::modules_result(out, sizeof out, 3, name), r);
+        auto l = r.root<sc::ProcessSpawner::ModulesResults>().names();
+        REQUIRE(l.size() == 3);
+        CHECK(std::string(l[2].c_str()) == "bench-worker");
+        CHECK(l[1].size() == 0);
+    }
+    {
+        uint8_t* bytes = nullptr;
+        const uint32_t n = kern::decode::memory_read_result(out, sizeof out, 4096, &bytes);
+        REQUIRE(bytes != nullptr);
+        std::memset(bytes, 0xee, 4096);
+        cp::FlatMessageReader<1> r;
+        reader(n, r);
+        auto d = r.root<sc::MemoryObject::ReadResults>().bytes();
+        CHECK(d.size() == 4096);
+        CHECK(d[4095] == 0xee);
+        CHECK(kern::decode::memory_read_result(out, 100, 4096, &bytes) == 0);
+        CHECK(bytes == nullptr);
+    }
+    CHECK(kern::decode::park_wake_result(out, 15, 3) == 0);  // no room for the framing: nothing written
+}
