@@ -3,6 +3,7 @@
 
 #include "capos/abi/layout.h"
 #include "capos/capnp/capnp.h"
+#include "capos/schema/endpoint.capnp.h"
 #include "capos/schema/placement.capnp.h"
 #include "capos/schema/scheduler.capnp.h"
 #include "capos/schema/thread.capnp.h"
@@ -221,13 +222,18 @@ void arm_receive() {
 }
 
 bool reply(uint64_t call_id, capos::abi::Status st, const void* results, uint32_t rlen) {
-  kern::wire::Builder b(g_reply, sizeof g_reply);
-  auto root = b.root(2, 2);
-  kern::wire::Builder::set_u64(root, 0, call_id);
-  kern::wire::Builder::set_u32(root, 2, static_cast<uint32_t>(static_cast<int32_t>(st)));
-  if (rlen != 0) b.set_data(root, 0, results, rlen);
-  uint32_t n = b.finish();
-  if (n == 0) return false;
+  // Endpoint.ReplyParams through the generated bindings. Not libcap's
+  // encode_reply: it takes at most 4 KB of results, and an exportState
+  // snapshot may be larger; this server replies from one thread.
+  alignas(8) static unsigned char seg[sizeof g_reply];
+  cap::capnp::MessageBuilder b(seg, sizeof seg);
+  auto p = b.init_root<cap::schema::Endpoint::ReplyParams>();
+  p.set_call_id(call_id);
+  p.set_status(static_cast<int32_t>(st));
+  if (rlen != 0) p.set_results(static_cast<const uint8_t*>(results), rlen);
+  size_t n = 0;
+  if (b.error() != cap::capnp::Error::Ok || b.write_flat(g_reply, sizeof g_reply, &n) != cap::capnp::Error::Ok)
+    return false;
   cap::CallArgs a;
   a.cap = g_ep;
   a.method = cap::iface::kEndpointReply;

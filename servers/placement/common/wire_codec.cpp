@@ -1,261 +1,287 @@
-// wire_codec.cpp: PlacementEvent / PlacementDecision / PlacementSnapshot on the wire.
+// wire_codec.cpp: PlacementEvent / PlacementDecision / PlacementSnapshot on the wire,
+// through the generated bindings (capos/schema/placement.capnp.h, scheduler.capnp.h).
 #include "wire_codec.h"
+
+#include "capos/capnp/capnp.h"
+#include "capos/schema/placement.capnp.h"
+#include "capos/schema/scheduler.capnp.h"
 
 namespace placement::codec {
 
-using kern::wire::Builder;
-using kern::wire::Reader;
-using kern::wire::StructView;
+namespace cp = cap::capnp;
+namespace gs = cap::schema;
+using SC = gs::SchedulerControl;
 
 namespace {
-// PlacementEvent union tags (schema order) -> EventKind.
-EventKind kind_of_tag(uint16_t tag) {
-  switch (tag) {
-  case 0: return EventKind::thread_created;
-  case 1: return EventKind::thread_runnable;
-  case 2: return EventKind::thread_blocked;
-  case 3: return EventKind::thread_exited;
-  case 4: return EventKind::cpu_load;
-  case 5: return EventKind::demoted;
-  case 6: return EventKind::deadline_missed;
-  default: return EventKind::none;
-  }
+
+// The builders' segment (write_flat then frames it into the caller's
+// buffer). Large enough for the largest message the server sends: a full
+// thread table in a snapshot, or a batch of decisions.
+alignas(8) unsigned char g_seg[32 * 1024];
+
+uint32_t finish(cp::MessageBuilder& b, void* buf, size_t cap) {
+  size_t n = 0;
+  if (b.error() != cp::Error::Ok || b.write_flat(buf, cap, &n) != cp::Error::Ok) return 0;
+  return static_cast<uint32_t>(n);
 }
-uint16_t tag_of_kind(EventKind k) {
-  switch (k) {
-  case EventKind::thread_created: return 0;
-  case EventKind::thread_runnable: return 1;
-  case EventKind::thread_blocked: return 2;
-  case EventKind::thread_exited: return 3;
-  case EventKind::cpu_load: return 4;
-  case EventKind::demoted: return 5;
-  case EventKind::deadline_missed: return 6;
-  default: return 5;
-  }
+
+template <class Root, class Fn>
+bool read(const void* msg, uint32_t len, Fn&& fn) {
+  cp::FlatMessageReader<1> r;
+  if (r.init_flat(msg, len) != cp::Error::Ok || r.validate() != cp::Error::Ok) return false;
+  return fn(r.root<Root>());
 }
+
+template <class B>
+void put_thread(B t, const Event& e) {
+  t.set_thread_id(e.thread_id);
+  t.set_process_id(e.process_id);
+  t.set_cpu(e.cpu);
+  t.set_weight(e.weight);
+  t.set_run_ns(e.run_ns);
+}
+
+template <class R>
+void get_thread(const R& t, Event& e) {
+  e.thread_id = t.thread_id();
+  e.process_id = t.process_id();
+  e.cpu = t.cpu();
+  e.weight = t.weight();
+  e.run_ns = t.run_ns();
+}
+
 }  // namespace
 
 int decode_events(const void* msg, uint32_t len, Event* out, uint32_t max, uint64_t* dropped) {
-  Reader r;
-  if (!r.init(msg, len).ok()) return -1;
-  if (dropped != nullptr) *dropped = Reader::u64(r.root(), 0);
-  auto l = r.struct_list(r.root(), 0);
-  if (!l.ok()) return -1;
-  uint32_t n = l.value().count < max ? l.value().count : max;
-  for (uint32_t i = 0; i < n; ++i) {
-    StructView s = Reader::list_struct(l.value(), i);
-    Event& e = out[i];
-    e = Event{};
-    e.seq = Reader::u64(s, 0);
-    e.time_ns = Reader::u64(s, 1);
-    e.kind = kind_of_tag(Reader::u16(s, 8));
-    e.cpu = Reader::u32(s, 5);
-    if (e.kind == EventKind::deadline_missed) {
-      e.aux = Reader::u64(s, 3);
-      continue;
+  int n = -1;
+  (void)read<SC::NextEventsResults>(msg, len, [&](const auto& res) {
+    if (dropped != nullptr) *dropped = res.dropped();
+    const auto l = res.events();
+    const uint32_t count = l.size() < max ? l.size() : max;
+    for (uint32_t i = 0; i < count; ++i) {
+      const auto x = l[i];
+      Event& e = out[i];
+      e = Event{};
+      e.seq = x.seq();
+      e.time_ns = x.time_ns();
+      e.cpu = x.cpu();
+      using W = gs::PlacementEvent_Which;
+      switch (x.which()) {
+      // A thread event without its ThreadInfo is malformed (the kernel always sends one).
+      case W::ThreadCreated:
+        if (!x.has_thread_created()) return false;
+        e.kind = EventKind::thread_created;
+        get_thread(x.thread_created(), e);
+        break;
+      case W::ThreadRunnable:
+        if (!x.has_thread_runnable()) return false;
+        e.kind = EventKind::thread_runnable;
+        get_thread(x.thread_runnable(), e);
+        break;
+      case W::ThreadBlocked:
+        if (!x.has_thread_blocked()) return false;
+        e.kind = EventKind::thread_blocked;
+        get_thread(x.thread_blocked(), e);
+        break;
+      case W::ThreadExited:
+        if (!x.has_thread_exited()) return false;
+        e.kind = EventKind::thread_exited;
+        get_thread(x.thread_exited(), e);
+        break;
+      case W::CpuLoad: {
+        if (!x.has_cpu_load()) return false;
+        const auto c = x.cpu_load();
+        e.kind = EventKind::cpu_load;
+        e.cpu = c.cpu();
+        e.runnable = c.runnable();
+        e.run_ns = c.busy_ns();
+        e.aux = c.idle_ns();
+        e.weight = c.weight();
+        break;
+      }
+      case W::Fallback: e.kind = EventKind::demoted; break;
+      case W::DeadlineMissed:
+        e.kind = EventKind::deadline_missed;
+        e.aux = x.deadline_missed();
+        break;
+      default: e.kind = EventKind::none; break;  // a newer kernel's event: ignored
+      }
     }
-    if (e.kind == EventKind::demoted || e.kind == EventKind::none) continue;
-    auto c = r.child(s, 0);
-    if (!c.ok()) return -1;
-    const StructView& x = c.value();
-    if (e.kind == EventKind::cpu_load) {
-      e.cpu = Reader::u32(x, 0);
-      e.runnable = Reader::u32(x, 1);
-      e.run_ns = Reader::u64(x, 1);
-      e.aux = Reader::u64(x, 2);
-      e.weight = Reader::u32(x, 6);
-    } else {
-      e.thread_id = Reader::u64(x, 0);
-      e.process_id = Reader::u64(x, 1);
-      e.cpu = Reader::u32(x, 4);
-      e.weight = Reader::u32(x, 5);
-      e.run_ns = Reader::u64(x, 3);
-    }
-  }
-  return static_cast<int>(n);
+    n = static_cast<int>(count);
+    return true;
+  });
+  return n;
 }
 
 uint32_t encode_events(void* buf, size_t cap, const Event* ev, size_t n, uint64_t dropped) {
-  Builder b(buf, cap);
-  Builder::Struct root = b.root(1, 1);
-  Builder::set_u64(root, 0, dropped);
-  Builder::Struct first;
-  b.struct_list(root, 0, static_cast<uint32_t>(n), 4, 1, &first);
-  for (size_t i = 0; i < n && b.ok(); ++i) {
-    Builder::Struct e{first.data + i * 5, first.data + i * 5 + 4, 4, 1};
-    Builder::set_u64(e, 0, ev[i].seq);
-    Builder::set_u64(e, 1, ev[i].time_ns);
-    Builder::set_u16(e, 8, tag_of_kind(ev[i].kind));
-    Builder::set_u32(e, 5, ev[i].cpu);
-    if (ev[i].kind == EventKind::deadline_missed) {
-      Builder::set_u64(e, 3, ev[i].aux);
-    } else if (ev[i].kind == EventKind::cpu_load) {
-      Builder::Struct c = b.child(e, 0, 4, 0);
-      Builder::set_u32(c, 0, ev[i].cpu);
-      Builder::set_u32(c, 1, ev[i].runnable);
-      Builder::set_u64(c, 1, ev[i].run_ns);
-      Builder::set_u64(c, 2, ev[i].aux);
-      Builder::set_u32(c, 6, ev[i].weight);
-    } else if (ev[i].kind != EventKind::demoted) {
-      Builder::Struct t = b.child(e, 0, 5, 0);
-      Builder::set_u64(t, 0, ev[i].thread_id);
-      Builder::set_u64(t, 1, ev[i].process_id);
-      Builder::set_u32(t, 4, ev[i].cpu);
-      Builder::set_u32(t, 5, ev[i].weight);
-      Builder::set_u64(t, 3, ev[i].run_ns);
+  cp::MessageBuilder b(g_seg, sizeof g_seg);
+  auto res = b.init_root<SC::NextEventsResults>();
+  res.set_dropped(dropped);
+  auto l = res.init_events(static_cast<uint32_t>(n));
+  for (size_t i = 0; i < n && b.error() == cp::Error::Ok; ++i) {
+    auto e = l[static_cast<uint32_t>(i)];
+    const Event& x = ev[i];
+    e.set_seq(x.seq);
+    e.set_time_ns(x.time_ns);
+    e.set_cpu(x.cpu);
+    switch (x.kind) {
+    case EventKind::thread_created: put_thread(e.init_thread_created(), x); break;
+    case EventKind::thread_runnable: put_thread(e.init_thread_runnable(), x); break;
+    case EventKind::thread_blocked: put_thread(e.init_thread_blocked(), x); break;
+    case EventKind::thread_exited: put_thread(e.init_thread_exited(), x); break;
+    case EventKind::cpu_load: {
+      auto c = e.init_cpu_load();
+      c.set_cpu(x.cpu);
+      c.set_runnable(x.runnable);
+      c.set_busy_ns(x.run_ns);
+      c.set_idle_ns(x.aux);
+      c.set_weight(x.weight);
+      break;
+    }
+    case EventKind::deadline_missed: e.set_deadline_missed(x.aux); break;
+    default: (void)e.fallback(); break;  // demoted (and none): the fallback member
     }
   }
-  return b.finish();
+  return finish(b, buf, cap);
 }
 
 uint32_t encode_place(void* buf, size_t cap, uint64_t epoch, const Decision* d, size_t n) {
-  Builder b(buf, cap);
-  Builder::Struct root = b.root(1, 1);
-  Builder::set_u64(root, 0, epoch);
-  Builder::Struct first;
-  b.struct_list(root, 0, static_cast<uint32_t>(n), 5, 0, &first);
-  for (size_t i = 0; i < n && b.ok(); ++i) {
-    Builder::Struct e{first.data + i * 5, first.data + i * 5 + 5, 5, 0};
+  cp::MessageBuilder b(g_seg, sizeof g_seg);
+  auto p = b.init_root<SC::PlaceParams>();
+  p.set_epoch(epoch);
+  auto l = p.init_decisions(static_cast<uint32_t>(n));
+  for (size_t i = 0; i < n && b.error() == cp::Error::Ok; ++i) {
+    auto e = l[static_cast<uint32_t>(i)];
     const Decision& x = d[i];
-    Builder::set_u64(e, 0, x.answers_seq);
+    e.set_answers_seq(x.answers_seq);
     switch (x.kind) {
     case DecisionKind::assign:
-      if (x.cpu_mask != 0) {  // assignSet
-        Builder::set_u16(e, 10, 6);
-        Builder::set_u64(e, 1, x.thread_id);
-        Builder::set_u64(e, 3, x.cpu_mask);
-        Builder::set_u64(e, 4, x.value);
+      if (x.cpu_mask != 0) {
+        auto a = e.assign_set();
+        a.set_thread_id(x.thread_id);
+        a.set_cpu_mask(x.cpu_mask);
+        a.set_slice_ns(x.value);
       } else {
-        Builder::set_u16(e, 10, 0);
-        Builder::set_u64(e, 1, x.thread_id);
-        Builder::set_u32(e, 4, x.cpu);
-        Builder::set_u64(e, 3, x.value);
+        auto a = e.assign();
+        a.set_thread_id(x.thread_id);
+        a.set_cpu(x.cpu);
+        a.set_slice_ns(x.value);
       }
       break;
-    case DecisionKind::thread_weight:
-      Builder::set_u16(e, 10, 2);
-      Builder::set_u64(e, 1, x.thread_id);
-      Builder::set_u32(e, 4, static_cast<uint32_t>(x.value));
-      break;
-    case DecisionKind::process_weight:
-      Builder::set_u16(e, 10, 5);
-      Builder::set_u64(e, 1, x.process_id);
-      Builder::set_u32(e, 4, static_cast<uint32_t>(x.value));
-      break;
-    case DecisionKind::slice:
-      Builder::set_u16(e, 10, 7);
-      Builder::set_u64(e, 1, x.thread_id);
-      Builder::set_u64(e, 3, x.value);
-      break;
-    case DecisionKind::default_slice:
-      Builder::set_u16(e, 10, 3);
-      Builder::set_u64(e, 1, x.value);
-      break;
-    default:
-      Builder::set_u16(e, 10, 4);
+    case DecisionKind::thread_weight: {
+      auto w = e.thread_weight();
+      w.set_thread_id(x.thread_id);
+      w.set_weight(static_cast<uint32_t>(x.value));
       break;
     }
+    case DecisionKind::process_weight: {
+      auto w = e.process_weight();
+      w.set_process_id(x.process_id);
+      w.set_weight(static_cast<uint32_t>(x.value));
+      break;
+    }
+    case DecisionKind::slice: {
+      auto s = e.thread_slice();
+      s.set_thread_id(x.thread_id);
+      s.set_slice_ns(x.value);
+      break;
+    }
+    case DecisionKind::default_slice: e.set_default_slice(x.value); break;
+    default: e.set_none(); break;
+    }
   }
-  return b.finish();
+  return finish(b, buf, cap);
 }
 
 namespace {
 
-// Fills a PlacementSnapshot struct (dw 4 pw 4) built in b.
-void fill_snapshot(Builder& b, Builder::Struct& root, const PolicyState& s, uint64_t epoch) {
-  // ThreadPlacement: dw 6 pw 0; CpuState: dw 2 pw 0.
-  Builder::set_u64(root, 0, epoch);
-  Builder::set_u64(root, 1, s.last_seq);
-  Builder::set_u32(root, 4, s.version);
-  Builder::set_u64(root, 3, s.default_slice_ns);
+void fill_snapshot(gs::PlacementSnapshot_Builder root, const PolicyState& s, uint64_t epoch) {
+  root.set_epoch(epoch);
+  root.set_last_seq(s.last_seq);
+  root.set_version(s.version);
+  root.set_default_slice_ns(s.default_slice_ns);
   uint32_t nl = 0;
   while (nl < sizeof s.policy && s.policy[nl] != '\0') ++nl;
-  b.set_text(root, 0, s.policy, nl);
-  Builder::Struct c0;
-  b.struct_list(root, 1, s.ncpus, 2, 0, &c0);
-  for (uint32_t c = 0; c < s.ncpus && b.ok(); ++c) {
-    Builder::Struct e{c0.data + c * 2, c0.data + c * 2 + 2, 2, 0};
-    Builder::set_u32(e, 0, c);
-    Builder::set_bit(e, 32, true);
+  root.set_policy(s.policy, nl);
+  auto cpus = root.init_cpus(s.ncpus);
+  for (uint32_t c = 0; c < s.ncpus; ++c) {
+    auto e = cpus[c];
+    e.set_cpu(c);
+    e.set_online(true);
   }
-  Builder::Struct t0;
-  b.struct_list(root, 2, s.nthreads, 6, 0, &t0);
-  for (uint32_t i = 0; i < s.nthreads && b.ok(); ++i) {
-    Builder::Struct e{t0.data + i * 6, t0.data + i * 6 + 6, 6, 0};
+  auto threads = root.init_threads(s.nthreads);
+  for (uint32_t i = 0; i < s.nthreads; ++i) {
+    auto e = threads[i];
     const ThreadPlacement& t = s.threads[i];
-    Builder::set_u64(e, 0, t.thread_id);
-    Builder::set_u64(e, 1, t.process_id);
-    Builder::set_u32(e, 4, t.cpu);
-    Builder::set_u32(e, 5, t.weight);
-    Builder::set_u64(e, 3, t.slice_ns);
-    Builder::set_u64(e, 4, t.vruntime_ns);
-    Builder::set_bit(e, 320, t.runnable);
+    e.set_thread_id(t.thread_id);
+    e.set_process_id(t.process_id);
+    e.set_cpu(t.cpu);
+    e.set_weight(t.weight);
+    e.set_slice_ns(t.slice_ns);
+    e.set_vruntime_ns(t.vruntime_ns);
+    e.set_runnable(t.runnable);
   }
-  if (s.opaque_len != 0) b.set_data(root, 3, s.opaque, s.opaque_len);
+  if (s.opaque_len != 0) root.set_opaque(s.opaque, s.opaque_len);
 }
 
-bool read_snapshot(const Reader& r, const StructView& root, PolicyState& s) {
+// False if malformed. Every exporter names its policy, so a snapshot
+// without a name is refused: that is also what a pointer of another kind
+// read as the snapshot looks like (the generated readers give defaults
+// where the hand reader refused), e.g. a bare snapshot taken for
+// exportState results.
+bool read_snapshot(const gs::PlacementSnapshot_Reader& root, PolicyState& s) {
   s = PolicyState{};
-  s.last_seq = Reader::u64(root, 1);
-  s.version = Reader::u32(root, 4);
-  s.default_slice_ns = Reader::u64(root, 3);
-  auto name = r.text(root, 0);
-  if (!name.ok()) return false;
-  for (uint32_t i = 0; i < name.value().size && i + 1 < sizeof s.policy; ++i)
-    s.policy[i] = static_cast<char>(name.value().data[i]);
-  auto cpus = r.struct_list(root, 1);
-  auto threads = r.struct_list(root, 2);
-  if (!cpus.ok() || !threads.ok()) return false;
-  if (cpus.value().count > kMaxCpus || threads.value().count > kMaxThreads) return false;
-  s.ncpus = cpus.value().count;
-  s.nthreads = threads.value().count;
+  if (!root.has_policy() || root.policy().size() == 0) return false;
+  s.last_seq = root.last_seq();
+  s.version = root.version();
+  s.default_slice_ns = root.default_slice_ns();
+  const auto name = root.policy();
+  for (uint32_t i = 0; i < name.size() && i + 1 < sizeof s.policy; ++i) s.policy[i] = name.data()[i];
+  const auto cpus = root.cpus();
+  const auto threads = root.threads();
+  if (cpus.size() > kMaxCpus || threads.size() > kMaxThreads) return false;
+  s.ncpus = cpus.size();
+  s.nthreads = threads.size();
   for (uint32_t i = 0; i < s.nthreads; ++i) {
-    StructView e = Reader::list_struct(threads.value(), i);
+    const auto e = threads[i];
     ThreadPlacement& t = s.threads[i];
-    t.thread_id = Reader::u64(e, 0);
-    t.process_id = Reader::u64(e, 1);
-    t.cpu = Reader::u32(e, 4);
-    t.weight = Reader::u32(e, 5);
-    t.slice_ns = Reader::u64(e, 3);
-    t.vruntime_ns = Reader::u64(e, 4);
-    t.runnable = Reader::bit(e, 320);
+    t.thread_id = e.thread_id();
+    t.process_id = e.process_id();
+    t.cpu = e.cpu();
+    t.weight = e.weight();
+    t.slice_ns = e.slice_ns();
+    t.vruntime_ns = e.vruntime_ns();
+    t.runnable = e.runnable();
   }
-  auto op = r.data(root, 3);
-  if (!op.ok() || op.value().size > sizeof s.opaque) return false;
-  s.opaque_len = op.value().size;
-  for (uint32_t i = 0; i < s.opaque_len; ++i) s.opaque[i] = op.value().data[i];
+  const auto op = root.opaque();
+  if (op.size() > sizeof s.opaque) return false;
+  s.opaque_len = op.size();
+  for (uint32_t i = 0; i < s.opaque_len; ++i) s.opaque[i] = op.data()[i];
   return true;
 }
 
 }  // namespace
 
 uint32_t encode_snapshot(void* buf, size_t cap, const PolicyState& s, uint64_t epoch) {
-  Builder b(buf, cap);
-  Builder::Struct root = b.root(4, 4);
-  fill_snapshot(b, root, s, epoch);
-  return b.finish();
+  cp::MessageBuilder b(g_seg, sizeof g_seg);
+  fill_snapshot(b.init_root<gs::PlacementSnapshot>(), s, epoch);
+  return finish(b, buf, cap);
 }
 
 bool decode_snapshot(const void* msg, uint32_t len, PolicyState& s) {
-  Reader r;
-  if (!r.init(msg, len).ok()) return false;
-  return read_snapshot(r, r.root(), s);
+  return read<gs::PlacementSnapshot>(msg, len, [&](const auto& root) { return read_snapshot(root, s); });
 }
 
 uint32_t encode_export_results(void* buf, size_t cap, const PolicyState& s, uint64_t epoch) {
-  // Placement.exportState results: dw 0 pw 1, the snapshot in pointer 0.
-  Builder b(buf, cap);
-  Builder::Struct root = b.root(0, 1);
-  Builder::Struct snap = b.child(root, 0, 4, 4);
-  fill_snapshot(b, snap, s, epoch);
-  return b.finish();
+  cp::MessageBuilder b(g_seg, sizeof g_seg);
+  fill_snapshot(b.init_root<gs::Placement::ExportStateResults>().init_snapshot(), s, epoch);
+  return finish(b, buf, cap);
 }
 
 bool decode_export_results(const void* msg, uint32_t len, PolicyState& s) {
-  Reader r;
-  if (!r.init(msg, len).ok()) return false;
-  auto snap = r.child(r.root(), 0);
-  return snap.ok() && read_snapshot(r, snap.value(), s);
+  return read<gs::Placement::ExportStateResults>(msg, len, [&](const auto& res) {
+    return res.has_snapshot() && read_snapshot(res.snapshot(), s);
+  });
 }
 
 }  // namespace placement::codec

@@ -1,15 +1,18 @@
 // wire_codec.h: Cap'n Proto encodings the placement servers speak (events, decisions, snapshots).
 //
-// Layouts are those `capnp compile -ocapnp schema/placement.capnp` prints;
-// the encoders use the small one-segment wire reader/builder the kernel
-// uses too (microkernel/lib/capnp_wire), so the same code runs in the
-// freestanding server and in the host tests.
+// Encoded and decoded with the bindings capnpc-capos generates from
+// schema/placement.capnp and schema/scheduler.capnp (runtime:
+// schema/runtime), so the same code runs in the freestanding server and in
+// the host tests; until 2026-12 it used the kernel's hand-written
+// one-segment reader/builder (microkernel/lib/capnp_wire.h), which user
+// space no longer includes. Messages are single-segment, flat, as the
+// kernel writes and reads them. Not reentrant: the encoders build in one
+// static scratch segment (the server encodes on one thread).
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/capnp_wire.h"
 #include "policy.h"
 
 namespace placement::codec {
