@@ -8,6 +8,7 @@
 //                        [--dump N]  only the N-th trace dump of the log (default: each dump, checked alone)
 //   placement-tool sim <policy> <ncpus> <threads> [--weights a,b,..]   prints a trace to stdout
 //   placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]   weighted CPU shares agree?
+//   placement-tool timeline <trace> [--cols N] [--tsc-per-us N] [--dump N]   a text per-CPU timeline (timeline.h)
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -20,6 +21,7 @@
 #include "policies.h"
 #include "replay.h"
 #include "sim.h"
+#include "timeline.h"
 #include "trace_io.h"
 
 namespace {
@@ -30,6 +32,7 @@ int usage() {
                "                                [--idle-grace-us N] [--min-jain X] [--policy SPEC [--ncpus N]] [--dump N]\n"
                "       placement-tool sim <policy> <ncpus> <threads> [--weights w1,w2,...] [--ticks N]\n"
                "       placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]\n"
+               "       placement-tool timeline <trace> [--cols N] [--tsc-per-us N] [--dump N]\n"
                "       (a policy is a spec: name[:key=value,...], e.g. fair-share:slice_ms=4; `--policy SPEC` may\n"
                "        stand in front of replay's and sim's other words instead of <policy>)\n");
   return 2;
@@ -165,6 +168,37 @@ int main(int argc, char** argv) {
     std::printf("shares: by=%s threads=%d spread=%.3f tolerance=%.3f -> %s\n", by_ticks ? "ticks" : "tsc", n, spread,
                 tol, n >= 2 && spread <= tol ? "PASS" : "FAIL");
     return n >= 2 && spread <= tol ? 0 : 1;
+  }
+  if (cmd == "timeline") {
+    // One timeline per trace dump in the log (split_dumps), or only dump N (1-based).
+    replay::TimelineOptions o;
+    int dump = 0;
+    for (int i = 3; i + 1 < argc; i += 2) {
+      if (!std::strcmp(argv[i], "--cols")) o.cols = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 0));
+      else if (!std::strcmp(argv[i], "--tsc-per-us")) o.tsc_per_us = std::strtoull(argv[i + 1], nullptr, 0);
+      else if (!std::strcmp(argv[i], "--dump")) dump = std::atoi(argv[i + 1]);
+      else return usage();
+    }
+    if (o.cols == 0 || o.cols > 1000) {
+      std::fprintf(stderr, "placement-tool timeline: --cols must be 1..1000\n");
+      return 2;
+    }
+    const std::string text = replay::read_text_file(argv[2]);
+    const auto dumps = replay::split_dumps(text);
+    if (dump < 0 || dump > static_cast<int>(dumps.size())) {
+      std::fprintf(stderr, "placement-tool timeline: --dump %d: the log holds %zu dump(s)\n", dump, dumps.size());
+      return 2;
+    }
+    bool any = false;
+    for (size_t d = 0; d < dumps.size(); ++d) {
+      if (dump != 0 && static_cast<int>(d) + 1 != dump) continue;
+      const auto recs = replay::parse_trace_text(dumps[d]);
+      if (dumps.size() > 1) std::printf("dump %zu:\n", d + 1);
+      const std::string t = replay::timeline(recs, o);
+      std::fputs(t.c_str(), stdout);
+      any = any || t.rfind("no switch-in", 0) != 0;
+    }
+    return any ? 0 : 1;
   }
   if (cmd == "sim" && argc >= 5) {
     auto p = policy_or_complain(argv[2]);
