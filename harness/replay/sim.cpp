@@ -394,6 +394,34 @@ uint64_t Sim::cpu_ticks_of(uint64_t tid) const {
   return 0;
 }
 
+std::string Sim::summary() const {
+  uint64_t total = 0;
+  uint32_t done = 0;
+  for (const T& t : threads_) {
+    total += t.ran;
+    done += t.st == St::exited ? 1 : 0;
+  }
+  char buf[96];
+  std::snprintf(buf, sizeof buf, "sim: ticks=%llu (%.1f ms) finished=%u/%zu cpu_busy=",
+                static_cast<unsigned long long>(tick_), static_cast<double>(tick_ * opt_.tick_us) / 1000.0, done,
+                threads_.size());
+  std::string out = buf;
+  for (size_t c = 0; c < cpus_.size(); ++c) {
+    const uint64_t all = cpus_[c].busy + cpus_[c].idle;
+    std::snprintf(buf, sizeof buf, "%s%zu:%.1f%%", c == 0 ? "" : ",", c,
+                  all == 0 ? 0.0 : 100.0 * static_cast<double>(cpus_[c].busy) / static_cast<double>(all));
+    out += buf;
+  }
+  out += " share=";
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    const T& t = threads_[i];
+    std::snprintf(buf, sizeof buf, "%s%llu:%.1f%%/w%u", i == 0 ? "" : ",", static_cast<unsigned long long>(t.tid),
+                  total == 0 ? 0.0 : 100.0 * static_cast<double>(t.ran) / static_cast<double>(total), t.spec.weight);
+    out += buf;
+  }
+  return out;
+}
+
 bool Sim::finished(uint64_t tid) const {
   for (const T& t : threads_)
     if (t.tid == tid) return t.st == St::exited;

@@ -70,6 +70,10 @@ public:
   placement::Policy* policy() const { return policy_; }
   // Threads alive in the simulated kernel (for hot-swap bookkeeping checks).
   std::vector<uint64_t> live_threads() const;
+  // One line: ticks simulated (the makespan when every thread finished) and
+  // their time, threads finished, each CPU's busy share of the ticks, and
+  // each thread's share of all CPU ticks given (with its weight).
+  std::string summary() const;
 
 private:
   enum class St { unborn, runnable, running, blocked, exited };

@@ -6,7 +6,8 @@
 //   placement-tool check <trace.log> [--tsc-per-us N] [--cpus N] [--max-wait-us N] [--max-idle-waiting F] [--idle-grace-us N] [--min-jain X]
 //                        [--policy SPEC [--ncpus N]]  also replays the trace under SPEC (must be identical)
 //                        [--dump N]  only the N-th trace dump of the log (default: each dump, checked alone)
-//   placement-tool sim <policy> <ncpus> <threads> [--weights a,b,..]   prints a trace to stdout
+//   placement-tool sim <policy> <ncpus> <threads> [--weights a,b,..] [--work ..] [--burst ..] [--block ..] [--start ..]
+//                                     prints a trace to stdout and a summary line (Sim::summary) to stderr
 //   placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]   weighted CPU shares agree?
 //   placement-tool timeline <trace> [--cols N] [--tsc-per-us N] [--dump N]   a text per-CPU timeline (timeline.h)
 #include <algorithm>
@@ -30,7 +31,8 @@ int usage() {
                "usage: placement-tool replay <policy> <ncpus> <trace>\n"
                "       placement-tool check <trace> [--tsc-per-us N] [--cpus N] [--max-wait-us N] [--max-idle-waiting F]\n"
                "                                [--idle-grace-us N] [--min-jain X] [--policy SPEC [--ncpus N]] [--dump N]\n"
-               "       placement-tool sim <policy> <ncpus> <threads> [--weights w1,w2,...] [--ticks N]\n"
+               "       placement-tool sim <policy> <ncpus> <threads> [--weights w,..] [--work t,..] [--burst t,..]\n"
+               "                          [--block t,..] [--start t,..] [--ticks N]   (per-thread lists, in ticks)\n"
                "       placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]\n"
                "       placement-tool timeline <trace> [--cols N] [--tsc-per-us N] [--dump N]\n"
                "       (a policy is a spec: name[:key=value,...], e.g. fair-share:slice_ms=4; `--policy SPEC` may\n"
@@ -206,29 +208,56 @@ int main(int argc, char** argv) {
     replay::SimOptions o;
     o.ncpus = static_cast<uint32_t>(std::atoi(argv[3]));
     int n = std::atoi(argv[4]);
-    std::string weights;
+    // Per-thread lists, comma-separated; a list shorter than the thread
+    // count repeats its last value (so `--work 300` gives every thread 300).
+    std::vector<uint64_t> weights, work, burst, block, start;
     uint64_t ticks = 2000;
+    bool ok = true;
+    auto list = [&ok](const char* text) {
+      std::vector<uint64_t> v;
+      for (const char* c = text; *c != '\0';) {
+        char* end = nullptr;
+        v.push_back(std::strtoull(c, &end, 0));
+        if (end == c || (*end != ',' && *end != '\0')) {
+          ok = false;
+          break;
+        }
+        c = *end == ',' ? end + 1 : end;
+      }
+      if (v.empty()) ok = false;
+      return v;
+    };
     for (int i = 5; i + 1 < argc; i += 2) {
-      if (!std::strcmp(argv[i], "--weights")) weights = argv[i + 1];
+      if (!std::strcmp(argv[i], "--weights")) weights = list(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--work")) work = list(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--burst")) burst = list(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--block")) block = list(argv[i + 1]);
+      else if (!std::strcmp(argv[i], "--start")) start = list(argv[i + 1]);
       else if (!std::strcmp(argv[i], "--ticks")) ticks = std::strtoull(argv[i + 1], nullptr, 0);
       else return usage();
     }
+    if (!ok || n <= 0 || o.ncpus == 0) {
+      std::fprintf(stderr, "placement-tool sim: bad thread count, CPU count or list (numbers separated by commas)\n");
+      return 2;
+    }
+    auto at = [](const std::vector<uint64_t>& v, int i, uint64_t dflt) {
+      return v.empty() ? dflt : v[std::min<size_t>(static_cast<size_t>(i), v.size() - 1)];
+    };
     replay::Sim sim(o, &p->get());
-    size_t pos = 0;
     for (int i = 0; i < n; ++i) {
       replay::SimThreadSpec s;
       s.pid = static_cast<uint64_t>(i + 1);
-      s.work_ticks = 500;
-      if (!weights.empty()) {
-        size_t e = weights.find(',', pos);
-        s.weight = static_cast<uint32_t>(std::atoi(weights.substr(pos, e - pos).c_str()));
-        pos = e == std::string::npos ? weights.size() : e + 1;
-      }
+      s.weight = static_cast<uint32_t>(at(weights, i, s.weight));
+      s.work_ticks = at(work, i, 500);
+      s.burst_ticks = at(burst, i, 0);
+      s.block_ticks = at(block, i, 0);
+      s.start_tick = at(start, i, 0);
       (void)sim.add_thread(s);
     }
     bool done = sim.run(ticks);
     std::cout << replay::format_records(sim.trace());
     for (auto& l : sim.log) std::cerr << l << "\n";
+    std::cerr << sim.summary() << "\n";
     return done ? 0 : 1;
   }
   return usage();

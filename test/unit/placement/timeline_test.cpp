@@ -1,8 +1,10 @@
-// timeline_test.cpp: the text per-CPU timeline (harness/replay/timeline.h).
+// timeline_test.cpp: the text per-CPU timeline (harness/replay/timeline.h) and the simulator's summary line.
 #include <catch2/catch_test_macros.hpp>
 #include <string>
 #include <vector>
 
+#include "../../servers/placement/fair-share/fair_share.h"
+#include "sim.h"
 #include "timeline.h"
 
 namespace {
@@ -59,4 +61,31 @@ TEST_CASE("timeline: a CPU before its first switch-in is blank; microseconds whe
 
 TEST_CASE("timeline: no switch-in records is said, not drawn", "[timeline]") {
   CHECK(replay::timeline({}, replay::TimelineOptions{}) == "no switch-in records\n");
+}
+
+TEST_CASE("sim summary: makespan, per-CPU busy share, per-thread share with weight", "[sim-summary]") {
+  placement::FairShare fs;
+  replay::SimOptions o;
+  o.ncpus = 2;
+  replay::Sim sim(o, &fs);
+  replay::SimThreadSpec a;
+  a.pid = 1;
+  a.work_ticks = 100;
+  replay::SimThreadSpec b = a;
+  b.pid = 2;
+  b.work_ticks = 50;
+  b.burst_ticks = 5;   // runs 5 ticks, blocks 5
+  b.block_ticks = 5;
+  const uint64_t ta = sim.add_thread(a);
+  const uint64_t tb = sim.add_thread(b);
+  REQUIRE(sim.run(5000));
+  const std::string s = sim.summary();
+  INFO(s);
+  CHECK(s.find("sim: ticks=" + std::to_string(sim.ticks()) + " (") == 0);
+  CHECK(s.find("finished=2/2 cpu_busy=0:") != std::string::npos);
+  // All CPU ticks given: 150; a got 100 of them, b 50.
+  CHECK(s.find(std::to_string(ta) + ":66.7%/w1024") != std::string::npos);
+  CHECK(s.find(std::to_string(tb) + ":33.3%/w1024") != std::string::npos);
+  // b blocks half the time, so the run lasts at least a's 100 ticks.
+  CHECK(sim.ticks() >= 100);
 }
