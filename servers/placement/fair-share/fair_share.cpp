@@ -78,77 +78,24 @@ uint32_t FairShare::choose(const ThreadPlacement& t, uint32_t kernel_cpu) const 
   return best;
 }
 
-bool FairShare::balance_move(const Event& e, Decisions& out) {
-  uint32_t hi = 0, lo = 0;
-  uint64_t hi_load = 0, lo_load = ~0ull;
-  for (uint32_t c = 0; c < ncpus_; ++c) {
-    const uint64_t l = cpu_load(c, 0);
-    if (l > hi_load) {
-      hi_load = l;
-      hi = c;
-    }
-    if (l < lo_load) {
-      lo_load = l;
-      lo = c;
-    }
-  }
-  if (hi == lo || hi_load <= lo_load) return false;
-  const uint64_t gap = hi_load - lo_load;
-  // Moving weight w from hi to lo narrows the gap iff w < gap; the move
-  // that narrows it most takes the weight nearest gap / 2. Each move lowers
-  // the sum of squared loads, so repeated reports settle (no ping-pong).
-  ThreadPlacement* best = nullptr;
-  uint64_t best_dist = ~0ull;
-  for (uint32_t i = 0; i < threads_.n; ++i) {
-    ThreadPlacement& t = threads_.t[i];
-    if (!t.runnable || t.cpu != hi) continue;
-    const uint64_t w = eff_weight(t);
-    if (w >= gap) continue;
-    const uint64_t dist = 2 * w > gap ? 2 * w - gap : gap - 2 * w;
-    if (dist < best_dist) {
-      best_dist = dist;
-      best = &t;
-    }
-  }
-  if (best == nullptr) return false;
-  best->cpu = lo;
-  best->moved_seq = e.seq;
-  best->slice_ns = slice_for(*best);
-  out.push(assign(0, best->thread_id, lo, best->slice_ns));
-  return true;
-}
-
 void FairShare::rebalance(const Event& e, Decisions& out) {
   if (e.cpu >= ncpus_) return;
   reported_[e.cpu] = e.runnable;
   if (e.runnable != 0) {
-    if (ncpus_ < 2) return;
-    // Weighted balance first: a thread's weight is often known only after
-    // it has been placed (it set it while running and the kernel told us at
-    // its next wake-up), so arrival-order placement can leave one CPU with
-    // far more weight than another, and slices only share each CPU.
-    if (balance_move(e, out)) return;
-    if (++load_reports_ % kRotateEvery != 0) return;
+    if (ncpus_ < 2 || ++load_reports_ % kRotateEvery != 0) return;
     uint32_t runnable = 0;
     for (uint32_t i = 0; i < threads_.n; ++i) runnable += threads_.t[i].runnable ? 1 : 0;
     if (runnable <= ncpus_) return;  // nobody shares a CPU: nothing to even out
     uint32_t other = (e.cpu + 1) % ncpus_;
-    // Swap two threads of the same effective weight only: the loads stay
-    // as balanced as they were, and CPUs that run slower for reasons the
-    // policy cannot see do not shortchange the same thread of a class.
     ThreadPlacement* a = nullptr;
     ThreadPlacement* b = nullptr;
     for (uint32_t i = 0; i < threads_.n; ++i) {
       ThreadPlacement& t = threads_.t[i];
-      if (t.runnable && t.cpu == e.cpu && (a == nullptr || t.moved_seq < a->moved_seq)) a = &t;
+      if (!t.runnable) continue;
+      if (t.cpu == e.cpu && (a == nullptr || t.moved_seq < a->moved_seq)) a = &t;
+      if (t.cpu == other && (b == nullptr || t.moved_seq < b->moved_seq)) b = &t;
     }
-    if (a == nullptr) return;
-    const uint64_t wa = eff_weight(*a);
-    for (uint32_t i = 0; i < threads_.n; ++i) {
-      ThreadPlacement& t = threads_.t[i];
-      if (t.runnable && t.cpu == other && eff_weight(t) == wa && (b == nullptr || t.moved_seq < b->moved_seq)) b = &t;
-    }
-    if (b == nullptr) return;
+    if (a == nullptr || b == nullptr) return;
     a->cpu = other;
     b->cpu = e.cpu;
     a->moved_seq = b->moved_seq = e.seq;

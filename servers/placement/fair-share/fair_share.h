@@ -16,19 +16,11 @@
 // otherwise it goes to the least loaded CPU. When a load report says a CPU
 // is idle while another has a queue (two or more runnable), one of the
 // queued threads is moved to the idle CPU (an unsolicited assign).
-// Balance: at every load report of a busy CPU, if moving one runnable thread from
-// the most to the least weighted-loaded CPU narrows the gap between them,
-// the one whose weight is nearest half the gap moves. Weights often become
-// known only after placement (a thread that sets its weight while running
-// reports it at its next wake-up), so arrival order alone would leave the
-// CPUs unevenly weighted and each thread short or over its share.
 // Rotation: every kRotateEvery load reports, when CPUs share threads
-// (more runnable threads than CPUs) and the loads are balanced, the
-// longest-resident thread of the reporting CPU swaps places with the
-// longest-resident one of the same effective weight on the next CPU, so
-// CPUs that are slower for reasons the policy cannot see (interrupts, the
-// server itself, a busy host) do not shortchange the same threads, and the
-// loads stay as balanced as they were.
+// (more runnable threads than CPUs), the longest-resident thread of the
+// reporting CPU swaps places with the longest-resident one of the next CPU,
+// so CPUs that are slower for reasons the policy cannot see (interrupts,
+// the server itself, a busy host) do not shortchange the same threads.
 //
 // Argument (Policy::configure): slice_ms=N, the slice of the smallest
 // runnable share, 1..200 ms (default 8). Larger slices mean fewer switches
@@ -66,10 +58,6 @@ private:
   uint64_t cpu_load(uint32_t cpu, uint64_t except_tid) const;
   uint32_t choose(const ThreadPlacement& t, uint32_t kernel_cpu) const;
   void rebalance(const Event& e, Decisions& out);
-  // One move from the most to the least weighted-loaded CPU if it narrows
-  // the gap between them (the thread whose weight is nearest half the gap);
-  // false if none does.
-  bool balance_move(const Event& e, Decisions& out);
   // Re-sizes the slices of runnable threads (except `skip`) whose share
   // changed because the set of runnable threads changed.
   void refresh_slices(uint64_t skip, Decisions& out);
