@@ -1,5 +1,6 @@
 // bench_client.cpp - CPU helpers, spawn_worker and map_shared of the capOS benchmark programs.
 #include "bench_client.h"
+#include "cycles.h"
 
 #include "capos/abi/status.h"
 #include "libcap/calls.h"
@@ -58,6 +59,20 @@ uint64_t map_shared(CapHandle memory, uint64_t bytes) {
     if (va == 0) return 0;
     auto m = cap::process_map(cap::this_ring(), cap::start_info().process(), memory, va, 0, bytes, true, false);
     return m.ok() ? va : 0;
+}
+
+uint64_t measure_tsc_hz(const cap::StartInfo& info) {
+    auto& r = cap::this_ring();
+    const uint64_t a0 = bench::cycles_now();
+    auto n0 = cap::timer_now(r, info.timer());
+    const uint64_t a1 = bench::cycles_now();
+    if (!n0.ok() || !cap::timer_sleep(r, info.timer(), 50'000'000).ok()) return 0;
+    const uint64_t b0 = bench::cycles_now();
+    auto n1 = cap::timer_now(r, info.timer());
+    const uint64_t b1 = bench::cycles_now();
+    if (!n1.ok() || n1.value() <= n0.value()) return 0;
+    const uint64_t cycles = (b0 / 2 + b1 / 2) - (a0 / 2 + a1 / 2);
+    return cycles * 1'000'000'000ull / (n1.value() - n0.value());
 }
 
 }  // namespace benchcap

@@ -18,6 +18,7 @@
 #include "args.h"
 #include "capos/abi/cap.h"
 #include "libcap/result.h"
+#include "libcap/runtime.h"
 #include "libcap/spawn.h"
 
 namespace benchcap {
@@ -77,5 +78,11 @@ using cap::drop_caps;
 
 // Maps `memory` (bytes long) read-write at a fresh address; 0 on failure.
 uint64_t map_shared(CapHandle memory, uint64_t bytes);
+
+// TSC rate from the kernel's Timer (nanoseconds) over a 50 ms sleep; 0 if
+// the Timer is missing or fails. Each Timer.now is bracketed by two cycle
+// reads and the midpoints are used, so a vCPU descheduled by the host
+// during one of the calls costs accuracy only in proportion to the bracket.
+uint64_t measure_tsc_hz(const cap::StartInfo& info);
 
 }  // namespace benchcap

@@ -80,19 +80,6 @@ int64_t periodic_thread(void* arg) {
     return s.failed == 0 ? 0 : 1;
 }
 
-uint64_t measure_tsc_hz(const cap::StartInfo& info) {
-    auto& r = cap::this_ring();
-    const uint64_t a0 = bench::cycles_now();
-    auto n0 = cap::timer_now(r, info.timer());
-    const uint64_t a1 = bench::cycles_now();
-    if (!n0.ok() || !cap::timer_sleep(r, info.timer(), 50'000'000).ok()) return 0;
-    const uint64_t b0 = bench::cycles_now();
-    auto n1 = cap::timer_now(r, info.timer());
-    const uint64_t b1 = bench::cycles_now();
-    if (!n1.ok() || n1.value() <= n0.value()) return 0;
-    return ((b0 / 2 + b1 / 2) - (a0 / 2 + a1 / 2)) * 1'000'000'000ull / (n1.value() - n0.value());
-}
-
 // Blocks per second on this (otherwise idle) CPU as the host runs it now:
 // the median of five 512-block batches (some 10-30 ms each here), so an
 // interrupt or a host hiccup in one batch moves neither end.

@@ -140,24 +140,6 @@ uint32_t popcount(uint64_t v) {
     return n;
 }
 
-// TSC rate from the kernel's Timer (nanoseconds) over a short sleep; 0 if
-// unavailable. Each Timer.now is bracketed by two cycle reads and the
-// midpoints are used, so a vCPU descheduled by the host during one of the
-// calls costs accuracy only in proportion to the bracket.
-uint64_t measure_tsc_hz(const cap::StartInfo& info) {
-    auto& r = cap::this_ring();
-    const uint64_t a0 = bench::cycles_now();
-    auto n0 = cap::timer_now(r, info.timer());
-    const uint64_t a1 = bench::cycles_now();
-    if (!n0.ok() || !cap::timer_sleep(r, info.timer(), 50'000'000).ok()) return 0;
-    const uint64_t b0 = bench::cycles_now();
-    auto n1 = cap::timer_now(r, info.timer());
-    const uint64_t b1 = bench::cycles_now();
-    if (!n1.ok() || n1.value() <= n0.value()) return 0;
-    const uint64_t cycles = (b0 / 2 + b1 / 2) - (a0 / 2 + a1 / 2);
-    return cycles * 1'000'000'000ull / (n1.value() - n0.value());
-}
-
 // ---- process scale ----------------------------------------------------------------
 
 static_assert(CoordinatorService::kMaxWorkers == kMaxWorkers);

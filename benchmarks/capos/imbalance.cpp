@@ -82,19 +82,6 @@ int64_t task_thread(void* arg) {
     return s.status;
 }
 
-uint64_t measure_tsc_hz(const cap::StartInfo& info) {
-    auto& r = cap::this_ring();
-    const uint64_t a0 = bench::cycles_now();
-    auto n0 = cap::timer_now(r, info.timer());
-    const uint64_t a1 = bench::cycles_now();
-    if (!n0.ok() || !cap::timer_sleep(r, info.timer(), 50'000'000).ok()) return 0;
-    const uint64_t b0 = bench::cycles_now();
-    auto n1 = cap::timer_now(r, info.timer());
-    const uint64_t b1 = bench::cycles_now();
-    if (!n1.ok() || n1.value() <= n0.value()) return 0;
-    return ((b0 / 2 + b1 / 2) - (a0 / 2 + a1 / 2)) * 1'000'000'000ull / (n1.value() - n0.value());
-}
-
 kstats::Snapshot g_ka, g_kb;
 
 // Busy fraction x 1e6 of each CPU between two snapshots: (user + kernel) /
