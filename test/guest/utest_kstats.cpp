@@ -138,11 +138,11 @@ CAP_TEST(counters_move_around_known_work) {
 CAP_TEST(read_only_capability_steers_nothing) {
   const cap::CapHandle h = cap::start_info().named("kstats");
   CAP_REQUIRE(h != cap::kNullCap);
-  // SchedulerControl.status (@7) and detach (@6) need Write: refused.
-  constexpr uint64_t kSchedulerControl = 0xab41dac3006e3c47ull;
-  guest::Raw r = guest::raw_call(h, kSchedulerControl, 7);
+  // SchedulerControl.status and detach need Write: refused.
+  using SC = cap::schema::SchedulerControl;
+  guest::Raw r = guest::raw_call(h, SC::kInterfaceId, SC::Methods::status);
   CAP_CHECK(r.cqe.status == static_cast<int32_t>(capos::abi::Status::rights));
-  r = guest::raw_call(h, kSchedulerControl, 6);
+  r = guest::raw_call(h, SC::kInterfaceId, SC::Methods::detach);
   CAP_CHECK(r.cqe.status == static_cast<int32_t>(capos::abi::Status::rights));
   // An unknown KernelStats method, and a params message that does not parse.
   r = guest::raw_call(h, cap::schema::KernelStats::kInterfaceId, 1);
