@@ -19,6 +19,7 @@
 #include "object/kernel_stats.h"
 #include "object/memory_object.h"
 #include "object/process.h"
+#include "object/sched_decision_decode.h"
 #include "object/thread.h"
 
 namespace kern {
@@ -1078,54 +1079,6 @@ const char* apply(const SchedDecision& d, uint64_t now, bool* invalid, bool* lat
     return "unknown decision kind";
 }
 
-// Decodes PlacementDecision (layout: capnp compile -ocapnp schema/placement.capnp).
-// False with *why set when the decision cannot be applied as sent.
-bool decode_decision(const wire::StructView& s, SchedDecision* d, const char** why) {
-    using R = wire::Reader;
-    *d = SchedDecision{};
-    *why = "unknown decision kind";
-    d->answers_seq = R::u64(s, 0);
-    switch (R::u16(s, 10)) {
-    case 0:  // assign: threadId w1, cpu u32[4], sliceNs w3
-        d->kind = SchedDecisionKind::assign;
-        d->thread_id = R::u64(s, 1);
-        d->cpu = R::u32(s, 4);
-        d->value = R::u64(s, 3);
-        return true;
-    case 1:  // cpuWeight: retired with setCpuWeights (docs/placement.md): refused as invalid
-        d->kind = SchedDecisionKind::none;
-        *why = "cpuWeight: CPUs have no weights (setCpuWeights was removed)";
-        return false;
-    case 2:  // threadWeight: threadId w1, weight u32[4]
-        d->kind = SchedDecisionKind::thread_weight;
-        d->thread_id = R::u64(s, 1);
-        d->value = R::u32(s, 4);
-        return true;
-    case 3:  // defaultSlice w1
-        d->kind = SchedDecisionKind::default_slice;
-        d->value = R::u64(s, 1);
-        return true;
-    case 4: d->kind = SchedDecisionKind::none; return true;
-    case 5:  // processWeight: processId w1, weight u32[4]
-        d->kind = SchedDecisionKind::process_weight;
-        d->process_id = R::u64(s, 1);
-        d->value = R::u32(s, 4);
-        return true;
-    case 6:  // assignSet: threadId w1, cpuMask w3, sliceNs w4
-        d->kind = SchedDecisionKind::assign;
-        d->thread_id = R::u64(s, 1);
-        d->cpu_mask = R::u64(s, 3);
-        d->value = R::u64(s, 4);
-        return d->cpu_mask != 0;
-    case 7:  // threadSlice: threadId w1, sliceNs w3
-        d->kind = SchedDecisionKind::slice;
-        d->thread_id = R::u64(s, 1);
-        d->value = R::u64(s, 3);
-        return true;
-    default: return false;
-    }
-}
-
 // Records the outcome of one decision (trace, health, demotion); why ==
 // nullptr: applied. Shared by `place` and the ring drain.
 void settle(const SchedDecision& d, const char* why, bool invalid, bool late, uint64_t now) {
@@ -1236,12 +1189,22 @@ void ring_drain() {
     }
 }
 
-void m_place(Call& call, const wire::Reader& r) {
-    uint64_t epoch = wire::Reader::u64(r.root(), 0);
-    auto list = r.struct_list(r.root(), 0);
+void m_place(Call& call) {
+    // Single-segment, as the kernel's readers of this call always took it
+    // (the servers' codec writes it flat); the decisions through the
+    // generated reader (object/sched_decision_decode.h).
+    cap::capnp::FlatMessageReader<1> pr;
+    const bool parsed = pr.init_flat(call.params, call.params_len) == cap::capnp::Error::Ok &&
+                        pr.validate() == cap::capnp::Error::Ok;
     if (!is_server(call)) return call.fail(Status::stale_slot);
     if (g_health.demoted()) return call.fail(Status::cancelled);
-    if (!list.ok()) {
+    // Read only once validated; a decisions field that is not a list of
+    // structs shows in error() after the read.
+    const auto params = parsed ? pr.root<cap::schema::SchedulerControl::PlaceParams>()
+                               : cap::schema::SchedulerControl::PlaceParams::Reader{};
+    const uint64_t epoch = params.epoch();
+    const auto list = params.decisions();
+    if (!parsed || pr.error() != cap::capnp::Error::Ok) {
         demote(SchedReason::malformed, false, "decision list does not parse");
         return call.fail(Status::malformed_message);
     }
@@ -1252,11 +1215,11 @@ void m_place(Call& call, const wire::Reader& r) {
     Rejected rej[kMaxRejections];
     uint32_t nrej = 0, applied = 0;
     bool stale_epoch = epoch != __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE);
-    for (uint32_t i = 0; i < list.value().count; ++i) {
-        wire::StructView s = wire::Reader::list_struct(list.value(), i);
+    for (uint32_t i = 0; i < list.size(); ++i) {
         SchedDecision d;
         const char* why = nullptr;
-        bool decoded = decode_decision(s, &d, &why);
+        bool decoded = decode::placement_decision(list[i], &d, &why);
+        if (pr.error() != cap::capnp::Error::Ok) decoded = false;  // an element the reader refused
         bool invalid = !decoded, late = false;
         if (decoded) why = nullptr;
         if (decoded && stale_epoch) why = "stale epoch (a successor attached)";
@@ -1453,7 +1416,7 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
     switch (m) {
     case kAttach: return m_attach(call, r);
     case kNextEvents: return m_next_events(call, r);
-    case kPlace: return m_place(call, r);
+    case kPlace: return m_place(call);
     case kSetCpuWeights:
         // Removed: the weights were stored and never changed a placement
         // (docs/placement.md, "CPU weights"). Refused, not silently dropped.

@@ -6,7 +6,9 @@
 // placement servers use on messages they did not write: nextEvents results
 // (from the kernel), snapshots and exportState results (from a peer server
 // in a hot swap). Decisions go the other way (server -> kernel); their
-// encoder is driven with arbitrary decisions and read back.
+// encoder is driven with arbitrary decisions, read back, and decoded by
+// the kernel's own decision decode (microkernel/object/
+// sched_decision_decode.cpp), which must see what the server meant.
 //
 // An input is one mode byte, then the bytes of that mode:
 //
@@ -28,6 +30,7 @@
 #include "capos/capnp/capnp.h"
 #include "capos/schema/placement.capnp.h"
 #include "capos/schema/scheduler.capnp.h"
+#include "object/sched_decision_decode.h"
 #include "policy.h"
 #include "wire_codec.h"
 
@@ -288,6 +291,25 @@ inline Finding run(const uint8_t* data, size_t size, Scratch& k) {
             default: ok = x.which() == W::None; break;
             }
             if (!ok) return "encode_place: a decision read back differs";
+            // The kernel's decode of it: every kind a server sends is
+            // accepted and means what the server meant.
+            kern::SchedDecision kd;
+            const char* why = nullptr;
+            if (!kern::decode::placement_decision(x, &kd, &why)) return "the kernel refused a decision a server sent";
+            pl::Decision want = d;
+            if (want.kind != pl::DecisionKind::assign) want.cpu = 0, want.cpu_mask = 0;
+            if (want.kind == pl::DecisionKind::assign && want.cpu_mask != 0) want.cpu = 0;
+            if (want.kind != pl::DecisionKind::assign && want.kind != pl::DecisionKind::thread_weight &&
+                want.kind != pl::DecisionKind::slice)
+                want.thread_id = 0;
+            if (want.kind != pl::DecisionKind::process_weight) want.process_id = 0;
+            if (want.kind == pl::DecisionKind::thread_weight || want.kind == pl::DecisionKind::process_weight)
+                want.value = static_cast<uint32_t>(want.value);
+            if (want.kind == pl::DecisionKind::none) want.value = 0;
+            if (kd.answers_seq != want.answers_seq || static_cast<uint8_t>(kd.kind) != static_cast<uint8_t>(want.kind) ||
+                kd.thread_id != want.thread_id || kd.process_id != want.process_id || kd.cpu_mask != want.cpu_mask ||
+                kd.value != want.value || kd.cpu != want.cpu)
+                return "the kernel decoded a decision other than the one a server sent";
         }
         if (r.error() != cap::capnp::Error::Ok) return "encode_place: reading it back failed";
         return nullptr;
