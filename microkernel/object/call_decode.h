@@ -174,6 +174,37 @@ struct SpawnerCall {
 };
 [[nodiscard]] Verdict spawner(const CallIn& in, uint32_t max_weight, SpawnerCall* out);
 
+// --- SchedulerControl (the placement methods; KernelStats is decoded by kernel_stats) -------
+//
+// place's message is framed, validated and its decisions read by the
+// object (object/sched_decision_decode.h: a place that does not parse
+// demotes the server, which is live state). setDefaultSlice's range is
+// checked by the object after its is_server check, as before.
+
+inline constexpr uint32_t kSchedMaxEventsPerCall = 64;  // nextEvents' max: 0 or more asks for this many
+inline constexpr uint64_t kSchedMinDeadlineNs = 1000, kSchedMaxDeadlineNs = 1'000'000'000ull;
+struct SchedControlCall {
+    enum class Op : uint8_t {
+        attach, next_events, place, set_default_slice, snapshot, detach, status, trace_dump, stats,
+    } op = Op::status;
+    uint64_t deadline_ns = 0;       // attach: checked in range; 0 asks for default_deadline_ns
+    uint64_t resume_after_seq = 0;  // attach
+    bool has_rings = false;         // attach
+    uint32_t rings_cap = 0;         // attach: index into the call's in-caps (checked)
+    uint32_t max = 0;               // nextEvents: 1..kSchedMaxEventsPerCall
+    uint64_t timeout_ns = 0;        // nextEvents
+    uint64_t slice_ns = 0;          // setDefaultSlice
+    bool trace_enable = false;      // traceDump
+};
+// SchedulerControl's ordinals beyond the schema's (KERNEL additions, in
+// object/scheduler_control.h): traceDump (enable :Bool), stats ().
+inline constexpr uint16_t kSchedTraceDump = 8, kSchedStats = 9;
+// out->op is set before any refusal of the message (the object demotes a
+// server whose place does not parse).
+[[nodiscard]] Verdict scheduler_control(const CallIn& in, uint64_t default_deadline_ns, SchedControlCall* out);
+// Thread.setWeight: the weight, checked kMinWeight..kMaxWeight (lib/sched_events.h).
+[[nodiscard]] Verdict thread_set_weight(const CallIn& in, uint32_t* weight);
+
 // --- Result encoders (used by the invoke steps) -------------------------------------------
 //
 // Each writes one result message in stream framing into out[0..cap) (8-byte
@@ -213,5 +244,8 @@ struct FreeFrames {
 uint32_t free_frames_result(void* out, size_t cap, const FreeFrames& f);
 // ProcessSpawner.modules: name(i) gives module i's name and length.
 uint32_t modules_result(void* out, size_t cap, uint32_t count, const char* (*name)(uint32_t i, uint32_t* len));
+// SchedulerControl.attach and status.
+uint32_t attach_result(void* out, size_t cap, uint64_t epoch, uint32_t cpu_count, uint64_t next_seq);
+uint32_t sched_status_result(void* out, size_t cap, uint16_t mode, uint64_t epoch, uint64_t fallbacks);
 
 }  // namespace kern::decode

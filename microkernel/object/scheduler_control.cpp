@@ -671,7 +671,7 @@ void complete_waiter(AsyncOp* op) {
     op_complete(op);
 }
 
-constexpr uint32_t kMaxPerCall = 64;  // 64 * (40 + 40) bytes fit kMaxResult with room
+constexpr uint32_t kMaxPerCall = decode::kSchedMaxEventsPerCall;  // 64 * (40 + 40) bytes fit kMaxResult with room
 void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev);
 
 // Writes the nextEvents result (dropped count, the n events) into buf;
@@ -754,14 +754,11 @@ bool is_server(const Call& call) {
 
 // The rings MemoryObject named by attach's `rings`, with a reference (or
 // nullptr and the status to fail with).
-MemoryObject* rings_of(Call& call, const cap::capnp::CapSlot& slot, Status* err) {
+// The index was checked against the call's in-caps by decode.
+MemoryObject* rings_of(Call& call, uint32_t index, Status* err) {
     *err = Status::invalid_argument;
-    if (!slot.valid || slot.slot >= call.caps_in_count) {
-        *err = Status::malformed_message;
-        return nullptr;
-    }
     LockGuard<SpinLockIrq> g(cap_lock());
-    auto l = call.proc.caps().lookup(call.caps_in[slot.slot], abi::kRightWrite);
+    auto l = call.proc.caps().lookup(call.caps_in[index], abi::kRightWrite);
     if (!l.ok()) {
         *err = Status::rights;
         return nullptr;
@@ -773,24 +770,12 @@ MemoryObject* rings_of(Call& call, const cap::capnp::CapSlot& slot, Status* err)
     return mo;
 }
 
-void m_attach(Call& call, const wire::Reader&) {
-    cap::capnp::FlatMessageReader<1> pr;
-    // A capability pointer's index names the call's in-cap of that index.
-    uint32_t index[kMaxCallCaps];
-    for (uint32_t i = 0; i < call.caps_in_count && i < kMaxCallCaps; ++i) index[i] = i;
-    if (pr.init_flat(call.params, call.params_len) != cap::capnp::Error::Ok)
-        return call.fail(Status::malformed_message);
-    pr.set_cap_table(cap::capnp::CapTable{index, call.caps_in_count});
-    if (pr.validate() != cap::capnp::Error::Ok) return call.fail(Status::malformed_message);
-    const auto params = pr.root<cap::schema::SchedulerControl::AttachParams>();
-    uint64_t deadline = params.deadline_ns();
-    uint64_t resume = params.resume_after_seq();
-    if (deadline == 0) deadline = SchedulerControl::kDefaultDeadlineNs;
-    if (deadline < 1000 || deadline > 1'000'000'000ull) return call.fail(Status::invalid_argument);
+void m_attach(Call& call, const decode::SchedControlCall& dc) {
+    const uint64_t deadline = dc.deadline_ns, resume = dc.resume_after_seq;
     MemoryObject* mo = nullptr;
-    if (params.has_rings()) {
+    if (dc.has_rings) {
         Status err;
-        mo = rings_of(call, params.rings(), &err);
+        mo = rings_of(call, dc.rings_cap, &err);
         if (mo == nullptr) return call.fail(err);
     }
     // The previous page is no longer touched by anyone (closed under the
@@ -857,9 +842,9 @@ void m_attach(Call& call, const wire::Reader&) {
     if (stale_mo != nullptr) stale_mo->release();
     (void)ring_pump();
     sched::retick_all();  // a server places by tick: CPUs that stopped theirs (adaptive tick) restart it now
-    const uint64_t w[3] = {epoch, sched::cpu_count(), next};
     call.value = epoch;
-    (void)result_words(call, w, 3);
+    call.result_len = decode::attach_result(call.result, kMaxResult, epoch, sched::cpu_count(), next);
+    if (call.result_len == 0) call.fail(Status::internal);
 }
 
 void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev) {
@@ -933,10 +918,9 @@ void next_events_rings(Call& call, uint64_t timeout) {
     }
 }
 
-void m_next_events(Call& call, const wire::Reader& r) {
-    uint32_t max = wire::Reader::u32(r.root(), 0);
-    uint64_t timeout = wire::Reader::u64(r.root(), 1);
-    if (max == 0 || max > kMaxPerCall) max = kMaxPerCall;
+void m_next_events(Call& call, const decode::SchedControlCall& dc) {
+    const uint32_t max = dc.max;
+    const uint64_t timeout = dc.timeout_ns;
     if (is_server(call) && __atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE)) return next_events_rings(call, timeout);
     LockGuard<SpinLockIrq> g(g_ctl_lock);
     if (!is_server(call)) return call.fail(Status::stale_slot);  // replaced: the capability is dead to it
@@ -1383,10 +1367,8 @@ void SchedulerControl::process_exited(uint64_t pid) {
 }
 
 void SchedulerControl::thread_set_weight(Call& call, UserThread& t) {
-    wire::Reader r;
-    if (!r.init(call.params, call.params_len).ok()) return call.fail(Status::malformed_message);
-    uint32_t w = wire::Reader::u32(r.root(), 0);
-    if (w < kMinWeight || w > kMaxWeight) return call.fail(Status::invalid_argument);
+    uint32_t w = 0;
+    if (const decode::Verdict v = decode::thread_set_weight(decode_input(call), &w); !v.ok()) return call.fail(v.status);
     // The run queue keeps weight totals of the links it holds, so only a
     // thread that is not queued (typically the caller itself, running) may
     // change its weight here; a queued one is `busy` (retry).
@@ -1404,48 +1386,44 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
     // The read-only KernelStats interface (object/kernel_stats.h): needs Read,
     // not the Write every placement method below needs.
     if (call.sqe.interface_id == cap::schema::KernelStats::kInterfaceId) return kernel_stats::invoke(call);
-    if (call.sqe.interface_id != kInterfaceId) return call.fail(Status::bad_method);
-    if ((call.rights & abi::kRightWrite) == 0) return call.fail(Status::rights);
-    wire::Reader r;
-    const uint16_t m = call.sqe.method;
-    bool needs_params = m == kAttach || m == kNextEvents || m == kPlace || m == kSetDefaultSlice || m == kTraceDump;
-    if (needs_params && !r.init(call.params, call.params_len).ok()) {
-        if (m == kPlace && is_server(call)) demote(SchedReason::malformed, false, "place message does not parse");
-        return call.fail(Status::malformed_message);
+    decode::SchedControlCall dc;
+    const decode::Verdict v = decode::scheduler_control(decode_input(call), kDefaultDeadlineNs, &dc);
+    using Op = decode::SchedControlCall::Op;
+    if (!v.ok()) {
+        if (v.status == Status::malformed_message && dc.op == Op::place && call.sqe.method == kPlace && is_server(call))
+            demote(SchedReason::malformed, false, "place message does not parse");
+        return call.fail(v.status);
     }
-    switch (m) {
-    case kAttach: return m_attach(call, r);
-    case kNextEvents: return m_next_events(call, r);
-    case kPlace: return m_place(call);
-    case kSetCpuWeights:
-        // Removed: the weights were stored and never changed a placement
-        // (docs/placement.md, "CPU weights"). Refused, not silently dropped.
-        return call.fail(Status::bad_method);
-    case kSetDefaultSlice: {
+    switch (dc.op) {
+    case Op::attach: return m_attach(call, dc);
+    case Op::next_events: return m_next_events(call, dc);
+    case Op::place: return m_place(call);
+    case Op::set_default_slice: {
         if (!is_server(call)) return call.fail(Status::stale_slot);
-        uint64_t ns = wire::Reader::u64(r.root(), 0);
+        const uint64_t ns = dc.slice_ns;
         if (ns > kMaxSliceNs) return call.fail(Status::invalid_argument);
         __atomic_store_n(&g_default_slice_ticks, ns == 0 ? 0u : slice_ns_to_ticks(ns, 1'000'000'000u / sched::kTimerHz),
                          __ATOMIC_RELAXED);
         return;
     }
-    case kSnapshot: return m_snapshot(call);
-    case kDetach: {
+    case Op::snapshot: return m_snapshot(call);
+    case Op::detach: {
         if (!is_server(call)) return call.fail(Status::stale_slot);
         if (!g_health.demoted()) demote(SchedReason::detached, false, nullptr);
         LockGuard<SpinLockIrq> g(g_ctl_lock);
         __atomic_store_n(&g_server_pid, 0ull, __ATOMIC_RELEASE);
         return;
     }
-    case kStatus: {
-        uint64_t mode = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 ? 0 : (g_health.demoted() ? 2 : 1);
-        const uint64_t w[3] = {mode, __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE),
-                               __atomic_load_n(&g_demotions, __ATOMIC_RELAXED) + g_health.misses()};
+    case Op::status: {
+        const uint16_t mode = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 ? 0 : (g_health.demoted() ? 2 : 1);
         call.value = mode;
-        (void)result_words(call, w, 3);
+        call.result_len = decode::sched_status_result(call.result, kMaxResult, mode,
+                                                      __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE),
+                                                      __atomic_load_n(&g_demotions, __ATOMIC_RELAXED) + g_health.misses());
+        if (call.result_len == 0) call.fail(Status::internal);
         return;
     }
-    case kTraceDump: {
+    case Op::trace_dump: {
         // It stops, prints and clears the trace of the serving server's
         // run, so while a server serves only that server may (the
         // is_server check of the other control methods; issue 14 point 6:
@@ -1453,15 +1431,14 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
         // attached, or demoted), any holder: the in-guest tests bracket a
         // server's run with it.
         if (active() && !is_server(call)) return call.fail(Status::stale_slot);
-        bool enable = wire::Reader::bit(r.root(), 0);
         __atomic_store_n(&g_tracing, false, __ATOMIC_RELEASE);
         dump_trace();
-        __atomic_store_n(&g_tracing, enable, __ATOMIC_RELEASE);
+        __atomic_store_n(&g_tracing, dc.trace_enable, __ATOMIC_RELEASE);
         return;
     }
-    case kStats: return m_stats(call);
-    default: return call.fail(Status::bad_method);
+    case Op::stats: return m_stats(call);
     }
+    call.fail(Status::bad_method);
 }
 
 }  // namespace kern

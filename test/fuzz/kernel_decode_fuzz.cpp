@@ -100,7 +100,8 @@ void check_accepted(const Outcome& o, const kern::decode::CallIn& in, const uint
         break;
     }
     case thread:
-        if (o.thread_call.op == kern::decode::ThreadCall::Op::set_cpu_hint) check(o.thread_call.cpu < header[7] % 8u + 1u);
+        if (in.method == sc::Thread::Methods::set_weight) check(o.weight >= 1 && o.weight <= kMaxWeight);
+        else if (o.thread_call.op == kern::decode::ThreadCall::Op::set_cpu_hint) check(o.thread_call.cpu < header[7] % 8u + 1u);
         break;
     case spawner: {
         const auto& s = o.spawner_call;
@@ -113,6 +114,17 @@ void check_accepted(const Outcome& o, const kern::decode::CallIn& in, const uint
             check(text_inside(s.grants[i].name, s.grants[i].name_len, msg, len));
         }
         check(in.caps_out_max >= 1);
+        break;
+    }
+    case sched: {
+        const auto& c = o.sched_call;
+        check((in.rights & capos::abi::kRightWrite) != 0);
+        if (c.op == kern::decode::SchedControlCall::Op::attach) {
+            check(c.deadline_ns >= kern::decode::kSchedMinDeadlineNs && c.deadline_ns <= kern::decode::kSchedMaxDeadlineNs);
+            check(!c.has_rings || c.rings_cap < in.caps_in_count);
+        }
+        if (c.op == kern::decode::SchedControlCall::Op::next_events)
+            check(c.max >= 1 && c.max <= kern::decode::kSchedMaxEventsPerCall);
         break;
     }
     default:
@@ -159,6 +171,16 @@ void check_encoders(const uint8_t* data, size_t size) {
         auto c = r.root<sc::Endpoint::ReceiveResults>().call();
         check(c.call_id() == v[0] && c.badge() == v[1] && c.interface_id() == v[2] && c.params().size() == plen);
     });
+    using SC = sc::SchedulerControl;
+    read(kern::decode::attach_result(out, room, v[0], static_cast<uint32_t>(v[1]), v[2]), [&](cp::MessageReader& r) {
+        auto a = r.root<SC::AttachResults>();
+        check(a.epoch() == v[0] && a.cpu_count() == static_cast<uint32_t>(v[1]) && a.next_seq() == v[2]);
+    });
+    read(kern::decode::sched_status_result(out, room, static_cast<uint16_t>(v[0] % 3), v[1], v[2]),
+         [&](cp::MessageReader& r) {
+             auto st = r.root<SC::StatusResults>();
+             check(static_cast<uint16_t>(st.mode()) == v[0] % 3 && st.epoch() == v[1] && st.fallbacks() == v[2]);
+         });
 }
 
 }  // namespace

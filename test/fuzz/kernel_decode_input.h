@@ -31,6 +31,7 @@
 #include "capos/schema/memory.capnp.h"
 #include "capos/schema/park.capnp.h"
 #include "capos/schema/process.capnp.h"
+#include "capos/schema/scheduler.capnp.h"
 #include "capos/schema/spawner.capnp.h"
 #include "capos/schema/thread.capnp.h"
 #include "capos/schema/timer.capnp.h"
@@ -41,10 +42,11 @@ namespace kdfuzz {
 namespace d = kern::decode;
 namespace sc = cap::schema;
 
-enum Object : uint8_t { console, timer, park, memory, endpoint, process, thread, spawner, kObjects };
+enum Object : uint8_t { console, timer, park, memory, endpoint, process, thread, spawner, sched, kObjects };
 
 inline constexpr size_t kHeader = 16;
 inline constexpr uint32_t kMaxWeight = 10000;  // lib/sched_events.h's kMaxWeight, as the kernel passes it
+inline constexpr uint64_t kDefaultDeadlineNs = 50'000;  // SchedulerControl::kDefaultDeadlineNs
 
 struct Header {
     uint8_t object = 0, method = 0, flags = 0, caps_in = 0, caps_out = 1;
@@ -74,6 +76,7 @@ inline uint64_t interface_of(uint8_t object, uint8_t flags) {
     case endpoint: return sc::Endpoint::kInterfaceId;
     case process: return (flags & 1) != 0 ? sc::ProcessHandle::kInterfaceId : sc::Process::kInterfaceId;
     case thread: return sc::Thread::kInterfaceId;
+    case sched: return sc::SchedulerControl::kInterfaceId;
     default: return sc::ProcessSpawner::kInterfaceId;
     }
 }
@@ -90,6 +93,8 @@ struct Outcome {
     d::ProcessCall process_call;
     d::ThreadCall thread_call;
     d::SpawnerCall spawner_call;
+    d::SchedControlCall sched_call;
+    uint32_t weight = 0;  // Thread.setWeight (SchedulerControl's decode of it)
 };
 
 // Runs the decode step the header names over msg[0..len) (8-byte aligned).
@@ -117,7 +122,12 @@ inline void run(const uint8_t* header, const uint8_t* msg, uint32_t len, Outcome
     case memory: o->verdict = d::memory_object(in, size, &o->memory_call); break;
     case endpoint: o->verdict = d::endpoint(in, &o->endpoint_call); break;
     case process: o->verdict = d::process(in, caller, &o->process_call); break;
-    case thread: o->verdict = d::thread(in, caller, cpus, &o->thread_call); break;
+    case thread:
+        // setWeight is decoded by its own step (the object hands it to SchedulerControl).
+        o->verdict = in.method == sc::Thread::Methods::set_weight ? d::thread_set_weight(in, &o->weight)
+                                                                  : d::thread(in, caller, cpus, &o->thread_call);
+        break;
+    case sched: o->verdict = d::scheduler_control(in, kDefaultDeadlineNs, &o->sched_call); break;
     default: o->verdict = d::spawner(in, kMaxWeight, &o->spawner_call); break;
     }
     if (in_out != nullptr) *in_out = in;
@@ -278,6 +288,38 @@ void for_each_seed(F&& f) {
     single(spawner, ProcessSpawner::Methods::spawn, spawn_fill, Header{0, 0, 0, 2, 1});
     split(spawner, ProcessSpawner::Methods::spawn, spawn_fill, Header{0, 0, 0, 2, 1});
     single(spawner, ProcessSpawner::Methods::modules, [](cp::MessageBuilder&) {});
+    single(thread, Thread::Methods::set_weight, [](cp::MessageBuilder& b) { b.init_root<Thread::SetWeightParams>().set_weight(300); });
+    using SC = SchedulerControl;
+    single(sched, SC::Methods::attach, [](cp::MessageBuilder& b) {
+        auto a = b.init_root<SC::AttachParams>();
+        a.set_deadline_ns(650'000);
+        a.set_resume_after_seq(12);
+    });
+    single(sched, SC::Methods::attach, [](cp::MessageBuilder& b) {
+        auto a = b.init_root<SC::AttachParams>();
+        a.set_deadline_ns(0);
+        (void)a.set_rings(0);
+    }, Header{0, 0, 0, 1, 0});
+    single(sched, SC::Methods::next_events, [](cp::MessageBuilder& b) {
+        auto n = b.init_root<SC::NextEventsParams>();
+        n.set_max(16);
+        n.set_timeout_ns(1'000'000);
+    });
+    auto place_fill = [](cp::MessageBuilder& b) {
+        auto p = b.init_root<SC::PlaceParams>();
+        p.set_epoch(2);
+        auto l = p.init_decisions(3);
+        l[0].set_answers_seq(5);
+        l[0].assign().set_thread_id(40);
+        l[1].thread_slice().set_slice_ns(4'000'000);
+        l[2].set_none();
+    };
+    single(sched, SC::Methods::place, place_fill);
+    split(sched, SC::Methods::place, place_fill);
+    single(sched, SC::Methods::set_default_slice, [](cp::MessageBuilder& b) { b.init_root<SC::SetDefaultSliceParams>().set_slice_ns(8'000'000); });
+    single(sched, SC::Methods::status, [](cp::MessageBuilder&) {});
+    single(sched, SC::Methods::snapshot, [](cp::MessageBuilder&) {});
+    single(sched, 8, [](cp::MessageBuilder& b) { b.init_root<SC::SetDefaultSliceParams>().set_slice_ns(1); });  // traceDump(true)
 }
 
 }  // namespace kdfuzz

@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "capos/abi/cap.h"
@@ -71,7 +72,7 @@ TEST_CASE("every seed decodes, and a bit-flipped seed never crashes the decode s
         }
     });
     // The multi-segment seeds too: a failed build would silently drop one.
-    CHECK(seeds == 28);
+    CHECK(seeds == 38);
 }
 
 TEST_CASE("Console: text and data, the Write right, the 4 KiB limit", "[decode]") {
@@ -397,4 +398,109 @@ TEST_CASE("result encoders: read back by the generated readers, sizes as the ker
         CHECK(bytes == nullptr);
     }
     CHECK(kern::decode::park_wake_result(out, 15, 3) == 0);  // no room for the framing: nothing written
+}
+
+TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", "[decode][sched]") {
+    using S = sc::SchedulerControl;
+    using Op = kern::decode::SchedControlCall::Op;
+    namespace d = kern::decode;
+    const uint32_t read_only = kAll & ~capos::abi::kRightWrite;
+    d::SchedControlCall c;
+    // Write before the method (a read-only capability gets `rights` even for a removed method).
+    CHECK(d::scheduler_control(call(S::kInterfaceId, S::Methods::status, nullptr, read_only), 50'000, &c).status ==
+          Status::rights);
+    CHECK(d::scheduler_control(call(S::kInterfaceId, S::Methods::set_cpu_weights, nullptr, read_only), 50'000, &c)
+              .status == Status::rights);
+    CHECK(d::scheduler_control(call(S::kInterfaceId, S::Methods::set_cpu_weights, nullptr), 50'000, &c).status ==
+          Status::bad_method);
+    CHECK(d::scheduler_control(call(S::kInterfaceId, 10, nullptr), 50'000, &c).status == Status::bad_method);
+    CHECK(d::scheduler_control(call(sc::Timer::kInterfaceId, S::Methods::status, nullptr), 50'000, &c).status ==
+          Status::bad_method);
+    // No parameters needed.
+    const std::pair<uint16_t, Op> bare[4] = {{S::Methods::snapshot, Op::snapshot}, {S::Methods::detach, Op::detach},
+                                             {S::Methods::status, Op::status}, {d::kSchedStats, Op::stats}};
+    for (const auto& [m, op] : bare) {
+        REQUIRE(d::scheduler_control(call(S::kInterfaceId, m, nullptr), 50'000, &c).ok());
+        CHECK(c.op == op);
+    }
+
+    // attach: deadline (0 = the default given), its range, resume, the rings in-cap.
+    Msg att = build<S::AttachParams>([](auto b) {
+        b.set_deadline_ns(0);
+        b.set_resume_after_seq(17);
+    });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::attach, &att), 50'000, &c).ok());
+    CHECK((c.op == Op::attach && c.deadline_ns == 50'000 && c.resume_after_seq == 17 && !c.has_rings));
+    for (uint64_t bad : {uint64_t{999}, uint64_t{1'000'000'001}}) {
+        Msg m = build<S::AttachParams>([&](auto b) { b.set_deadline_ns(bad); });
+        CHECK(d::scheduler_control(call(S::kInterfaceId, S::Methods::attach, &m), 50'000, &c).status ==
+              Status::invalid_argument);
+    }
+    Msg ok_edge = build<S::AttachParams>([](auto b) { b.set_deadline_ns(1'000'000'000); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::attach, &ok_edge), 50'000, &c).ok());
+    CHECK(c.deadline_ns == 1'000'000'000);
+    Msg rings = build<S::AttachParams>([](auto b) {
+        b.set_deadline_ns(2000);
+        (void)b.set_rings(5);  // the message's first capability: in-cap index 0
+    });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::attach, &rings, kAll, 1), 50'000, &c).ok());
+    CHECK((c.has_rings && c.rings_cap == 0 && c.deadline_ns == 2000));
+    // The rings capability is not among the call's in-caps: malformed (op already set).
+    c = d::SchedControlCall{};
+    CHECK(d::scheduler_control(call(S::kInterfaceId, S::Methods::attach, &rings, kAll, 0), 50'000, &c).status ==
+          Status::malformed_message);
+    CHECK(c.op == Op::attach);
+
+    // nextEvents: max 0 or above the limit asks for the limit.
+    for (auto [asked, got] : {std::pair<uint32_t, uint32_t>{0, 64}, {65, 64}, {64, 64}, {3, 3}}) {
+        Msg m = build<S::NextEventsParams>([&](auto b) {
+            b.set_max(asked);
+            b.set_timeout_ns(123);
+        });
+        REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::next_events, &m), 50'000, &c).ok());
+        CHECK((c.op == Op::next_events && c.max == got && c.timeout_ns == 123));
+    }
+
+    // setDefaultSlice: the value as sent (the object checks its range after is_server).
+    Msg sl = build<S::SetDefaultSliceParams>([](auto b) { b.set_slice_ns(~0ull); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::set_default_slice, &sl), 50'000, &c).ok());
+    CHECK((c.op == Op::set_default_slice && c.slice_ns == ~0ull));
+
+    // traceDump (KERNEL ordinal 8): (enable :Bool), bit 0 of the root's data.
+    Msg on = build<S::SetDefaultSliceParams>([](auto b) { b.set_slice_ns(1); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, d::kSchedTraceDump, &on), 50'000, &c).ok());
+    CHECK((c.op == Op::trace_dump && c.trace_enable));
+    Msg off = build<S::SetDefaultSliceParams>([](auto b) { b.set_slice_ns(2); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, d::kSchedTraceDump, &off), 50'000, &c).ok());
+    CHECK(!c.trace_enable);
+
+    // A message that does not parse: malformed, with op set (the object demotes a serving place caller).
+    Msg junk;
+    const uint32_t w[4] = {5, 1, 0, 0};
+    std::memcpy(junk.buf, w, sizeof w);
+    junk.len = sizeof w;
+    for (auto [m, op] : {std::pair<uint16_t, Op>{S::Methods::place, Op::place}, {S::Methods::attach, Op::attach},
+                         {S::Methods::next_events, Op::next_events}, {d::kSchedTraceDump, Op::trace_dump}}) {
+        c = d::SchedControlCall{};
+        CHECK(d::scheduler_control(call(S::kInterfaceId, m, &junk), 50'000, &c).status == Status::malformed_message);
+        CHECK(c.op == op);
+    }
+    // place itself: only framed here.
+    Msg pl = build<S::PlaceParams>([](auto b) { b.set_epoch(3); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::place, &pl), 50'000, &c).ok());
+    CHECK(c.op == Op::place);
+}
+
+TEST_CASE("Thread.setWeight: the weight and its range", "[decode][sched]") {
+    using T = sc::Thread;
+    uint32_t w = 0;
+    for (auto [asked, ok] : {std::pair<uint32_t, bool>{0, false}, {1, true}, {10000, true}, {10001, false}}) {
+        Msg m = build<T::SetWeightParams>([&](auto b) { b.set_weight(asked); });
+        const auto v = kern::decode::thread_set_weight(call(T::kInterfaceId, T::Methods::set_weight, &m), &w);
+        CHECK(v.ok() == ok);
+        if (ok) CHECK(w == asked);
+        else CHECK(v.status == Status::invalid_argument);
+    }
+    CHECK(kern::decode::thread_set_weight(call(T::kInterfaceId, T::Methods::join, nullptr), &w).status ==
+          Status::bad_method);
 }
