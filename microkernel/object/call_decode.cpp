@@ -657,4 +657,93 @@ uint32_t sched_status_result(void* out, size_t cap, uint16_t mode, uint64_t epoc
     return r.finish();
 }
 
+uint32_t next_events_result(void* out, size_t cap, uint64_t dropped, const SchedEvent* evs, uint32_t n) {
+    ResultMessage r(out, cap);
+    auto res = r.root<schema::SchedulerControl::NextEventsResults>();
+    res.set_dropped(dropped);
+    auto l = res.init_events(n);
+    for (uint32_t i = 0; i < n && r.builder().error() == capnp::Error::Ok; ++i) {
+        const SchedEvent& ev = evs[i];
+        auto e = l[i];
+        e.set_seq(ev.seq);
+        e.set_time_ns(ev.time_ns);
+        e.set_cpu(ev.cpu);
+        auto thread = [&](auto t) {
+            t.set_thread_id(ev.thread_id);
+            t.set_process_id(ev.process_id);
+            t.set_cpu(ev.cpu);
+            t.set_weight(ev.weight);
+            t.set_run_ns(ev.run_ns);
+        };
+        switch (ev.kind) {
+        case SchedEventKind::thread_created: thread(e.init_thread_created()); break;
+        case SchedEventKind::thread_runnable: thread(e.init_thread_runnable()); break;
+        case SchedEventKind::thread_blocked: thread(e.init_thread_blocked()); break;
+        case SchedEventKind::thread_exited: thread(e.init_thread_exited()); break;
+        case SchedEventKind::cpu_load: {
+            auto c = e.init_cpu_load();
+            c.set_cpu(ev.cpu);
+            c.set_runnable(ev.runnable);
+            c.set_busy_ns(ev.run_ns);
+            c.set_idle_ns(ev.aux);
+            c.set_weight(ev.weight);
+            break;
+        }
+        case SchedEventKind::deadline_missed: e.set_deadline_missed(ev.aux); break;
+        case SchedEventKind::demoted:
+        default: {
+            const char* why = sched_reason_name(ev.reason);
+            uint32_t len = 0;
+            while (why[len] != '\0') ++len;
+            e.fallback().set_reason(why, len);
+            break;
+        }
+        }
+    }
+    return r.finish();
+}
+
+uint32_t place_result(void* out, size_t cap, uint32_t applied, const Rejection* rej, uint32_t n) {
+    ResultMessage r(out, cap);
+    auto res = r.root<schema::SchedulerControl::PlaceResults>();
+    res.set_applied(applied);
+    auto l = res.init_rejected(n);
+    for (uint32_t i = 0; i < n && r.builder().error() == capnp::Error::Ok; ++i) {
+        auto e = l[i];
+        e.set_index(rej[i].index);
+        e.set_answers_seq(rej[i].seq);
+        uint32_t len = 0;
+        while (rej[i].why[len] != '\0') ++len;
+        e.set_reason(rej[i].why, len);
+    }
+    return r.finish();
+}
+
+uint32_t snapshot_result(void* out, size_t cap, uint64_t epoch, uint64_t last_seq, uint64_t default_slice_ns,
+                         const SnapshotCpu* cpus, uint32_t ncpus, const SnapshotThread* threads, uint32_t nthreads) {
+    ResultMessage r(out, cap);
+    auto s = r.root<schema::SchedulerControl::SnapshotResults>().init_snapshot();
+    s.set_epoch(epoch);
+    s.set_last_seq(last_seq);
+    s.set_version(1);
+    s.set_default_slice_ns(default_slice_ns);
+    s.set_policy("kernel", 6);
+    auto cl = s.init_cpus(ncpus);
+    for (uint32_t c = 0; c < ncpus && r.builder().error() == capnp::Error::Ok; ++c) {
+        cl[c].set_cpu(c);
+        cl[c].set_online(true);
+        cl[c].set_weight(0);  // CPUs have no weight
+        cl[c].set_runnable(cpus[c].runnable);
+    }
+    auto tl = s.init_threads(nthreads);
+    for (uint32_t i = 0; i < nthreads && r.builder().error() == capnp::Error::Ok; ++i) {
+        tl[i].set_thread_id(threads[i].thread_id);
+        tl[i].set_process_id(threads[i].process_id);
+        tl[i].set_cpu(threads[i].cpu);
+        tl[i].set_weight(threads[i].weight);
+        tl[i].set_slice_ns(threads[i].slice_ns);
+    }
+    return r.finish();
+}
+
 }  // namespace kern::decode

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "capos/abi/status.h"
+#include "lib/sched_events.h"
 
 namespace kern::decode {
 
@@ -247,5 +248,25 @@ uint32_t modules_result(void* out, size_t cap, uint32_t count, const char* (*nam
 // SchedulerControl.attach and status.
 uint32_t attach_result(void* out, size_t cap, uint64_t epoch, uint32_t cpu_count, uint64_t next_seq);
 uint32_t sched_status_result(void* out, size_t cap, uint16_t mode, uint64_t epoch, uint64_t fallbacks);
+// SchedulerControl.nextEvents: dropped and the n events (a demoted event's
+// reason as its name, sched_reason_name).
+uint32_t next_events_result(void* out, size_t cap, uint64_t dropped, const SchedEvent* evs, uint32_t n);
+// SchedulerControl.place: applied, and the rejections.
+struct Rejection {
+    uint32_t index = 0;
+    uint64_t seq = 0;
+    const char* why = "";
+};
+uint32_t place_result(void* out, size_t cap, uint32_t applied, const Rejection* rej, uint32_t n);
+// SchedulerControl.snapshot: the kernel's own placement state (policy "kernel", version 1).
+struct SnapshotCpu {
+    uint32_t runnable = 0;
+};
+struct SnapshotThread {
+    uint64_t thread_id = 0, process_id = 0, slice_ns = 0;
+    uint32_t cpu = 0, weight = 0;
+};
+uint32_t snapshot_result(void* out, size_t cap, uint64_t epoch, uint64_t last_seq, uint64_t default_slice_ns,
+                         const SnapshotCpu* cpus, uint32_t ncpus, const SnapshotThread* threads, uint32_t nthreads);
 
 }  // namespace kern::decode

@@ -11,7 +11,6 @@
 #include "core/ring_dispatch.h"
 #include "core/sched.h"
 #include "core/spinlock.h"
-#include "lib/capnp_wire.h"
 #include "lib/format.h"
 #include "lib/sched_events.h"
 #include "lib/sched_ring.h"
@@ -672,21 +671,11 @@ void complete_waiter(AsyncOp* op) {
 }
 
 constexpr uint32_t kMaxPerCall = decode::kSchedMaxEventsPerCall;  // 64 * (40 + 40) bytes fit kMaxResult with room
-void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev);
 
 // Writes the nextEvents result (dropped count, the n events) into buf;
 // returns its length (0: no room).
 uint32_t write_events(uint8_t* buf, uint32_t cap, const SchedEvent* evs, uint32_t n) {
-    wire::Builder b(buf, cap);
-    wire::Builder::Struct root = b.root(1, 1);
-    wire::Builder::set_u64(root, 0, g_ring.dropped());
-    wire::Builder::Struct first;
-    b.struct_list(root, 0, n, 4, 1, &first);
-    for (uint32_t i = 0; i < n && b.ok(); ++i) {
-        wire::Builder::Struct e{first.data + i * 5u, first.data + i * 5u + 4, 4, 1};
-        put_event(b, e, evs[i]);
-    }
-    return b.finish();
+    return decode::next_events_result(buf, cap, g_ring.dropped(), evs, n);
 }
 
 void notifier_main(void*) {
@@ -847,51 +836,6 @@ void m_attach(Call& call, const decode::SchedControlCall& dc) {
     if (call.result_len == 0) call.fail(Status::internal);
 }
 
-void put_event(wire::Builder& b, wire::Builder::Struct& e, const SchedEvent& ev) {
-    using B = wire::Builder;
-    B::set_u64(e, 0, ev.seq);
-    B::set_u64(e, 1, ev.time_ns);
-    B::set_u32(e, 5, ev.cpu);
-    switch (ev.kind) {
-    case SchedEventKind::thread_created:
-    case SchedEventKind::thread_runnable:
-    case SchedEventKind::thread_blocked:
-    case SchedEventKind::thread_exited: {
-        B::set_u16(e, 8, static_cast<uint16_t>(static_cast<unsigned>(ev.kind) - 1));
-        B::Struct ti = b.child(e, 0, 5, 0);
-        B::set_u64(ti, 0, ev.thread_id);
-        B::set_u64(ti, 1, ev.process_id);
-        B::set_u32(ti, 4, ev.cpu);
-        B::set_u32(ti, 5, ev.weight);
-        B::set_u64(ti, 3, ev.run_ns);
-        return;
-    }
-    case SchedEventKind::cpu_load: {
-        B::set_u16(e, 8, 4);
-        B::Struct cl = b.child(e, 0, 4, 0);
-        B::set_u32(cl, 0, ev.cpu);
-        B::set_u32(cl, 1, ev.runnable);
-        B::set_u64(cl, 1, ev.run_ns);
-        B::set_u64(cl, 2, ev.aux);
-        B::set_u32(cl, 6, ev.weight);
-        return;
-    }
-    case SchedEventKind::deadline_missed:
-        B::set_u16(e, 8, 6);
-        B::set_u64(e, 3, ev.aux);
-        return;
-    case SchedEventKind::demoted:
-    default: {
-        B::set_u16(e, 8, 5);
-        const char* why = sched_reason_name(ev.reason);
-        uint32_t n = 0;
-        while (why[n] != '\0') ++n;
-        b.set_text(e, 0, why, n);
-        return;
-    }
-    }
-}
-
 // nextEvents of a server with rings: apply the decisions waiting in the
 // page, then park until an event is in it (or timeoutNs; 0: do not park).
 // The result never carries events; `dropped` is the page's count.
@@ -964,11 +908,6 @@ void m_next_events(Call& call, const decode::SchedControlCall& dc) {
     stamp(&g_st_delivery, now);
 }
 
-struct Rejected {
-    uint32_t index;
-    uint64_t seq;
-    const char* why;
-};
 
 // Applies one checked decision. Returns nullptr on success or the rejection reason.
 const char* apply(const SchedDecision& d, uint64_t now, bool* invalid, bool* late) {
@@ -1196,7 +1135,7 @@ void m_place(Call& call) {
     if (uint64_t d = __atomic_exchange_n(&g_st_delivery, 0ull, __ATOMIC_RELAXED); d != 0)
         g_stage[kDeliveryToPlace].add(since(now, d));
     constexpr uint32_t kMaxRejections = 32;
-    Rejected rej[kMaxRejections];
+    decode::Rejection rej[kMaxRejections];
     uint32_t nrej = 0, applied = 0;
     bool stale_epoch = epoch != __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE);
     for (uint32_t i = 0; i < list.size(); ++i) {
@@ -1213,66 +1152,37 @@ void m_place(Call& call) {
             ++applied;
             continue;
         }
-        if (nrej < kMaxRejections) rej[nrej++] = Rejected{i, d.answers_seq, why};
+        if (nrej < kMaxRejections) rej[nrej++] = decode::Rejection{i, d.answers_seq, why};
         if (invalid) break;
     }
-    wire::Builder b(call.result, kMaxResult);
-    wire::Builder::Struct root = b.root(1, 1);
-    wire::Builder::set_u32(root, 0, applied);
-    wire::Builder::Struct first;
-    b.struct_list(root, 0, nrej, 2, 1, &first);
-    for (uint32_t i = 0; i < nrej && b.ok(); ++i) {
-        wire::Builder::Struct e{first.data + i * 3u, first.data + i * 3u + 2, 2, 1};
-        wire::Builder::set_u32(e, 0, rej[i].index);
-        wire::Builder::set_u64(e, 1, rej[i].seq);
-        uint32_t n = 0;
-        while (rej[i].why[n] != '\0') ++n;
-        b.set_text(e, 0, rej[i].why, n);
-    }
-    call.result_len = b.finish();
+    call.result_len = decode::place_result(call.result, kMaxResult, applied, rej, nrej);
     call.value = applied;
     latency_line_maybe(now);
 }
 
 void m_snapshot(Call& call) {
-    // PlacementSnapshot (dw 4, pw 4) inside the results struct (dw 0, pw 1).
-    wire::Builder b(call.result, kMaxResult);
-    wire::Builder::Struct root = b.root(0, 1);
-    wire::Builder::Struct s = b.child(root, 0, 4, 4);
-    wire::Builder::set_u64(s, 0, __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE));
-    wire::Builder::set_u64(s, 1, g_ring.next_seq() - 1);
-    wire::Builder::set_u32(s, 4, 1);
-    wire::Builder::set_u64(s, 3, uint64_t{sched::kDefaultSliceTicks} * (1'000'000'000ull / sched::kTimerHz));
-    b.set_text(s, 0, "kernel", 6);
-    unsigned ncpu = sched::cpu_count();
-    wire::Builder::Struct c0;
-    b.struct_list(s, 1, ncpu, 2, 0, &c0);
-    for (unsigned c = 0; c < ncpu && b.ok(); ++c) {
-        wire::Builder::Struct e{c0.data + c * 2u, c0.data + c * 2u + 2, 2, 0};
-        wire::Builder::set_u32(e, 0, c);
-        wire::Builder::set_bit(e, 32, true);
-        wire::Builder::set_u32(e, 2, 0);  // CpuState.weight: CPUs have no weight
-        wire::Builder::set_u32(e, 3, sched::nr_runnable(c));
-    }
+    const unsigned ncpu = sched::cpu_count();
+    decode::SnapshotCpu cpus[kMaxCpus];
+    for (unsigned c = 0; c < ncpu && c < kMaxCpus; ++c) cpus[c].runnable = sched::nr_runnable(c);
     constexpr uint32_t kMaxThreads = 128;  // 128 * 40 bytes fit the result buffer
-    Reg copy[kMaxThreads];
+    decode::SnapshotThread threads[kMaxThreads];
     uint32_t n = 0;
     {
         LockGuard<SpinLockIrq> g(g_reg_lock);
-        for (Reg& r : g_reg)
-            if (r.id != 0 && r.id != kTomb && r.t != nullptr && n < kMaxThreads) copy[n++] = r;
+        for (Reg& r : g_reg) {
+            if (r.id == 0 || r.id == kTomb || r.t == nullptr || n >= kMaxThreads) continue;
+            decode::SnapshotThread& t = threads[n++];
+            t.thread_id = r.id;
+            t.process_id = r.pid;
+            t.cpu = r.assigned != kNoCpu ? r.assigned : r.t->last_cpu();
+            t.weight = r.t->link_.weight;
+            t.slice_ns = uint64_t{r.slice_ticks} * (1'000'000'000ull / sched::kTimerHz);
+        }
     }
-    wire::Builder::Struct t0;
-    b.struct_list(s, 2, n, 5, 0, &t0);
-    for (uint32_t i = 0; i < n && b.ok(); ++i) {
-        wire::Builder::Struct e{t0.data + i * 5u, t0.data + i * 5u + 5, 5, 0};
-        wire::Builder::set_u64(e, 0, copy[i].id);
-        wire::Builder::set_u64(e, 1, copy[i].pid);
-        wire::Builder::set_u32(e, 4, copy[i].assigned != kNoCpu ? copy[i].assigned : copy[i].t->last_cpu());
-        wire::Builder::set_u32(e, 5, copy[i].t->link_.weight);
-        wire::Builder::set_u64(e, 3, uint64_t{copy[i].slice_ticks} * (1'000'000'000ull / sched::kTimerHz));
-    }
-    call.result_len = b.finish();
+    call.result_len = decode::snapshot_result(
+        call.result, kMaxResult, __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE), g_ring.next_seq() - 1,
+        uint64_t{sched::kDefaultSliceTicks} * (1'000'000'000ull / sched::kTimerHz), cpus,
+        ncpu < kMaxCpus ? ncpu : static_cast<unsigned>(kMaxCpus), threads, n);
     if (call.result_len == 0) call.fail(Status::internal);
 }
 

@@ -176,6 +176,44 @@ void check_encoders(const uint8_t* data, size_t size) {
         auto a = r.root<SC::AttachResults>();
         check(a.epoch() == v[0] && a.cpu_count() == static_cast<uint32_t>(v[1]) && a.next_seq() == v[2]);
     });
+    {
+        // nextEvents: up to 8 events of kinds and fields from the input.
+        kern::SchedEvent ev[8];
+        const uint32_t n = static_cast<uint32_t>(v[1] % 9);
+        for (uint32_t i = 0; i < n; ++i) {
+            ev[i].kind = static_cast<kern::SchedEventKind>((v[0] >> (i * 3)) % 8);
+            ev[i].reason = static_cast<kern::SchedReason>((v[2] >> i) % 7);
+            ev[i].seq = v[2] + i;
+            ev[i].thread_id = v[3];
+            ev[i].aux = v[0];
+            ev[i].cpu = i;
+        }
+        read(kern::decode::next_events_result(out, room, v[1], ev, n), [&](cp::MessageReader& r) {
+            auto res = r.root<SC::NextEventsResults>();
+            check(res.dropped() == v[1] && res.events().size() == n);
+            for (uint32_t i = 0; i < n; ++i) check(res.events()[i].seq() == v[2] + i && res.events()[i].cpu() == i);
+            check(r.error() == cp::Error::Ok);
+        });
+        const kern::decode::Rejection rej[2] = {{1, v[0], "late"}, {2, v[1], ""}};
+        const uint32_t nr = static_cast<uint32_t>(v[2] % 3);
+        read(kern::decode::place_result(out, room, static_cast<uint32_t>(v[3]), rej, nr), [&](cp::MessageReader& r) {
+            auto res = r.root<SC::PlaceResults>();
+            check(res.applied() == static_cast<uint32_t>(v[3]) && res.rejected().size() == nr);
+            if (nr != 0) check(res.rejected()[0].answers_seq() == v[0] && res.rejected()[0].reason().size() == 4);
+        });
+        kern::decode::SnapshotCpu cpus[8];
+        kern::decode::SnapshotThread th[8];
+        const uint32_t nc = static_cast<uint32_t>(v[0] % 9), nt = static_cast<uint32_t>(v[1] % 9);
+        for (uint32_t i = 0; i < 8; ++i) {
+            cpus[i].runnable = i;
+            th[i].thread_id = v[2] + i;
+        }
+        read(kern::decode::snapshot_result(out, room, v[0], v[1], v[2], cpus, nc, th, nt), [&](cp::MessageReader& r) {
+            auto s = r.root<SC::SnapshotResults>().snapshot();
+            check(s.epoch() == v[0] && s.cpus().size() == nc && s.threads().size() == nt);
+            for (uint32_t i = 0; i < nt; ++i) check(s.threads()[i].thread_id() == v[2] + i);
+        });
+    }
     read(kern::decode::sched_status_result(out, room, static_cast<uint16_t>(v[0] % 3), v[1], v[2]),
          [&](cp::MessageReader& r) {
              auto st = r.root<SC::StatusResults>();

@@ -4,6 +4,7 @@
 #include <catch2/catch_test_macros.hpp>
 
 #include <cstring>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -503,4 +504,95 @@ TEST_CASE("Thread.setWeight: the weight and its range", "[decode][sched]") {
     }
     CHECK(kern::decode::thread_set_weight(call(T::kInterfaceId, T::Methods::join, nullptr), &w).status ==
           Status::bad_method);
+}
+
+TEST_CASE("SchedulerControl result encoders: read back by the generated readers", "[decode][sched]") {
+    using S = sc::SchedulerControl;
+    namespace d = kern::decode;
+    alignas(8) static uint8_t out[16384];
+    auto reader = [&](uint32_t n, cp::FlatMessageReader<1>& r) {
+        REQUIRE(n != 0);
+        REQUIRE(r.init_flat(out, n) == cp::Error::Ok);
+        REQUIRE(r.validate() == cp::Error::Ok);
+    };
+    {
+        cp::FlatMessageReader<1> r;
+        reader(d::attach_result(out, sizeof out, 4, 2, 99), r);
+        auto a = r.root<S::AttachResults>();
+        CHECK((a.epoch() == 4 && a.cpu_count() == 2 && a.next_seq() == 99));
+    }
+    {
+        cp::FlatMessageReader<1> r;
+        reader(d::sched_status_result(out, sizeof out, 2, 5, 6), r);
+        auto st = r.root<S::StatusResults>();
+        CHECK((st.mode() == sc::PlacementMode::Fallback && st.epoch() == 5 && st.fallbacks() == 6));
+    }
+    {
+        kern::SchedEvent ev[4];
+        ev[0].kind = kern::SchedEventKind::thread_runnable;
+        ev[0].seq = 10;
+        ev[0].time_ns = 11;
+        ev[0].thread_id = 12;
+        ev[0].process_id = 13;
+        ev[0].cpu = 1;
+        ev[0].weight = 1024;
+        ev[0].run_ns = 14;
+        ev[1].kind = kern::SchedEventKind::cpu_load;
+        ev[1].cpu = 3;
+        ev[1].runnable = 2;
+        ev[1].run_ns = 100;
+        ev[1].aux = 200;
+        ev[2].kind = kern::SchedEventKind::deadline_missed;
+        ev[2].aux = 77;
+        ev[3].kind = kern::SchedEventKind::demoted;
+        ev[3].reason = kern::SchedReason::detached;
+        cp::FlatMessageReader<1> r;
+        reader(d::next_events_result(out, sizeof out, 9, ev, 4), r);
+        auto res = r.root<S::NextEventsResults>();
+        REQUIRE(res.events().size() == 4);
+        CHECK(res.dropped() == 9);
+        auto e0 = res.events()[0];
+        REQUIRE(e0.which() == sc::PlacementEvent_Which::ThreadRunnable);
+        auto t = e0.thread_runnable();
+        CHECK((e0.seq() == 10 && e0.time_ns() == 11 && e0.cpu() == 1 && t.thread_id() == 12 && t.process_id() == 13 &&
+               t.cpu() == 1 && t.weight() == 1024 && t.run_ns() == 14));
+        auto e1 = res.events()[1];
+        REQUIRE(e1.which() == sc::PlacementEvent_Which::CpuLoad);
+        CHECK((e1.cpu_load().cpu() == 3 && e1.cpu_load().runnable() == 2 && e1.cpu_load().busy_ns() == 100 &&
+               e1.cpu_load().idle_ns() == 200));
+        REQUIRE(res.events()[2].which() == sc::PlacementEvent_Which::DeadlineMissed);
+        CHECK(res.events()[2].deadline_missed() == 77);
+        REQUIRE(res.events()[3].which() == sc::PlacementEvent_Which::Fallback);
+        CHECK(std::string(res.events()[3].fallback().reason().c_str()) ==
+              kern::sched_reason_name(kern::SchedReason::detached));
+        // Too small a buffer: 0, not a truncated message.
+        CHECK(d::next_events_result(out, 64, 9, ev, 4) == 0);
+    }
+    {
+        const d::Rejection rej[2] = {{0, 5, "stale: no such thread (exited?)"}, {3, 0, ""}};
+        cp::FlatMessageReader<1> r;
+        reader(d::place_result(out, sizeof out, 7, rej, 2), r);
+        auto res = r.root<S::PlaceResults>();
+        CHECK(res.applied() == 7);
+        REQUIRE(res.rejected().size() == 2);
+        CHECK((res.rejected()[0].index() == 0 && res.rejected()[0].answers_seq() == 5 &&
+               std::string(res.rejected()[0].reason().c_str()) == "stale: no such thread (exited?)"));
+        CHECK((res.rejected()[1].index() == 3 && res.rejected()[1].reason().size() == 0));
+    }
+    {
+        const d::SnapshotCpu cpus[2] = {{1}, {4}};
+        const d::SnapshotThread th[1] = {{21, 3, 8'000'000, 1, 2048}};
+        cp::FlatMessageReader<1> r;
+        reader(d::snapshot_result(out, sizeof out, 6, 400, 4'000'000, cpus, 2, th, 1), r);
+        auto s = r.root<S::SnapshotResults>().snapshot();
+        CHECK((s.epoch() == 6 && s.last_seq() == 400 && s.version() == 1 && s.default_slice_ns() == 4'000'000 &&
+               std::string(s.policy().c_str()) == "kernel"));
+        REQUIRE(s.cpus().size() == 2);
+        CHECK((s.cpus()[1].cpu() == 1 && s.cpus()[1].online() && s.cpus()[1].weight() == 0 &&
+               s.cpus()[1].runnable() == 4));
+        REQUIRE(s.threads().size() == 1);
+        auto t = s.threads()[0];
+        CHECK((t.thread_id() == 21 && t.process_id() == 3 && t.slice_ns() == 8'000'000 && t.cpu() == 1 &&
+               t.weight() == 2048 && !t.runnable()));
+    }
 }
