@@ -665,8 +665,8 @@ const sched::SchedObserver g_observer{obs_place,     obs_runnable,  obs_left,   
 void complete_waiter(AsyncOp* op) {
     op->status = 0;
     op->value = 0;
-    const uint64_t w[1] = {g_ring.dropped()};
-    (void)op_result_words(op, w, 1);  // events: null pointer = empty list; the server calls again
+    // No events (the server calls again), and the dropped count.
+    op->result_len = decode::next_events_result(op->small, sizeof op->small, g_ring.dropped(), nullptr, 0);
     op_complete(op);
 }
 
@@ -845,9 +845,8 @@ void next_events_rings(Call& call, uint64_t timeout) {
     LockGuard<SpinLockIrq> g(g_ctl_lock);
     if (!is_server(call)) return call.fail(Status::stale_slot);
     if (g_health.demoted()) return call.fail(Status::cancelled);
-    const uint64_t w[1] = {g_rk.dropped()};
     if (timeout == 0 || ring_events_queued() != 0 || !__atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE)) {
-        (void)result_words(call, w, 1);
+        call.result_len = decode::next_events_result(call.result, kMaxResult, g_rk.dropped(), nullptr, 0);
         return;
     }
     if (__atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) != nullptr) return call.fail(Status::busy);
