@@ -25,7 +25,8 @@
 // mode=victim: exports its own Process ("self") and idles.
 // mode=killer: kills "victim" through that capability, waits for its end,
 //   then says ready and idles (init is still starting entries meanwhile).
-#include "lib/capnp_wire.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/scheduler.capnp.h"
 #include "libcap/calls.h"
 #include "libcap/crash_point.h"
 #include "libcap/print.h"
@@ -346,21 +347,23 @@ void coord_cases() {
 
 // ---- the placement server ------------------------------------------------------------
 
-constexpr uint64_t kSchedCtl = 0xab41dac3006e3c47ull;
-
 struct PStatus {
   uint64_t mode = 0, epoch = 0;  // mode 0: no server, 1: attached and serving, 2: demoted
   uint64_t fallbacks = 0;        // demotions so far plus the current server's deadline misses
 };
 PStatus pstatus() {
   alignas(8) uint8_t res[64];
-  Cqe c = srv::raw_call(cap::start_info().named("schedctl"), kSchedCtl, 7, nullptr, 0, res, sizeof res);
+  using SC = cap::schema::SchedulerControl;
+  Cqe c = srv::raw_call(cap::start_info().named("schedctl"), SC::kInterfaceId, SC::Methods::status, nullptr, 0, res,
+                        sizeof res);
   PStatus s;
   if (c.status != 0) return s;
-  const uint64_t* w = reinterpret_cast<const uint64_t*>(res);  // framing, root pointer, then the data words
-  s.mode = w[2];
-  s.epoch = w[3];
-  s.fallbacks = w[4];
+  cap::capnp::FlatMessageReader<1> r;
+  if (r.init_flat(res, c.result_len) != cap::capnp::Error::Ok || r.validate() != cap::capnp::Error::Ok) return s;
+  const auto st = r.root<SC::StatusResults>();
+  s.mode = static_cast<uint64_t>(st.mode());
+  s.epoch = st.epoch();
+  s.fallbacks = st.fallbacks();
   return s;
 }
 

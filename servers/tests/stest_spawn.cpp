@@ -4,7 +4,6 @@
 // and console, park, timer (which it passes on to some children, to show a
 // child gets exactly those it is passed).
 #include "capos/abi/cap.h"
-#include "lib/capnp_wire.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/test.h"
