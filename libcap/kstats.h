@@ -29,6 +29,7 @@ struct KstatsCpu {
            ipi_rx_call = 0, ipi_tx_stop = 0, ipi_rx_stop = 0, ipi_tx_other = 0, ipi_rx_other = 0;
   uint64_t shootdowns_tx = 0, shootdowns_rx = 0, cr3_loads = 0, cr3_skips = 0;
   uint64_t kernel_cycles = 0, user_cycles = 0, idle_cycles = 0;
+  uint64_t keeper_scans = 0;
 };
 
 // One watched lock (schema LockCounters).
@@ -72,6 +73,7 @@ inline void get_cpu(const schema::CpuCounters_Reader& r, KstatsCpu& c) {
   c.kernel_cycles = r.kernel_cycles();
   c.user_cycles = r.user_cycles();
   c.idle_cycles = r.idle_cycles();
+  c.keeper_scans = r.keeper_scans();
 }
 
 }  // namespace kstats_detail

@@ -88,6 +88,7 @@ struct CpuCounters {
   kernelCycles @19 :UInt64;    # TSC cycles in kernel code (not halted)
   userCycles @20 :UInt64;      # TSC cycles in user code
   idleCycles @21 :UInt64;      # TSC cycles halted in the idle thread
+  keeperScans @22 :UInt64;     # times the deadline timekeeper woke and scanned its list here
 }
 
 struct LockCounters {

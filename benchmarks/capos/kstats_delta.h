@@ -6,7 +6,7 @@
 //            ipi_tx_resched=<d> ipi_rx_resched=<d> ipi_tx_tlb=<d> ipi_rx_tlb=<d> ipi_tx_call=<d>
 //            ipi_rx_call=<d> ipi_tx_stop=<d> ipi_rx_stop=<d> ipi_tx_other=<d> ipi_rx_other=<d>
 //            shootdowns_tx=<d> shootdowns_rx=<d> cr3_loads=<d> cr3_skips=<d> kernel_cycles=<d>
-//            user_cycles=<d> idle_cycles=<d>                                  (one line)
+//            user_cycles=<d> idle_cycles=<d> keeper_scans=<d>                 (one line)
 //   [kstats] scope=<scope> lock=<name> acquisitions=<d> contended=<d> wait_cycles=<d>
 #pragma once
 
@@ -58,6 +58,7 @@ void for_each_field(F&& f) {
   f("kernel_cycles", &Cpu::kernel_cycles);
   f("user_cycles", &Cpu::user_cycles);
   f("idle_cycles", &Cpu::idle_cycles);
+  f("keeper_scans", &Cpu::keeper_scans);
 }
 
 // The window a..b: per CPU (the CPUs both snapshots hold, matched by id) and

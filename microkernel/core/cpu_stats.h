@@ -55,6 +55,7 @@ struct alignas(64) CpuCounters {
     uint64_t shootdowns_rx = 0;          // other CPUs' shootdown requests applied here
     uint64_t cr3_loads = 0;              // CR3 writes when switching address spaces (arch::tlb::load)
     uint64_t cr3_skips = 0;              // switches that kept CR3 (same address space, or same root without PCID)
+    uint64_t keeper_scans = 0;           // deadline timekeeper wake-ups (scans of its list) on this CPU
     uint64_t cycles[kCpuModes] = {};     // TSC cycles charged per CpuMode (see above)
     uint64_t mode_since = 0;             // TSC at the last boundary (0: accounting not started)
     CpuMode mode = CpuMode::kernel;      // mode since mode_since

@@ -35,9 +35,11 @@
 // it, so an op freed before its capabilities were taken drops them and
 // leaves nothing in anyone's table.
 //
-// Deadlines: a kernel "timekeeper" thread scans a list of deadlines every
-// timer tick while the list is not empty; expired ops get their object's
-// timeout handler (which unlinks and completes them).
+// Deadlines: a kernel "timekeeper" thread keeps an unsorted list of
+// deadlines. It sleeps on its CPU's tick until the earliest one it saw (or
+// blocks while the list is empty) and is woken early only by a deadline
+// earlier than that; expired ops get their object's timeout handler (which
+// unlinks and completes them). Resolution: the 4 ms tick.
 #pragma once
 
 #include <stddef.h>

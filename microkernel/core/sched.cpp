@@ -296,11 +296,13 @@ void timer_tick(arch::InterruptFrame&) {
     if (const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE)) obs->tick(cs.id);
     if (cs.sleepers != nullptr) {
         uint64_t now = arch::percpu_self()->ticks;
+        uint64_t now_ns = 0;  // read once, and only if a sleeper waits on it
         Thread* due = nullptr;
         cs.lock.lock();
         for (Thread** pp = &cs.sleepers; *pp != nullptr;) {
             Thread* t = *pp;
-            if (t->wake_tick_ <= now) {
+            if (t->wake_ns_ != 0 && now_ns == 0) now_ns = arch::cycles_to_ns(arch::read_cycles());
+            if (t->wake_tick_ <= now || (t->wake_ns_ != 0 && t->wake_ns_ <= now_ns)) {
                 *pp = t->sleep_next_;
                 t->sleep_next_ = due;
                 due = t;
@@ -593,12 +595,61 @@ void sleep_until_tick(uint64_t tick) {
         return;
     }
     me->wake_tick_ = tick;
+    me->wake_ns_ = 0;
     cs.lock.lock();
     me->sleep_next_ = cs.sleepers;
     cs.sleepers = me;
     cs.lock.unlock();
     set_state(*me, State::blocked);
     schedule();
+    arch::irq_restore(s);
+}
+
+void file_sleep(uint64_t at_ns) {
+    CpuSched& cs = local();
+    Thread* me = cs.current;
+    me->wake_tick_ = UINT64_MAX;
+    me->wake_ns_ = at_ns != 0 ? at_ns : 1;
+    me->sleep_cpu_ = cs.id;
+    cs.lock.lock();
+    me->sleep_next_ = cs.sleepers;
+    cs.sleepers = me;
+    cs.lock.unlock();
+}
+
+bool unfile_sleep(Thread& t) {
+    const unsigned cpu = t.sleep_cpu_;
+    if (cpu >= g_ncpus) return false;
+    CpuSched& cs = g_cpu[cpu];
+    bool found = false;
+    arch::IrqState s = arch::irq_save();
+    cs.lock.lock();
+    for (Thread** pp = &cs.sleepers; *pp != nullptr; pp = &(*pp)->sleep_next_) {
+        if (*pp == &t) {
+            *pp = t.sleep_next_;
+            t.sleep_next_ = nullptr;
+            found = true;
+            break;
+        }
+    }
+    cs.lock.unlock();
+    arch::irq_restore(s);
+    return found;
+}
+
+void shorten_sleep(Thread& t, uint64_t at_ns) {
+    const unsigned cpu = t.sleep_cpu_;
+    if (cpu >= g_ncpus) return;
+    CpuSched& cs = g_cpu[cpu];
+    arch::IrqState s = arch::irq_save();
+    cs.lock.lock();
+    for (Thread* p = cs.sleepers; p != nullptr; p = p->sleep_next_) {
+        if (p == &t) {
+            if (t.wake_ns_ > at_ns) t.wake_ns_ = at_ns != 0 ? at_ns : 1;
+            break;
+        }
+    }
+    cs.lock.unlock();
     arch::irq_restore(s);
 }
 

@@ -66,6 +66,20 @@ void sleep_ticks(uint64_t ticks);
 // Sleeps until this CPU's tick count (PerCpu::ticks) reaches `tick`; returns
 // at once if it already has.
 void sleep_until_tick(uint64_t tick);
+// A timed sleep another CPU may end early or shorten (the timekeeper's). The
+// current thread, interrupts off, its state already set blocked by the
+// caller, goes on this CPU's sleep list to be woken by the first tick at or
+// after now_ns() `at_ns`; the caller then calls block(). The caller must
+// serialise file_sleep, unfile_sleep and shorten_sleep of one thread with a
+// lock of its own.
+void file_sleep(uint64_t at_ns);
+// Takes t off the sleep list file_sleep put it on. True if it was there:
+// the caller must then wake(t) itself. False: the tick already took it and
+// wakes it (or it was not filed).
+bool unfile_sleep(Thread& t);
+// Moves t's filed wake-up to `at_ns` if that is earlier; no effect if the
+// tick already took it.
+void shorten_sleep(Thread& t, uint64_t at_ns);
 // Drops the current thread (exit path): never returns.
 [[noreturn]] void exit_current();
 

@@ -43,6 +43,7 @@ void put_cpu(schema::CpuCounters::Builder b, const CpuSample& s) {
     b.set_kernel_cycles(c.cycles[static_cast<unsigned>(CpuMode::kernel)]);
     b.set_user_cycles(c.cycles[static_cast<unsigned>(CpuMode::user)]);
     b.set_idle_cycles(c.cycles[static_cast<unsigned>(CpuMode::idle)]);
+    b.set_keeper_scans(c.keeper_scans);
 }
 
 }  // namespace

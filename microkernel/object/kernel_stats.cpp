@@ -38,6 +38,7 @@ void sample_cpu(const PerCpu& p, kstats::CpuSample& s) {
     s.c.shootdowns_rx = rd(c.shootdowns_rx);
     s.c.cr3_loads = rd(c.cr3_loads);
     s.c.cr3_skips = rd(c.cr3_skips);
+    s.c.keeper_scans = rd(c.keeper_scans);
     for (unsigned m = 0; m < kCpuModes; ++m) s.c.cycles[m] = rd(c.cycles[m]);
 }
 

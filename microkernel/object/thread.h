@@ -93,7 +93,9 @@ public:
     bool detached_ = false;
     bool is_idle_ = false;
     uint64_t wake_tick_ = 0;        // sleep deadline on the sleep list's CPU
+    uint64_t wake_ns_ = 0;          // or, if not 0, a now_ns() deadline (file_sleep)
     Thread* sleep_next_ = nullptr;  // sleep list link (that CPU's run-queue lock)
+    unsigned sleep_cpu_ = kNoCpu;   // CPU whose sleep list file_sleep used (its caller's lock)
     SpinLockIrq join_lock_{LockRank::thread, "thread.join"};
     Thread* joiner_ = nullptr;      // thread waiting in join() (join_lock_)
     Entry entry_ = nullptr;

@@ -47,6 +47,7 @@ CpuSample sample(uint32_t cpu, uint64_t base) {
     s.c.shootdowns_rx = base + 31;
     s.c.cr3_loads = base + 32;
     s.c.cr3_skips = base + 33;
+    s.c.keeper_scans = base + 34;
     s.c.cycles[0] = base + (1ull << 40);  // kernel
     s.c.cycles[1] = base + (2ull << 40);  // user
     s.c.cycles[2] = base + (3ull << 40);  // idle
@@ -97,6 +98,7 @@ TEST_CASE("kstats: read results encoded by the kernel read back by the official 
         CHECK(c.get("shootdownsRx").as<uint64_t>() == b + 31);
         CHECK(c.get("cr3Loads").as<uint64_t>() == b + 32);
         CHECK(c.get("cr3Skips").as<uint64_t>() == b + 33);
+        CHECK(c.get("keeperScans").as<uint64_t>() == b + 34);
         CHECK(c.get("kernelCycles").as<uint64_t>() == b + (1ull << 40));
         CHECK(c.get("userCycles").as<uint64_t>() == b + (2ull << 40));
         CHECK(c.get("idleCycles").as<uint64_t>() == b + (3ull << 40));
@@ -240,7 +242,7 @@ TEST_CASE("kstats delta: per-CPU differences, sums and lines", "[kstats]") {
           "[kstats] scope=w2 cpu=1 ticks=26 idle_ticks=0 switches=3 migrations=0 ipi_tx_resched=0 ipi_rx_resched=0 "
           "ipi_tx_tlb=0 ipi_rx_tlb=0 ipi_tx_call=0 ipi_rx_call=0 ipi_tx_stop=0 ipi_rx_stop=0 ipi_tx_other=0 "
           "ipi_rx_other=0 shootdowns_tx=0 shootdowns_rx=0 cr3_loads=0 cr3_skips=0 kernel_cycles=0 user_cycles=1000 "
-          "idle_cycles=0");
+          "idle_cycles=0 keeper_scans=0");
     REQUIRE(format_cpu_line(line, sizeof line, "w2", -1, d.all) < sizeof line);
     CHECK(std::string(line).rfind("[kstats] scope=w2 cpu=all ticks=51 idle_ticks=0 switches=6 ", 0) == 0);
     format_lock_line(line, sizeof line, "w2", d.locks[1]);
