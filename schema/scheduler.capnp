@@ -59,6 +59,22 @@ interface SchedulerControl {
   status @7 () -> (mode :P.PlacementMode, epoch :UInt64, fallbacks :UInt64);
   # Who places now (`mode`), the current `epoch`, and how many times the
   # kernel has fallen back since boot (`fallbacks`).
+
+  traceDump @8 (enable :Bool) -> ();
+  # Prints the kernel's placement trace (per-CPU buffers of events,
+  # decisions and placements; docs/placement.md, "Trace, replay,
+  # conformance") to the serial log, clears it, and records from now on
+  # only if `enable`. While a server serves, only that server may call it
+  # (anyone else: `staleSlot`).
+
+  stats @9 () -> (applied :UInt64, misses :UInt64, stale :UInt64, invalid :UInt64,
+                  latencyMedianNs :UInt64, latencyP99Ns :UInt64, fallbackLatencyNs :UInt64,
+                  swapGapNs :UInt64, swapDefaultPlacements :UInt64, samples :UInt64);
+  # The kernel's placement health since boot: decisions applied, deadline
+  # misses, stale-epoch and invalid decisions, the event-to-applied latency
+  # median and p99 over `samples` decisions, the time from a server's death
+  # to the fallback, the gap and the default placements of the last hot
+  # swap. Also printed as `[placement] stats ...` lines.
 }
 
 struct CpuCounters {

@@ -11,7 +11,6 @@
 #include "core/sched.h"
 #include "capos/schema/process.capnp.h"
 #include "core/user_copy.h"
-#include "lib/capnp_wire.h"
 #include "object/console.h"
 #include "object/endpoint.h"
 #include "object/fault_injection.h"
@@ -485,24 +484,6 @@ decode::CallIn decode_input(const Call& call) {
     in.caps_in_count = call.caps_in_count;
     in.caps_out_max = call.sqe.caps_out_max;
     return in;
-}
-
-// Raw result structs of `dw` data words, for the objects that have not
-// moved to the generated encoders (object/call_decode) yet.
-bool result_words(Call& call, const uint64_t* words, uint16_t dw) {
-    wire::Builder b(call.result, kMaxResult);
-    wire::Builder::Struct s = b.root(dw, 0);
-    for (uint16_t i = 0; i < dw; ++i) wire::Builder::set_u64(s, i, words[i]);
-    call.result_len = b.finish();
-    return call.result_len != 0;
-}
-
-bool op_result_words(AsyncOp* op, const uint64_t* words, uint16_t dw) {
-    wire::Builder b(op->small, sizeof op->small);
-    wire::Builder::Struct s = b.root(dw, 0);
-    for (uint16_t i = 0; i < dw; ++i) wire::Builder::set_u64(s, i, words[i]);
-    op->result_len = b.finish();
-    return op->result_len != 0;
 }
 
 void ops_release_all(UserThread& t) {

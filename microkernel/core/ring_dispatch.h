@@ -190,12 +190,6 @@ uint64_t now_ns();
 // Starts the timekeeper kernel thread (once, after sched::init).
 void timekeeper_init();
 
-// Result message helpers for handlers: build into call.result / op->small.
-// Writes a result struct of `dw` data words holding `words`. Returns false
-// if it does not fit.
-bool result_words(Call& call, const uint64_t* words, uint16_t dw);
-bool op_result_words(AsyncOp* op, const uint64_t* words, uint16_t dw);
-
 // Ends the calling user thread: cancels its pending operations (and waits
 // for completions under way), then frees every op.
 void ops_release_all(UserThread& t);

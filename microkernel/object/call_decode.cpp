@@ -6,6 +6,7 @@
 #include "capos/capnp/capnp.h"
 #include "capos/schema/console.capnp.h"
 #include "capos/schema/endpoint.capnp.h"
+#include "capos/schema/fault.capnp.h"
 #include "capos/schema/memory.capnp.h"
 #include "capos/schema/park.capnp.h"
 #include "capos/schema/process.capnp.h"
@@ -53,8 +54,6 @@ public:
     [[nodiscard]] typename T::Reader root() {
         return r_.root<T>();
     }
-    // The root struct untyped: for a KERNEL method the schema does not name.
-    [[nodiscard]] capnp::StructReader root_struct() { return r_.root_pointer().get_struct(); }
     // After the fields were read: a field of the wrong pointer type (a list
     // where the schema has Text, ...) is malformed too. validate() cannot
     // know the schema; the typed readers record it.
@@ -433,8 +432,8 @@ Verdict scheduler_control(const CallIn& in, uint64_t default_deadline_ns, SchedC
     case S::Methods::snapshot: out->op = Op::snapshot; break;
     case S::Methods::detach: out->op = Op::detach; break;
     case S::Methods::status: out->op = Op::status; break;
-    case kSchedTraceDump: out->op = Op::trace_dump; break;
-    case kSchedStats: out->op = Op::stats; break;
+    case S::Methods::trace_dump: out->op = Op::trace_dump; break;
+    case S::Methods::stats: out->op = Op::stats; break;
     // setCpuWeights was removed: the weights were stored and never changed
     // a placement (docs/placement.md, "CPU weights"). Refused, not dropped.
     default: return refuse(Status::bad_method);
@@ -469,12 +468,7 @@ Verdict scheduler_control(const CallIn& in, uint64_t default_deadline_ns, SchedC
         return kOk;
     }
     case Op::set_default_slice: out->slice_ns = p.root<S::SetDefaultSliceParams>().slice_ns(); return kOk;
-    case Op::trace_dump: {
-        // Not in the schema (a KERNEL addition): (enable :Bool), bit 0 of
-        // the root's data; read as the generated readers read a Bool field.
-        out->trace_enable = p.root_struct().get_bool(0);
-        return kOk;
-    }
+    case Op::trace_dump: out->trace_enable = p.root<S::TraceDumpParams>().enable(); return kOk;
     default: return kOk;  // place: the object reads it
     }
 }
@@ -648,12 +642,47 @@ uint32_t attach_result(void* out, size_t cap, uint64_t epoch, uint32_t cpu_count
     return r.finish();
 }
 
+uint32_t fault_disarm_result(void* out, size_t cap, uint64_t injected, uint64_t frames, uint64_t heap_blocks) {
+    ResultMessage r(out, cap);
+    auto res = r.root<schema::FaultInjection::DisarmResults>();
+    res.set_injected(injected);
+    res.set_frames(frames);
+    res.set_heap_blocks(heap_blocks);
+    return r.finish();
+}
+
+uint32_t fault_counts_result(void* out, size_t cap, uint32_t process_threads, uint64_t kernel_threads,
+                             uint64_t page_tables) {
+    ResultMessage r(out, cap);
+    auto res = r.root<schema::FaultInjection::CountsResults>();
+    res.set_process_threads(process_threads);
+    res.set_kernel_threads(kernel_threads);
+    res.set_page_tables(page_tables);
+    return r.finish();
+}
+
 uint32_t sched_status_result(void* out, size_t cap, uint16_t mode, uint64_t epoch, uint64_t fallbacks) {
     ResultMessage r(out, cap);
     auto st = r.root<schema::SchedulerControl::StatusResults>();
     st.set_mode(static_cast<schema::PlacementMode>(mode));
     st.set_epoch(epoch);
     st.set_fallbacks(fallbacks);
+    return r.finish();
+}
+
+uint32_t sched_stats_result(void* out, size_t cap, const SchedStats& s) {
+    ResultMessage r(out, cap);
+    auto res = r.root<schema::SchedulerControl::StatsResults>();
+    res.set_applied(s.applied);
+    res.set_misses(s.misses);
+    res.set_stale(s.stale);
+    res.set_invalid(s.invalid);
+    res.set_latency_median_ns(s.latency_median_ns);
+    res.set_latency_p99_ns(s.latency_p99_ns);
+    res.set_fallback_latency_ns(s.fallback_latency_ns);
+    res.set_swap_gap_ns(s.swap_gap_ns);
+    res.set_swap_default_placements(s.swap_default_placements);
+    res.set_samples(s.samples);
     return r.finish();
 }
 

@@ -197,9 +197,6 @@ struct SchedControlCall {
     uint64_t slice_ns = 0;          // setDefaultSlice
     bool trace_enable = false;      // traceDump
 };
-// SchedulerControl's ordinals beyond the schema's (KERNEL additions, in
-// object/scheduler_control.h): traceDump (enable :Bool), stats ().
-inline constexpr uint16_t kSchedTraceDump = 8, kSchedStats = 9;
 // out->op is set before any refusal of the message (the object demotes a
 // server whose place does not parse).
 [[nodiscard]] Verdict scheduler_control(const CallIn& in, uint64_t default_deadline_ns, SchedControlCall* out);
@@ -245,9 +242,19 @@ struct FreeFrames {
 uint32_t free_frames_result(void* out, size_t cap, const FreeFrames& f);
 // ProcessSpawner.modules: name(i) gives module i's name and length.
 uint32_t modules_result(void* out, size_t cap, uint32_t count, const char* (*name)(uint32_t i, uint32_t* len));
+// FaultInjection.disarm and counts.
+uint32_t fault_disarm_result(void* out, size_t cap, uint64_t injected, uint64_t frames, uint64_t heap_blocks);
+uint32_t fault_counts_result(void* out, size_t cap, uint32_t process_threads, uint64_t kernel_threads,
+                             uint64_t page_tables);
 // SchedulerControl.attach and status.
 uint32_t attach_result(void* out, size_t cap, uint64_t epoch, uint32_t cpu_count, uint64_t next_seq);
 uint32_t sched_status_result(void* out, size_t cap, uint16_t mode, uint64_t epoch, uint64_t fallbacks);
+// SchedulerControl.stats: the fields of StatsResults, in schema order.
+struct SchedStats {
+    uint64_t applied = 0, misses = 0, stale = 0, invalid = 0, latency_median_ns = 0, latency_p99_ns = 0,
+             fallback_latency_ns = 0, swap_gap_ns = 0, swap_default_placements = 0, samples = 0;
+};
+uint32_t sched_stats_result(void* out, size_t cap, const SchedStats& s);
 // SchedulerControl.nextEvents: dropped and the n events (a demoted event's
 // reason as its name, sched_reason_name).
 uint32_t next_events_result(void* out, size_t cap, uint64_t dropped, const SchedEvent* evs, uint32_t n);

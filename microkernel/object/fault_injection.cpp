@@ -5,6 +5,7 @@
 #include "capos/schema/fault.capnp.h"
 #include "core/fault_inject.h"
 #include "core/ring_dispatch.h"
+#include "object/call_decode.h"
 #include "object/address_space.h"
 #include "object/process.h"
 #include "object/thread.h"
@@ -24,8 +25,9 @@ void FaultInjectionObject::invoke(Call& call, FaultInjectionObject&) {
     const uint16_t m = call.sqe.method;
     if (m == Schema::Methods::counts) {
         AddressSpace* as = call.proc.address_space();
-        const uint64_t w[3] = {call.proc.thread_slots(), Thread::live_count(), as != nullptr ? as->table_frames() : 0};
-        (void)result_words(call, w, 3);
+        call.result_len = decode::fault_counts_result(call.result, kMaxResult, call.proc.thread_slots(),
+                                                      Thread::live_count(), as != nullptr ? as->table_frames() : 0);
+        if (call.result_len == 0) call.fail(Status::internal);
         return;
     }
     if (m != Schema::Methods::arm && m != Schema::Methods::disarm) return call.fail(Status::bad_method);
@@ -33,9 +35,10 @@ void FaultInjectionObject::invoke(Call& call, FaultInjectionObject&) {
     fault::Plan& plan = call.self.kthread()->fault_plan_;
     if (m == Schema::Methods::disarm) {
         plan.disarm();
-        const uint64_t w[3] = {plan.injected(), plan.seen(fault::Kind::frame), plan.seen(fault::Kind::heap)};
-        call.value = w[0];
-        (void)result_words(call, w, 3);
+        call.value = plan.injected();
+        call.result_len = decode::fault_disarm_result(call.result, kMaxResult, plan.injected(),
+                                                      plan.seen(fault::Kind::frame), plan.seen(fault::Kind::heap));
+        if (call.result_len == 0) call.fail(Status::internal);
         return;
     }
     cap::capnp::FlatMessageReader<1> pr;

@@ -1186,6 +1186,7 @@ void m_snapshot(Call& call) {
 }
 
 void m_stats(Call& call) {
+    // In the order of schema/scheduler.capnp's StatsResults.
     const uint64_t w[10] = {
         g_health.applied(), g_health.misses(), g_health.stale(), g_health.invalid(),
         latency_percentile(50), latency_percentile(99), g_fallback_latency_ns, g_swap_gap_ns,
@@ -1220,7 +1221,9 @@ void m_stats(Call& call) {
                      static_cast<unsigned long long>(g_stage[i].percentile(50) / 1000),
                      static_cast<unsigned long long>(g_stage[i].percentile(99) / 1000));
     kprintf("%s (count x us median/p99)\n", line);
-    (void)result_words(call, w, 10);
+    const decode::SchedStats st{w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9]};
+    call.result_len = decode::sched_stats_result(call.result, kMaxResult, st);
+    if (call.result_len == 0) call.fail(Status::internal);
 }
 
 }  // namespace
@@ -1299,7 +1302,8 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
     const decode::Verdict v = decode::scheduler_control(decode_input(call), kDefaultDeadlineNs, &dc);
     using Op = decode::SchedControlCall::Op;
     if (!v.ok()) {
-        if (v.status == Status::malformed_message && dc.op == Op::place && call.sqe.method == kPlace && is_server(call))
+        if (v.status == Status::malformed_message && dc.op == Op::place &&
+            call.sqe.method == cap::schema::SchedulerControl::Methods::place && is_server(call))
             demote(SchedReason::malformed, false, "place message does not parse");
         return call.fail(v.status);
     }

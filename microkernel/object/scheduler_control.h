@@ -26,7 +26,7 @@
 //    decisions carry a stale epoch. Standing assignments stay in force
 //    across the handover, so threads never pass through the default policy
 //    while the state moves from the old server to the new one.
-//  * Trace. With the kernel option `strace` (or the KERNEL method
+//  * Trace. With the kernel option `strace` (or the method
 //    traceDump), per-CPU buffers record events, decisions, placements and
 //    switch-ins with TSC stamps, dumped as "T ..." lines.
 #pragma once
@@ -41,7 +41,7 @@ struct Call;
 class UserThread;
 class Process;
 
-// Latency histogram of the decision statistics (kStats): log-linear, 16
+// Latency histogram of the decision statistics (the stats method): log-linear, 16
 // buckets per octave of nanoseconds (values below 16 ns exact), so a bucket
 // is at most 1/16 (6 %) wide from 16 ns to over a minute in 640 counters.
 // (The first version had 1 us buckets up to 20 ms, where TCG's p99 lives.)
@@ -87,12 +87,8 @@ private:
 
 class SchedulerControl final : public KernelObject {
 public:
-    // Methods (schema ordinals) and KERNEL additions.
-    static constexpr uint64_t kInterfaceId = 0xab41dac3006e3c47ull;
-    static constexpr uint16_t kAttach = 0, kNextEvents = 1, kPlace = 2, kSetCpuWeights = 3, kSetDefaultSlice = 4,
-                              kSnapshot = 5, kDetach = 6, kStatus = 7,
-                              kTraceDump = 8,  // KERNEL: (enable :Bool) prints the trace, then enables/disables it
-                              kStats = 9;      // KERNEL: () -> decision latency and fallback figures (words)
+    // Interface id and method ordinals: cap::schema::SchedulerControl
+    // (schema/scheduler.capnp, generated).
     static constexpr uint64_t kDefaultDeadlineNs = 50'000;
     static constexpr uint32_t kMaxConsecutiveMisses = 8;
     static constexpr uint32_t kLoadEveryTicks = 25;  // 100 ms at 250 Hz

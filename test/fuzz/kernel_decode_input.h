@@ -319,7 +319,8 @@ void for_each_seed(F&& f) {
     single(sched, SC::Methods::set_default_slice, [](cp::MessageBuilder& b) { b.init_root<SC::SetDefaultSliceParams>().set_slice_ns(8'000'000); });
     single(sched, SC::Methods::status, [](cp::MessageBuilder&) {});
     single(sched, SC::Methods::snapshot, [](cp::MessageBuilder&) {});
-    single(sched, 8, [](cp::MessageBuilder& b) { b.init_root<SC::SetDefaultSliceParams>().set_slice_ns(1); });  // traceDump(true)
+    single(sched, SC::Methods::trace_dump, [](cp::MessageBuilder& b) { b.init_root<SC::TraceDumpParams>().set_enable(true); });
+    single(sched, SC::Methods::stats, [](cp::MessageBuilder&) {});
 }
 
 }  // namespace kdfuzz

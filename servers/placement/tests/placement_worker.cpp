@@ -8,10 +8,10 @@
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 #include "libcap/thread.h"
+#include "libcap/thread_client.h"
 
 namespace {
 
-constexpr uint64_t kThread = 0x863074bdb22f9f23ull;
 constexpr uint64_t kPrimeLimit = 300000;
 constexpr uint64_t kPrimeCount = 25997;  // primes below 300000
 
@@ -55,16 +55,7 @@ int64_t count_slice(void* p) {
 }
 
 void set_weight(cap::StartInfo& info, uint32_t w) {
-  alignas(8) unsigned char msg[32] = {};
-  // (weight :UInt32) : framing, root pointer, one data word.
-  const uint64_t words[4] = {0x0000000200000000ull, 0x0000000100000000ull, w, 0};
-  __builtin_memcpy(msg, words, 24);
-  cap::CallArgs a;
-  a.cap = info.cap(capos::abi::StartCap::thread);
-  a.method = cap::iface::Method{kThread, 2};
-  a.params = msg;
-  a.params_len = 24;
-  (void)cap::this_ring().call(a);
+  (void)cap::thread_set_weight(info.cap(capos::abi::StartCap::thread), w);
 }
 
 }  // namespace

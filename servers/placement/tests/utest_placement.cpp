@@ -8,8 +8,8 @@
 // are checked by the QEMU test's --expect patterns.
 #include "../../../test/guest/guest.h"
 #include "capos/capnp/capnp.h"
+#include "capos/schema/placement.capnp.h"
 #include "capos/schema/scheduler.capnp.h"
-#include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -19,8 +19,8 @@ namespace {
 
 using guest::CapHandle;
 
-constexpr uint64_t kSchedCtl = 0xab41dac3006e3c47ull;
-constexpr uint64_t kPlacementIface = 0xa742733e5f9edacfull;  // schema/placement.capnp Placement
+using SC = cap::schema::SchedulerControl;
+using PlacementIface = cap::schema::Placement;
 
 CapHandle schedctl() { return cap::start_info().named("schedctl"); }
 uint64_t now() {
@@ -34,22 +34,29 @@ struct Status {
 };
 Status status() {
   alignas(8) uint8_t res[64];
-  guest::Raw r = guest::raw_call(schedctl(), kSchedCtl, 7, nullptr, 0, res, sizeof res);
+  guest::Raw r = guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::status, nullptr, 0, res, sizeof res);
   Status s;
   if (r.cqe.status != 0) return s;
-  const uint64_t* w = reinterpret_cast<const uint64_t*>(res);
-  s.mode = w[2];
-  s.epoch = w[3];
-  s.fallbacks = w[4];
+  cap::capnp::FlatMessageReader<1> m;
+  if (m.init_flat(res, r.cqe.result_len) != cap::capnp::Error::Ok || m.validate() != cap::capnp::Error::Ok) return s;
+  const auto st = m.root<SC::StatusResults>();
+  s.mode = static_cast<uint64_t>(st.mode());
+  s.epoch = st.epoch();
+  s.fallbacks = st.fallbacks();
   return s;
 }
 
-void kernel_stats() { (void)guest::raw_call(schedctl(), kSchedCtl, 9); }
+void kernel_stats() { (void)guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::stats); }
 
 // Returns the call's status (0: dumped).
 int32_t trace_dump(bool enable_after) {
-  alignas(8) uint64_t msg[3] = {0x0000000200000000ull, 0x0000000100000000ull, enable_after ? 1ull : 0ull};  // framing, root (1 data word), data
-  return guest::raw_call(schedctl(), kSchedCtl, 8, msg, sizeof msg).cqe.status;
+  alignas(8) uint8_t seg[64];
+  cap::capnp::MessageBuilder b(seg, sizeof seg);
+  b.init_root<SC::TraceDumpParams>().set_enable(enable_after);
+  alignas(8) uint8_t msg[64];
+  size_t len = 0;
+  CAP_REQUIRE(b.write_flat(msg, sizeof msg, &len) == cap::capnp::Error::Ok);
+  return guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::trace_dump, msg, static_cast<uint32_t>(len)).cqe.status;
 }
 
 // Waits until a server attached with an epoch above `after`; false after 3 s.
@@ -239,19 +246,23 @@ CAP_TEST(hot_swap_fair_share_round_robin_fair_share) {
   CAP_REQUIRE(wait_attached(e0));
   {
     // Placement.describe on the running server's endpoint: (name, version).
-    alignas(8) uint8_t params[16];
-    kern::wire::Builder b(params, sizeof params);
-    (void)b.root(0, 0);  // describe has no parameters: an empty struct
-    uint32_t plen = b.finish();
+    alignas(8) uint8_t seg[64];
+    cap::capnp::MessageBuilder b(seg, sizeof seg);
+    (void)b.init_root<PlacementIface::DescribeParams>();  // no parameters: an empty struct
+    alignas(8) uint8_t params[64];
+    size_t plen = 0;
+    CAP_REQUIRE(b.write_flat(params, sizeof params, &plen) == cap::capnp::Error::Ok);
     alignas(8) uint8_t res[128];
-    guest::Raw d = guest::raw_call(cl1.value(), kPlacementIface, 1, params, plen, res, sizeof res);
+    guest::Raw d = guest::raw_call(cl1.value(), PlacementIface::kInterfaceId, PlacementIface::Methods::describe, params,
+                                   static_cast<uint32_t>(plen), res, sizeof res);
     CAP_REQUIRE(d.cqe.status == 0);
-    kern::wire::Reader r;
-    CAP_REQUIRE(r.init(res, d.cqe.result_len).ok());
-    auto name = r.text(r.root(), 0);
-    CAP_REQUIRE(name.ok());
-    CAP_CHECK(name.value().size == 10 && __builtin_memcmp(name.value().data, "fair-share", 10) == 0);
-    CAP_CHECK(kern::wire::Reader::u32(r.root(), 0) == 1);
+    cap::capnp::FlatMessageReader<1> m;
+    CAP_REQUIRE(m.init_flat(res, d.cqe.result_len) == cap::capnp::Error::Ok);
+    CAP_REQUIRE(m.validate() == cap::capnp::Error::Ok);
+    const auto desc = m.root<PlacementIface::DescribeResults>();
+    const auto name = desc.name();
+    CAP_CHECK(name.size() == 10 && __builtin_memcmp(name.data(), "fair-share", 10) == 0);
+    CAP_CHECK(desc.version() == 1);
   }
   auto w = spawn_worker("primes=1 threads=4 sleep_ms=2");
   CAP_REQUIRE(w.ok());
@@ -368,7 +379,6 @@ CAP_TEST(trace_of_a_round_robin_run) {
 // The weights SchedulerControl.snapshot reports for the threads of process
 // `pid` (the run-queue weight of each); returns how many it found.
 uint32_t weights_of(uint64_t pid, uint32_t* out, uint32_t max) {
-  using SC = cap::schema::SchedulerControl;
   alignas(8) static uint8_t res[8192];
   guest::Raw r = guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::snapshot, nullptr, 0, res, sizeof res);
   if (r.cqe.status != 0) return 0;
@@ -427,7 +437,7 @@ CAP_TEST(trace_dump_is_refused_to_a_non_server) {
 }
 
 CAP_TEST(set_cpu_weights_is_refused) {
-  guest::Raw r = guest::raw_call(schedctl(), kSchedCtl, 3);
+  guest::Raw r = guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::set_cpu_weights);
   CAP_CHECK(r.cqe.status == static_cast<int32_t>(capos::abi::Status::bad_method));
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "capos/abi/cap.h"
+#include "capos/schema/fault.capnp.h"
 #include "kernel_decode_input.h"
 
 namespace {
@@ -73,7 +74,7 @@ TEST_CASE("every seed decodes, and a bit-flipped seed never crashes the decode s
         }
     });
     // The multi-segment seeds too: a failed build would silently drop one.
-    CHECK(seeds == 38);
+    CHECK(seeds == 39);
 }
 
 TEST_CASE("Console: text and data, the Write right, the 4 KiB limit", "[decode]") {
@@ -419,7 +420,7 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
           Status::bad_method);
     // No parameters needed.
     const std::pair<uint16_t, Op> bare[4] = {{S::Methods::snapshot, Op::snapshot}, {S::Methods::detach, Op::detach},
-                                             {S::Methods::status, Op::status}, {d::kSchedStats, Op::stats}};
+                                             {S::Methods::status, Op::status}, {S::Methods::stats, Op::stats}};
     for (const auto& [m, op] : bare) {
         REQUIRE(d::scheduler_control(call(S::kInterfaceId, m, nullptr), 50'000, &c).ok());
         CHECK(c.op == op);
@@ -467,13 +468,13 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
     REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::set_default_slice, &sl), 50'000, &c).ok());
     CHECK((c.op == Op::set_default_slice && c.slice_ns == ~0ull));
 
-    // traceDump (KERNEL ordinal 8): (enable :Bool), bit 0 of the root's data.
-    Msg on = build<S::SetDefaultSliceParams>([](auto b) { b.set_slice_ns(1); });
-    REQUIRE(d::scheduler_control(call(S::kInterfaceId, d::kSchedTraceDump, &on), 50'000, &c).ok());
+    // traceDump: (enable :Bool).
+    Msg on = build<S::TraceDumpParams>([](auto b) { b.set_enable(true); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::trace_dump, &on), 50'000, &c).ok());
     CHECK((c.op == Op::trace_dump && c.trace_enable));
-    Msg off = build<S::SetDefaultSliceParams>([](auto b) { b.set_slice_ns(2); });
-    REQUIRE(d::scheduler_control(call(S::kInterfaceId, d::kSchedTraceDump, &off), 50'000, &c).ok());
-    CHECK(!c.trace_enable);
+    Msg off = build<S::TraceDumpParams>([](auto b) { b.set_enable(false); });
+    REQUIRE(d::scheduler_control(call(S::kInterfaceId, S::Methods::trace_dump, &off), 50'000, &c).ok());
+    CHECK((c.op == Op::trace_dump && !c.trace_enable));
 
     // A message that does not parse: malformed, with op set (the object demotes a serving place caller).
     Msg junk;
@@ -481,7 +482,7 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
     std::memcpy(junk.buf, w, sizeof w);
     junk.len = sizeof w;
     for (auto [m, op] : {std::pair<uint16_t, Op>{S::Methods::place, Op::place}, {S::Methods::attach, Op::attach},
-                         {S::Methods::next_events, Op::next_events}, {d::kSchedTraceDump, Op::trace_dump}}) {
+                         {S::Methods::next_events, Op::next_events}, {S::Methods::trace_dump, Op::trace_dump}}) {
         c = d::SchedControlCall{};
         CHECK(d::scheduler_control(call(S::kInterfaceId, m, &junk), 50'000, &c).status == Status::malformed_message);
         CHECK(c.op == op);
@@ -520,6 +521,16 @@ TEST_CASE("SchedulerControl result encoders: read back by the generated readers"
         reader(d::attach_result(out, sizeof out, 4, 2, 99), r);
         auto a = r.root<S::AttachResults>();
         CHECK((a.epoch() == 4 && a.cpu_count() == 2 && a.next_seq() == 99));
+    }
+    {
+        cp::FlatMessageReader<1> r;
+        const d::SchedStats st{1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+        reader(d::sched_stats_result(out, sizeof out, st), r);
+        auto s = r.root<S::StatsResults>();
+        CHECK((s.applied() == 1 && s.misses() == 2 && s.stale() == 3 && s.invalid() == 4 &&
+               s.latency_median_ns() == 5 && s.latency_p99_ns() == 6 && s.fallback_latency_ns() == 7 &&
+               s.swap_gap_ns() == 8 && s.swap_default_placements() == 9 && s.samples() == 10));
+        CHECK(d::sched_stats_result(out, 40, st) == 0);  // no room: 0, the object answers an error
     }
     {
         cp::FlatMessageReader<1> r;
@@ -595,4 +606,30 @@ TEST_CASE("SchedulerControl result encoders: read back by the generated readers"
         CHECK((t.thread_id() == 21 && t.process_id() == 3 && t.slice_ns() == 8'000'000 && t.cpu() == 1 &&
                t.weight() == 2048 && !t.runnable()));
     }
+}
+
+TEST_CASE("FaultInjection result encoders: read back by the generated readers", "[decode][fault]") {
+    using F = cap::schema::FaultInjection;
+    namespace d = kern::decode;
+    alignas(8) uint8_t out[256];
+    {
+        const uint32_t n = d::fault_disarm_result(out, sizeof out, 3, 0x1'0000'0001ull, 7);
+        REQUIRE(n != 0);
+        cp::FlatMessageReader<1> r;
+        REQUIRE(r.init_flat(out, n) == cp::Error::Ok);
+        REQUIRE(r.validate() == cp::Error::Ok);
+        auto res = r.root<F::DisarmResults>();
+        CHECK((res.injected() == 3 && res.frames() == 0x1'0000'0001ull && res.heap_blocks() == 7));
+    }
+    {
+        const uint32_t n = d::fault_counts_result(out, sizeof out, 5, 0x2'0000'0000ull, 9);
+        REQUIRE(n != 0);
+        cp::FlatMessageReader<1> r;
+        REQUIRE(r.init_flat(out, n) == cp::Error::Ok);
+        REQUIRE(r.validate() == cp::Error::Ok);
+        auto res = r.root<F::CountsResults>();
+        CHECK((res.process_threads() == 5 && res.kernel_threads() == 0x2'0000'0000ull && res.page_tables() == 9));
+    }
+    // No room: 0, which the object turns into an error completion.
+    CHECK(d::fault_counts_result(out, 8, 5, 6, 9) == 0);
 }
