@@ -55,7 +55,7 @@ int32_t trace_dump(bool enable_after) {
   b.init_root<SC::TraceDumpParams>().set_enable(enable_after);
   alignas(8) uint8_t msg[64];
   size_t len = 0;
-  CAP_REQUIRE(b.write_flat(msg, sizeof msg, &len) == cap::capnp::Error::Ok);
+  if (b.write_flat(msg, sizeof msg, &len) != cap::capnp::Error::Ok) return static_cast<int32_t>(capos::abi::Status::internal);
   return guest::raw_call(schedctl(), SC::kInterfaceId, SC::Methods::trace_dump, msg, static_cast<uint32_t>(len)).cqe.status;
 }
 
