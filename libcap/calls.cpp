@@ -1,7 +1,12 @@
-// calls.cpp - typed calls on the kernel objects libcap needs, encoded with the schema runtime.
+// calls.cpp - typed calls on the kernel objects libcap needs, encoded and decoded with the generated bindings.
 #include "libcap/calls.h"
 
 #include "capos/capnp/capnp.h"
+#include "capos/schema/console.capnp.h"
+#include "capos/schema/park.capnp.h"
+#include "capos/schema/process.capnp.h"
+#include "capos/schema/thread.capnp.h"
+#include "capos/schema/timer.capnp.h"
 
 namespace cap {
 
@@ -34,12 +39,27 @@ class InPlace {
   cp::MessageBuilder builder_;
 };
 
-bool root_struct(const void* msg, uint32_t len, cp::FlatMessageReader<4>& reader, cp::StructReader& out) {
-  if (reader.init_flat(msg, len) != cp::Error::Ok) return false;
-  if (reader.validate() != cp::Error::Ok) return false;
-  out = reader.root_pointer().get_struct();
-  return reader.error() == cp::Error::Ok;
+// Reads the root of a framed result message as schema struct T; false if it
+// is malformed (the reader's error also covers a field of the wrong kind).
+template <class T, class F>
+bool read_root(const void* msg, uint32_t len, F&& use) {
+  cp::FlatMessageReader<4> r;
+  if (r.init_flat(msg, len) != cp::Error::Ok || r.validate() != cp::Error::Ok) return false;
+  const auto root = r.root<T>();
+  use(root);
+  return r.error() == cp::Error::Ok;
 }
+
+// Builds the params struct T in m; fill sets its fields.
+template <class T, class F>
+bool build(ParamMsg& m, F&& fill) {
+  InPlace b(m.bytes, sizeof m.bytes);
+  fill(b.builder().init_root<T>());
+  m.len = b.finish();
+  return m.len != 0;
+}
+
+using Process = schema::Process;
 
 // Result buffer for calls whose results are a few scalars.
 struct SmallResult {
@@ -57,102 +77,105 @@ CallArgs args_for(CapHandle target, iface::Method m, const ParamMsg& p, SmallRes
   return a;
 }
 
-// The single UInt64 result: from the message when there is one, else inline.
-bool result_u64(const Cqe& c, const SmallResult& res, uint32_t index, uint64_t& out) {
+// A single scalar result: from the message when there is one, else inline
+// (Cqe::value).
+template <class V, class D>
+bool scalar_result(const Cqe& c, const SmallResult& res, D decode, V& out) {
   if (c.result_len == 0) {
-    out = c.value;
+    out = static_cast<V>(c.value);
     return true;
   }
-  return decode_result_u64(res.bytes, c.result_len, index, out);
+  return decode(res.bytes, c.result_len, out);
 }
 
 }  // namespace
 
-bool encode_u64s(ParamMsg& m, const uint64_t* words, uint16_t count) {
-  InPlace b(m.bytes, sizeof m.bytes);
-  cp::StructBuilder s = b.builder().root_pointer().init_struct(count, 0);
-  for (uint16_t i = 0; i < count; ++i) s.set<uint64_t>(i, words[i]);
-  m.len = b.finish();
-  return m.len != 0;
+bool encode_exit(ParamMsg& m, int64_t code) {
+  return build<Process::ExitParams>(m, [&](auto p) { p.set_code(code); });
+}
+
+bool encode_exit_thread(ParamMsg& m, int64_t code) {
+  return build<Process::ExitThreadParams>(m, [&](auto p) { p.set_code(code); });
+}
+
+bool encode_create_thread(ParamMsg& m, uint64_t entry, uint64_t stack_top, uint64_t arg) {
+  return build<Process::CreateThreadParams>(m, [&](auto p) {
+    p.set_entry(entry);
+    p.set_stack_top(stack_top);
+    p.set_arg(arg);
+  });
+}
+
+bool encode_allocate(ParamMsg& m, uint64_t bytes) {
+  return build<Process::AllocateParams>(m, [&](auto p) { p.set_bytes(bytes); });
+}
+
+bool encode_unmap(ParamMsg& m, uint64_t address, uint64_t length) {
+  return build<Process::UnmapParams>(m, [&](auto p) {
+    p.set_address(address);
+    p.set_length(length);
+  });
+}
+
+bool encode_timer_sleep(ParamMsg& m, uint64_t ns) {
+  return build<schema::Timer::SleepParams>(m, [&](auto p) { p.set_ns(ns); });
 }
 
 bool encode_park_wait(ParamMsg& m, uint64_t address, uint32_t expected, uint64_t timeout_ns) {
-  // address @0: word 0; expected @1: UInt32 slot 2 (word 1); timeoutNs @2: word 2.
-  InPlace b(m.bytes, sizeof m.bytes);
-  cp::StructBuilder s = b.builder().root_pointer().init_struct(3, 0);
-  s.set<uint64_t>(0, address);
-  s.set<uint32_t>(2, expected);
-  s.set<uint64_t>(2, timeout_ns);
-  m.len = b.finish();
-  return m.len != 0;
+  return build<schema::Park::WaitParams>(m, [&](auto p) {
+    p.set_address(address);
+    p.set_expected(expected);
+    p.set_timeout_ns(timeout_ns);
+  });
 }
 
 bool encode_park_wake(ParamMsg& m, uint64_t address, uint32_t count) {
-  // address @0: word 0; count @1: UInt32 slot 2 (word 1).
-  InPlace b(m.bytes, sizeof m.bytes);
-  cp::StructBuilder s = b.builder().root_pointer().init_struct(2, 0);
-  s.set<uint64_t>(0, address);
-  s.set<uint32_t>(2, count);
-  m.len = b.finish();
-  return m.len != 0;
+  return build<schema::Park::WakeParams>(m, [&](auto p) {
+    p.set_address(address);
+    p.set_count(count);
+  });
 }
 
 bool encode_process_map(ParamMsg& m, uint64_t address, uint64_t offset, uint64_t length, bool writable,
                         bool executable) {
-  // memory @0: pointer 0 (capability); address/offset/length @1-3: words
-  // 0-2; writable @4, executable @5: bits 192 and 193 (word 3).
   InPlace b(m.bytes, sizeof m.bytes);
   uint32_t cap_table[1];
   b.builder().set_cap_table(cap_table, 1);
-  cp::StructBuilder s = b.builder().root_pointer().init_struct(4, 1);
-  s.set<uint64_t>(0, address);
-  s.set<uint64_t>(1, offset);
-  s.set<uint64_t>(2, length);
-  s.set_bool(192, writable);
-  s.set_bool(193, executable);
+  auto p = b.builder().init_root<Process::MapParams>();
+  p.set_address(address);
+  p.set_offset(offset);
+  p.set_length(length);
+  p.set_writable(writable);
+  p.set_executable(executable);
   // Capability index 0 of the message = the first handle in the call's caps array.
-  if (!s.pointer(0).set_capability(0)) return false;
+  if (!p.set_memory(0)) return false;
   m.len = b.finish();
   return m.len != 0;
 }
 
 uint32_t encode_console_write(void* buf, size_t cap, const char* text, uint32_t len) {
   InPlace b(buf, cap);
-  cp::StructBuilder s = b.builder().root_pointer().init_struct(0, 1);
-  s.pointer(0).set_text(text, len);
+  b.builder().init_root<schema::Console::WriteParams>().set_text(text, len);
   return b.finish();
 }
 
-bool decode_result_u64(const void* msg, uint32_t len, uint32_t index, uint64_t& out) {
-  cp::FlatMessageReader<4> r;
-  cp::StructReader s;
-  if (!root_struct(msg, len, r, s)) return false;
-  out = s.get<uint64_t>(index);
-  return true;
+bool decode_join_results(const void* msg, uint32_t len, JoinResult& out) {
+  return read_root<schema::Thread::JoinResults>(msg, len, [&](auto r) {
+    out.exit_code = r.exit_code();
+    out.reason = static_cast<uint16_t>(r.reason());
+  });
 }
 
-bool decode_result_u32(const void* msg, uint32_t len, uint32_t index, uint32_t& out) {
-  cp::FlatMessageReader<4> r;
-  cp::StructReader s;
-  if (!root_struct(msg, len, r, s)) return false;
-  out = s.get<uint32_t>(index);
-  return true;
+bool decode_park_wait_results(const void* msg, uint32_t len, bool& woken) {
+  return read_root<schema::Park::WaitResults>(msg, len, [&](auto r) { woken = r.woken(); });
 }
 
-bool decode_result_u16(const void* msg, uint32_t len, uint32_t index, uint16_t& out) {
-  cp::FlatMessageReader<4> r;
-  cp::StructReader s;
-  if (!root_struct(msg, len, r, s)) return false;
-  out = s.get<uint16_t>(index);
-  return true;
+bool decode_park_wake_results(const void* msg, uint32_t len, uint32_t& woken) {
+  return read_root<schema::Park::WakeResults>(msg, len, [&](auto r) { woken = r.woken(); });
 }
 
-bool decode_result_bool(const void* msg, uint32_t len, uint32_t bit, bool& out) {
-  cp::FlatMessageReader<4> r;
-  cp::StructReader s;
-  if (!root_struct(msg, len, r, s)) return false;
-  out = s.get_bool(bit);
-  return true;
+bool decode_timer_now_results(const void* msg, uint32_t len, uint64_t& ns) {
+  return read_root<schema::Timer::NowResults>(msg, len, [&](auto r) { ns = r.ns(); });
 }
 
 Result<void> console_write(Ring& r, CapHandle console, const char* text, uint32_t len) {
@@ -176,10 +199,9 @@ Result<void> console_write(Ring& r, CapHandle console, const char* text, uint32_
 }
 
 namespace {
-Result<Cqe> call_u64s(Ring& r, CapHandle target, iface::Method m, const uint64_t* words, uint16_t count,
-                      SmallResult& res, CapHandle* caps = nullptr, uint16_t caps_out = 0) {
-  ParamMsg p;
-  if (!encode_u64s(p, words, count)) return Status::internal;
+// Submits params p (built by one of the encoders) and waits for the result.
+Result<Cqe> call_with(Ring& r, CapHandle target, iface::Method m, const ParamMsg& p, SmallResult& res,
+                      CapHandle* caps = nullptr, uint16_t caps_out = 0) {
   CallArgs a = args_for(target, m, p, res);
   a.caps = caps;
   a.caps_out_max = caps_out;
@@ -188,35 +210,39 @@ Result<Cqe> call_u64s(Ring& r, CapHandle target, iface::Method m, const uint64_t
 }  // namespace
 
 Result<void> process_exit(Ring& r, CapHandle process, int64_t code) {
-  const uint64_t w[1] = {static_cast<uint64_t>(code)};
+  ParamMsg p;
+  if (!encode_exit(p, code)) return Status::internal;
   SmallResult res;
-  Result<Cqe> c = call_u64s(r, process, iface::kProcessExit, w, 1, res);
+  Result<Cqe> c = call_with(r, process, iface::kProcessExit, p, res);
   return c.ok() ? Status::internal : c.status();  // returning at all is a failure
 }
 
 Result<void> process_exit_thread(Ring& r, CapHandle process, int64_t code) {
-  const uint64_t w[1] = {static_cast<uint64_t>(code)};
+  ParamMsg p;
+  if (!encode_exit_thread(p, code)) return Status::internal;
   SmallResult res;
-  Result<Cqe> c = call_u64s(r, process, iface::kProcessExitThread, w, 1, res);
+  Result<Cqe> c = call_with(r, process, iface::kProcessExitThread, p, res);
   return c.ok() ? Status::internal : c.status();
 }
 
 Result<CapHandle> process_create_thread(Ring& r, CapHandle process, uint64_t entry, uint64_t stack_top,
                                         uint64_t arg) {
-  const uint64_t w[3] = {entry, stack_top, arg};
+  ParamMsg p;
+  if (!encode_create_thread(p, entry, stack_top, arg)) return Status::internal;
   SmallResult res;
   CapHandle caps[1] = {kNullCap};
-  Result<Cqe> c = call_u64s(r, process, iface::kProcessCreateThread, w, 3, res, caps, 1);
+  Result<Cqe> c = call_with(r, process, iface::kProcessCreateThread, p, res, caps, 1);
   if (!c.ok()) return c.status();
   if (c.value().caps_out_count < 1) return Status::internal;
   return caps[0];
 }
 
 Result<CapHandle> process_allocate(Ring& r, CapHandle process, uint64_t bytes) {
-  const uint64_t w[1] = {bytes};
+  ParamMsg p;
+  if (!encode_allocate(p, bytes)) return Status::internal;
   SmallResult res;
   CapHandle caps[1] = {kNullCap};
-  Result<Cqe> c = call_u64s(r, process, iface::kProcessAllocate, w, 1, res, caps, 1);
+  Result<Cqe> c = call_with(r, process, iface::kProcessAllocate, p, res, caps, 1);
   if (!c.ok()) return c.status();
   if (c.value().caps_out_count < 1) return Status::internal;
   return caps[0];
@@ -236,23 +262,25 @@ Result<void> process_map(Ring& r, CapHandle process, CapHandle memory, uint64_t 
 }
 
 Result<void> process_unmap(Ring& r, CapHandle process, uint64_t address, uint64_t length) {
-  const uint64_t w[2] = {address, length};
+  ParamMsg p;
+  if (!encode_unmap(p, address, length)) return Status::internal;
   SmallResult res;
-  Result<Cqe> c = call_u64s(r, process, iface::kProcessUnmap, w, 2, res);
+  Result<Cqe> c = call_with(r, process, iface::kProcessUnmap, p, res);
   return c.ok() ? ok() : Result<void>(c.status());
 }
 
 Result<JoinResult> thread_join(Ring& r, CapHandle thread) {
+  ParamMsg none;
+  if (!build<schema::Thread::JoinParams>(none, [](auto) {})) return Status::internal;  // an empty struct
   SmallResult res;
-  Result<Cqe> c = call_u64s(r, thread, iface::kThreadJoin, nullptr, 0, res);
+  Result<Cqe> c = call_with(r, thread, iface::kThreadJoin, none, res);
   if (!c.ok()) return c.status();
   JoinResult j;
-  uint64_t code = 0;
-  // exitCode @0: word 0; reason @1: UInt16 slot 4 (word 1).
-  if (!result_u64(c.value(), res, 0, code)) return Status::malformed_message;
-  j.exit_code = static_cast<int64_t>(code);
-  if (c.value().result_len != 0 && !decode_result_u16(res.bytes, c.value().result_len, 4, j.reason))
+  if (c.value().result_len == 0) {
+    j.exit_code = static_cast<int64_t>(c.value().value);  // inline: the exit code alone
+  } else if (!decode_join_results(res.bytes, c.value().result_len, j)) {
     return Status::malformed_message;
+  }
   return j;
 }
 
@@ -264,9 +292,8 @@ Result<bool> park_wait(Ring& r, CapHandle park, const uint32_t* address, uint32_
   SmallResult res;
   Result<Cqe> c = r.call(args_for(park, iface::kParkWait, p, res));
   if (!c.ok()) return c.status();
-  if (c.value().result_len == 0) return c.value().value != 0;
   bool woken = false;
-  if (!decode_result_bool(res.bytes, c.value().result_len, 0, woken)) return Status::malformed_message;
+  if (!scalar_result(c.value(), res, decode_park_wait_results, woken)) return Status::malformed_message;
   return woken;
 }
 
@@ -276,25 +303,27 @@ Result<uint32_t> park_wake(Ring& r, CapHandle park, const uint32_t* address, uin
   SmallResult res;
   Result<Cqe> c = r.call(args_for(park, iface::kParkWake, p, res));
   if (!c.ok()) return c.status();
-  if (c.value().result_len == 0) return static_cast<uint32_t>(c.value().value);
   uint32_t woken = 0;
-  if (!decode_result_u32(res.bytes, c.value().result_len, 0, woken)) return Status::malformed_message;
+  if (!scalar_result(c.value(), res, decode_park_wake_results, woken)) return Status::malformed_message;
   return woken;
 }
 
 Result<uint64_t> timer_now(Ring& r, CapHandle timer) {
+  ParamMsg none;
+  if (!build<schema::Timer::NowParams>(none, [](auto) {})) return Status::internal;  // an empty struct
   SmallResult res;
-  Result<Cqe> c = call_u64s(r, timer, iface::kTimerNow, nullptr, 0, res);
+  Result<Cqe> c = call_with(r, timer, iface::kTimerNow, none, res);
   if (!c.ok()) return c.status();
   uint64_t ns = 0;
-  if (!result_u64(c.value(), res, 0, ns)) return Status::malformed_message;
+  if (!scalar_result(c.value(), res, decode_timer_now_results, ns)) return Status::malformed_message;
   return ns;
 }
 
 Result<void> timer_sleep(Ring& r, CapHandle timer, uint64_t ns) {
-  const uint64_t w[1] = {ns};
+  ParamMsg p;
+  if (!encode_timer_sleep(p, ns)) return Status::internal;
   SmallResult res;
-  Result<Cqe> c = call_u64s(r, timer, iface::kTimerSleep, w, 1, res);
+  Result<Cqe> c = call_with(r, timer, iface::kTimerSleep, p, res);
   return c.ok() ? ok() : Result<void>(c.status());
 }
 

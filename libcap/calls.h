@@ -1,10 +1,10 @@
 // calls.h - typed calls on the kernel objects libcap itself needs (Console, Process, Thread, Park, Timer).
 //
 // Each call encodes its parameters as a standard Cap'n Proto message with
-// the schema runtime's raw builders (field positions as the schema compiler
-// lays them out; see interfaces.h for why not the generated stubs), submits
-// it on a ring and decodes the result. The encode_* functions are pure and
-// host-tested against the official Cap'n Proto library.
+// the bindings capnpc-capos generates from schema/ (no field position is
+// written here), submits it on a ring and decodes the result the same way.
+// The encode_*/decode_* functions are pure and host-tested against the
+// official Cap'n Proto library.
 //
 // Results: a method's result message is read from the result buffer when
 // the kernel wrote one (Cqe::result_len > 0); for a single scalar result the
@@ -27,8 +27,19 @@ struct ParamMsg {
   uint32_t len = 0;
 };
 
-// Encoders (pure). Each returns false if the message does not fit.
-bool encode_u64s(ParamMsg& m, const uint64_t* words, uint16_t count);        // struct of `count` UInt64 fields
+struct JoinResult {
+  int64_t exit_code = 0;
+  uint16_t reason = 0;  // ExitReason: 0 exited, 1 killed, 2 faulted, 3 quota
+};
+
+// Encoders of params (pure), one per method. Each returns false if the
+// message does not fit.
+bool encode_exit(ParamMsg& m, int64_t code);          // Process.exit
+bool encode_exit_thread(ParamMsg& m, int64_t code);   // Process.exitThread
+bool encode_create_thread(ParamMsg& m, uint64_t entry, uint64_t stack_top, uint64_t arg);
+bool encode_allocate(ParamMsg& m, uint64_t bytes);    // Process.allocate
+bool encode_unmap(ParamMsg& m, uint64_t address, uint64_t length);
+bool encode_timer_sleep(ParamMsg& m, uint64_t ns);    // Timer.sleep
 bool encode_park_wait(ParamMsg& m, uint64_t address, uint32_t expected, uint64_t timeout_ns);
 bool encode_park_wake(ParamMsg& m, uint64_t address, uint32_t count);
 bool encode_process_map(ParamMsg& m, uint64_t address, uint64_t offset, uint64_t length,
@@ -37,12 +48,11 @@ bool encode_process_map(ParamMsg& m, uint64_t address, uint64_t offset, uint64_t
 // the framed length, or 0 if it does not fit.
 uint32_t encode_console_write(void* buf, size_t cap, const char* text, uint32_t len);
 
-// Decoders of results (pure): read field `index` (in units of the type) of
-// the root struct of a framed message; false if the message is malformed.
-bool decode_result_u64(const void* msg, uint32_t len, uint32_t index, uint64_t& out);
-bool decode_result_u32(const void* msg, uint32_t len, uint32_t index, uint32_t& out);
-bool decode_result_u16(const void* msg, uint32_t len, uint32_t index, uint16_t& out);
-bool decode_result_bool(const void* msg, uint32_t len, uint32_t bit, bool& out);
+// Decoders of result messages (pure); false if the message is malformed.
+bool decode_join_results(const void* msg, uint32_t len, JoinResult& out);     // Thread.join
+bool decode_park_wait_results(const void* msg, uint32_t len, bool& woken);    // Park.wait
+bool decode_park_wake_results(const void* msg, uint32_t len, uint32_t& woken);  // Park.wake
+bool decode_timer_now_results(const void* msg, uint32_t len, uint64_t& ns);   // Timer.now
 
 // ---- Calls -----------------------------------------------------------------
 // All take the ring to submit on (normally this_ring()) and return the
@@ -61,10 +71,6 @@ bool decode_result_bool(const void* msg, uint32_t len, uint32_t bit, bool& out);
                                        uint64_t offset, uint64_t length, bool writable, bool executable);
 [[nodiscard]] Result<void> process_unmap(Ring& r, CapHandle process, uint64_t address, uint64_t length);
 
-struct JoinResult {
-  int64_t exit_code = 0;
-  uint16_t reason = 0;  // ExitReason: 0 exited, 1 killed, 2 faulted, 3 quota
-};
 [[nodiscard]] Result<JoinResult> thread_join(Ring& r, CapHandle thread);
 
 // Park.wait: blocks while *address == expected. Returns woken (false on

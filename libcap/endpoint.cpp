@@ -20,7 +20,7 @@ Result<CapHandle> create_endpoint() {
 
 Result<CapHandle> mint(CapHandle ep, uint64_t badge) {
   alignas(8) uint8_t p[32];
-  const uint32_t n = encode_words(p, sizeof p, &badge, 1);
+  const uint32_t n = encode_mint(p, sizeof p, badge);
   CapHandle caps[1] = {};
   const Cqe c = raw_call(ep, iface::kEndpointMint.interface_id, iface::kEndpointMint.ordinal, p, n, nullptr, 0,
                          caps, 0, 1);

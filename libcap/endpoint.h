@@ -26,8 +26,8 @@ struct Incoming {
   capos::abi::CapHandle caps[kMaxIncomingCaps] = {};
 };
 
-// A message of n UInt64 data words (a struct of n words, no pointers).
-uint32_t encode_words(void* buf, uint32_t size, const uint64_t* w, uint16_t n);
+// Endpoint.mint params (badge).
+uint32_t encode_mint(void* buf, uint32_t size, uint64_t badge);
 // Endpoint.receive params (timeoutNs).
 uint32_t encode_receive(void* buf, uint32_t size, uint64_t timeout_ns);
 // Decodes a receive completion (cqe + result buffer); the caps are already

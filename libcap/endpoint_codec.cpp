@@ -19,14 +19,10 @@ uint32_t finish(const cp::MessageBuilder& b, void* buf, uint32_t size) {
 
 }  // namespace
 
-uint32_t encode_words(void* buf, uint32_t size, const uint64_t* w, uint16_t n) {
-  // A struct of n UInt64 words: the params of the kernel methods whose
-  // schema params are that many UInt64 fields in order (kernel_object.h).
-  alignas(8) unsigned char seg[8 * 16 + 16];
-  if (n > 16) return 0;
+uint32_t encode_mint(void* buf, uint32_t size, uint64_t badge) {
+  alignas(8) unsigned char seg[64];
   cp::MessageBuilder b(seg, sizeof seg);
-  cp::StructBuilder s = b.root_pointer().init_struct(n, 0);
-  for (uint16_t i = 0; i < n; ++i) s.set<uint64_t>(i, w[i]);
+  b.init_root<EP::MintParams>().set_badge(badge);
   return finish(b, buf, size);
 }
 

@@ -46,4 +46,20 @@ namespace cap {
   return ok();
 }
 
+// Thread.setCpuHint: asks for `cpu`. The kernel pins the thread there (its
+// allowed mask becomes {cpu}) from its next placement unless a placement
+// server overrides it; a CPU that is not online is invalid_argument.
+[[nodiscard]] inline Result<void> thread_set_cpu_hint(capos::abi::CapHandle thread, uint32_t cpu) {
+  using S = schema::Thread;
+  alignas(8) unsigned char seg[64];
+  capnp::MessageBuilder m(seg, sizeof seg);
+  m.init_root<S::SetCpuHintParams>().set_cpu(cpu);
+  alignas(8) unsigned char flat[96];
+  size_t len = 0;
+  if (m.write_flat(flat, sizeof flat, &len) != capnp::Error::Ok) return Status::internal;
+  const capos::abi::Cqe c = raw_call(thread, S::kInterfaceId, S::Methods::set_cpu_hint, flat, static_cast<uint32_t>(len));
+  if (c.status != 0) return status_of(c);
+  return ok();
+}
+
 }  // namespace cap

@@ -139,6 +139,20 @@ struct Generics {
   unbound @4 :Box;                     # no brand: AnyPointer in both libraries
 }
 
+interface EndpointEcho {
+  # The Endpoint guest tests' service (test/guest/utest_endpoint.cpp serves it,
+  # test/guest/guest_echo_client.cpp calls it), so their calls are addressed
+  # and encoded through generated code too.
+  echo @0 (value :UInt64) -> (sum :UInt64, cpu :UInt64);
+  # The client moves a MemoryObject of 4096 * (1 + value % 3) bytes in; the
+  # server answers value * 2 + that size, the CPU it ran on, and a
+  # MemoryObject of its own.
+  carry @1 () -> ();
+  # A call that only carries capabilities (abandoned and queued calls).
+  fail @2 () -> ();
+  # A call the server answers with an error status.
+}
+
 interface Sink {
   # A streaming method (results: capnp's StreamResult) beside a normal one.
   write @0 (chunk :Data) -> stream;

@@ -16,7 +16,7 @@
 // kernel spawner adds only the child's own Process and Thread, so Console,
 // Park and Timer reach a module only when its entry lists them (a grant
 // named "console"/"park"/"timer" also fills the child's well-known slot).
-#include "lib/capnp_wire.h"
+#include "capos/schema/manifest.capnp.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -77,17 +77,28 @@ void handle_registry(srv::Incoming& in) {
   if (in.badge == 0 || idx >= g_manifest.count || in.iface != srv::kBootRegistry) {
     st = Status::bad_method;
   } else if (in.method == srv::kRegExport) {
-    kern::wire::Reader rd;
+    namespace cp = cap::capnp;
+    using BR = cap::schema::BootRegistry;
     const init::Entry& e = g_manifest.entries[idx];
-    const bool framed = rd.init(in.params, in.params_len).ok();
-    auto nm = rd.text(rd.root(), 0);
-    auto ci = rd.cap(rd.root(), 1);
-    if (!framed || !nm.ok() || !ci.ok() || ci.value() >= in.cap_count) {
+    // The capability field names one of the call's capabilities by its index
+    // in the message's table, read as itself so that an index past the
+    // call's capabilities is refused here rather than by the reader.
+    static uint32_t identity[8];
+    for (uint32_t i = 0; i < 8; ++i) identity[i] = i;
+    cp::FlatMessageReader<1> rd;
+    bool framed = rd.init_flat(in.params, in.params_len) == cp::Error::Ok;
+    rd.set_cap_table(cp::CapTable{identity, 8});
+    framed = framed && rd.validate() == cp::Error::Ok;
+    const auto params = rd.root<BR::ExportParams>();
+    const auto nm = params.name();
+    uint32_t ci = 0;
+    const bool has_cap = params.cap().get_capability(ci);
+    if (!framed || rd.error() != cp::Error::Ok || nm.size() == 0 || !has_cap || ci >= in.cap_count) {
       st = Status::malformed_message;
     } else {
-      const char* name = reinterpret_cast<const char*>(nm.value().data);
+      const char* name = nm.c_str();
       bool listed = false;
-      for (uint32_t k = 0; k < e.nexports; ++k) listed = listed || srv::str_eq(name, nm.value().size, e.exports[k]);
+      for (uint32_t k = 0; k < e.nexports; ++k) listed = listed || srv::str_eq(name, nm.size(), e.exports[k]);
       if (!listed) {
         cap::print("[init] %s: refused export '%s' (not in its manifest entry)\n", e.name, name);
         st = Status::invalid_argument;
@@ -102,11 +113,11 @@ void handle_registry(srv::Incoming& in) {
         } else if (g_nexports < sizeof g_exports / sizeof g_exports[0]) {
           slot = &g_exports[g_nexports++];
           slot->entry = idx;
-          for (uint32_t k = 0; k < nm.value().size && k + 1 < sizeof slot->name; ++k) slot->name[k] = name[k];
+          for (uint32_t k = 0; k < nm.size() && k + 1 < sizeof slot->name; ++k) slot->name[k] = name[k];
         }
         if (slot != nullptr) {
-          slot->cap = in.caps[ci.value()];
-          in.caps[ci.value()] = 0;  // kept
+          slot->cap = in.caps[ci];
+          in.caps[ci] = 0;  // kept
         } else {
           st = Status::quota_exceeded;
         }

@@ -307,9 +307,20 @@ void handle(srv::Incoming& in) {
     auto k = srv::stats(g_boot);
     st = k.ok() ? Status::ok : k.status();
     if (k.ok()) {
-      const uint64_t w[7] = {k.value().free_frames, k.value().heap_in_use, k.value().heap_mapped,
-                             k.value().heap_allocations, k.value().processes, k.value().slots_used, g_live};
-      rlen = srv::encode_words(res, sizeof res, w, 7);
+      namespace cp = cap::capnp;
+      alignas(8) unsigned char seg[96];
+      cp::MessageBuilder b(seg, sizeof seg);
+      auto ff = b.init_root<cap::schema::ProcessSpawner::FreeFramesResults>();
+      ff.set_frames(k.value().free_frames);
+      ff.set_heap_bytes_in_use(k.value().heap_in_use);
+      ff.set_heap_bytes_mapped(k.value().heap_mapped);
+      ff.set_heap_allocations(k.value().heap_allocations);
+      ff.set_live_processes(k.value().processes);
+      ff.set_cap_slots_used(k.value().slots_used);
+      ff.set_live_children(g_live);
+      size_t n = 0;
+      if (b.write_flat(res, sizeof res, &n) != cp::Error::Ok) st = Status::internal;
+      rlen = static_cast<uint32_t>(n);
     }
   }
   // The caller's capabilities are ours only for the call: the kernel copied

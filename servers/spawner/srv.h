@@ -81,7 +81,6 @@ using cap::drop_caps;
 using cap::create_endpoint;
 using cap::decode_receive;
 using cap::encode_receive;
-using cap::encode_words;
 using cap::Incoming;
 using cap::mint;
 using cap::receive;

@@ -2,9 +2,22 @@
 #include "libcap/cpu.h"
 #include "guest.h"
 
+#include "capos/capnp/capnp.h"
 #include "libcap/runtime.h"
 
 namespace guest {
+
+uint32_t words_msg(void* buf, uint32_t size, const uint64_t* w, uint16_t n) {
+  namespace cp = cap::capnp;
+  alignas(8) unsigned char seg[8 * 16 + 16];
+  if (n > 16) return 0;
+  cp::MessageBuilder b(seg, sizeof seg);
+  cp::StructBuilder s = b.root_pointer().init_struct(n, 0);
+  for (uint16_t i = 0; i < n; ++i) s.set<uint64_t>(i, w[i]);
+  size_t len = 0;
+  if (b.error() != cp::Error::Ok || b.write_flat(buf, size, &len) != cp::Error::Ok) return 0;
+  return static_cast<uint32_t>(len);
+}
 
 Raw raw_call(CapHandle cap, uint64_t iface, uint16_t method, const void* params, uint32_t plen, void* result,
              uint32_t rmax, CapHandle* caps, uint16_t caps_in, uint16_t caps_out, uint16_t flags) {

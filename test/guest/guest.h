@@ -30,10 +30,13 @@ Raw raw_call(CapHandle cap, uint64_t iface, uint16_t method, const void* params 
              void* result = nullptr, uint32_t rmax = 0, CapHandle* caps = nullptr, uint16_t caps_in = 0,
              uint16_t caps_out = 0, uint16_t flags = 0);
 
-// A message of n UInt64 data words.
-inline uint32_t words_msg(void* buf, uint32_t size, const uint64_t* w, uint16_t n) {
-  return cap::encode_words(buf, size, w, n);
-}
+// A message whose root struct is n UInt64 data words (at most 16), for the
+// tests that drive the raw ABI with hand-made params: a kernel method whose
+// params are that many UInt64 fields in order reads it as its params, and
+// the fuzzers mutate it. Production code encodes through the generated
+// bindings instead; this is the one place outside schema/runtime that lays
+// out a struct by position (check_codecs.py allows it here).
+uint32_t words_msg(void* buf, uint32_t size, const uint64_t* w, uint16_t n);
 
 using Quotas = cap::SpawnQuotas;
 using cap::Spawned;

@@ -1,15 +1,17 @@
 // guest_echo_client.cpp - helper for utest-endpoint: calls the "server" capability with a MemoryObject attached.
 //   (no args)  40 calls, each moving a MemoryObject in and getting one back
 //   abandon    4 calls carrying 8 copies each, then exits before anyone receives them
+#include "capos/capnp/capnp.h"
+#include "capos/schema/test.capnp.h"
 #include "guest.h"
-#include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
 
-namespace wire = kern::wire;
-
 namespace {
+
+namespace cp = cap::capnp;
+using Echo = cap::schema::EndpointEcho;
 
 bool is(const char* a, const char* b) {
   while (*a != '\0' && *a == *b) ++a, ++b;
@@ -24,7 +26,7 @@ int abandon(const cap::StartInfo& info, guest::CapHandle server) {
     for (auto& c : call) c = mo.value();
     cap::CallArgs a;
     a.cap = server;
-    a.method = cap::iface::Method{0x1234567890abcdefull, 5};
+    a.method = cap::iface::Method{Echo::kInterfaceId, Echo::Methods::carry};
     a.caps = call;
     a.caps_in = 8;
     if (!cap::this_ring().start(cap::make_sqe(a)).ok()) return 21;
@@ -43,18 +45,23 @@ int main(cap::StartInfo& info) {
   for (uint64_t i = 0; i < 40; ++i) {
     auto mo = cap::process_allocate(cap::this_ring(), info.process(), 4096 * (1 + i % 3));
     if (!mo.ok()) return 11;
-    alignas(8) uint8_t p[32];
-    const uint32_t n = guest::words_msg(p, sizeof p, &i, 1);
+    alignas(8) uint8_t seg[64];
+    cp::MessageBuilder b(seg, sizeof seg);
+    b.init_root<Echo::EchoParams>().set_value(i);
+    alignas(8) uint8_t p[64];
+    size_t n = 0;
+    if (b.write_flat(p, sizeof p, &n) != cp::Error::Ok) return 18;
     alignas(8) uint8_t res[128];
     guest::CapHandle caps[1] = {mo.value()};
     // Moved: the handle in our table goes stale.
-    guest::Raw r = guest::raw_call(server, 0x1234567890abcdefull, 3, p, n, res, sizeof res, caps, 1, 1,
-                                   capos::abi::kSqeFlagMoveCaps);
+    guest::Raw r = guest::raw_call(server, Echo::kInterfaceId, Echo::Methods::echo, p, static_cast<uint32_t>(n), res,
+                                   sizeof res, caps, 1, 1, capos::abi::kSqeFlagMoveCaps);
     if (r.cqe.status != 0) return 12;
-    wire::Reader rd;
-    if (!rd.init(res, r.cqe.result_len).ok()) return 13;
-    if (wire::Reader::u64(rd.root(), 0) != i * 2 + 4096 * (1 + i % 3)) return 14;
-    if (wire::Reader::u64(rd.root(), 1) != guest::cpu_now()) ++cross;
+    cp::FlatMessageReader<1> rd;
+    if (rd.init_flat(res, r.cqe.result_len) != cp::Error::Ok || rd.validate() != cp::Error::Ok) return 13;
+    const auto out = rd.root<Echo::EchoResults>();
+    if (out.sum() != i * 2 + 4096 * (1 + i % 3)) return 14;
+    if (out.cpu() != guest::cpu_now()) ++cross;
     if (r.cqe.caps_out_count != 1) return 15;
     guest::Raw sz = guest::raw_call(caps[0], guest::kMemoryObject, 0);
     if (sz.cqe.status != 0 || sz.cqe.value != 8192) return 16;

@@ -272,7 +272,7 @@ uint32_t pick_len(Rng& g, uint32_t natural) {
 // -- messages --
 
 // A struct of n words in stream framing.
-uint32_t words(uint8_t* buf, const uint64_t* w, uint16_t n) { return cap::encode_words(buf, kMsgBytes, w, n); }
+uint32_t words(uint8_t* buf, const uint64_t* w, uint16_t n) { return guest::words_msg(buf, kMsgBytes, w, n); }
 
 // Root struct (data words, one pointer) whose pointer is a byte list of `len` bytes (Text if `nul`): the
 // shape of Console.write, MemoryObject.write and the like. Bytes are '.' so that nothing it prints can look

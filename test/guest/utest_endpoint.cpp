@@ -1,8 +1,9 @@
 // utest_endpoint.cpp - in-guest tests: Endpoint call/reply between processes (client in guest-echo-client),
 // capabilities passed both ways, badges, receive timeouts, reply errors, and the issue-18 regressions (what a
 // hostile client or server can leave in the other's capability table).
+#include "capos/capnp/capnp.h"
+#include "capos/schema/test.capnp.h"
 #include "guest.h"
-#include "lib/capnp_wire.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -10,10 +11,10 @@
 #include "libcap/thread.h"
 
 using cap::this_ring;
-namespace wire = kern::wire;
-
 namespace {
-constexpr uint64_t kEchoIface = 0x1234567890abcdefull;
+namespace cp = cap::capnp;
+using Echo = cap::schema::EndpointEcho;
+constexpr uint64_t kEchoIface = Echo::kInterfaceId;
 constexpr uint64_t kBadge = 0xb4d6e;
 constexpr uint32_t kCalls = 40;
 
@@ -51,27 +52,24 @@ CAP_TEST(call_reply_across_processes_with_caps) {
     auto in = guest::receive(ep.value(), 10'000'000'000ull, buf, sizeof buf);
     CAP_REQUIRE(in.ok() && !in.value().timed_out);
     const guest::Incoming& c = in.value();
-    bool ok = c.badge == kBadge && c.iface == kEchoIface && c.method == 3 && c.cap_count == 1;
-    // params: (value :UInt64)
-    wire::Reader r;
-    alignas(8) uint8_t pcopy[64];
-    uint64_t value = 0;
-    if (c.params_len <= sizeof pcopy) {
-      __builtin_memcpy(pcopy, c.params, c.params_len);
-      ok = ok && r.init(pcopy, c.params_len).ok();
-      value = wire::Reader::u64(r.root(), 0);
-    } else {
-      ok = false;
-    }
+    bool ok = c.badge == kBadge && c.iface == kEchoIface && c.method == Echo::Methods::echo && c.cap_count == 1;
+    cp::FlatMessageReader<1> r;
+    ok = ok && r.init_flat(c.params, c.params_len) == cp::Error::Ok && r.validate() == cp::Error::Ok;
+    const uint64_t value = ok ? r.root<Echo::EchoParams>().value() : 0;
     // The capability the client passed: a MemoryObject of value pages.
     const uint64_t size = c.cap_count == 1 ? mo_size(c.caps[0]) : 0;
     ok = ok && size == 4096 * (1 + value % 3);
     good += ok ? 1 : 0;
+    alignas(8) uint8_t seg[64];
+    cp::MessageBuilder b(seg, sizeof seg);
+    auto results = b.init_root<Echo::EchoResults>();
+    results.set_sum(value * 2 + size);
+    results.set_cpu(guest::cpu_now());
     alignas(8) uint8_t res[64];
-    const uint64_t w[2] = {value * 2 + size, guest::cpu_now()};
-    const uint32_t n = guest::words_msg(res, sizeof res, w, 2);
+    size_t n = 0;
+    CAP_REQUIRE(b.write_flat(res, sizeof res, &n) == cp::Error::Ok);
     guest::CapHandle caps[1] = {reply_mo.value()};
-    CAP_CHECK(guest::reply(ep.value(), c.call_id, ok ? 0 : -5, res, n, caps, 1).ok());
+    CAP_CHECK(guest::reply(ep.value(), c.call_id, ok ? 0 : -5, res, static_cast<uint32_t>(n), caps, 1).ok());
     ++served;
   }
   CAP_CHECK(good == kCalls);
@@ -91,13 +89,13 @@ CAP_TEST(call_to_dead_server) {
   // Submit a call on our own ring without waiting, then serve it.
   cap::CallArgs a;
   a.cap = client.value();
-  a.method = cap::iface::Method{kEchoIface, 9};
+  a.method = cap::iface::Method{kEchoIface, Echo::Methods::fail};
   auto tag = this_ring().start(cap::make_sqe(a));
   CAP_REQUIRE(tag.ok());
   alignas(8) static uint8_t buf[512];
   auto in = guest::receive(ep.value(), 1'000'000'000, buf, sizeof buf);
   CAP_REQUIRE(in.ok() && !in.value().timed_out);
-  CAP_CHECK(in.value().badge == 7 && in.value().method == 9);
+  CAP_CHECK(in.value().badge == 7 && in.value().method == Echo::Methods::fail);
   CAP_CHECK(guest::reply(ep.value(), in.value().call_id, -14, nullptr, 0, nullptr, 0).ok());
   auto c = this_ring().wait(tag.value());
   CAP_CHECK(c.ok() && c.value().status == static_cast<int32_t>(cap::Status::not_supported));
@@ -129,7 +127,7 @@ int64_t abandoning_caller(void*) {
     for (auto& c : caps[i]) c = g_abandon_mo;
     cap::CallArgs a;
     a.cap = g_abandon_client;
-    a.method = cap::iface::Method{kEchoIface, 1};
+    a.method = cap::iface::Method{kEchoIface, Echo::Methods::carry};
     a.caps = caps[i];
     a.caps_in = kCapsPerCall;
     if (!r.start(cap::make_sqe(a)).ok()) return 20;
@@ -142,7 +140,7 @@ int64_t abandoning_caller(void*) {
 cap::Result<uint64_t> start_call(guest::CapHandle client, uint16_t caps_out_max) {
   cap::CallArgs a;
   a.cap = client;
-  a.method = cap::iface::Method{kEchoIface, 2};
+  a.method = cap::iface::Method{kEchoIface, Echo::Methods::carry};
   static guest::CapHandle out[16];
   a.caps = out;
   a.caps_out_max = caps_out_max;
@@ -217,7 +215,7 @@ guest::CapHandle g_queued_mo = abi::kNullCap;
 int64_t queued_caller(void*) {
   guest::CapHandle caps[kCapsPerCall];
   for (auto& c : caps) c = g_queued_mo;
-  guest::Raw r = guest::raw_call(g_queued_client, kEchoIface, 4, nullptr, 0, nullptr, 0, caps, kCapsPerCall, 0);
+  guest::Raw r = guest::raw_call(g_queued_client, kEchoIface, Echo::Methods::carry, nullptr, 0, nullptr, 0, caps, kCapsPerCall, 0);
   return r.cqe.status == 0 ? 0 : 30;
 }
 

@@ -3,9 +3,8 @@
 // Encoded and decoded with the bindings capnpc-capos generates from
 // schema/placement.capnp and schema/scheduler.capnp (runtime:
 // schema/runtime), so the same code runs in the freestanding server and in
-// the host tests; until 2026-12 it used the kernel's hand-written
-// one-segment reader/builder (microkernel/lib/capnp_wire.h), which user
-// space no longer includes. Messages are single-segment, flat, as the
+// the host tests (the hand-written one-segment reader/builder it once used
+// is gone from the tree). Messages are single-segment, flat, as the
 // kernel writes and reads them. Not reentrant: the encoders build in one
 // static scratch segment (the server encodes on one thread).
 #pragma once

@@ -118,7 +118,7 @@ TEST_CASE("Park.wait / Park.wake params are byte-identical", "[libcap][calls]") 
   }
 }
 
-TEST_CASE("Process.createThread / exit / allocate / unmap params are byte-identical", "[libcap][calls]") {
+TEST_CASE("Process.createThread / exit / exitThread / allocate / unmap, Timer.sleep params are byte-identical", "[libcap][calls]") {
   auto proc = schemas().iface("process.capnp", "Process");
   {
     capnp::MallocMessageBuilder m;
@@ -126,18 +126,16 @@ TEST_CASE("Process.createThread / exit / allocate / unmap params are byte-identi
     p.set("entry", uint64_t{0x401000});
     p.set("stackTop", uint64_t{0x7fe000000000});
     p.set("arg", uint64_t{42});
-    const uint64_t w[3] = {0x401000, 0x7fe000000000, 42};
     cap::ParamMsg mine;
-    REQUIRE(cap::encode_u64s(mine, w, 3));
+    REQUIRE(cap::encode_create_thread(mine, 0x401000, 0x7fe000000000, 42));
     CHECK(ours(mine) == flat(m));
   }
   {
     capnp::MallocMessageBuilder m;
     auto p = m.initRoot<capnp::DynamicStruct>(proc.getMethodByName("exit").getParamType());
     p.set("code", int64_t{-3});
-    const uint64_t w[1] = {static_cast<uint64_t>(int64_t{-3})};
     cap::ParamMsg mine;
-    REQUIRE(cap::encode_u64s(mine, w, 1));
+    REQUIRE(cap::encode_exit(mine, -3));
     CHECK(ours(mine) == flat(m));
   }
   {
@@ -145,9 +143,33 @@ TEST_CASE("Process.createThread / exit / allocate / unmap params are byte-identi
     auto p = m.initRoot<capnp::DynamicStruct>(proc.getMethodByName("unmap").getParamType());
     p.set("address", uint64_t{0x100000000000});
     p.set("length", uint64_t{0x4000});
-    const uint64_t w[2] = {0x100000000000, 0x4000};
     cap::ParamMsg mine;
-    REQUIRE(cap::encode_u64s(mine, w, 2));
+    REQUIRE(cap::encode_unmap(mine, 0x100000000000, 0x4000));
+    CHECK(ours(mine) == flat(m));
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto p = m.initRoot<capnp::DynamicStruct>(proc.getMethodByName("exitThread").getParamType());
+    p.set("code", int64_t{0x7fffffffffff});
+    cap::ParamMsg mine;
+    REQUIRE(cap::encode_exit_thread(mine, 0x7fffffffffff));
+    CHECK(ours(mine) == flat(m));
+  }
+  {
+    capnp::MallocMessageBuilder m;
+    auto p = m.initRoot<capnp::DynamicStruct>(proc.getMethodByName("allocate").getParamType());
+    p.set("bytes", uint64_t{3 * 4096});
+    cap::ParamMsg mine;
+    REQUIRE(cap::encode_allocate(mine, 3 * 4096));
+    CHECK(ours(mine) == flat(m));
+  }
+  {
+    auto timer = schemas().iface("timer.capnp", "Timer");
+    capnp::MallocMessageBuilder m;
+    auto p = m.initRoot<capnp::DynamicStruct>(timer.getMethodByName("sleep").getParamType());
+    p.set("ns", uint64_t{1'500'000});
+    cap::ParamMsg mine;
+    REQUIRE(cap::encode_timer_sleep(mine, 1'500'000));
     CHECK(ours(mine) == flat(m));
   }
 }
@@ -207,19 +229,17 @@ TEST_CASE("result decoders read messages the official library wrote", "[libcap][
     r.set("exitCode", int64_t{-77});
     r.set("reason", capnp::DynamicEnum(r.get("reason").as<capnp::DynamicEnum>().getSchema().getEnumerantByName("faulted")));
     auto f = flat(m);
-    uint64_t code = 0;
-    uint16_t reason = 0;
-    REQUIRE(cap::decode_result_u64(f.data(), static_cast<uint32_t>(f.size()), 0, code));
-    REQUIRE(cap::decode_result_u16(f.data(), static_cast<uint32_t>(f.size()), 4, reason));
-    CHECK(static_cast<int64_t>(code) == -77);
-    CHECK(reason == 2);
+    cap::JoinResult j;
+    REQUIRE(cap::decode_join_results(f.data(), static_cast<uint32_t>(f.size()), j));
+    CHECK(j.exit_code == -77);
+    CHECK(j.reason == 2);
   }
   {
     capnp::MallocMessageBuilder m;
     m.initRoot<capnp::DynamicStruct>(park.getMethodByName("wait").getResultType()).set("woken", true);
     auto f = flat(m);
     bool woken = false;
-    REQUIRE(cap::decode_result_bool(f.data(), static_cast<uint32_t>(f.size()), 0, woken));
+    REQUIRE(cap::decode_park_wait_results(f.data(), static_cast<uint32_t>(f.size()), woken));
     CHECK(woken);
   }
   {
@@ -227,7 +247,7 @@ TEST_CASE("result decoders read messages the official library wrote", "[libcap][
     m.initRoot<capnp::DynamicStruct>(park.getMethodByName("wake").getResultType()).set("woken", uint32_t{3});
     auto f = flat(m);
     uint32_t woken = 0;
-    REQUIRE(cap::decode_result_u32(f.data(), static_cast<uint32_t>(f.size()), 0, woken));
+    REQUIRE(cap::decode_park_wake_results(f.data(), static_cast<uint32_t>(f.size()), woken));
     CHECK(woken == 3);
   }
   {
@@ -235,14 +255,16 @@ TEST_CASE("result decoders read messages the official library wrote", "[libcap][
     m.initRoot<capnp::DynamicStruct>(timer.getMethodByName("now").getResultType()).set("ns", uint64_t{123456789});
     auto f = flat(m);
     uint64_t ns = 0;
-    REQUIRE(cap::decode_result_u64(f.data(), static_cast<uint32_t>(f.size()), 0, ns));
+    REQUIRE(cap::decode_timer_now_results(f.data(), static_cast<uint32_t>(f.size()), ns));
     CHECK(ns == 123456789);
   }
   // Garbage is refused, not read.
   const uint8_t junk[16] = {0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4};
   uint64_t v;
-  CHECK_FALSE(cap::decode_result_u64(junk, sizeof junk, 0, v));
-  CHECK_FALSE(cap::decode_result_u64(junk, 4, 0, v));
+  CHECK_FALSE(cap::decode_timer_now_results(junk, sizeof junk, v));
+  CHECK_FALSE(cap::decode_timer_now_results(junk, 4, v));
+  cap::JoinResult j;
+  CHECK_FALSE(cap::decode_join_results(junk, sizeof junk, j));
 }
 
 TEST_CASE("typed calls go through the ring and decode their results", "[libcap][calls]") {
@@ -458,7 +480,7 @@ TEST_CASE("Endpoint.receive / reply / mint messages against the official library
                                                                                        uint64_t{5'000'000'000ull});
     CHECK(std::vector<uint8_t>(buf, buf + len) == flat(m));
     const uint64_t badge = 0xfeedull;
-    const uint32_t mlen = cap::encode_words(buf, sizeof buf, &badge, 1);
+    const uint32_t mlen = cap::encode_mint(buf, sizeof buf, badge);
     capnp::MallocMessageBuilder mm;
     mm.initRoot<capnp::DynamicStruct>(ep.getMethodByName("mint").getParamType()).set("badge", badge);
     CHECK(std::vector<uint8_t>(buf, buf + mlen) == flat(mm));

@@ -1,13 +1,43 @@
 // codec_test.cpp: the servers' Cap'n Proto encodings (events, decisions, snapshots) round-trip.
+#include <capnp/dynamic.h>
+#include <capnp/schema-parser.h>
+#include <capnp/serialize.h>
+#include <kj/filesystem.h>
+
 #include <catch2/catch_test_macros.hpp>
 #include <cstring>
+#include <string>
+#include <vector>
 
-#include "lib/capnp_wire.h"
 #include "../../servers/placement/common/wire_codec.h"
 #include "../../servers/placement/fair-share/fair_share.h"
 #include "../../servers/placement/round-robin/round_robin.h"
 
 using namespace placement;
+
+namespace {
+
+// The official library's view of a method's params or results struct in a
+// file of schema/ (imports resolved there).
+capnp::StructSchema official(const char* file, const char* iface, const char* method, bool results) {
+  static capnp::SchemaParser parser;
+  static auto fs = kj::newDiskFilesystem();
+  static kj::Own<const kj::ReadableDirectory> dir =
+      fs->getRoot().openSubdir(kj::Path::parse(std::string(CAPOS_SCHEMA_DIR).substr(1)));
+  const kj::ReadableDirectory* imports[] = {dir.get()};
+  capnp::ParsedSchema f = parser.parseFromDirectory(*dir, kj::Path::parse(file), kj::arrayPtr(imports, 1));
+  auto m = f.getNested(iface).asInterface().getMethodByName(method);
+  return results ? m.getResultType() : m.getParamType();
+}
+
+// A flat message copied into words the official reader can take.
+std::vector<capnp::word> words_of(const uint8_t* buf, uint32_t n) {
+  std::vector<capnp::word> w(n / 8);
+  std::memcpy(w.data(), buf, n);
+  return w;
+}
+
+}  // namespace
 
 TEST_CASE("events survive the nextEvents encoding", "[codec]") {
   Event in[3];
@@ -43,7 +73,7 @@ TEST_CASE("events survive the nextEvents encoding", "[codec]") {
   CHECK(codec::decode_events(buf, 7, out, 4, &dropped) == -1);  // truncated
 }
 
-TEST_CASE("place params carry every decision kind at the schema's offsets", "[codec]") {
+TEST_CASE("place params carry every decision kind as the official library reads them", "[codec]") {
   Decision d[3];
   d[0] = assign(5, 42, 1, 8'000'000);
   d[1].kind = DecisionKind::process_weight;
@@ -54,23 +84,32 @@ TEST_CASE("place params carry every decision kind at the schema's offsets", "[co
   alignas(8) static uint8_t buf[4096];
   uint32_t n = codec::encode_place(buf, sizeof buf, 77, d, 3);
   REQUIRE(n > 0);
-  kern::wire::Reader r;
-  REQUIRE(r.init(buf, n).ok());
-  CHECK(kern::wire::Reader::u64(r.root(), 0) == 77);
-  auto l = r.struct_list(r.root(), 0);
-  REQUIRE(l.ok());
-  REQUIRE(l.value().count == 3);
-  auto e0 = kern::wire::Reader::list_struct(l.value(), 0);
-  CHECK(kern::wire::Reader::u16(e0, 10) == 0);  // assign
-  CHECK(kern::wire::Reader::u64(e0, 1) == 42);
-  CHECK(kern::wire::Reader::u32(e0, 4) == 1);
-  CHECK(kern::wire::Reader::u64(e0, 3) == 8'000'000);
-  auto e1 = kern::wire::Reader::list_struct(l.value(), 1);
-  CHECK(kern::wire::Reader::u16(e1, 10) == 5);  // processWeight
-  CHECK(kern::wire::Reader::u32(e1, 4) == 300);
-  auto e2 = kern::wire::Reader::list_struct(l.value(), 2);
-  CHECK(kern::wire::Reader::u16(e2, 10) == 6);  // assignSet
-  CHECK(kern::wire::Reader::u64(e2, 3) == 0b110);
+  // Read back by the official library, by field name, not by the layout the
+  // encoder assumes.
+  REQUIRE(n % 8 == 0);
+  auto words = words_of(buf, n);
+  capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+  auto root = reader.getRoot<capnp::DynamicStruct>(official("scheduler.capnp", "SchedulerControl", "place", false));
+  CHECK(root.get("epoch").as<uint64_t>() == 77);
+  auto l = root.get("decisions").as<capnp::DynamicList>();
+  REQUIRE(l.size() == 3);
+  auto e0 = l[0].as<capnp::DynamicStruct>();
+  REQUIRE(e0.which() != nullptr);
+  CHECK(std::string(KJ_ASSERT_NONNULL(e0.which()).getProto().getName().cStr()) == "assign");
+  auto a0 = e0.get("assign").as<capnp::DynamicStruct>();
+  CHECK(a0.get("threadId").as<uint64_t>() == 42);
+  CHECK(a0.get("cpu").as<uint32_t>() == 1);
+  CHECK(a0.get("sliceNs").as<uint64_t>() == 8'000'000);
+  auto e1 = l[1].as<capnp::DynamicStruct>();
+  CHECK(std::string(KJ_ASSERT_NONNULL(e1.which()).getProto().getName().cStr()) == "processWeight");
+  auto p1 = e1.get("processWeight").as<capnp::DynamicStruct>();
+  CHECK(p1.get("processId").as<uint64_t>() == 9);
+  CHECK(p1.get("weight").as<uint32_t>() == 300);
+  auto e2 = l[2].as<capnp::DynamicStruct>();
+  CHECK(std::string(KJ_ASSERT_NONNULL(e2.which()).getProto().getName().cStr()) == "assignSet");
+  auto s2 = e2.get("assignSet").as<capnp::DynamicStruct>();
+  CHECK(s2.get("threadId").as<uint64_t>() == 43);
+  CHECK(s2.get("cpuMask").as<uint64_t>() == 0b110);
 }
 
 TEST_CASE("a fair-share snapshot imports into round-robin and back", "[codec]") {
@@ -108,7 +147,7 @@ TEST_CASE("a fair-share snapshot imports into round-robin and back", "[codec]") 
   CHECK_FALSE(codec::decode_snapshot(buf, 12, back));
 }
 
-TEST_CASE("exportState results carry the snapshot in pointer 0 and round-trip", "[codec]") {
+TEST_CASE("exportState results carry the snapshot and round-trip", "[codec]") {
   FairShare fs;
   fs.start(2);
   Decisions out;
@@ -126,13 +165,16 @@ TEST_CASE("exportState results carry the snapshot in pointer 0 and round-trip", 
   alignas(8) static uint8_t buf[16384];
   uint32_t n = codec::encode_export_results(buf, sizeof buf, s, 5);
   REQUIRE(n > 0);
-  // The results struct has no data and one pointer: the snapshot.
-  kern::wire::Reader r;
-  REQUIRE(r.init(buf, n).ok());
-  auto snap = r.child(r.root(), 0);
-  REQUIRE(snap.ok());
-  CHECK(kern::wire::Reader::u64(snap.value(), 0) == 5);  // epoch
-  CHECK(kern::wire::Reader::u64(snap.value(), 1) == 3);  // lastSeq
+  // Read back by the official library: the results' snapshot field.
+  REQUIRE(n % 8 == 0);
+  auto words = words_of(buf, n);
+  capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+  auto root = reader.getRoot<capnp::DynamicStruct>(official("placement.capnp", "Placement", "exportState", true));
+  REQUIRE(root.has("snapshot"));
+  auto snap = root.get("snapshot").as<capnp::DynamicStruct>();
+  CHECK(snap.get("epoch").as<uint64_t>() == 5);
+  CHECK(snap.get("lastSeq").as<uint64_t>() == 3);
+  CHECK(std::string(snap.get("policy").as<capnp::Text>().cStr()) == "fair-share");
   REQUIRE(codec::decode_export_results(buf, n, back));
   CHECK(std::strcmp(back.policy, "fair-share") == 0);
   CHECK(back.nthreads == 3);
