@@ -1,7 +1,7 @@
 // print.cpp - buffered formatted output through the kernel's formatter to a pluggable writer.
 #include "libcap/print.h"
 
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 
 namespace cap {
 
@@ -42,7 +42,7 @@ void set_output(OutputFn fn, void* ctx) {
 
 size_t vprint(const char* fmt, va_list ap) {
   Buffer b;
-  const size_t n = kern::fmt::vformat(&buffer_sink, &b, fmt, ap);
+  const size_t n = capos::fmt::vformat(&buffer_sink, &b, fmt, ap);
   b.flush();
   return n;
 }
@@ -64,7 +64,7 @@ void write(const char* s, size_t n) {
 size_t snprint(char* buf, size_t cap, const char* fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  const size_t n = kern::fmt::vsnformat(buf, cap, fmt, ap);
+  const size_t n = capos::fmt::vsnformat(buf, cap, fmt, ap);
   va_end(ap);
   return n;
 }

@@ -1,6 +1,6 @@
 // print.h - printf-style output to the Console capability, one Console.write per print call.
 //
-// Formatting is the kernel's own formatter (microkernel/lib/format.cpp,
+// Formatting is the formatter the kernel also uses (support/capos/fmt/format.cpp,
 // compiled into libcap): %d %i %u %x %X %o %p %s %c %% %b with flags, width,
 // precision and the hh/h/l/ll/z/j/t modifiers. No floating point.
 //

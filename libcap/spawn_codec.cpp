@@ -112,11 +112,12 @@ bool decode_spawner_stats(const void* buf, uint32_t len, SpawnerStats& out) {
 }
 
 const char* exit_reason_name(uint16_t r) {
-  switch (r) {
-    case 0: return "exited";
-    case 1: return "killed";
-    case 2: return "faulted";
-    case 3: return "quota";
+  using R = schema::ExitReason;
+  switch (static_cast<R>(r)) {
+    case R::Exited: return "exited";
+    case R::Killed: return "killed";
+    case R::Faulted: return "faulted";
+    case R::Quota: return "quota";
   }
   return "unknown";
 }

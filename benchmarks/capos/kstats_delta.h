@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 #include "libcap/kstats.h"
 
 namespace benchcap::kstats {
@@ -102,17 +102,17 @@ inline void delta(const Snapshot& a, const Snapshot& b, Delta& d) {
 // One CPU line into buf (cpu < 0: the `cpu=all` line). Returns its length
 // (as snformat: the full length, so a truncation shows as >= cap).
 inline size_t format_cpu_line(char* buf, size_t cap, const char* scope, int cpu, const Cpu& c) {
-  size_t at = cpu < 0 ? kern::fmt::snformat(buf, cap, "[kstats] scope=%s cpu=all", scope)
-                      : kern::fmt::snformat(buf, cap, "[kstats] scope=%s cpu=%d", scope, cpu);
+  size_t at = cpu < 0 ? capos::fmt::snformat(buf, cap, "[kstats] scope=%s cpu=all", scope)
+                      : capos::fmt::snformat(buf, cap, "[kstats] scope=%s cpu=%d", scope, cpu);
   for_each_field([&](const char* name, uint64_t Cpu::*m) {
-    at += kern::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, " %s=%llu", name,
+    at += capos::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, " %s=%llu", name,
                               static_cast<unsigned long long>(c.*m));
   });
   return at;
 }
 
 inline size_t format_lock_line(char* buf, size_t cap, const char* scope, const Lock& l) {
-  return kern::fmt::snformat(buf, cap, "[kstats] scope=%s lock=%s acquisitions=%llu contended=%llu wait_cycles=%llu",
+  return capos::fmt::snformat(buf, cap, "[kstats] scope=%s lock=%s acquisitions=%llu contended=%llu wait_cycles=%llu",
                              scope, l.name, static_cast<unsigned long long>(l.acquisitions),
                              static_cast<unsigned long long>(l.contended),
                              static_cast<unsigned long long>(l.wait_cycles));
@@ -126,7 +126,7 @@ inline size_t format_lock_line(char* buf, size_t cap, const char* scope, const L
 // workers that took turns on CPU 0 show one busy CPU. Returns the length
 // (as snformat).
 inline size_t format_busy(char* buf, size_t cap, const Delta& d) {
-  size_t at = kern::fmt::snformat(buf, cap, " cpu_busy_pct=");
+  size_t at = capos::fmt::snformat(buf, cap, " cpu_busy_pct=");
   uint32_t busy = 0;
   for (uint32_t i = 0; i < d.ncpus; ++i) {
     const Cpu& c = d.cpus[i];
@@ -134,10 +134,10 @@ inline size_t format_busy(char* buf, size_t cap, const Delta& d) {
     const uint64_t span = on + c.idle_cycles;
     const uint64_t pct = span == 0 ? 0 : on * 100 / span;
     if (span != 0 && 2 * on >= span) ++busy;
-    at += kern::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, "%s%u:%llu", i == 0 ? "" : ",",
+    at += capos::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, "%s%u:%llu", i == 0 ? "" : ",",
                               c.cpu, static_cast<unsigned long long>(pct));
   }
-  at += kern::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, " busy_cpus=%u", busy);
+  at += capos::fmt::snformat(at < cap ? buf + at : nullptr, at < cap ? cap - at : 0, " busy_cpus=%u", busy);
   return at;
 }
 

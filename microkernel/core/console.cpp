@@ -6,7 +6,7 @@
 
 #include "arch/x86_64/serial.h"
 #include "core/spinlock.h"
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 
 namespace kern {
 namespace {
@@ -43,7 +43,7 @@ void vkprintf(const char* fmt, va_list ap) {
     LineBuf b;
     b.used = 0;
     LockGuard<SpinLockIrq> g(g_console_lock);
-    fmt::vformat(line_sink, &b, fmt, ap);
+    capos::fmt::vformat(line_sink, &b, fmt, ap);
     flush(b);
 }
 

@@ -1,7 +1,7 @@
 // sched_events.cpp: decision validation, trace formatting and parsing.
 #include "lib/sched_events.h"
 
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 
 namespace kern {
 
@@ -95,7 +95,7 @@ const char* parse_u64(const char* p, uint64_t* out) {
 size_t format_trace(const TraceRecord& r, char* buf, size_t cap) {
     unsigned k = static_cast<unsigned>(r.kind);
     char kc = k < sizeof kKindChar ? kKindChar[k] : '?';
-    size_t n = fmt::snformat(buf, cap, "T %u %llu %c %u %llu %llu %llu %llu %u", r.cpu,
+    size_t n = capos::fmt::snformat(buf, cap, "T %u %llu %c %u %llu %llu %llu %llu %u", r.cpu,
                       static_cast<unsigned long long>(r.tsc), kc, static_cast<unsigned>(r.sub),
                       static_cast<unsigned long long>(r.seq), static_cast<unsigned long long>(r.thread_id),
                       static_cast<unsigned long long>(r.a), static_cast<unsigned long long>(r.b), r.c);

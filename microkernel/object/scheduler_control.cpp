@@ -11,7 +11,7 @@
 #include "core/ring_dispatch.h"
 #include "core/sched.h"
 #include "core/spinlock.h"
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 #include "lib/sched_events.h"
 #include "lib/sched_ring.h"
 #include "object/kernel_object.h"
@@ -1212,11 +1212,11 @@ void m_stats(Call& call) {
                                                     "server_to_delivery", "queued", "delivery_to_place"};
     char line[512];
     size_t at = 0;
-    at += fmt::snformat(line + at, sizeof line - at, "[placement] latency-stages waited=%llu busy=%llu",
+    at += capos::fmt::snformat(line + at, sizeof line - at, "[placement] latency-stages waited=%llu busy=%llu",
                  static_cast<unsigned long long>(g_stage[kPostToNotifier].count()),
                  static_cast<unsigned long long>(g_stage[kQueued].count()));
     for (uint32_t i = 0; i < kStages && at < sizeof line; ++i)
-        at += fmt::snformat(line + at, sizeof line - at, " %s=%llux%llu/%llu", kStageName[i],
+        at += capos::fmt::snformat(line + at, sizeof line - at, " %s=%llux%llu/%llu", kStageName[i],
                      static_cast<unsigned long long>(g_stage[i].count()),
                      static_cast<unsigned long long>(g_stage[i].percentile(50) / 1000),
                      static_cast<unsigned long long>(g_stage[i].percentile(99) / 1000));

@@ -213,7 +213,7 @@ void arm_wait(uint32_t idx) {
   if (run.handle == 0 || run.waiting) return;
   cap::CallArgs a;
   a.cap = run.handle;
-  a.method = cap::iface::Method{srv::kProcessHandle, 0};
+  a.method = cap::iface::kProcessHandleWait;
   a.result = run.wait_res;
   a.result_max = sizeof run.wait_res;
   auto t = cap::this_ring().start(cap::make_sqe(a));
@@ -246,7 +246,7 @@ bool poll_once() {
     g_rcv.in = srv::Incoming{};
     cap::CallArgs a;
     a.cap = g_endpoint;
-    a.method = cap::iface::Method{srv::kEndpoint, 0};
+    a.method = cap::iface::kEndpointReceive;
     a.params = g_rcv.params;
     a.params_len = srv::encode_receive(g_rcv.params, sizeof g_rcv.params, 0);
     a.result = g_rcv.buf;

@@ -4,21 +4,22 @@
 #include "capos/schema/manifest.capnp.h"
 #include <stdarg.h>
 
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 
 namespace init {
 
 namespace sc = cap::schema;
 
 const char* kernel_cap_name(uint16_t k) {
-  switch (k) {
-    case 0: return "console";
-    case 1: return "timer";
-    case 2: return "park";
-    case 3: return "schedulerControl";
-    case 4: return "processSpawner";
-    case 5: return "bootInfo";
-    case 6: return "kernelStats";
+  using K = sc::KernelCap;
+  switch (static_cast<K>(k)) {
+    case K::Console: return "console";
+    case K::Timer: return "timer";
+    case K::Park: return "park";
+    case K::SchedulerControl: return "schedulerControl";
+    case K::ProcessSpawner: return "processSpawner";
+    case K::BootInfo: return "bootInfo";
+    case K::KernelStats: return "kernelStats";
   }
   return "unknown";
 }
@@ -63,7 +64,7 @@ ManifestError refuse(Refusal& why, ManifestError e, const char* entry, const cha
   why.entry[i] = '\0';
   va_list ap;
   va_start(ap, fmt);
-  (void)kern::fmt::vsnformat(why.detail, sizeof why.detail, fmt, ap);
+  (void)capos::fmt::vsnformat(why.detail, sizeof why.detail, fmt, ap);
   va_end(ap);
   return e;
 }
@@ -335,8 +336,8 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why) {
         uint32_t from = 0;
         while (stack[from] != w) ++from;
         for (uint32_t k = from; k < sp && pl + kNameMax + 8 < sizeof path; ++k)
-          pl += static_cast<uint32_t>(kern::fmt::snformat(path + pl, sizeof path - pl, "%s -> ", m.entries[stack[k]].name));
-        (void)kern::fmt::snformat(path + pl, sizeof path - pl, "%s", m.entries[w].name);
+          pl += static_cast<uint32_t>(capos::fmt::snformat(path + pl, sizeof path - pl, "%s -> ", m.entries[stack[k]].name));
+        (void)capos::fmt::snformat(path + pl, sizeof path - pl, "%s", m.entries[w].name);
         return refuse(why, ManifestError::dependency_cycle, m.entries[w].name, "%s", path);
       }
       color[w] = 1;

@@ -91,7 +91,7 @@ bool module_known(const uint8_t* name, uint32_t len) {
 void arm_wait(Child& c) {
   cap::CallArgs a;
   a.cap = c.handle;
-  a.method = cap::iface::Method{srv::kProcessHandle, 0};
+  a.method = cap::iface::kProcessHandleWait;
   a.result = c.res;
   a.result_max = sizeof c.res;
   auto t = cap::this_ring().start(cap::make_sqe(a));
@@ -385,7 +385,7 @@ int main(cap::StartInfo& info) {
     in = srv::Incoming{};
     cap::CallArgs ca;
     ca.cap = g_ep;
-    ca.method = cap::iface::Method{srv::kEndpoint, 0};
+    ca.method = cap::iface::kEndpointReceive;
     ca.params = rparams;
     ca.params_len = plen;
     ca.result = rbuf;

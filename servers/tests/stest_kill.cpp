@@ -409,7 +409,7 @@ void placement_case(const char* point, bool stall) {
   alignas(8) static uint8_t wres[64];
   cap::CallArgs a;
   a.cap = sp.value().handle;
-  a.method = cap::iface::Method{srv::kProcessHandle, 0};
+  a.method = cap::iface::kProcessHandleWait;
   a.result = wres;
   a.result_max = sizeof wres;
   auto wt = cap::this_ring().start(cap::make_sqe(a));

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_codecs.py: Cap'n Proto layouts only through generated code, and user space off kernel internals.
 
-Two rules (issue 14), checked over microkernel/, libcap/, servers/, benchmarks/ and test/guest/:
+Three rules (issue 14), checked over microkernel/, libcap/, servers/, benchmarks/ and test/guest/:
 
   hand codec   a use of the old hand-written single-segment wire
                reader/builder (an include of lib/capnp_wire.h, deleted, or a
@@ -12,24 +12,29 @@ Two rules (issue 14), checked over microkernel/, libcap/, servers/, benchmarks/ 
                (read from the generated headers given by --gen) written as a
                literal. Field positions and interface ids come from
                capnpc-capos output; schema/runtime is not scanned.
+  hand ordinal in production code (not test/guest/, whose raw-ABI tests
+               send unknown and hand-picked methods on purpose): a method
+               ordinal written as a number, `Method{iface, 3}` or
+               `raw_call(cap, iface, 3, ...)`.
   kernel include
                a user-space file (libcap/, servers/, benchmarks/, test/guest/)
                including a microkernel header other than microkernel/abi/
                (`#include "lib/...`, "core/...", "object/...", "arch/..."`).
+               Code both sides compile lives in support/ (support/README.md).
 
-The tree has not been fully converted yet, so the check is a ratchet: the
-per-file counts in hand_codec_baseline.txt are the most each file may have,
-a file that is not listed may have none, and a count below its baseline is
-reported so the baseline can be lowered (`--write-baseline` rewrites it from
-the tree). It prints the totals it checks.
+Any finding fails the check; it prints the totals it checks. `--self-test`
+runs the rules over a small tree of known violations first and fails if one
+is missed, so the check itself is shown to be able to fail.
 """
 import argparse
 import pathlib
 import re
 import sys
+import tempfile
 
 ROOTS = ["microkernel", "libcap", "servers", "benchmarks", "test/guest"]
 USER_ROOTS = ("libcap/", "servers/", "benchmarks/", "test/guest/")
+TEST_ROOTS = ("test/guest/",)
 # Files allowed the raw runtime API, each with its reason.
 RAW_ALLOWED = {
     # words_msg: the hand-made params of the tests that drive the raw ABI
@@ -48,7 +53,12 @@ RAW = [
     re.compile(r"\.(?:set|get)<\s*(?:u?int(?:8|16|32|64)_t|bool|float|double)\s*>\s*\("),
     re.compile(r"\b(?:set_bool|get_bool)\s*\(\s*\d"),
 ]
+ORDINAL = [
+    re.compile(r"\bMethod\s*\{[^,{}]+,\s*\d+\s*\}"),
+    re.compile(r"\braw_call\s*\([^,()]+,\s*[A-Za-z_][\w:]*\s*,\s*\d+\s*[,)]"),
+]
 HEX = re.compile(r"\b0x([0-9a-fA-F]{16})(?:u?ll|ull|ULL)?\b")
+KERNEL_INCLUDE = re.compile(r'#\s*include\s+"(?:lib|core|object|arch)/')
 
 
 def interface_ids(gen: pathlib.Path) -> set[int]:
@@ -58,7 +68,18 @@ def interface_ids(gen: pathlib.Path) -> set[int]:
         for m in re.finditer(r"kInterfaceId = 0x([0-9a-fA-F]{16})ull", h.read_text()):
             ids.add(int(m.group(1), 16))
     return ids
-KERNEL_INCLUDE = re.compile(r'#\s*include\s+"(?:lib|core|object|arch)/')
+
+
+def scan(rel: str, text: str, ids: set[int]) -> dict[str, int]:
+    """The findings of one file, by rule."""
+    hand = sum(len(r.findall(text)) for r in HAND)
+    if rel not in RAW_ALLOWED:
+        hand += sum(len(r.findall(text)) for r in RAW)
+    # An interface id written by hand instead of taken from the generated header.
+    hand += sum(1 for m in HEX.finditer(text) if int(m.group(1), 16) in ids)
+    ordinal = 0 if rel.startswith(TEST_ROOTS) else sum(len(r.findall(text)) for r in ORDINAL)
+    kinc = len(KERNEL_INCLUDE.findall(text)) if rel.startswith(USER_ROOTS) else 0
+    return {"hand": hand, "ordinal": ordinal, "kinclude": kinc}
 
 
 def count(root: pathlib.Path, ids: set[int]) -> dict[str, dict[str, int]]:
@@ -68,82 +89,71 @@ def count(root: pathlib.Path, ids: set[int]) -> dict[str, dict[str, int]]:
             if p.suffix not in SUFFIXES or not p.is_file():
                 continue
             rel = p.relative_to(root).as_posix()
-            text = p.read_text(errors="replace")
-            hand = sum(len(r.findall(text)) for r in HAND)
-            if rel not in RAW_ALLOWED:
-                hand += sum(len(r.findall(text)) for r in RAW)
-            # An interface id written by hand instead of taken from the generated header.
-            hand += sum(1 for m in HEX.finditer(text) if int(m.group(1), 16) in ids)
-            kinc = len(KERNEL_INCLUDE.findall(text)) if rel.startswith(USER_ROOTS) else 0
-            if hand or kinc:
-                out[rel] = {"hand": hand, "kinclude": kinc}
+            c = scan(rel, p.read_text(errors="replace"), ids)
+            if any(c.values()):
+                out[rel] = c
     return out
 
 
-def read_baseline(path: pathlib.Path) -> dict[str, dict[str, int]]:
-    base: dict[str, dict[str, int]] = {}
-    for line in path.read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if not line:
-            continue
-        rel, hand, kinc = line.split()
-        base[rel] = {"hand": int(hand), "kinclude": int(kinc)}
-    return base
+# Known violations, one per rule, each of which must be found.
+SELF_TEST = {
+    "libcap/a.cpp": ('#include "lib/capnp_wire.h"\n', "hand"),
+    "servers/b.cpp": ("s.set<uint32_t>(2, expected);\n", "hand"),
+    "servers/c.cpp": ("auto s = msg.init_struct(2, 0);\n", "hand"),
+    "benchmarks/d.cpp": ("call(0x{id:016x}ull, 3);\n", "hand"),
+    "servers/e.cpp": ("a.method = cap::iface::Method{srv::kEndpoint, 0};\n", "ordinal"),
+    "libcap/f.cpp": ("Cqe c = raw_call(t, kTimer, 2, p, n);\n", "ordinal"),
+    "test/guest/g.cpp": ('#include "core/sched.h"\n', "kinclude"),
+    "microkernel/h.cpp": ('#include "core/sched.h"\n', None),  # the kernel may include itself
+    "test/guest/i.cpp": ("raw_call(con, kConsole, 77);\n", None),  # raw-ABI tests may
+}
 
 
-def write_baseline(path: pathlib.Path, counts: dict[str, dict[str, int]]) -> None:
-    lines = ["# test/lint/hand_codec_baseline.txt: the most hand-codec uses and kernel includes each file may",
-             "# still have (check_codecs.py). Lower a count when a file is converted; never raise one.",
-             "# path  hand  kernel-includes"]
-    for rel, c in sorted(counts.items()):
-        lines.append(f"{rel} {c['hand']} {c['kinclude']}")
-    path.write_text("\n".join(lines) + "\n")
+def self_test(ids: set[int]) -> bool:
+    some_id = min(ids)
+    with tempfile.TemporaryDirectory() as d:
+        root = pathlib.Path(d)
+        for rel, (text, _) in SELF_TEST.items():
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(text.replace("{id:016x}", f"{some_id:016x}"))
+        found = count(root, ids)
+    ok = True
+    for rel, (_, rule) in SELF_TEST.items():
+        got = found.get(rel, {})
+        if rule is None and got:
+            print(f"check_codecs: self-test: {rel} flagged {got}, expected nothing")
+            ok = False
+        elif rule is not None and got.get(rule, 0) != 1:
+            print(f"check_codecs: self-test: {rel} not flagged as {rule} ({got})")
+            ok = False
+    print(f"check_codecs: self-test {'ok' if ok else 'FAIL'} ({len(SELF_TEST)} cases)")
+    return ok
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=pathlib.Path, default=pathlib.Path(__file__).resolve().parents[2])
-    ap.add_argument("--baseline", type=pathlib.Path,
-                    default=pathlib.Path(__file__).resolve().parent / "hand_codec_baseline.txt")
     ap.add_argument("--gen", type=pathlib.Path, required=True,
                     help="directory of the generated headers (build/schema/gen/capos/schema)")
-    ap.add_argument("--write-baseline", action="store_true")
+    ap.add_argument("--self-test", action="store_true", help="first check the rules against known violations")
     a = ap.parse_args()
     ids = interface_ids(a.gen)
     if len(ids) < 10:
         print(f"check_codecs: only {len(ids)} interface ids under {a.gen}: wrong --gen?")
         return 2
+    if a.self_test and not self_test(ids):
+        return 1
     counts = count(a.root, ids)
-    if a.write_baseline:
-        write_baseline(a.baseline, counts)
-        print(f"check_codecs: wrote {a.baseline} ({len(counts)} files)")
-        return 0
-    base = read_baseline(a.baseline)
-    bad, lower = [], []
+    total = {k: sum(c[k] for c in counts.values()) for k in ("hand", "ordinal", "kinclude")}
+    print(f"check_codecs: {len(ids)} generated interface ids; hand-codec uses {total['hand']}, hand method "
+          f"ordinals {total['ordinal']}, microkernel includes from user space {total['kinclude']} (allowed 0 each)")
     for rel, c in sorted(counts.items()):
-        b = base.get(rel, {"hand": 0, "kinclude": 0})
-        for key, what in (("hand", "hand-codec uses"), ("kinclude", "microkernel includes outside abi/")):
-            if c[key] > b[key]:
-                bad.append(f"{rel}: {c[key]} {what}, allowed {b[key]}")
-            elif c[key] < b[key]:
-                lower.append(f"{rel}: {c[key]} {what}, baseline {b[key]}")
-    for rel, b in sorted(base.items()):
-        if rel not in counts and (b["hand"] or b["kinclude"]):
-            lower.append(f"{rel}: 0, baseline {b['hand']} {b['kinclude']}")
-    total_hand = sum(c["hand"] for c in counts.values())
-    total_kinc = sum(c["kinclude"] for c in counts.values())
-    allowed_hand = sum(b["hand"] for b in base.values())
-    allowed_kinc = sum(b["kinclude"] for b in base.values())
-    print(f"check_codecs: {len(ids)} generated interface ids; hand-codec uses {total_hand} (allowed {allowed_hand}) in "
-          f"{sum(1 for c in counts.values() if c['hand'])} files; microkernel includes from user space "
-          f"{total_kinc} (allowed {allowed_kinc})")
-    for line in lower:
-        print(f"  below baseline (lower it): {line}")
-    for line in bad:
-        print(f"  FAIL: {line}")
-    if bad:
-        print("check_codecs: FAIL: decode and encode with the generated bindings (capos/schema/*.capnp.h) and "
-              "take interface ids from them; user space includes only microkernel/abi/ (docs/schema.md)")
+        print(f"  FAIL: {rel}: {c['hand']} hand-codec uses, {c['ordinal']} hand ordinals, "
+              f"{c['kinclude']} microkernel includes outside abi/")
+    if counts:
+        print("check_codecs: FAIL: decode and encode with the generated bindings (capos/schema/*.capnp.h), take "
+              "interface ids and ordinals from them; user space includes only microkernel/abi/ and support/ "
+              "(docs/schema.md)")
         return 1
     print("check_codecs: ok")
     return 0

@@ -5,9 +5,9 @@
 #include <cstdio>
 #include <string>
 
-#include "lib/format.h"
+#include "capos/fmt/format.h"
 
-using kern::fmt::snformat;
+using capos::fmt::snformat;
 
 namespace {
 template <class... A>

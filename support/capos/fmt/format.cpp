@@ -1,7 +1,7 @@
-// format.cpp: the printf-style formatter shared by the kernel console and host tests.
-#include "lib/format.h"
+// format.cpp: the printf-style formatter the kernel console, libcap (cap::print) and the host tests share (support/README.md).
+#include "capos/fmt/format.h"
 
-namespace kern::fmt {
+namespace capos::fmt {
 namespace {
 
 struct Spec {
@@ -261,4 +261,4 @@ size_t snformat(char* buf, size_t cap, const char* fmt, ...) {
     return n;
 }
 
-}  // namespace kern::fmt
+}  // namespace capos::fmt

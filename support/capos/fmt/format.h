@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-namespace kern::fmt {
+namespace capos::fmt {
 
 // A sink receives the formatted characters in order. ctx is passed through.
 using Sink = void (*)(void* ctx, const char* s, size_t n);
@@ -24,4 +24,4 @@ size_t format(Sink sink, void* ctx, const char* fmt, ...) __attribute__((format(
 size_t vsnformat(char* buf, size_t cap, const char* fmt, va_list ap);
 size_t snformat(char* buf, size_t cap, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
 
-}  // namespace kern::fmt
+}  // namespace capos::fmt
