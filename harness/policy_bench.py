@@ -60,8 +60,8 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capos import cpio, hostload, linux_baseline, qemu, report, stats  # noqa: E402
-from bench import check_policy_served  # noqa: E402
+from capos import cpio, hostload, linux_baseline, placement_latency, qemu, report, stats  # noqa: E402
+from bench import check_policy_served, check_spec, spec_tag, split_spec  # noqa: E402
 
 POLICIES = ("kernel", "fair-share", "round-robin", "pinning")
 LINUX = "linux"
@@ -626,7 +626,7 @@ class Boot:
 
     @property
     def tag(self) -> str:
-        return f"{'linux' if self.system == LINUX else 'capos-' + self.system}-{self.workload}-boot{self.index}"
+        return f"{'linux' if self.system == LINUX else 'capos-' + spec_tag(self.system)}-{self.workload}-boot{self.index}"
 
 
 def make_plan(systems: Sequence[str], boots: int, workloads: Sequence[str] = ("shares",)) -> list[Boot]:
@@ -641,7 +641,12 @@ def make_plan(systems: Sequence[str], boots: int, workloads: Sequence[str] = ("s
 
 
 def capos_cmdline(policy: str, workload: str = "shares") -> str:
-    return f"manifest={workload}" if policy == "kernel" else f"manifest={workload}-{policy}"
+    """A policy spec `name[:key=value,...]` boots the manifest <workload>-<name>; its arguments
+    travel as placement=<key=value,...> (harness/bench.py, docs/writing-a-policy.md)."""
+    if policy == "kernel":
+        return f"manifest={workload}"
+    name, args = split_spec(policy)
+    return f"manifest={workload}-{name}" + (f" placement={args}" if args else "")
 
 
 def linux_append(window_ms: int, workload: str = "shares") -> str:
@@ -662,6 +667,36 @@ def check_capos(text: str, policy: str, workload: str = "shares") -> str | None:
     if int(m.group(3)) != 0:
         return f"coordinator reported {m.group(3)} failure(s)"
     return check_policy_served(text, "" if policy == "kernel" else policy)
+
+
+def missing_manifests(build: Path, policies: Sequence[str], workloads: Sequence[str]) -> list[str]:
+    """The manifests <workload>-<name> that the policy specs need and the build does not have
+    (manifest-<name>.bin, one boot module each; servers/placement/gen_manifest.py)."""
+    have = {p.name for p in build.rglob("manifest-*.bin")}
+    missing = []
+    for pol in policies:
+        if pol == "kernel":
+            continue
+        name, _ = split_spec(pol)
+        for wl in workloads:
+            if f"manifest-{wl}-{name}.bin" not in have:
+                missing.append(f"{wl}-{name}")
+    return missing
+
+
+def latency_md(latencies: dict[str, list[placement_latency.Latency]]) -> str:
+    """Per policy: the decision latencies and the deadline misses and demotions over its boots
+    (each boot's last `[placement] latency` line)."""
+    if not latencies:
+        return ""
+    lines = ["", "Placement decisions (per boot: the kernel's last latency line; medians over boots, sums of "
+             "misses and demotions):", "",
+             "| policy | boots | p50 us | p99 us | deadline misses | demotions |", "|---|---:|---:|---:|---:|---:|"]
+    for pol, ls in latencies.items():
+        lines.append(f"| {pol} | {len(ls)} | {stats.median([x.p50_us for x in ls]):.0f} | "
+                     f"{stats.median([x.p99_us for x in ls]):.0f} | {sum(x.misses for x in ls)} | "
+                     f"{sum(x.demotions for x in ls)} |")
+    return "\n".join(lines) + "\n"
 
 
 def pack_linux_initramfs(build: Path, out: Path) -> Path:
@@ -1037,7 +1072,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--iso", type=Path, default=None)
     ap.add_argument("--boots", type=int, default=5, help="boots per system (default 5)")
     ap.add_argument("--policy", nargs="+", default=list(POLICIES),
-                    help=f"capOS placements (default: all shipped, {' '.join(POLICIES)})")
+                    help=f"capOS placements: kernel or a policy spec name[:key=value,...] (default: all shipped, "
+                         f"{' '.join(POLICIES)})")
     ap.add_argument("--no-linux", action="store_true", help="capOS only")
     ap.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS),
                     help="placement workloads (default: all)")
@@ -1050,9 +1086,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         ap.error("--build-dir is required (or --from-csv DIR)")
     if a.boots < 1:
         ap.error("--boots must be at least 1")
-    bad = [p for p in a.policy if p not in POLICIES]
-    if bad:
-        ap.error(f"unknown policy {', '.join(bad)} (shipped: {', '.join(POLICIES)})")
+    for p in a.policy:
+        why = check_spec(p)
+        if why is not None:
+            ap.error(why)
+    if len(set(a.policy)) != len(a.policy):
+        ap.error("--policy: a spec is given twice")
     return a
 
 
@@ -1141,6 +1180,11 @@ def main() -> int:
         print((paths["summary"]).read_text())
         return 0
     build = a.build_dir.resolve()
+    missing = missing_manifests(build, a.policy, a.workloads)
+    if missing:
+        print(f"[policies] error: no manifest {', '.join(missing)} in {build}: a policy needs one per workload "
+              f"(add it to benchmarks/capos/meson.build's placement-workload loop: docs/writing-a-policy.md, section 7)", flush=True)
+        return 2
     iso = (a.iso or build / "iso" / "capos.iso").resolve()
     acc = qemu.detect_accel(build, iso) if a.accel == "auto" else {
         "kvm": qemu.KVM, "tcg-mt": qemu.TCG_MT, "tcg": qemu.TCG_ST}[a.accel]
@@ -1159,6 +1203,7 @@ def main() -> int:
     irows: list[ImbalanceRow] = []
     crows: list[ConsolidationRow] = []
     failures: list[str] = []
+    latencies: dict[str, list[placement_latency.Latency]] = {}
     meter_all = hostload.Meter()
     t0 = time.monotonic()
     for i, boot in enumerate(plan, start=1):
@@ -1196,12 +1241,19 @@ def main() -> int:
         print(f"[policies] {i}/{len(plan)} {boot.os} {boot.system if boot.os == 'capos' else '-'} {boot.workload} boot "
               f"{boot.index}/{a.boots}: {detail} ({res.elapsed:.1f}s, other host {100 * other:.1f}%, elapsed "
               f"{spent / 60:.1f} min, ETA {eta / 60:.1f} min)", flush=True)
+        lat = placement_latency.last(res.text) if boot.os == "capos" else None
+        if lat is not None:
+            latencies.setdefault(boot.system, []).append(lat)
+            print(f"[policies]   placement: {lat.describe()}", flush=True)
+        elif boot.os == "capos" and boot.system != "kernel":
+            print("[policies]   placement: no latency line (no decision was timed)", flush=True)
         for r in (runs if boot.workload == "shares" else []):
             print(f"[policies]   {r.variant}: weights {','.join(map(str, r.weights))} got/expected "
                   f"{','.join(f'{c / e:.3f}' if e else '-' for c, e in zip(r.cycles, r.expected))}", flush=True)
     foreign = meter_all.stop()
     footer = (f"\nHost: {foreign.describe()}"
               f"{' -- the host was busy: other work shared the cores, so figures are noisy' if foreign.busy else ''}.\n")
+    footer += latency_md(latencies)
     if failures:
         footer += "\nFailed boots (left out):\n" + "".join(f"- {f}\n" for f in failures)
     paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer, wrows,

@@ -105,16 +105,49 @@ class Plan(unittest.TestCase):
     def test_cmdlines(self) -> None:
         self.assertEqual(pb.capos_cmdline("kernel"), "manifest=shares")
         self.assertEqual(pb.capos_cmdline("round-robin"), "manifest=shares-round-robin")
+        # A spec's arguments travel as placement=, its name picks the manifest.
+        self.assertEqual(pb.capos_cmdline("pinning:spread=1,slice_ms=2", "wakeup"),
+                         "manifest=wakeup-pinning placement=spread=1,slice_ms=2")
         self.assertIn("capos.bench=shares capos.window_ms=4000", pb.linux_append(4000))
+        b = pb.Boot("fair-share:slice_ms=2", 1, "shares")
+        self.assertEqual(b.tag, "capos-fair-share_slice_ms-2-shares-boot1")
 
     def test_args(self) -> None:
-        with self.assertRaises(SystemExit):
-            pb.parse_args(["--build-dir", "b", "--policy", "fifo"])
-        with self.assertRaises(SystemExit):
-            pb.parse_args(["--build-dir", "b", "--boots", "0"])
+        for bad in (["--policy", "Fifo"], ["--policy", "kernel:k=1"], ["--policy", "pack:k 3"],
+                    ["--policy", "pack:k=1", "pack:k=1"], ["--boots", "0"]):
+            with self.subTest(bad=bad), self.assertRaises(SystemExit):
+                pb.parse_args(["--build-dir", "b", *bad])
         a = pb.parse_args(["--build-dir", "b"])
         self.assertEqual(a.policy, list(pb.POLICIES))
         self.assertEqual(a.boots, 5)
+        # Any policy name and arguments are accepted: a researcher's own policy, swept.
+        a = pb.parse_args(["--build-dir", "b", "--policy", "pack:k=1", "pack:k=2", "pack:k=3"])
+        self.assertEqual(a.policy, ["pack:k=1", "pack:k=2", "pack:k=3"])
+
+    def test_missing_manifests(self) -> None:
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            build = Path(d)
+            (build / "benchmarks" / "capos").mkdir(parents=True)
+            (build / "benchmarks" / "capos" / "manifest-shares-pack.bin").write_bytes(b"")
+            self.assertEqual(pb.missing_manifests(build, ["kernel", "pack:k=1"], ["shares"]), [])
+            self.assertEqual(pb.missing_manifests(build, ["pack:k=1", "fifo"], ["shares", "wakeup"]),
+                             ["wakeup-pack", "shares-fifo", "wakeup-fifo"])
+
+
+class Latency(unittest.TestCase):
+    def test_last_line_of_a_boot_and_the_table(self) -> None:
+        from capos import placement_latency as pl
+        text = ("[placement] latency p50_us=900 p99_us=9000 samples=10 misses=0 demotions=0 via=rings\n"
+                "noise\n"
+                "[placement] latency p50_us=310 p99_us=4100 samples=812 misses=3 demotions=1 via=rings (at demotion)\n")
+        lat = pl.last(text)
+        self.assertEqual(lat, pl.Latency(310, 4100, 812, 3, 1, "rings"))
+        self.assertIn("demotions 1", lat.describe())
+        self.assertIsNone(pl.last("[placement] fair-share v1 serving epoch 1\n"))
+        md = pb.latency_md({"pack:k=1": [lat, pl.Latency(290, 3000, 700, 0, 0, "rings")]})
+        self.assertIn("| pack:k=1 | 2 | 300 | 3550 | 3 | 1 |", md)
+        self.assertEqual(pb.latency_md({}), "")
 
 
 class CaposChecks(unittest.TestCase):
