@@ -80,14 +80,11 @@ void handle_registry(srv::Incoming& in) {
     namespace cp = cap::capnp;
     using BR = cap::schema::BootRegistry;
     const init::Entry& e = g_manifest.entries[idx];
-    // The capability field names one of the call's capabilities by its index
-    // in the message's table, read as itself so that an index past the
-    // call's capabilities is refused here rather than by the reader.
-    static uint32_t identity[8];
-    for (uint32_t i = 0; i < 8; ++i) identity[i] = i;
+    // The cap field names one of the call's capabilities by its index
+    // (srv::identity_cap_table); an index past them is refused here.
     cp::FlatMessageReader<1> rd;
     bool framed = rd.init_flat(in.params, in.params_len) == cp::Error::Ok;
-    rd.set_cap_table(cp::CapTable{identity, 8});
+    rd.set_cap_table(srv::identity_cap_table());
     framed = framed && rd.validate() == cp::Error::Ok;
     const auto params = rd.root<BR::ExportParams>();
     const auto nm = params.name();

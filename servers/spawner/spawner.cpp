@@ -132,15 +132,12 @@ Status refuse(const char* why, uint64_t badge, const char* detail) {
 Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& out_handle) {
   namespace cp = cap::capnp;
   using Spawn = cap::schema::ProcessSpawner;
-  // The call's capabilities are in.caps[0..cap_count); a grant names one by
-  // its index in the message's capability table, which is read as itself
-  // (identity) so that an index past the call's capabilities is refused
-  // below as invalid_slot, not as a malformed message.
-  static uint32_t identity[64];
-  for (uint32_t i = 0; i < 64; ++i) identity[i] = i;
+  // A grant names one of the call's capabilities by its index (read through
+  // srv::identity_cap_table); an index past them is refused below as
+  // invalid_slot, not as a malformed message.
   cp::FlatMessageReader<4> r;
   if (r.init_flat(in.params, in.params_len) != cp::Error::Ok) return Status::malformed_message;
-  r.set_cap_table(cp::CapTable{identity, 64});
+  r.set_cap_table(srv::identity_cap_table());
   if (r.validate() != cp::Error::Ok) return Status::malformed_message;
   g_crash.hit("after_request");
   const auto root = r.root<Spawn::SpawnParams>();

@@ -14,6 +14,15 @@ namespace sc = cap::schema;
 
 namespace {
 
+// Indices 0..63: more than any call carries (Incoming.caps).
+struct Identity {
+  uint32_t v[64];
+  constexpr Identity() : v{} {
+    for (uint32_t i = 0; i < 64; ++i) v[i] = i;
+  }
+};
+constexpr Identity kIdentity{};
+
 uint32_t finish(const cp::MessageBuilder& b, void* buf, uint32_t size) {
   size_t n = 0;
   if (b.error() != cp::Error::Ok || b.write_flat(buf, size, &n) != cp::Error::Ok) return 0;
@@ -21,6 +30,8 @@ uint32_t finish(const cp::MessageBuilder& b, void* buf, uint32_t size) {
 }
 
 }  // namespace
+
+cp::CapTable identity_cap_table() { return cp::CapTable{kIdentity.v, 64}; }
 
 cap::Result<void> memory_read(CapHandle mo, uint64_t offset, uint32_t len, void* out) {
   using MO = sc::MemoryObject;

@@ -86,6 +86,13 @@ using cap::mint;
 using cap::receive;
 using cap::reply;
 
+// The capability table a server reads a received call's params with: message
+// capability i is i itself, so a capability field yields the index of one of
+// the call's own capabilities (Incoming.caps[0..cap_count)), and the server
+// refuses an index past them with its own error (invalid_slot, or malformed
+// for init) instead of the reader treating it as a broken message.
+cap::capnp::CapTable identity_cap_table();
+
 // MemoryObject.read of [offset, offset+len) (len <= 4096) into out.
 cap::Result<void> memory_read(CapHandle mo, uint64_t offset, uint32_t len, void* out);
 
