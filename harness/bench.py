@@ -42,7 +42,7 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capos import guest_stats, hostload, linux_baseline, qemu, report, resultline, stats  # noqa: E402
+from capos import guest_stats, hostload, linux_baseline, placement_trace, qemu, report, resultline, stats  # noqa: E402
 from capos.serial import find_boot_line  # noqa: E402
 
 WORKLOADS = ("process", "thread")
@@ -181,10 +181,12 @@ def check_paired(records: Sequence[resultline.ProcessScale | resultline.ThreadSc
 
 
 def run_capos(acc: qemu.Accel, iso: Path, boot: Boot, log: Path, *, memory: str, cpu: str, timeout: float,
-              pin_vcpus: list[int] | None) -> Outcome:
+              pin_vcpus: list[int] | None, trace: bool = False) -> Outcome:
     paired = boot.design == stats.PAIRED
-    spec = qemu.QemuSpec(accel=acc, smp=boot.cpus, memory=memory, cpu=cpu, iso=iso,
-                         cmdline=capos_cmdline(boot.workload, boot.cpus, boot.policy, paired), log=log,
+    cmdline = capos_cmdline(boot.workload, boot.cpus, boot.policy, paired)
+    if trace and not paired and boot.policy != DEFAULT_POLICY:
+        cmdline = placement_trace.cmdline_with_trace(cmdline)
+    spec = qemu.QemuSpec(accel=acc, smp=boot.cpus, memory=memory, cpu=cpu, iso=iso, cmdline=cmdline, log=log,
                          timeout=timeout, pin_vcpus=pin_vcpus)
     res = qemu.run(spec, until=capos_done)
     windows = list(getattr(res, "windows", []) or [])
@@ -328,6 +330,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                          "name[:key=value,...], e.g. fair-share round-robin fair-share:slice_ms=2 (each spec is "
                          "its own row series; arguments go on the kernel command line, no rebuild; paired boots "
                          "use 'kernel')")
+    ap.add_argument("--trace", action="store_true",
+                    help="record the placement trace of every per-count boot with a policy server, save it under "
+                         "traces/ and check it with placement-tool (replay under the same spec, conformance); "
+                         "summary.md and traces.csv list the results")
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg-mt", "tcg"), default="auto")
     ap.add_argument("--pin", action="store_true",
@@ -363,6 +369,10 @@ class Bench:
         self.retried: list[str] = []
         self.durations: dict[tuple[str, str, str], list[float]] = {}
         self.clock = time.monotonic
+        self.traces: list[tuple[str, str, placement_trace.TraceResult]] = []
+        self.trace = bool(getattr(a, "trace", False))
+        build = getattr(a, "build_dir", None)
+        self.tool = (Path(build).resolve() if build else iso.parent.parent) / "harness" / "replay" / "placement-tool"
 
     def _meter(self) -> Any:
         return hostload.Meter()
@@ -370,7 +380,7 @@ class Bench:
     def _boot_once(self, boot: Boot, log: Path) -> Outcome:
         kw = dict(memory=self.a.memory, cpu=self.acc.default_cpu, timeout=self.a.timeout, pin_vcpus=self.pin)
         if boot.os == "capos":
-            return run_capos(self.acc, self.iso, boot, log, **kw)  # type: ignore[arg-type]
+            return run_capos(self.acc, self.iso, boot, log, trace=self.trace, **kw)  # type: ignore[arg-type]
         assert self.initrd is not None
         return run_linux(self.acc, self.initrd, boot, log, **kw)  # type: ignore[arg-type]
 
@@ -404,6 +414,11 @@ class Bench:
         print(f"[bench] {label} {boot.os} {boot.policy or '-'} {boot.workload} {what}: {detail} "
               f"({o.elapsed:.1f}s, other host {100 * other:.1f}%, elapsed {spent / 60:.1f} min"
               f"{'' if eta is None else f', ETA {eta / 60:.1f} min'})", flush=True)
+        if (self.trace and boot.os == "capos" and boot.design != stats.PAIRED and boot.policy != DEFAULT_POLICY
+                and o.text):
+            tr = placement_trace.save_and_check(o.text, self.out, boot.tag, boot.policy, self.tool)
+            self.traces.append((boot.tag, boot.policy, tr))
+            print(f"[bench]   trace: {tr.describe()}", flush=True)
         if o.error is not None:
             self.failures.append(f"{boot.tag}: {o.error}")
             return
@@ -548,6 +563,11 @@ def main() -> int:
           f"{f'{a.adaptive_budget:g} min' if a.adaptive_budget else 'off'}; output {out}", flush=True)
     if acc.name == "tcg":
         print("[bench] single-threaded TCG is functional only: no scaling claim will be made", flush=True)
+    if a.trace:
+        traced = [p for p in a.policy if p != DEFAULT_POLICY]
+        print(f"[bench] --trace: traces of the per-count boots of {' '.join(traced) or 'no policy'}"
+              f"{' (kernel: no server, no trace)' if DEFAULT_POLICY in a.policy else ''}; paired boots are not traced",
+              flush=True)
     for c in sorted(set(a.cpus) | ({PAIRED_CPUS} if a.paired else set())):
         if c > cores:
             print(f"[bench] note: {c} vCPUs > {cores} host cores: the {c}-CPU boots are oversubscribed "
@@ -588,6 +608,9 @@ def main() -> int:
                     f"error within 5%).\n")
         for r in bench.retried:
             f.write(f"\nRetried once (first boot gave no result): {r}\n")
+        if bench.traces:
+            f.write(placement_trace.markdown(bench.traces))
+            paths["traces_csv"] = placement_trace.write_csv(bench.traces, out / "traces.csv")
         f.write(f"\nHost: {foreign.describe()}"
                 f"{' -- the host was busy: other work shared the cores, so timings are noisy' if foreign.busy else ''}.\n")
     print((out / "summary.md").read_text())

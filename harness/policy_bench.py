@@ -60,7 +60,7 @@ from typing import Any, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from capos import cpio, hostload, linux_baseline, placement_latency, qemu, report, stats  # noqa: E402
+from capos import cpio, hostload, linux_baseline, placement_latency, placement_trace, qemu, report, stats  # noqa: E402
 from bench import check_policy_served, check_spec, spec_tag, split_spec  # noqa: E402
 
 POLICIES = ("kernel", "fair-share", "round-robin", "pinning")
@@ -1077,6 +1077,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--no-linux", action="store_true", help="capOS only")
     ap.add_argument("--workloads", nargs="+", choices=WORKLOADS, default=list(WORKLOADS),
                     help="placement workloads (default: all)")
+    ap.add_argument("--trace", action="store_true",
+                    help="record the placement trace of every boot with a policy server, save it under traces/ and "
+                         "check it with placement-tool (replay under the same spec, conformance); summary.md and "
+                         "traces.csv list the results")
     ap.add_argument("--memory", default="512M")
     ap.add_argument("--accel", choices=("auto", "kvm", "tcg-mt", "tcg"), default="auto")
     ap.add_argument("--timeout", type=float, default=240.0, help="per boot, seconds (default 240)")
@@ -1134,8 +1138,11 @@ def run_boot(a: argparse.Namespace, acc: qemu.Accel, boot: Boot, out: Path, iso:
              initrd: Path | None) -> tuple[list[Any], str | None, Any, Path]:
     log = out / f"{boot.tag}.log"
     if boot.os == "capos":
+        cmdline = capos_cmdline(boot.system, boot.workload)
+        if getattr(a, "trace", False) and boot.system != "kernel":
+            cmdline = placement_trace.cmdline_with_trace(cmdline)
         spec = qemu.QemuSpec(accel=acc, smp=CPUS, memory=a.memory, cpu=acc.default_cpu, iso=iso,
-                             cmdline=capos_cmdline(boot.system, boot.workload), log=log, timeout=a.timeout)
+                             cmdline=cmdline, log=log, timeout=a.timeout)
         res = qemu.run(spec, until=capos_done)
         err = check_capos(res.text, boot.system, boot.workload)
     else:
@@ -1204,6 +1211,12 @@ def main() -> int:
     crows: list[ConsolidationRow] = []
     failures: list[str] = []
     latencies: dict[str, list[placement_latency.Latency]] = {}
+    traces: list[tuple[str, str, placement_trace.TraceResult]] = []
+    tool = build / "harness" / "replay" / "placement-tool"
+    if a.trace:
+        traced = [p for p in a.policy if p != "kernel"]
+        print(f"[policies] --trace: a trace per boot of {' '.join(traced) or 'no policy'}"
+              f"{' (kernel: no server, no trace)' if 'kernel' in a.policy else ''}", flush=True)
     meter_all = hostload.Meter()
     t0 = time.monotonic()
     for i, boot in enumerate(plan, start=1):
@@ -1247,6 +1260,10 @@ def main() -> int:
             print(f"[policies]   placement: {lat.describe()}", flush=True)
         elif boot.os == "capos" and boot.system != "kernel":
             print("[policies]   placement: no latency line (no decision was timed)", flush=True)
+        if a.trace and boot.os == "capos" and boot.system != "kernel":
+            tr = placement_trace.save_and_check(res.text, out, boot.tag, boot.system, tool)
+            traces.append((boot.tag, boot.system, tr))
+            print(f"[policies]   trace: {tr.describe()}", flush=True)
         for r in (runs if boot.workload == "shares" else []):
             print(f"[policies]   {r.variant}: weights {','.join(map(str, r.weights))} got/expected "
                   f"{','.join(f'{c / e:.3f}' if e else '-' for c, e in zip(r.cycles, r.expected))}", flush=True)
@@ -1254,10 +1271,13 @@ def main() -> int:
     footer = (f"\nHost: {foreign.describe()}"
               f"{' -- the host was busy: other work shared the cores, so figures are noisy' if foreign.busy else ''}.\n")
     footer += latency_md(latencies)
+    footer += placement_trace.markdown(traces)
     if failures:
         footer += "\nFailed boots (left out):\n" + "".join(f"- {f}\n" for f in failures)
     paths, _ = write_all(rows, out, systems, f"capOS placement workloads ({acc.name})", acc.name, footer, wrows,
                          irows, crows)
+    if traces:
+        paths["traces_csv"] = placement_trace.write_csv(traces, out / "traces.csv")
     print(paths["summary"].read_text())
     for name, p in paths.items():
         print(f"[policies] {name}: {p}")

@@ -138,4 +138,11 @@ interface Placement {
   importState @3 (snapshot :PlacementSnapshot) -> (accepted :Bool);
   # Adopts `snapshot` from a predecessor. `opaque` is used only when its
   # policy and version match; `accepted` is false if the snapshot is unusable.
+
+  traceDump @4 () -> (dumped :Bool);
+  # Asks the serving server to print the kernel's placement trace of its
+  # run (SchedulerControl.traceDump, which only the serving server may
+  # call) before it replies. `dumped` is false when the server does not
+  # record one (it was started without `trace=1`). A benchmark coordinator
+  # calls it after its last timed window (docs/writing-a-policy.md).
 }

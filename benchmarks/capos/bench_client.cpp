@@ -3,7 +3,10 @@
 #include "cycles.h"
 
 #include "capos/abi/status.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/placement.capnp.h"
 #include "libcap/calls.h"
+#include "libcap/print.h"
 #include "libcap/cpu.h"
 #include "libcap/ring.h"
 #include "libcap/runtime.h"
@@ -73,6 +76,58 @@ uint64_t measure_tsc_hz(const cap::StartInfo& info) {
     if (!n1.ok() || n1.value() <= n0.value()) return 0;
     const uint64_t cycles = (b0 / 2 + b1 / 2) - (a0 / 2 + a1 / 2);
     return cycles * 1'000'000'000ull / (n1.value() - n0.value());
+}
+
+// ---- placement trace ----------------------------------------------------------
+
+void finish_placement_trace(const cap::StartInfo& info) {
+    const CapHandle pl = info.named("placement");
+    if (pl == capos::abi::kNullCap) return;
+    using P = cap::schema::Placement;
+    // Static: on a timeout the call stays outstanding and the kernel may
+    // still write its result here after we gave up on it.
+    alignas(8) static uint8_t seg[32], params[48], result[96];
+    cap::capnp::MessageBuilder b(seg, sizeof seg);
+    (void)b.init_root<P::TraceDumpParams>();
+    size_t n = 0;
+    if (b.error() != cap::capnp::Error::Ok || b.write_flat(params, sizeof params, &n) != cap::capnp::Error::Ok) {
+        cap::print("[bench] placement trace: cannot encode the call\n");
+        return;
+    }
+    cap::CallArgs a;
+    a.cap = pl;
+    a.method = cap::iface::Method{P::kInterfaceId, P::Methods::trace_dump};
+    a.params = params;
+    a.params_len = static_cast<uint32_t>(n);
+    a.result = result;
+    a.result_max = sizeof result;
+    cap::Ring& r = cap::this_ring();
+    auto tag = r.start(cap::make_sqe(a));
+    if (!tag.ok()) {
+        cap::print("[bench] placement trace: call not started (%d)\n", static_cast<int>(tag.status()));
+        return;
+    }
+    // A live server answers within one of its loop turns (20 ms) plus the
+    // dump itself (a benchmark boot's trace prints in about a second under
+    // TCG, see docs/writing-a-policy.md); a dead one never, and init keeps
+    // the channel's Endpoint, so the call would wait forever.
+    constexpr uint64_t kWaitNs = 20'000'000'000ull;
+    auto c = r.wait(tag.value(), kWaitNs);
+    if (!c.ok()) {
+        if (c.status() == Status::timeout) r.abandon(tag.value());
+        cap::print("[bench] placement trace: no answer from the placement server (%d)\n", static_cast<int>(c.status()));
+        return;
+    }
+    if (c.value().status != 0) {
+        cap::print("[bench] placement trace: refused (%d)\n", c.value().status);
+        return;
+    }
+    cap::capnp::FlatMessageReader<1> rd;
+    if (rd.init_flat(result, c.value().result_len) != cap::capnp::Error::Ok || rd.validate() != cap::capnp::Error::Ok) {
+        cap::print("[bench] placement trace: malformed answer\n");
+        return;
+    }
+    cap::print("[bench] placement trace: %s\n", rd.root<P::TraceDumpResults>().dumped() ? "dumped" : "not recorded");
 }
 
 }  // namespace benchcap

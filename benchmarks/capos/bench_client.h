@@ -85,4 +85,16 @@ uint64_t map_shared(CapHandle memory, uint64_t bytes);
 // during one of the calls costs accuracy only in proportion to the bracket.
 uint64_t measure_tsc_hz(const cap::StartInfo& info);
 
+// ---- placement trace ----------------------------------------------------------
+
+// After the last timed window: when the manifest granted a client of the
+// placement server's endpoint as "placement" (servers/placement/gen_manifest.py
+// does for every <workload>-<policy> manifest), asks the server to print the
+// kernel's placement trace of the run (Placement.traceDump; the server does
+// only when started with trace=1, which the benchmark's --trace passes).
+// Prints "[bench] placement trace: dumped" / "not recorded" / the failure;
+// gives up after 20 s so a dead server cannot hang the benchmark. Nothing
+// without the capability.
+void finish_placement_trace(const cap::StartInfo& info);
+
 }  // namespace benchcap

@@ -190,6 +190,7 @@ int main(cap::StartInfo& info) {
     w.str(" kstats=").str(have_busy ? "yes" : "no");
     if (w.ok()) cap::print("%s\n", d);
     const bool pass = good && len != 0;
+    benchcap::finish_placement_trace(info);  // before the last line: the harness stops the boot at it
     cap::print("[utest] consolidation %u passed, %u failed\n", pass ? 1u : 0u, pass ? 0u : 1u);
     return pass ? 0 : 1;
 }

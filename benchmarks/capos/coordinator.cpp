@@ -537,6 +537,7 @@ int main(cap::StartInfo& info) {
             count(run_threads(c, expected, k, label));
         }
     }
+    benchcap::finish_placement_trace(info);  // before the last line: the harness stops the boot at it
     cap::print("[utest] smp-bench %u passed, %u failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

@@ -189,6 +189,7 @@ int main(cap::StartInfo& info) {
         if (run(cpus, tsc_hz, r)) ++passed;
         else ++failed;
     }
+    benchcap::finish_placement_trace(info);  // before the last line: the harness stops the boot at it
     cap::print("[utest] imbalance %u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -271,6 +271,7 @@ int main(cap::StartInfo& info) {
         if (do_threads) count(run(c, false, r));
         if (do_procs) count(run(c, true, r));
     }
+    benchcap::finish_placement_trace(info);  // before the last line: the harness stops the boot at it
     cap::print("[utest] shares %u passed, %u failed\n", g_passed, g_failed);
     return g_failed == 0 ? 0 : 1;
 }

@@ -221,6 +221,7 @@ int main(cap::StartInfo& info) {
     cap::print("[wakeup-detail] hog_cycles=%llu,%llu timer_failures=%u message_failures=%u\n",
                static_cast<unsigned long long>(page->slots[0].cycles),
                static_cast<unsigned long long>(cpus > 1 ? page->slots[1].cycles : 0), g_timer.failed, g_msg.failed);
+    benchcap::finish_placement_trace(info);  // before the last line: the harness stops the boot at it
     cap::print("[utest] wakeup %u passed, %u failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

@@ -10,6 +10,8 @@
 //                                     prints a trace to stdout and a summary line (Sim::summary) to stderr
 //   placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]   weighted CPU shares agree?
 //   placement-tool timeline <trace> [--cols N] [--tsc-per-us N] [--dump N]   a text per-CPU timeline (timeline.h)
+// --tsc-per-us defaults to each dump's own rate (its "[strace] tsc_hz=" line);
+// traces without one (the simulator's) are in microseconds.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -35,6 +37,7 @@ int usage() {
                "                          [--block t,..] [--start t,..] [--ticks N]   (per-thread lists, in ticks)\n"
                "       placement-tool shares <trace> [--max-weight W] [--tolerance X] [--by tsc|ticks]\n"
                "       placement-tool timeline <trace> [--cols N] [--tsc-per-us N] [--dump N]\n"
+               "       (--tsc-per-us: default the dump's own tsc_hz line, else 1: simulator traces are in us)\n"
                "       (a policy is a spec: name[:key=value,...], e.g. fair-share:slice_ms=4; `--policy SPEC` may\n"
                "        stand in front of replay's and sim's other words instead of <policy>)\n");
   return 2;
@@ -72,7 +75,9 @@ int main(int argc, char** argv) {
     const char* spec = nullptr;
     uint32_t replay_cpus = 0;
     int dump = 0;  // 0: every dump in the log, each checked alone
+    bool tsc_given = false;
     for (int i = 3; i + 1 < argc; i += 2) {
+      if (!std::strcmp(argv[i], "--tsc-per-us")) tsc_given = true;
       if (!std::strcmp(argv[i], "--policy")) spec = argv[i + 1];
       else if (!std::strcmp(argv[i], "--dump")) dump = std::atoi(argv[i + 1]);
       else if (!std::strcmp(argv[i], "--ncpus")) replay_cpus = static_cast<uint32_t>(std::strtoul(argv[i + 1], nullptr, 0));
@@ -103,7 +108,17 @@ int main(int argc, char** argv) {
         continue;
       }
       ++checked;
-      auto rep = replay::check_conformance(recs, o);
+      // Without --tsc-per-us, the dump's own rate (its tsc_hz line): a
+      // kernel trace read as microseconds would make every wait 2600 times
+      // too long.
+      replay::ConformanceOptions ok_o = o;
+      if (!tsc_given) {
+        if (uint64_t t = replay::tsc_per_us_of(dumps[k]); t != 0) {
+          ok_o.tsc_per_us = t;
+          std::cout << "  time: " << t << " TSC cycles per us (the dump's tsc_hz)\n";
+        }
+      }
+      auto rep = replay::check_conformance(recs, ok_o);
       std::cout << rep.text();
       ok = ok && rep.ok();
       if (spec != nullptr) {
@@ -196,7 +211,9 @@ int main(int argc, char** argv) {
       if (dump != 0 && static_cast<int>(d) + 1 != dump) continue;
       const auto recs = replay::parse_trace_text(dumps[d]);
       if (dumps.size() > 1) std::printf("dump %zu:\n", d + 1);
-      const std::string t = replay::timeline(recs, o);
+      replay::TimelineOptions d_o = o;
+      if (d_o.tsc_per_us == 0) d_o.tsc_per_us = replay::tsc_per_us_of(dumps[d]);  // the dump's own rate
+      const std::string t = replay::timeline(recs, d_o);
       std::fputs(t.c_str(), stdout);
       any = any || t.rfind("no switch-in", 0) != 0;
     }

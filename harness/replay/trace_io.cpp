@@ -2,6 +2,7 @@
 #include "trace_io.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -44,6 +45,8 @@ std::vector<std::string> split_dumps(const std::string& text) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.find("[strace] tsc_hz=") != std::string::npos) {
+      cur += line;  // kept: the dump's own clock rate (tsc_per_us_of)
+      cur.push_back('\n');
       dumps.push_back(cur);
       cur.clear();
       continue;
@@ -53,6 +56,14 @@ std::vector<std::string> split_dumps(const std::string& text) {
   }
   if (dumps.empty() || !parse_trace_text(cur).empty()) dumps.push_back(cur);
   return dumps;
+}
+
+uint64_t tsc_per_us_of(const std::string& dump) {
+  const std::string key = "[strace] tsc_hz=";
+  const size_t at = dump.rfind(key);
+  if (at == std::string::npos) return 0;
+  const uint64_t hz = std::strtoull(dump.c_str() + at + key.size(), nullptr, 10);
+  return (hz + 500'000) / 1'000'000;
 }
 
 std::string format_records(const std::vector<kern::TraceRecord>& recs) {

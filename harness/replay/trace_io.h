@@ -25,10 +25,15 @@ std::string read_text_file(const std::string& path);
 // One log may hold several trace dumps (SchedulerControl.traceDump prints
 // the records, then "[strace] tsc_hz=..."; each dump clears the buffer, and
 // TSCs restart nowhere, so merged dumps would read as one run with gaps).
-// Splits `text` at those end lines: one text per dump, in log order; what
+// Splits `text` at those end lines: one text per dump (its end line
+// included), in log order; what
 // follows the last end line is a dump of its own if it holds a record. A
 // text without end lines (a simulator trace) is one dump.
 std::vector<std::string> split_dumps(const std::string& text);
+// The TSC rate a dump's end line gives ("[strace] tsc_hz=N"), in cycles per
+// microsecond, rounded; 0 when the text has none (a simulator trace, whose
+// time unit is the microsecond already).
+uint64_t tsc_per_us_of(const std::string& dump);
 std::string format_records(const std::vector<kern::TraceRecord>& recs);
 
 // E records (in seq order) as policy events.

@@ -389,11 +389,11 @@ template <size_t N>
 class TraceBuffer {
 public:
     void record(const TraceRecord& r) {
-        if (n_ < N) buf_[n_++] = r;
+        if (n_ < N) buf_[n_++].r = r;
         else ++lost_;
     }
     size_t size() const { return n_; }
-    const TraceRecord& at(size_t i) const { return buf_[i]; }
+    const TraceRecord& at(size_t i) const { return buf_[i].r; }
     uint64_t lost() const { return lost_; }
     void clear() {
         n_ = 0;
@@ -401,7 +401,14 @@ public:
     }
 
 private:
-    TraceRecord buf_[N];
+    // Slots are written before they are read (record, then at(i < n_)), so
+    // they need no initializer; TraceRecord's defaults (kind = event) would
+    // otherwise put the whole buffer in the kernel's .data instead of .bss.
+    union Slot {
+        constexpr Slot() {}
+        TraceRecord r;
+    };
+    Slot buf_[N];
     size_t n_ = 0;
     uint64_t lost_ = 0;
 };

@@ -29,12 +29,13 @@ using SchedCtl = cap::schema::SchedulerControl;
 constexpr uint64_t kSchedCtl = SchedCtl::kInterfaceId;
 constexpr uint16_t kAttach = SchedCtl::Methods::attach, kNextEvents = SchedCtl::Methods::next_events,
                    kPlace = SchedCtl::Methods::place;
-constexpr uint16_t kStatus = SchedCtl::Methods::status;
+constexpr uint16_t kStatus = SchedCtl::Methods::status, kSchedTraceDump = SchedCtl::Methods::trace_dump;
 // The Placement interface (schema/placement.capnp) the server serves on its
-// `placement_ep` endpoint: describe and exportState (hot swap).
+// `placement_ep` endpoint: describe, exportState (hot swap) and traceDump.
 constexpr uint64_t kPlacementIface = cap::schema::Placement::kInterfaceId;
 constexpr uint16_t kDescribe = cap::schema::Placement::Methods::describe,
-                   kExportState = cap::schema::Placement::Methods::export_state;
+                   kExportState = cap::schema::Placement::Methods::export_state,
+                   kTraceDump = cap::schema::Placement::Methods::trace_dump;
 constexpr uint64_t kHandoverVa = 0x0000'5000'0000'0000ull;
 constexpr uint32_t kHandoverBytes = 64 * 1024;
 
@@ -70,7 +71,7 @@ Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void
 
 // The server's own arguments; every other word goes to Policy::configure.
 const char* const kServerKeys[] = {"deadline_us", "cpus", "takeover", "fail", "fail_after", "quiet", "crash_at", "crash_how",
-                                   "rings", "poll"};
+                                   "rings", "poll", "trace"};
 
 bool is_server_key(const KeyValue& kv) {
   for (const char* k : kServerKeys)
@@ -259,6 +260,23 @@ uint32_t encode_next_events(void* buf, uint32_t size, uint32_t max, uint64_t tim
   return static_cast<uint32_t>(n);
 }
 
+// trace=1: the server records the kernel's placement trace of its run
+// (SchedulerControl.traceDump(enable) before it attaches) and prints it
+// when a client asks (Placement.traceDump, after a benchmark's last window).
+bool g_trace = false;
+
+// SchedulerControl.traceDump: prints and clears the kernel's trace, then
+// records from now on only if `enable`. Returns the call's status (0: done).
+int32_t sched_trace_dump(CapHandle ctl, bool enable) {
+  alignas(8) uint8_t seg[64], msg[64], res[32];
+  cap::capnp::MessageBuilder b(seg, sizeof seg);
+  b.init_root<SchedCtl::TraceDumpParams>().set_enable(enable);
+  size_t n = 0;
+  if (b.error() != cap::capnp::Error::Ok || b.write_flat(msg, sizeof msg, &n) != cap::capnp::Error::Ok)
+    return static_cast<int32_t>(capos::abi::Status::internal);
+  return call(ctl, kSchedTraceDump, msg, static_cast<uint32_t>(n), res, sizeof res).cqe.status;
+}
+
 uint64_t current_epoch(CapHandle ctl) {
   alignas(8) uint8_t res[64];
   Raw s = call(ctl, kStatus, nullptr, 0, res, sizeof res);
@@ -287,6 +305,24 @@ bool serve_endpoint(cap::StartInfo& info, Policy& policy, CapHandle ctl, uint64_
       auto d = b.init_root<cap::schema::Placement::DescribeResults>();
       d.set_name(policy.name());
       d.set_version(policy.version());
+      size_t n = 0;
+      if (b.error() != cap::capnp::Error::Ok || b.write_flat(res, sizeof res, &n) != cap::capnp::Error::Ok)
+        (void)reply(in.call_id, capos::abi::Status::internal, nullptr, 0);
+      else
+        (void)reply(in.call_id, capos::abi::Status::ok, res, static_cast<uint32_t>(n));
+    } else if (in.method == kTraceDump) {
+      // The dump goes to the serial log before the reply, so whoever asked
+      // knows it is complete when the answer comes.
+      const uint64_t t0 = now_ns(info);
+      const int32_t st = g_trace ? sched_trace_dump(ctl, false) : -1;
+      if (g_trace && st != 0) cap::print("[placement] %s: traceDump refused (%d)\n", policy.name(), st);
+      if (g_trace && st == 0)
+        cap::print("[placement] %s: trace dumped in %llu ms\n", policy.name(),
+                   static_cast<unsigned long long>((now_ns(info) - t0) / 1'000'000));
+      g_trace = false;  // one dump per run: the recording stopped with it
+      alignas(8) uint8_t seg[64], res[96];
+      cap::capnp::MessageBuilder b(seg, sizeof seg);
+      b.init_root<cap::schema::Placement::TraceDumpResults>().set_dumped(st == 0);
       size_t n = 0;
       if (b.error() != cap::capnp::Error::Ok || b.write_flat(res, sizeof res, &n) != cap::capnp::Error::Ok)
         (void)reply(in.call_id, capos::abi::Status::internal, nullptr, 0);
@@ -561,12 +597,13 @@ int run_server(cap::StartInfo& info, Policy& policy) {
   }
   // One parser for the server's words and the policy's (policy_args.h).
   ArgError aerr;
-  uint64_t deadline_us = 0, fail_after = 0, takeover_v = 0, cpus_arg = 0, rings_v = 1, poll_v = 0;
+  uint64_t deadline_us = 0, fail_after = 0, takeover_v = 0, cpus_arg = 0, rings_v = 1, poll_v = 0, trace_v = 0;
   bool args_ok = parse_key_values(args, ~size_t{0}, ' ', g_args, aerr) &&
                  server_u64("deadline_us", 0, 1'000'000'000, 0, deadline_us, aerr) &&
                  server_u64("fail_after", 0, ~0ull >> 1, 0, fail_after, aerr) &&
                  server_u64("takeover", 0, 1, 0, takeover_v, aerr) && server_u64("cpus", 0, kMaxCpus, 0, cpus_arg, aerr) &&
-                 server_u64("rings", 0, 1, 1, rings_v, aerr) && server_u64("poll", 0, 1, 0, poll_v, aerr);
+                 server_u64("rings", 0, 1, 1, rings_v, aerr) && server_u64("poll", 0, 1, 0, poll_v, aerr) &&
+                 server_u64("trace", 0, 1, 0, trace_v, aerr);
   if (args_ok && poll_v != 0 && rings_v == 0) {
     aerr.add("poll=1 needs rings=1");
     args_ok = false;
@@ -605,6 +642,14 @@ int run_server(cap::StartInfo& info, Policy& policy) {
       cap::print("[placement] %s: import refused or no predecessor; the old server stays\n", policy.name());
       return 3;
     }
+  }
+  if (trace_v != 0) {
+    // Start a fresh recording just before attaching (allowed: nobody else
+    // serves yet). What it prints now is whatever was recorded before
+    // (nothing without the kernel option strace); the run's dump is the next.
+    const int32_t st = sched_trace_dump(ctl, true);
+    g_trace = st == 0;
+    if (st != 0) cap::print("[placement] %s: trace=1 but the kernel refused to record (%d)\n", policy.name(), st);
   }
   CapHandle rings_mo = rings_v != 0 ? make_rings(info) : capos::abi::kNullCap;
   if (rings_v != 0 && rings_mo == capos::abi::kNullCap)

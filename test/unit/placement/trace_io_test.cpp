@@ -53,3 +53,12 @@ TEST_CASE("split_dumps: a trace without end lines is one dump; an unfinished las
   const std::string cut = a + a.substr(0, a.find("[strace] cpu 0 records"));  // second dump without its end line
   CHECK(replay::split_dumps(cut).size() == 2);
 }
+
+TEST_CASE("tsc_per_us_of: a dump's own clock rate, kept with it by split_dumps", "[placement][trace]") {
+  const std::string a = dump_of_a_run(2);
+  auto dumps = replay::split_dumps("[capos] boot ok\n" + a);
+  REQUIRE(dumps.size() == 1);
+  CHECK(replay::tsc_per_us_of(dumps[0]) == 2600);  // 2600000000 Hz
+  CHECK(replay::tsc_per_us_of("[strace] tsc_hz=2599600001\n") == 2600);  // rounded
+  CHECK(replay::tsc_per_us_of(replay::format_records(replay::parse_trace_text(a))) == 0);  // a simulator trace
+}
