@@ -2,6 +2,7 @@
 #include "policies.h"
 
 #include "../../servers/placement/fair-share/fair_share.h"
+#include "../../servers/placement/pack/pack.h"
 #include "../../servers/placement/pinning/pinning.h"
 #include "../../servers/placement/round-robin/round_robin.h"
 #include "broken_policy.h"
@@ -22,9 +23,10 @@ std::unique_ptr<PolicyBox> make_policy(const std::string& spec, std::string* err
   if (name == "fair-share") box = std::make_unique<Box<placement::FairShare>>();
   else if (name == "round-robin") box = std::make_unique<Box<placement::RoundRobin>>();
   else if (name == "pinning") box = std::make_unique<Box<placement::Pinning>>();
+  else if (name == "pack") box = std::make_unique<Box<placement::Pack>>();
   else if (name == "broken") box = std::make_unique<Box<BrokenPolicy>>();
   if (!box) {
-    if (error) *error = "unknown policy '" + name + "' (known: fair-share, round-robin, pinning, broken)";
+    if (error) *error = "unknown policy '" + name + "' (known: fair-share, round-robin, pinning, pack, broken)";
     return nullptr;
   }
   placement::KeyValues kv;
