@@ -31,7 +31,7 @@ work overran into the next.
 
 Systems: capOS under every shipped placement policy (`kernel`, the built-in
 per-CPU default with no server, and the policy servers fair-share,
-round-robin, pinning: manifest <workload>-<policy>), and Linux (the
+round-robin, pinning and pack with k=4: manifest <workload>-<policy>), and Linux (the
 baseline kernel in the same QEMU envelope, capos.bench=<workload>). Boots
 are interleaved: round k boots every system once per workload, the order
 reversed every other round, so all see the same host drift. Per system and variant the
@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from capos import cpio, hostload, linux_baseline, placement_latency, placement_trace, qemu, report, stats  # noqa: E402
 from bench import check_policy_served, check_spec, spec_tag, split_spec  # noqa: E402
 
-POLICIES = ("kernel", "fair-share", "round-robin", "pinning")
+POLICIES = ("kernel", "fair-share", "round-robin", "pinning", "pack:k=4")
 LINUX = "linux"
 VARIANTS = ("threads", "procs")
 CPUS = 2
