@@ -1,7 +1,7 @@
 """placement_latency.py: the kernel's decision-latency lines of a capOS boot with a placement server.
 
 While a server is attached the kernel prints, at most every 500 ms when new
-decisions arrived and at each demotion (microkernel/object/scheduler_control.cpp):
+decisions arrived and at each demotion (microkernel/sched/server/state.cpp):
 
     [placement] latency p50_us=<n> p99_us=<n> samples=<n> misses=<n> demotions=<n> via=<rings|calls>[ (at demotion)]
 

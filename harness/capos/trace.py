@@ -1,7 +1,7 @@
 """trace.py: capOS placement traces -> Perfetto / Chrome trace JSON.
 
 Reads the kernel's "[strace] T <cpu> <tsc> <kind> <sub> <seq> <tid> <a> <b> <c>"
-lines (SchedulerControl trace; format in microkernel/lib/sched_events.h) from a
+lines (SchedulerControl trace; format in microkernel/sched/sched_events.h) from a
 serial log and writes the Trace Event Format JSON that ui.perfetto.dev and
 chrome://tracing open: one track per CPU with a slice per running thread
 ("X" events from switch-ins), and instant events for scheduling events,

@@ -1,6 +1,6 @@
 // sim.h: a host simulation of per-CPU dispatch driven by a placement policy.
 //
-// It models what the kernel does (core/sched.cpp + object/scheduler_control)
+// It models what the kernel does (sched/sched.cpp + object/scheduler_control)
 // at timer-tick granularity with the very same lib pieces — EventRing,
 // PendingTable with per-decision deadlines, ServerHealth demotion rules,
 // check_decision, default_placement — and a policy running as the "server"
@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "../../microkernel/lib/placement.h"
-#include "../../microkernel/lib/sched_events.h"
+#include "../../microkernel/sched/placement.h"
+#include "../../microkernel/sched/sched_events.h"
 #include "../../servers/placement/common/policy.h"
 
 namespace replay {

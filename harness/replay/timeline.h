@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../../microkernel/lib/sched_events.h"
+#include "../../microkernel/sched/sched_events.h"
 
 namespace replay {
 

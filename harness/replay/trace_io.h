@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "../../microkernel/lib/sched_events.h"
+#include "../../microkernel/sched/sched_events.h"
 #include "../../servers/placement/common/policy.h"
 
 namespace replay {

@@ -3,8 +3,8 @@
 
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/tlb.h"
-#include "core/boot_info.h"
-#include "core/kheap.h"
+#include "boot/boot_info.h"
+#include "mm/kheap.h"
 
 namespace kern {
 namespace {
@@ -144,6 +144,17 @@ Result<uint64_t> AddressSpace::unmap(uint64_t va) {
     b.add_page(va);
     arch::tlb::shootdown(root_, pcid_, cpus_, b);
     return old;
+}
+
+uint64_t AddressSpace::unmap_and_free(uint64_t va, uint64_t pages) {
+    uint64_t n = 0;
+    for (uint64_t i = 0; i < pages; ++i) {
+        auto r = unmap(va + i * 4096);
+        if (!r.ok()) continue;
+        frame_free(r.value());
+        ++n;
+    }
+    return n;
 }
 
 Result<uint64_t> AddressSpace::unmap_range(uint64_t va, uint64_t pages) {

@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-#include "core/spinlock.h"
+#include "cpu/spinlock.h"
 #include "lib/result.h"
-#include "lib/shootdown.h"
+#include "mm/shootdown.h"
 
 namespace kern {
 
@@ -41,6 +41,10 @@ public:
     // flush past kShootdownMaxPages). Unmapped pages in the range are
     // skipped. Returns how many were mapped.
     Result<uint64_t> unmap_range(uint64_t va, uint64_t pages);
+    // Unmaps each page of [va, va + pages * 4 KiB) that is mapped (one
+    // shootdown each) and frees its frame; returns how many were mapped.
+    // For memory the kernel gave a process privately (TLS, stacks).
+    uint64_t unmap_and_free(uint64_t va, uint64_t pages);
 
     // The leaf entry for va (0 if unmapped).
     uint64_t lookup(uint64_t va) const;

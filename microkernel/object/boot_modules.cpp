@@ -2,8 +2,8 @@
 #include "object/boot_modules.h"
 
 #include "arch/x86_64/paging.h"
-#include "core/ring_dispatch.h"
-#include "object/call_decode.h"
+#include "ipc/ring_dispatch.h"
+#include "cap/call_decode.h"
 #include "object/memory_object.h"
 #include "object/process.h"
 
@@ -43,7 +43,7 @@ const char* module_name(uint32_t i, uint32_t* len) {
 }  // namespace
 
 void boot_modules_list(Call& call) {
-    // Decode: nothing to check (no parameters; object/call_decode checked
+    // Decode: nothing to check (no parameters; cap/call_decode checked
     // the method). Invoke: write the list.
     const uint32_t n = static_cast<uint32_t>(boot_state().module_count);
     const uint32_t bytes = decode::modules_result(call.result, kMaxResult, n, module_name);

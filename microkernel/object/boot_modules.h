@@ -2,7 +2,7 @@
 // name, a copy of one module as a MemoryObject, and ProcessSpawner.modules.
 //
 // Process creation from a boot module is the BootSpawner's job
-// (core/init_process.cpp); this file adds what init needs besides: the names
+// (boot/init_process.cpp); this file adds what init needs besides: the names
 // of every module (so a manifest naming an unknown one is refused before
 // anything starts) and the boot manifest's bytes in a MemoryObject (the
 // kernel hands it to init as the named capability "manifest"; it never
@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/boot_info.h"
+#include "boot/boot_info.h"
 #include "lib/result.h"
 
 namespace kern {

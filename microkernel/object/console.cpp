@@ -1,10 +1,10 @@
 // console.cpp: Console.write / writeBytes.
 #include "object/console.h"
 
-#include "core/console.h"
-#include "core/ring_dispatch.h"
-#include "object/call_decode.h"
-#include "object/kernel_object.h"
+#include "debug/console.h"
+#include "ipc/ring_dispatch.h"
+#include "cap/call_decode.h"
+#include "cap/kernel_object.h"
 
 namespace kern {
 
@@ -17,7 +17,7 @@ ConsoleObject& ConsoleObject::get() { return g_console; }
 void ConsoleObject::set_observer(Observer o) { g_observer = o; }
 
 void ConsoleObject::invoke(Call& call, ConsoleObject&) {
-    // Decode (object/call_decode): interface, method, Write right, the text or data, its size.
+    // Decode (cap/call_decode): interface, method, Write right, the text or data, its size.
     decode::ConsoleCall d;
     const decode::Verdict v = decode::console(decode_input(call), &d);
     if (!v.ok()) return call.fail(v.status, v.detail);

@@ -2,7 +2,7 @@
 // serial console, each call's bytes unbroken by other writers.
 #pragma once
 
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 

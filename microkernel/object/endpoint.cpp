@@ -1,10 +1,10 @@
 // endpoint.cpp: Endpoint call / receive / reply / mint, and the owner's list of served endpoints.
 #include "object/endpoint.h"
 
-#include "core/kheap.h"
-#include "core/ring_dispatch.h"
-#include "core/sched.h"
-#include "object/kernel_object.h"
+#include "mm/kheap.h"
+#include "ipc/ring_dispatch.h"
+#include "sched/sched.h"
+#include "cap/kernel_object.h"
 #include "object/process.h"
 
 namespace kern {
@@ -64,7 +64,7 @@ bool receiver_unlink(AsyncOp* op) {
 
 uint16_t carried(const AsyncOp* c) { return c->transit != nullptr ? c->transit->count : 0; }
 
-// The receive results (object/call_decode): IncomingCall of c with its
+// The receive results (cap/call_decode): IncomingCall of c with its
 // params; caps[0..ncaps): the handles in the receiver's table.
 uint32_t build_incoming(uint8_t* buf, uint32_t cap, const AsyncOp* c, const CapHandle* caps, uint16_t ncaps,
                         bool timed_out) {
@@ -304,7 +304,7 @@ void Endpoint::invoke(Call& call, Endpoint& ep) {
     // A client capability: every call is forwarded to the server as it is
     // (the server decodes it); nothing of it is the kernel's to decode.
     if (!ep.is_root()) return do_call(call, ep);
-    // Decode (object/call_decode): interface, method, rights, result room, parameters.
+    // Decode (cap/call_decode): interface, method, rights, result room, parameters.
     decode::EndpointCall d;
     const decode::Verdict v = decode::endpoint(decode_input(call), &d);
     if (!v.ok()) return call.fail(v.status, v.detail);

@@ -13,7 +13,7 @@
 // Capabilities of a call. The call's in-caps (copy, or move with
 // kSqeFlagMoveCaps; each needs kRightTransfer) leave the caller's table when
 // the call is made and wait in the call's transit table (CapTransit,
-// core/ring_dispatch.h: kernel-owned, part of the derivation tree, so a
+// ipc/ring_dispatch.h: kernel-owned, part of the derivation tree, so a
 // revoke still reaches them). They enter the receiving process's table only
 // when a receive takes the call, and receive returns their handles in the
 // receive's caps array (IncomingCall.capCount, firstCapSlot = slot of the
@@ -55,13 +55,13 @@
 // one global lock (endpoint.cpp, LockRank::kobject, never nested with lock_).
 #pragma once
 
-#include "object/call_decode.h"
+#include "cap/call_decode.h"
 
 #include <stdint.h>
 
-#include "core/spinlock.h"
+#include "cpu/spinlock.h"
 #include "lib/result.h"
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 
@@ -101,7 +101,7 @@ private:
     // Fails every pending call with peer_dead; later calls fail with it.
     void shutdown();
     static void do_call(Call& call, Endpoint& client);
-    // Invoke steps of a decoded receive / reply (object/call_decode).
+    // Invoke steps of a decoded receive / reply (cap/call_decode).
     static void receive(Call& call, Endpoint& root, uint64_t timeout_ns);
     static void reply(Call& call, Endpoint& root, const decode::EndpointCall& d);
 

@@ -3,9 +3,9 @@
 
 #include "capos/capnp/capnp.h"
 #include "capos/schema/fault.capnp.h"
-#include "core/fault_inject.h"
-#include "core/ring_dispatch.h"
-#include "object/call_decode.h"
+#include "debug/fault_inject.h"
+#include "ipc/ring_dispatch.h"
+#include "cap/call_decode.h"
 #include "object/address_space.h"
 #include "object/process.h"
 #include "object/thread.h"

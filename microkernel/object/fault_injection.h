@@ -1,11 +1,11 @@
 // fault_injection.h: the FaultInjection kernel object (schema/fault.capnp):
 // a test arms allocation failures for its calling thread only
-// (core/fault_inject.h). One object; the kernel grants it to a utest program
+// (debug/fault_inject.h). One object; the kernel grants it to a utest program
 // as the named capability "faults" only when booted with fault_inject=on
-// (core/init_process.cpp), so no ordinary boot can reach it.
+// (boot/init_process.cpp), so no ordinary boot can reach it.
 #pragma once
 
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 

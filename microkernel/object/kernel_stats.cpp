@@ -7,10 +7,10 @@
 #include "capos/schema/scheduler.capnp.h"
 #include <new>
 
-#include "core/kheap.h"
-#include "core/percpu.h"
-#include "core/ring_dispatch.h"
-#include "lib/kstats_codec.h"
+#include "mm/kheap.h"
+#include "cpu/percpu.h"
+#include "ipc/ring_dispatch.h"
+#include "cap/kstats_codec.h"
 #include "object/process.h"
 
 namespace kern::kernel_stats {
@@ -22,7 +22,7 @@ namespace {
 
 uint64_t rd(const uint64_t& v) { return read_counter(v); }
 
-// Racy copy of one CPU's counters (field by field, see core/cpu_stats.h).
+// Racy copy of one CPU's counters (field by field, see cpu/cpu_stats.h).
 void sample_cpu(const PerCpu& p, kstats::CpuSample& s) {
     const CpuCounters& c = p.counters;
     s.cpu = p.id;

@@ -1,12 +1,12 @@
 // kernel_stats.h: the KernelStats interface (schema/scheduler.capnp): the
-// per-CPU attribution counters (core/cpu_stats.h) and the shared-lock
-// statistics (core/spinlock.h), read-only, through a capability.
+// per-CPU attribution counters (cpu/cpu_stats.h) and the shared-lock
+// statistics (cpu/spinlock.h), read-only, through a capability.
 //
 // Not an object of its own: the kernel's SchedulerControl object serves it
 // (object/scheduler_control.cpp routes the KernelStats interface id here),
 // and what a capability may do is set by its rights: every SchedulerControl
 // method needs Write, KernelStats.read needs only Read. The kernel grants the
-// first process a Read-only capability named "kstats" (core/init_process.cpp),
+// first process a Read-only capability named "kstats" (boot/init_process.cpp),
 // which init hands on as `kernel = kernelStats`; derived from it, nothing can
 // steer placement. (Serving it from the existing object keeps dispatch, the
 // object types and the boot grants as they are.)

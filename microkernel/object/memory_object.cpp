@@ -2,11 +2,11 @@
 #include "object/memory_object.h"
 
 #include "arch/x86_64/paging.h"
-#include "core/boot_info.h"
-#include "core/kheap.h"
-#include "core/ring_dispatch.h"
-#include "core/user_copy.h"
-#include "object/kernel_object.h"
+#include "boot/boot_info.h"
+#include "mm/kheap.h"
+#include "ipc/ring_dispatch.h"
+#include "ipc/user_copy.h"
+#include "cap/kernel_object.h"
 #include "object/process.h"
 
 namespace kern {
@@ -61,7 +61,7 @@ void MemoryObject::on_last_ref() {
 
 void MemoryObject::invoke(Call& call, MemoryObject& mo) {
     using capos::abi::Status;
-    // Decode (object/call_decode): interface, method, Read/Write right, the
+    // Decode (cap/call_decode): interface, method, Read/Write right, the
     // range (at most 4096 bytes, inside the object).
     decode::MemoryCall d;
     const decode::Verdict v = decode::memory_object(decode_input(call), mo.size(), &d);

@@ -11,7 +11,7 @@
 
 #include "lib/ref.h"
 #include "lib/result.h"
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 

@@ -2,10 +2,10 @@
 #include "object/park.h"
 
 #include "capos/abi/layout.h"
-#include "core/ring_dispatch.h"
-#include "core/spinlock.h"
-#include "core/user_copy.h"
-#include "object/kernel_object.h"
+#include "ipc/ring_dispatch.h"
+#include "cpu/spinlock.h"
+#include "ipc/user_copy.h"
+#include "cap/kernel_object.h"
 
 namespace kern {
 
@@ -58,7 +58,7 @@ ParkObject& ParkObject::get() { return g_park; }
 
 void ParkObject::invoke(Call& call, ParkObject&) {
     using capos::abi::Status;
-    // Decode (object/call_decode): interface, method, the address (aligned,
+    // Decode (cap/call_decode): interface, method, the address (aligned,
     // in user range), expected value / count, timeout.
     decode::ParkCall d;
     const decode::Verdict verdict = decode::park(decode_input(call), &d);

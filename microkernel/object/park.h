@@ -8,7 +8,7 @@
 // uses the calling process.
 #pragma once
 
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 

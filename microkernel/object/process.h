@@ -2,7 +2,7 @@
 // quotas, user threads) and UserThread, the kernel side of one user thread
 // (its kernel Thread, its capability ring, TLS and stack).
 //
-// Lifetime. A Process is created by the boot spawner (core/init_process),
+// Lifetime. A Process is created by the boot spawner (boot/init_process),
 // loaded from an ELF boot module, and started with one thread. It ends when
 // Process.exit is called, a thread faults, ProcessHandle.kill is called, its
 // last thread exits, or the last capability naming it in another process's
@@ -34,13 +34,13 @@
 #include "capos/abi/ring.h"
 #include "capos/abi/start.h"
 #include "capos/abi/status.h"
-#include "core/spinlock.h"
+#include "cpu/spinlock.h"
 #include "lib/elf.h"
 #include "lib/ref.h"
 #include "lib/result.h"
-#include "lib/ring.h"
-#include "lib/run_queue.h"
-#include "object/cap_table.h"
+#include "ipc/ring.h"
+#include "sched/run_queue.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 
@@ -156,7 +156,7 @@ public:
     // The list's head (Endpoint's owner-list lock).
     class Endpoint*& served_endpoints() { return endpoints_; }
 
-    // --- internal (process.cpp, reaper) ------------------------------------
+    // --- internal (process.cpp, reaper.cpp) ------------------------------------
     AsyncOp*& waiters_for_unlink() { return waiters_; }
     void thread_gone(UserThread& t);  // reaper: t is joined and its memory freed
     void teardown();                   // reaper: after the last thread
@@ -229,7 +229,7 @@ public:
     uint8_t* params_buf() { return params_buf_; }
     uint8_t* result_buf() { return result_buf_; }
 
-    // --- waiting and completion (core/ring_dispatch.cpp) -------------------
+    // --- waiting and completion (ipc/ring_dispatch.cpp) -------------------
     SpinLockIrq wait_lock_{LockRank::user_wait, "user_wait"};
     AsyncOp* done_head_ = nullptr;   // wait_lock_: completed, not yet posted
     AsyncOp* done_tail_ = nullptr;
@@ -276,8 +276,10 @@ private:
 // The user thread running on this CPU, or nullptr for a kernel thread.
 UserThread* current_user_thread();
 
-// Starts the reaper kernel thread (once, after sched::init).
+// Starts the reaper kernel thread (once, after sched::init). reaper.cpp.
 void reaper_init();
+// Hands an ended user thread to the reaper (exit path; any context).
+void reap(UserThread* t);
 
 // Free frames in the system (for the release-everything tests).
 uint64_t free_frame_count();

@@ -5,7 +5,7 @@
 // Mechanism (docs/placement.md has the whole story):
 //  * Events. Dispatch reports user threads created / runnable / blocked /
 //    exited and, every kLoadEveryTicks ticks, each CPU's load, into one
-//    EventRing (lib/sched_events.h) with sequence numbers. The server's
+//    EventRing (sched/sched_events.h) with sequence numbers. The server's
 //    own threads are not reported (it would chase its own wake-ups).
 //  * Decisions. `place` applies the server's commands as data: a standing
 //    assignment per thread (CPU, slice) that dispatch reads lock-free at the
@@ -33,7 +33,7 @@
 
 #include <stdint.h>
 
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 
@@ -98,7 +98,7 @@ public:
     // observer and starts the notifier thread. `trace` turns tracing on.
     static void init(bool trace);
     static void invoke(Call& call, SchedulerControl& o);
-    // Thread.setWeight (object/process.cpp): weight 1..10000 for fair-share.
+    // Thread.setWeight (object/process_invoke.cpp): weight 1..10000 for fair-share.
     static void thread_set_weight(Call& call, UserThread& t);
     // Process teardown (every process): demotes the server if it was pid.
     static void process_exited(uint64_t pid);

@@ -4,9 +4,9 @@
 #include "arch/interface/cpu.h"
 #include "arch/x86_64/fpu.h"
 #include "capos/schema/thread.capnp.h"
-#include "core/kheap.h"
-#include "core/panic.h"
-#include "core/sched.h"
+#include "mm/kheap.h"
+#include "debug/panic.h"
+#include "sched/sched.h"
 
 namespace kern {
 namespace {

@@ -1,5 +1,5 @@
 // thread.h: the kernel Thread object: a saved context, a stack, optional
-// FPU/SSE/AVX state, and the links dispatch (core/sched) uses.
+// FPU/SSE/AVX state, and the links dispatch (sched/sched) uses.
 //
 // Lifetime: create() makes the thread runnable at once (placement chooses its
 // CPU). It runs entry(arg) and exits when entry returns or it calls exit().
@@ -7,7 +7,7 @@
 // the stack and the object. A detached thread is freed by dispatch after its
 // last switch away.
 //
-// State machine (owned by core/sched):
+// State machine (owned by sched/sched):
 //   running  -> runnable  (preempted or yielded; requeued on its CPU)
 //   running  -> blocked   (the thread itself, interrupts off, then schedules)
 //   blocked  -> runnable  (sched::wake, by CAS, exactly once)
@@ -17,12 +17,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/spinlock.h"
-#include "lib/cpu_time.h"
-#include "lib/fault_inject.h"
-#include "lib/placement.h"
+#include "cpu/spinlock.h"
+#include "sched/cpu_time.h"
+#include "debug/fault_plan.h"
+#include "sched/placement.h"
 #include "lib/result.h"
-#include "lib/run_queue.h"
+#include "sched/run_queue.h"
 
 namespace kern {
 
@@ -73,13 +73,13 @@ public:
     uint64_t switches_in() const { return switches_in_; }
     bool uses_fpu() const { return fpu_area_ != nullptr; }
     uint32_t id() const { return id_; }
-    // CPU time in TSC cycles, the running slice included (lib/cpu_time.h).
+    // CPU time in TSC cycles, the running slice included (sched/cpu_time.h).
     uint64_t cpu_cycles() const;
     // Thread.cpuTime's results (schema/thread.capnp) in stream framing into
     // out; returns the bytes written, 0 if they do not fit in out_cap.
     uint32_t encode_cpu_time(void* out, size_t out_cap) const;
 
-    // --- dispatch internals (core/sched.cpp, context_switch.S) ------------
+    // --- dispatch internals (sched/sched.cpp, context_switch.S) ------------
     uint64_t saved_rsp_ = 0;        // callee-saved frame of a switched-out thread
     RunQueueLink link_;             // entity = this
     State state_ = State::runnable;
@@ -104,9 +104,9 @@ public:
     uint32_t id_ = 0;
     uint64_t migrations_ = 0;
     uint64_t switches_in_ = 0;
-    CpuTime cpu_time_;              // charged by switch_to (core/sched.cpp)
+    CpuTime cpu_time_;              // charged by switch_to (sched/sched.cpp)
     void* user_ = nullptr;          // the UserThread (object/process.h) this thread runs, if any
-    // Allocation fault injection armed for this thread (core/fault_inject.h,
+    // Allocation fault injection armed for this thread (debug/fault_inject.h,
     // FaultInjection); touched only by the thread itself.
     fault::Plan fault_plan_;
     // Called by dispatch on the CPU that is about to run this thread (just

@@ -1,9 +1,9 @@
 // timer.cpp: Timer.now / sleep / sleepUntil / resolution.
 #include "object/timer.h"
 
-#include "core/ring_dispatch.h"
-#include "core/sched.h"
-#include "object/kernel_object.h"
+#include "ipc/ring_dispatch.h"
+#include "sched/sched.h"
+#include "cap/kernel_object.h"
 
 namespace kern {
 
@@ -20,7 +20,7 @@ void sleep_fire(Deadline* d) {
 TimerObject& TimerObject::get() { return g_timer; }
 
 void TimerObject::invoke(Call& call, TimerObject&) {
-    // Decode (object/call_decode): interface, method, the duration or deadline.
+    // Decode (cap/call_decode): interface, method, the duration or deadline.
     decode::TimerCall d;
     const decode::Verdict v = decode::timer(decode_input(call), &d);
     if (!v.ok()) return call.fail(v.status, v.detail);

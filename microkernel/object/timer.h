@@ -3,7 +3,7 @@
 // 250 Hz; a sleep never ends early).
 #pragma once
 
-#include "object/cap_table.h"
+#include "cap/cap_table.h"
 
 namespace kern {
 

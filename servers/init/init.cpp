@@ -1,7 +1,7 @@
 // init.cpp - the first process: reads the boot manifest, starts every module with
 // exactly the capabilities it lists, reports exits and restarts what may be restarted.
 //
-// What the kernel gives init (core/init_process.cpp): the well-known caps
+// What the kernel gives init (boot/init_process.cpp): the well-known caps
 // (own Process and Thread, Console, Park, Timer), the named cap "spawner" (the
 // kernel's ProcessSpawner over the boot modules), "manifest" (a read-only
 // MemoryObject copy of the boot module manifest-<name>), "schedctl" (the
@@ -374,12 +374,12 @@ int main(cap::StartInfo& info) {
   g_kernel[static_cast<uint32_t>(init::KernelCap::timer)] = info.timer();
   g_kernel[static_cast<uint32_t>(init::KernelCap::park)] = info.park();
   g_kernel[static_cast<uint32_t>(init::KernelCap::process_spawner)] = info.named("spawner");
-  // The kernel names it "schedctl" (core/init_process.cpp).
+  // The kernel names it "schedctl" (boot/init_process.cpp).
   CapHandle sc = info.named("schedctl");
   if (sc == 0) sc = info.named("schedulerControl");
   g_kernel[static_cast<uint32_t>(init::KernelCap::scheduler_control)] = sc;
   g_kernel[static_cast<uint32_t>(init::KernelCap::boot_info)] = info.named("bootInfo");
-  // Read-only SchedulerControl serving KernelStats (core/init_process.cpp).
+  // Read-only SchedulerControl serving KernelStats (boot/init_process.cpp).
   g_kernel[static_cast<uint32_t>(init::KernelCap::kernel_stats)] = info.named("kstats");
   cap::print("[init] hello from user space\n");
   const CapHandle mo = info.named("manifest");

@@ -1,4 +1,4 @@
-// libFuzzer target: the kernel objects' decode steps (microkernel/object/call_decode.cpp, the kernel's
+// libFuzzer target: the kernel objects' decode steps (microkernel/cap/call_decode.cpp, the kernel's
 // own source) over arbitrary submissions and parameter messages, and the result encoders.
 //
 // Checked beyond "no crash, no out-of-bounds read, no undefined behaviour" (ASan/UBSan):

@@ -2,8 +2,8 @@
 //
 // Shared by the fuzz target (kernel_decode_fuzz.cpp, clang + libFuzzer),
 // its seed generator (kernel_decode_seed_gen.cpp) and the host unit tests
-// (test/unit/decode/call_decode_test.cpp), so each exercises the same
-// decode steps (microkernel/object/call_decode.cpp, the kernel's source)
+// (test/unit/cap/call_decode_test.cpp), so each exercises the same
+// decode steps (microkernel/cap/call_decode.cpp, the kernel's source)
 // the same way.
 //
 // An input is a 16-byte submission header followed by the parameter
@@ -35,7 +35,7 @@
 #include "capos/schema/spawner.capnp.h"
 #include "capos/schema/thread.capnp.h"
 #include "capos/schema/timer.capnp.h"
-#include "object/call_decode.h"
+#include "cap/call_decode.h"
 
 namespace kdfuzz {
 
@@ -45,7 +45,7 @@ namespace sc = cap::schema;
 enum Object : uint8_t { console, timer, park, memory, endpoint, process, thread, spawner, sched, kObjects };
 
 inline constexpr size_t kHeader = 16;
-inline constexpr uint32_t kMaxWeight = 10000;  // lib/sched_events.h's kMaxWeight, as the kernel passes it
+inline constexpr uint32_t kMaxWeight = 10000;  // sched/sched_events.h's kMaxWeight, as the kernel passes it
 inline constexpr uint64_t kDefaultDeadlineNs = 50'000;  // SchedulerControl::kDefaultDeadlineNs
 
 struct Header {

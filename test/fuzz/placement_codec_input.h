@@ -30,7 +30,7 @@
 #include "capos/capnp/capnp.h"
 #include "capos/schema/placement.capnp.h"
 #include "capos/schema/scheduler.capnp.h"
-#include "object/sched_decision_decode.h"
+#include "cap/sched_decision_decode.h"
 #include "policy.h"
 #include "wire_codec.h"
 

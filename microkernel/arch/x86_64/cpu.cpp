@@ -3,10 +3,10 @@
 
 #include "arch/x86_64/asm.h"
 #include "arch/interface/cpu.h"
-#include "core/cpu_stats.h"
-#include "core/percpu.h"
-#include "core/console.h"
-#include "core/panic.h"
+#include "cpu/cpu_stats.h"
+#include "cpu/percpu.h"
+#include "debug/console.h"
+#include "debug/panic.h"
 
 extern "C" const uint64_t isr_stub_table[256];
 
@@ -142,7 +142,7 @@ void report_exception(const InterruptFrame& f) {
 extern "C" void isr_dispatch(kern::arch::InterruptFrame* frame) {
     using namespace kern::arch;
     // Every interrupt ends user mode or a halt: a boundary of the cycle
-    // accounting (core/cpu_stats.h). From kernel code it only splits the
+    // accounting (cpu/cpu_stats.h). From kernel code it only splits the
     // kernel account.
     kern::charge_to(kern::cpu::current().counters, kern::CpuMode::kernel, read_cycles());
     InterruptHandler h = g_handlers[frame->vector & 0xff];

@@ -2,8 +2,8 @@
 #include "arch/x86_64/fpu.h"
 
 #include "arch/x86_64/asm.h"
-#include "core/console.h"
-#include "core/panic.h"
+#include "debug/console.h"
+#include "debug/panic.h"
 
 namespace kern::arch::fpu {
 namespace {

@@ -8,9 +8,9 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/nmi.h"
-#include "core/console.h"
-#include "core/panic.h"
-#include "core/percpu.h"
+#include "debug/console.h"
+#include "debug/panic.h"
+#include "cpu/percpu.h"
 
 namespace kern::arch {
 namespace {

@@ -10,10 +10,10 @@
 #include "arch/x86_64/paging.h"
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/tsc.h"
-#include "core/boot_info.h"
-#include "core/console.h"
-#include "core/panic.h"
-#include "core/percpu.h"
+#include "boot/boot_info.h"
+#include "debug/console.h"
+#include "debug/panic.h"
+#include "cpu/percpu.h"
 
 namespace kern::arch {
 namespace {

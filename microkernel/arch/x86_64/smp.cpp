@@ -10,11 +10,11 @@
 #include "arch/x86_64/ipi.h"
 #include "arch/x86_64/lapic.h"
 #include "arch/x86_64/paging.h"
-#include "core/boot_info.h"
-#include "core/console.h"
-#include "core/panic.h"
-#include "core/percpu.h"
-#include "lib/acpi.h"
+#include "boot/boot_info.h"
+#include "debug/console.h"
+#include "debug/panic.h"
+#include "cpu/percpu.h"
+#include "boot/acpi.h"
 
 extern "C" char trampoline_start[], trampoline_end[], trampoline_params[];
 extern "C" char ap_entry64[];

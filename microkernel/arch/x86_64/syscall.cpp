@@ -5,7 +5,7 @@
 
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
-#include "core/percpu.h"
+#include "cpu/percpu.h"
 
 static_assert(offsetof(kern::PerCpu, syscall_kernel_rsp) == CAPOS_PERCPU_SYSCALL_KRSP,
               "syscall.S reads PerCpu::syscall_kernel_rsp at this offset");

@@ -66,7 +66,7 @@ void syscall_entry();
 int64_t syscall_dispatch(uint64_t arg0, uint64_t arg1, uint64_t number);
 // Called with interrupts off on every return to user mode (syscall exit and
 // isr.S): loads the current user thread's kernel stack and FS base, and ends
-// the thread instead if it was told to exit. Implemented in core/syscall.cpp.
+// the thread instead if it was told to exit. Implemented in ipc/syscall.cpp.
 void user_return_prepare();
 }
 #endif

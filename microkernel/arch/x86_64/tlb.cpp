@@ -4,10 +4,10 @@
 #include "arch/interface/cpu.h"
 #include "arch/interface/ipi.h"
 #include "arch/x86_64/asm.h"
-#include "core/console.h"
-#include "core/panic.h"
-#include "core/percpu.h"
-#include "core/spinlock.h"
+#include "debug/console.h"
+#include "debug/panic.h"
+#include "cpu/percpu.h"
+#include "cpu/spinlock.h"
 
 namespace kern::arch::tlb {
 namespace {

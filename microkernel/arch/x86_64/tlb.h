@@ -1,5 +1,5 @@
 // tlb.h: TLB maintenance on x86_64: PCIDs, address-space loads and
-// cross-CPU shootdown (the bookkeeping lives in lib/shootdown).
+// cross-CPU shootdown (the bookkeeping lives in mm/shootdown).
 //
 // Contract with callers:
 //  * load() runs with interrupts off on the CPU that loads the space.
@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "lib/shootdown.h"
+#include "mm/shootdown.h"
 
 namespace kern::arch::tlb {
 

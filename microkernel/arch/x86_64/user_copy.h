@@ -1,7 +1,7 @@
 // user_copy.h: raw fault-tolerant access to user memory (x86_64), and the
 // exception-table lookup the fault handlers use.
 //
-// Callers go through core/user_copy.h, which checks the range first; these
+// Callers go through ipc/user_copy.h, which checks the range first; these
 // only guarantee that a fault inside the access returns failure.
 #pragma once
 

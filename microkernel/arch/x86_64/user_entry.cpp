@@ -3,7 +3,7 @@
 
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/user_copy.h"
-#include "core/panic.h"
+#include "debug/panic.h"
 
 namespace kern::arch {
 namespace {

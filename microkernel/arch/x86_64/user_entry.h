@@ -19,5 +19,5 @@ uint64_t fault_address();
 }  // namespace kern::arch
 
 // Called for an exception taken in user mode (interrupts off); never
-// returns. Implemented in core/syscall.cpp.
+// returns. Implemented in ipc/syscall.cpp.
 [[noreturn]] void user_fault(kern::arch::InterruptFrame& frame);

@@ -23,7 +23,7 @@ inline constexpr uint32_t kMaxThreads = 256;   // threads one policy tracks
 inline constexpr uint32_t kNoCpu = ~0u;
 inline constexpr uint64_t kTickNs = 4'000'000;  // the kernel's 250 Hz tick
 
-// What the kernel posts, and when (microkernel/object/scheduler_control.cpp):
+// What the kernel posts, and when (microkernel/sched/server/events.cpp, observer.cpp):
 //
 //   thread_created   the first time the kernel sees a user thread become
 //                    runnable (its start, or the first wake-up of a thread
@@ -56,7 +56,7 @@ inline constexpr uint64_t kTickNs = 4'000'000;  // the kernel's 250 Hz tick
 // Weight carried by thread events: the weight a policy's thread_weight or
 // process_weight decision gave the thread when there was one, else the
 // thread's own run-queue weight: kDefaultWeight (1024,
-// microkernel/lib/run_queue.h) unless the spawn's placementWeight or
+// microkernel/sched/run_queue.h) unless the spawn's placementWeight or
 // Thread.setWeight set another. Never 0.
 enum class EventKind : uint8_t {
   none = 0,

@@ -1,6 +1,6 @@
 // ring_server.h: the placement server's end of the shared rings
 // (layout: capos/abi/sched_ring.h; the kernel's end is
-// microkernel/lib/sched_ring.h, which user space does not include).
+// microkernel/sched/sched_ring.h, which user space does not include).
 //
 // The server consumes events and produces decisions. It trusts the kernel's
 // indices (the kernel is the one that checks: it keeps its own copies and

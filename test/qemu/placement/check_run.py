@@ -149,7 +149,7 @@ def main() -> int:
                      "swap_default_placements", "misses", "applied"):
                 report[k] = v
     # Every run prints the kernel's latency line (event posted -> decision
-    # applied, p50/p99, and the demotions; scheduler_control.cpp). This run
+    # applied, p50/p99, and the demotions; sched/server/state.cpp). This run
     # demotes on purpose (kill, hang, garbage, detach cases), so only its
     # presence and the figures are checked here.
     lat = re.findall(r"^\[placement\] latency p50_us=(\d+) p99_us=(\d+) samples=(\d+) misses=(\d+) "

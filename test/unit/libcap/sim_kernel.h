@@ -17,7 +17,7 @@
 
 #include "capos/abi/ring.h"
 #include "capos/abi/status.h"
-#include "lib/ring.h"
+#include "ipc/ring.h"
 #include "libcap/ring.h"
 
 namespace sim {

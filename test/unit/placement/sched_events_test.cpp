@@ -5,7 +5,7 @@
 #include <thread>
 #include <vector>
 
-#include "lib/sched_events.h"
+#include "sched/sched_events.h"
 
 using namespace kern;
 

@@ -1,10 +1,10 @@
-// sched_ring_test.cpp: the shared placement rings, the kernel end (lib/sched_ring.h) against the server end
+// sched_ring_test.cpp: the shared placement rings, the kernel end (sched/sched_ring.h) against the server end
 // (servers/placement/common/ring_server.h): order, full, hostile indices, threads.
 #include <catch2/catch_test_macros.hpp>
 #include <cstring>
 #include <thread>
 
-#include "lib/sched_ring.h"
+#include "sched/sched_ring.h"
 #include "../../../servers/placement/common/ring_server.h"
 
 using namespace kern;

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "lib/cpu_time.h"
+#include "sched/cpu_time.h"
 
 using kern::CpuTime;
 

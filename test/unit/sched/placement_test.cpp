@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "lib/placement.h"
+#include "sched/placement.h"
 
 using kern::CpuLoad;
 using kern::CpuMask;

@@ -3,7 +3,7 @@
 
 #include <vector>
 
-#include "lib/run_queue.h"
+#include "sched/run_queue.h"
 
 using kern::Error;
 using kern::RunQueue;
@@ -146,7 +146,7 @@ TEST_CASE("run queue check catches corruption", "[run_queue]") {
 //
 // A simulated CPU: every turn is one slice of kSlice cycles (what the tick
 // hands a CPU-bound thread), then the running entity is charged, requeued,
-// and the head runs next, exactly as core/sched.cpp's schedule() does it.
+// and the head runs next, exactly as sched/sched.cpp's schedule() does it.
 namespace {
 constexpr uint64_t kSlice = 20'000'000;  // 20 ms at 1 GHz, the default 5-tick slice
 

@@ -58,7 +58,7 @@ static_assert(offsetof(SchedRingHeader, ev_head) == 128, "ev_head on line 2");
 static_assert(offsetof(SchedRingHeader, dec_tail) == 192, "dec_tail on line 3");
 static_assert(offsetof(SchedRingHeader, dec_head) == 256, "dec_head on line 4");
 
-// One event (kinds and fields as kern::SchedEvent, microkernel/lib/sched_events.h).
+// One event (kinds and fields as kern::SchedEvent, microkernel/sched/sched_events.h).
 struct SchedRingEvent {
   uint64_t seq;
   uint64_t time_ns;

@@ -5,7 +5,7 @@
 // negative so a syscall return can carry "count or error" in one register.
 // The values are ABI: never renumber, only append. The kernel's internal
 // kern::Error is translated to a Status in exactly one function at the ring
-// boundary (kern::to_status in microkernel/lib/ring.h).
+// boundary (kern::to_status in microkernel/ipc/ring.h).
 #pragma once
 
 #include <stdint.h>

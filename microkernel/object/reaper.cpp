@@ -1,0 +1,127 @@
+// reaper.cpp: the reaper kernel thread: frees the kernel side of ended user
+// threads (posted by UserThread::exit_current) and ends orphaned processes
+// (their last outside handle gone), in thread context, off the exit path.
+#include "object/process.h"
+
+#include "arch/interface/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/syscall.h"
+#include "capos/abi/layout.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/process.capnp.h"
+#include "boot/boot_info.h"
+#include "debug/console.h"
+#include "boot/init_process.h"
+#include "mm/kheap.h"
+#include "debug/panic.h"
+#include "object/scheduler_control.h"
+#include "ipc/ring_dispatch.h"
+#include "sched/sched.h"
+#include "object/address_space.h"
+#include "object/endpoint.h"
+#include "cap/kernel_object.h"
+#include "object/memory_object.h"
+#include "object/thread.h"
+
+
+namespace kern {
+
+namespace {
+
+// --- reaper ------------------------------------------------------------------
+SpinLockIrq g_reap_lock{LockRank::kobject, "reaper"};
+UserThread* g_reap_head = nullptr;
+Thread* g_reaper = nullptr;
+bool g_reaper_idle = false;
+
+Process* g_orphan_head = nullptr;  // g_reap_lock; each holds a reference
+
+// Ends a process whose last outside handle went (set_last_foreign_handle_hook),
+// unless one was made again meanwhile (the process gave out its own).
+void end_orphan(Process* p) {
+    bool still = false;
+    {
+        LockGuard<SpinLockIrq> g(cap_lock());
+        still = p->foreign_handles() == 0;
+    }
+    if (still && !p->exiting()) {
+        kprintf("[capos] process %llu (%s): its last outside handle was dropped; ending it\n",
+                static_cast<unsigned long long>(p->id()), p->name());
+        p->terminate(-1, ExitReason::killed);
+    }
+    p->release();
+}
+
+// Hook of the cap table, under the cap-tree lock (interrupts off).
+void on_last_outside_handle(KernelObject* o) {
+    auto* p = static_cast<Process*>(o);
+    if (p->exiting()) return;
+    g_reap_lock.lock();
+    bool wake = false;
+    if (!p->orphan_queued_) {
+        p->orphan_queued_ = true;
+        p->add_ref();
+        p->orphan_next_ = g_orphan_head;
+        g_orphan_head = p;
+        wake = g_reaper_idle;
+        g_reaper_idle = false;
+    }
+    g_reap_lock.unlock();
+    if (wake) (void)sched::wake(*g_reaper);
+}
+
+void reaper_main(void*) {
+    for (;;) {
+        arch::IrqState s = arch::irq_save();
+        g_reap_lock.lock();
+        if (Process* p = g_orphan_head; p != nullptr) {
+            g_orphan_head = p->orphan_next_;
+            p->orphan_queued_ = false;
+            g_reap_lock.unlock();
+            arch::irq_restore(s);
+            end_orphan(p);
+            continue;
+        }
+        UserThread* t = g_reap_head;
+        if (t == nullptr) {
+            g_reaper_idle = true;
+            __atomic_store_n(&g_reaper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+            g_reap_lock.unlock();
+            sched::block();
+            arch::irq_restore(s);
+            continue;
+        }
+        g_reap_head = t->reap_next_;
+        g_reap_lock.unlock();
+        arch::irq_restore(s);
+        if (!t->kthread()->join().ok()) panic("reaper: join failed");
+        t->release_memory();
+        t->process().thread_gone(*t);
+    }
+}
+
+}  // namespace
+
+void reap(UserThread* t) {
+    arch::IrqState s = arch::irq_save();
+    g_reap_lock.lock();
+    t->reap_next_ = g_reap_head;
+    g_reap_head = t;
+    bool wake = g_reaper_idle;
+    g_reaper_idle = false;
+    g_reap_lock.unlock();
+    if (wake) (void)sched::wake(*g_reaper);
+    arch::irq_restore(s);
+}
+
+void reaper_init() {
+    ThreadOptions o;
+    o.name = "reaper";
+    auto t = Thread::create_stopped(&reaper_main, nullptr, o);
+    if (!t.ok()) panic("reaper: %s", error_name(t.error()));
+    g_reaper = t.value();
+    set_last_foreign_handle_hook(&on_last_outside_handle);
+    sched::start(*g_reaper);
+}
+
+}  // namespace kern

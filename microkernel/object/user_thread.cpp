@@ -1,0 +1,116 @@
+// user_thread.cpp: UserThread, a kernel Thread running user code: its entry,
+// kill requests, joiners, exit and the release of its buffers.
+#include "object/process.h"
+
+#include "arch/interface/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "arch/x86_64/syscall.h"
+#include "capos/abi/layout.h"
+#include "capos/capnp/capnp.h"
+#include "capos/schema/process.capnp.h"
+#include "boot/boot_info.h"
+#include "debug/console.h"
+#include "boot/init_process.h"
+#include "mm/kheap.h"
+#include "debug/panic.h"
+#include "object/scheduler_control.h"
+#include "ipc/ring_dispatch.h"
+#include "sched/sched.h"
+#include "object/address_space.h"
+#include "object/endpoint.h"
+#include "cap/kernel_object.h"
+#include "object/memory_object.h"
+#include "object/thread.h"
+
+
+namespace kern {
+
+namespace abi = capos::abi;
+
+namespace {
+constexpr uint64_t kPage = 4096;
+}  // namespace
+
+// --- UserThread -----------------------------------------------------------------
+
+void UserThread::on_last_ref() {
+    Process* p = process_;
+    this->~UserThread();
+    kfree(this);
+    if (p != nullptr) p->release();
+}
+
+void UserThread::kernel_entry(void* arg) {
+    auto* t = static_cast<UserThread*>(arg);
+    arch::irq_disable();
+    user_return_prepare();
+    arch::UserEntry e{t->entry_, t->stack_top_, t->arg0_, t->arg1_};
+    arch::enter_user(e);
+}
+
+void UserThread::request_kill() {
+    __atomic_store_n(&kill_, true, __ATOMIC_RELEASE);
+    LockGuard<SpinLockIrq> g(wait_lock_);
+    if (waiting_ && !dead_) (void)sched::wake(*kthread_);
+}
+
+bool UserThread::add_joiner(AsyncOp* op) {
+    {
+        LockGuard<SpinLockIrq> g(process_->lock_);
+        if (!exited_) {
+            op->qnext = joiners_;
+            joiners_ = op;
+            return true;
+        }
+    }
+    op->value = static_cast<uint64_t>(exit_code_);
+    op->result_len = decode::exit_result(op->small, sizeof op->small, exit_code_, static_cast<uint16_t>(exit_reason_));
+    return false;
+}
+
+void UserThread::exit_current(int64_t code, ExitReason reason) {
+    arch::irq_enable();
+    ops_release_all(*this);
+    AsyncOp* joiners;
+    {
+        LockGuard<SpinLockIrq> g(process_->lock_);
+        exited_ = true;
+        exit_code_ = code;
+        exit_reason_ = reason;
+        joiners = joiners_;
+        joiners_ = nullptr;
+    }
+    while (joiners != nullptr) {
+        AsyncOp* op = joiners;
+        joiners = op->qnext;
+        op->qnext = nullptr;
+        op->status = 0;
+        op->value = static_cast<uint64_t>(code);
+        op->result_len = decode::exit_result(op->small, sizeof op->small, code, static_cast<uint16_t>(reason));
+        op_complete(op);
+    }
+    if (__atomic_sub_fetch(&process_->live_threads_, 1, __ATOMIC_ACQ_REL) == 0) process_->terminate(code, reason);
+    reap(this);
+    Thread::exit();
+}
+
+void UserThread::release_memory() {
+    AddressSpace* as = process_->as_;
+    if (ring_pages_ != 0) {
+        if (as != nullptr) {
+            for (uint32_t i = 0; i < ring_pages_; ++i) (void)as->unmap(abi::user_ring_addr(index_) + i * kPage);
+        }
+        frame_free_contiguous(ring_pa_, ring_pages_);
+        process_->uncharge_frames(ring_pages_);
+        ring_pages_ = 0;
+    }
+    if (tls_pages_ != 0 && as != nullptr) {
+        process_->uncharge_frames(as->unmap_and_free(abi::user_tls_addr(index_), tls_pages_));
+        tls_pages_ = 0;
+    }
+    if (params_buf_ != nullptr) kfree(params_buf_);
+    if (result_buf_ != nullptr) kfree(result_buf_);
+    params_buf_ = result_buf_ = nullptr;
+}
+
+}  // namespace kern
