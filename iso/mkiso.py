@@ -31,7 +31,7 @@ def main() -> int:
     ap.add_argument("--module", action="append", default=[], metavar="PATH[=NAME]",
                     help="boot module: file, with the module string NAME (default: file name)")
     ap.add_argument("--limit-header", type=Path, default=None,
-                    help="header that defines kMaxBootModules (microkernel/core/boot_info.h)")
+                    help="header that defines kMaxBootModules (microkernel/boot/boot_info.h)")
     ap.add_argument("-o", "--output", required=True, type=Path)
     args = ap.parse_args()
     if args.limit_header is not None:

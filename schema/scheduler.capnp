@@ -78,7 +78,7 @@ interface SchedulerControl {
 }
 
 struct CpuCounters {
-  # One CPU's attribution counters since boot (microkernel/core/cpu_stats.h;
+  # One CPU's attribution counters since boot (microkernel/cpu/cpu_stats.h;
   # exact meanings in docs/scheduling.md, "Kernel statistics"). Each is
   # written only by its own CPU and read racily: fields of one snapshot may
   # be a moment apart. Take differences of two snapshots.
@@ -110,7 +110,7 @@ struct CpuCounters {
 struct LockCounters {
   # Contention of one lock shared between CPUs, since boot (exact: updated
   # by the holder under the lock; read racily).
-  name @0 :Text;               # the lock's name (core/spinlock.h kSharedLockNames)
+  name @0 :Text;               # the lock's name (cpu/spinlock.h kSharedLockNames)
   acquisitions @1 :UInt64;     # times taken
   contended @2 :UInt64;        # of those, times the first look found it taken
   waitCycles @3 :UInt64;       # TSC cycles spent waiting in those

@@ -39,7 +39,7 @@ interface ProcessSpawner {
   freeFrames @2 () -> (frames :UInt64, heapBytesInUse :UInt64, heapBytesMapped :UInt64,
                        heapAllocations :UInt64, liveProcesses :UInt64, capSlotsUsed :UInt64,
                        liveChildren :UInt64);
-  # Served by the kernel's ProcessSpawner (core/init_process.cpp), for leak
+  # Served by the kernel's ProcessSpawner (boot/init_process.cpp), for leak
   # checks: free physical frames, kernel heap bytes in use and mapped, heap
   # allocations, live processes, and the capability slots the caller's table
   # uses (`frames` is also the completion's inline value). Needs only the
