@@ -3,8 +3,6 @@
 #include "object/process.h"
 
 #include "arch/interface/cpu.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/syscall.h"
 #include "capos/abi/layout.h"
 #include "capos/capnp/capnp.h"
 #include "capos/schema/process.capnp.h"

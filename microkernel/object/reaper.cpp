@@ -4,25 +4,11 @@
 #include "object/process.h"
 
 #include "arch/interface/cpu.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/syscall.h"
-#include "capos/abi/layout.h"
-#include "capos/capnp/capnp.h"
-#include "capos/schema/process.capnp.h"
-#include "boot/boot_info.h"
 #include "debug/console.h"
-#include "boot/init_process.h"
-#include "mm/kheap.h"
+#include "cap/cap_table.h"
 #include "debug/panic.h"
-#include "object/scheduler_control.h"
-#include "ipc/ring_dispatch.h"
-#include "sched/sched.h"
-#include "object/address_space.h"
-#include "object/endpoint.h"
-#include "cap/kernel_object.h"
-#include "object/memory_object.h"
 #include "object/thread.h"
-
+#include "sched/sched.h"
 
 namespace kern {
 
