@@ -17,13 +17,13 @@ inline constexpr uint16_t kMaxIncomingCaps = 16;
 
 // One received call (Endpoint.receive results).
 struct Incoming {
-  uint64_t call_id = 0, badge = 0, iface = 0;
-  uint16_t method = 0;
-  const uint8_t* params = nullptr;  // into the receive buffer
-  uint32_t params_len = 0;
-  uint32_t cap_count = 0;
-  bool timed_out = false;
-  capos::abi::CapHandle caps[kMaxIncomingCaps] = {};
+    uint64_t call_id = 0, badge = 0, iface = 0;
+    uint16_t method = 0;
+    const uint8_t* params = nullptr;  // into the receive buffer
+    uint32_t params_len = 0;
+    uint32_t cap_count = 0;
+    bool timed_out = false;
+    capos::abi::CapHandle caps[kMaxIncomingCaps] = {};
 };
 
 // Endpoint.mint params (badge).
@@ -34,8 +34,7 @@ uint32_t encode_receive(void* buf, uint32_t size, uint64_t timeout_ns);
 // in in.caps (the call's caps array). An error completion is its status.
 Result<void> decode_receive(const capos::abi::Cqe& c, const void* buf, Incoming& in);
 // Endpoint.reply params; results may be empty (no data pointer). 0 if buf is too small.
-uint32_t encode_reply(void* buf, uint32_t size, uint64_t call_id, Status status, const void* results,
-                      uint32_t rlen);
+uint32_t encode_reply(void* buf, uint32_t size, uint64_t call_id, Status status, const void* results, uint32_t rlen);
 
 // Process.createEndpoint (KERNEL method @7) on this process.
 Result<capos::abi::CapHandle> create_endpoint();

@@ -25,96 +25,96 @@ namespace cap {
 // 4096) of fresh zeroed-or-not memory, 4096-aligned, or nullptr when out of
 // memory. Memory is never given back.
 struct HeapBacking {
-  void* (*grow)(void* ctx, size_t bytes);
-  void* ctx;
+    void* (*grow)(void* ctx, size_t bytes);
+    void* ctx;
 };
 
 // A bump allocator over one caller-provided buffer.
 class ArenaBacking {
- public:
-  ArenaBacking(void* base, size_t size);
-  HeapBacking backing() { return HeapBacking{&ArenaBacking::grow_thunk, this}; }
-  size_t used() const { return used_; }
-  size_t size() const { return size_; }
+public:
+    ArenaBacking(void* base, size_t size);
+    HeapBacking backing() { return HeapBacking{&ArenaBacking::grow_thunk, this}; }
+    size_t used() const { return used_; }
+    size_t size() const { return size_; }
 
- private:
-  static void* grow_thunk(void* ctx, size_t bytes);
-  unsigned char* base_;
-  size_t size_;
-  size_t used_ = 0;
+private:
+    static void* grow_thunk(void* ctx, size_t bytes);
+    unsigned char* base_;
+    size_t size_;
+    size_t used_ = 0;
 };
 
 class SpinLock {
- public:
-  void lock();
-  void unlock() { __atomic_store_n(&locked_, 0u, __ATOMIC_RELEASE); }
+public:
+    void lock();
+    void unlock() { __atomic_store_n(&locked_, 0u, __ATOMIC_RELEASE); }
 
- private:
-  uint32_t locked_ = 0;
+private:
+    uint32_t locked_ = 0;
 };
 
 class Heap {
- public:
-  static constexpr size_t kAlign = 16;
-  static constexpr size_t kMaxSmall = 2048;
-  static constexpr size_t kChunk = 64 * 1024;
-  static constexpr uint32_t kClassCount = 14;
+public:
+    static constexpr size_t kAlign = 16;
+    static constexpr size_t kMaxSmall = 2048;
+    static constexpr size_t kChunk = 64 * 1024;
+    static constexpr uint32_t kClassCount = 14;
 
-  struct Stats {
-    size_t backing_bytes = 0;   // obtained from the backing
-    size_t live_blocks = 0;     // allocated and not freed
-    size_t live_bytes = 0;      // requested bytes of live blocks
-    size_t failed = 0;          // allocations that returned null
-  };
+    struct Stats {
+        size_t backing_bytes = 0;  // obtained from the backing
+        size_t live_blocks = 0;    // allocated and not freed
+        size_t live_bytes = 0;     // requested bytes of live blocks
+        size_t failed = 0;         // allocations that returned null
+    };
 
-  constexpr Heap() = default;
-  explicit constexpr Heap(HeapBacking b) : backing_(b) {}
-  Heap(const Heap&) = delete;
-  Heap& operator=(const Heap&) = delete;
+    constexpr Heap() = default;
+    explicit constexpr Heap(HeapBacking b) : backing_(b) {}
+    Heap(const Heap&) = delete;
+    Heap& operator=(const Heap&) = delete;
 
-  void set_backing(HeapBacking b);
-  bool has_backing() const { return backing_.grow != nullptr; }
+    void set_backing(HeapBacking b);
+    bool has_backing() const { return backing_.grow != nullptr; }
 
-  // malloc semantics: nullptr on failure or for size 0 (so every non-null
-  // block can be freed). Aligned to kAlign.
-  void* alloc(size_t size);
-  // Alignment up to 4096 (power of two); larger alignments fail.
-  void* alloc_aligned(size_t align, size_t size);
-  void* alloc_zeroed(size_t count, size_t size);
-  void* realloc(void* p, size_t size);
-  // free(nullptr) is a no-op. Freeing a pointer this heap did not hand out,
-  // or freeing twice, is detected where the header shows it and traps.
-  void free(void* p);
-  // Usable bytes of a live block.
-  size_t usable_size(const void* p) const;
+    // malloc semantics: nullptr on failure or for size 0 (so every non-null
+    // block can be freed). Aligned to kAlign.
+    void* alloc(size_t size);
+    // Alignment up to 4096 (power of two); larger alignments fail.
+    void* alloc_aligned(size_t align, size_t size);
+    void* alloc_zeroed(size_t count, size_t size);
+    void* realloc(void* p, size_t size);
+    // free(nullptr) is a no-op. Freeing a pointer this heap did not hand out,
+    // or freeing twice, is detected where the header shows it and traps.
+    void free(void* p);
+    // Usable bytes of a live block.
+    size_t usable_size(const void* p) const;
 
-  Stats stats();
+    Stats stats();
 
-  // The size class index for `size` (<= kMaxSmall), and its block size.
-  static uint32_t class_of(size_t size);
-  static size_t class_size(uint32_t cls);
+    // The size class index for `size` (<= kMaxSmall), and its block size.
+    static uint32_t class_of(size_t size);
+    static size_t class_size(uint32_t cls);
 
- private:
-  struct FreeBlock {
-    FreeBlock* next;
-  };
-  struct Run {  // a free large run
-    Run* next;
-    size_t bytes;  // whole run incl. header
-  };
+private:
+    struct FreeBlock {
+        FreeBlock* next;
+    };
+    struct Run {  // a free large run
+        Run* next;
+        size_t bytes;  // whole run incl. header
+    };
 
-  void* alloc_locked(size_t size);
-  void free_locked(void* p);
-  bool refill_locked(uint32_t cls);
-  void* alloc_large_locked(size_t size);
+    void* alloc_locked(size_t size);
+    void free_locked(void* p);
+    bool refill_locked(uint32_t cls);
+    void* alloc_large_locked(size_t size);
 
-  HeapBacking backing_{};
-  SpinLock lock_{};
-  FreeBlock* free_[kClassCount] = {};
-  Run* runs_ = nullptr;
-  unsigned char* chunk_cur_ = nullptr;  // unused tail of the current small chunk
-  size_t chunk_left_ = 0;
-  Stats stats_{};
+    HeapBacking backing_{};
+    SpinLock lock_{};
+    FreeBlock* free_[kClassCount] = {};
+    Run* runs_ = nullptr;
+    unsigned char* chunk_cur_ = nullptr;  // unused tail of the current small chunk
+    size_t chunk_left_ = 0;
+    Stats stats_{};
 };
 
 // The process-wide heap behind malloc/new. Starts on a static arena of

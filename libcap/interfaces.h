@@ -24,17 +24,18 @@
 namespace cap::iface {
 
 struct Method {
-  uint64_t interface_id;
-  uint16_t ordinal;
+    uint64_t interface_id;
+    uint16_t ordinal;
 };
 
 namespace gen = cap::schema;
 
 // schema/console.capnp
 inline constexpr uint64_t kConsole = gen::Console::kInterfaceId;
-inline constexpr Method kConsoleWrite{kConsole, gen::Console::Methods::write};             // write(text :Text) -> ()
-inline constexpr Method kConsoleWriteBytes{kConsole, gen::Console::Methods::write_bytes};  // writeBytes(bytes :Data) -> ()
-inline constexpr uint32_t kConsoleMaxWrite = 4096;  // per-call limit (schema comment)
+inline constexpr Method kConsoleWrite{kConsole, gen::Console::Methods::write};  // write(text :Text) -> ()
+inline constexpr Method kConsoleWriteBytes{kConsole,
+                                           gen::Console::Methods::write_bytes};  // writeBytes(bytes :Data) -> ()
+inline constexpr uint32_t kConsoleMaxWrite = 4096;                               // per-call limit (schema comment)
 
 // schema/process.capnp
 inline constexpr uint64_t kProcess = gen::Process::kInterfaceId;
@@ -44,7 +45,8 @@ inline constexpr Method kProcessUnmap{kProcess, gen::Process::Methods::unmap};
 inline constexpr Method kProcessAllocate{kProcess, gen::Process::Methods::allocate};
 inline constexpr Method kProcessExit{kProcess, gen::Process::Methods::exit};
 inline constexpr Method kProcessId{kProcess, gen::Process::Methods::id};
-inline constexpr Method kProcessExitThread{kProcess, gen::Process::Methods::exit_thread};  // ends the calling thread only
+inline constexpr Method kProcessExitThread{kProcess,
+                                           gen::Process::Methods::exit_thread};  // ends the calling thread only
 
 // schema/thread.capnp
 inline constexpr uint64_t kThread = gen::Thread::kInterfaceId;

@@ -17,10 +17,10 @@ namespace {
 // Without exceptions, a failed new cannot throw bad_alloc; stopping is the
 // only behaviour that does not hand out a null object.
 void* new_or_trap(size_t n, size_t align = 0) {
-  void* p = align > cap::Heap::kAlign ? global_heap().alloc_aligned(align, n == 0 ? 1 : n)
-                                      : global_heap().alloc(n == 0 ? 1 : n);
-  if (p == nullptr) __builtin_trap();
-  return p;
+    void* p = align > cap::Heap::kAlign ? global_heap().alloc_aligned(align, n == 0 ? 1 : n)
+                                        : global_heap().alloc(n == 0 ? 1 : n);
+    if (p == nullptr) __builtin_trap();
+    return p;
 }
 }  // namespace
 

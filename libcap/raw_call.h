@@ -15,8 +15,8 @@ namespace cap {
 // Submits one call on this_ring() and waits for its completion. A local
 // failure (no tracked slot, cap_enter error) comes back as a Cqe whose
 // status is that Status; otherwise the kernel's Cqe, error status and all.
-capos::abi::Cqe raw_call(capos::abi::CapHandle cap, uint64_t interface_id, uint16_t method, const void* params = nullptr,
-                         uint32_t plen = 0, void* result = nullptr, uint32_t rmax = 0,
+capos::abi::Cqe raw_call(capos::abi::CapHandle cap, uint64_t interface_id, uint16_t method,
+                         const void* params = nullptr, uint32_t plen = 0, void* result = nullptr, uint32_t rmax = 0,
                          capos::abi::CapHandle* caps = nullptr, uint16_t caps_in = 0, uint16_t caps_out = 0,
                          uint16_t flags = 0);
 

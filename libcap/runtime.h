@@ -19,27 +19,27 @@ using capos::abi::StartCap;
 
 // What a program learns at start-up (a copy of the kernel's StartBlock).
 class StartInfo {
- public:
-  const capos::abi::StartBlock& raw() const { return block_; }
-  // A well-known capability, or kNullCap if it was not granted.
-  CapHandle cap(StartCap which) const;
-  CapHandle process() const { return cap(StartCap::process); }
-  CapHandle console() const { return cap(StartCap::console); }
-  CapHandle park() const { return cap(StartCap::park); }
-  CapHandle timer() const { return cap(StartCap::timer); }
-  // A named capability granted by the creator, or kNullCap.
-  CapHandle named(const char* name) const;
-  // The module command line (never null; "" if none).
-  const char* args() const { return args_ ? args_ : ""; }
-  size_t args_len() const { return args_ ? block_.args_len : 0; }
+public:
+    const capos::abi::StartBlock& raw() const { return block_; }
+    // A well-known capability, or kNullCap if it was not granted.
+    CapHandle cap(StartCap which) const;
+    CapHandle process() const { return cap(StartCap::process); }
+    CapHandle console() const { return cap(StartCap::console); }
+    CapHandle park() const { return cap(StartCap::park); }
+    CapHandle timer() const { return cap(StartCap::timer); }
+    // A named capability granted by the creator, or kNullCap.
+    CapHandle named(const char* name) const;
+    // The module command line (never null; "" if none).
+    const char* args() const { return args_ ? args_ : ""; }
+    size_t args_len() const { return args_ ? block_.args_len : 0; }
 
-  // Start-up only: adopts `b` after checking its magic/version and that its
-  // pointers lie in user space. Returns false if the block is unusable.
-  bool adopt(const capos::abi::StartBlock* b);
+    // Start-up only: adopts `b` after checking its magic/version and that its
+    // pointers lie in user space. Returns false if the block is unusable.
+    bool adopt(const capos::abi::StartBlock* b);
 
- private:
-  capos::abi::StartBlock block_{};
-  const char* args_ = nullptr;
+private:
+    capos::abi::StartBlock block_{};
+    const char* args_ = nullptr;
 };
 
 // The process's StartInfo (valid from before global constructors run).

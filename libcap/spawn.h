@@ -17,21 +17,21 @@ namespace cap {
 
 // SpawnQuotas (schema/spawner.capnp): 0 means "the spawner's default".
 struct SpawnQuotas {
-  uint64_t frames = 0;
-  uint32_t cap_slots = 0, threads = 0, outstanding_calls = 0, children = 0;
+    uint64_t frames = 0;
+    uint32_t cap_slots = 0, threads = 0, outstanding_calls = 0, children = 0;
 };
 
 // One capability passed to spawn: the child finds it under `name`.
 struct SpawnGrant {
-  const char* name;
-  capos::abi::CapHandle cap;
-  uint32_t rights = 0xffffffffu;
+    const char* name;
+    capos::abi::CapHandle cap;
+    uint32_t rights = 0xffffffffu;
 };
 inline constexpr uint32_t kMaxSpawnGrants = 16;
 
 struct Spawned {
-  capos::abi::CapHandle handle = 0;  // ProcessHandle
-  uint64_t pid = 0;
+    capos::abi::CapHandle handle = 0;  // ProcessHandle
+    uint64_t pid = 0;
 };
 
 // Why a spawner server refused a spawn with quota_exceeded: the results of
@@ -39,8 +39,8 @@ struct Spawned {
 // u16 #0, used w1, limit w2, asked w3).
 enum class SpawnQuota : uint16_t { none = 0, children = 1, frames = 2, cap_slots = 3 };
 struct SpawnRefusal {
-  SpawnQuota quota = SpawnQuota::none;
-  uint64_t used = 0, limit = 0, asked = 0;
+    SpawnQuota quota = SpawnQuota::none;
+    uint64_t used = 0, limit = 0, asked = 0;
 };
 const char* spawn_quota_name(SpawnQuota q);
 uint32_t encode_spawn_refusal(void* buf, uint32_t cap, const SpawnRefusal& r);
@@ -59,8 +59,8 @@ uint32_t encode_spawn(void* buf, uint32_t cap, const char* name, uint32_t name_l
 // it stays `none` for the kernel's refusals (those name a QuotaKind in
 // Cqe::detail). The pid is the result message's, or Cqe::value if none.
 Result<Spawned> spawn(capos::abi::CapHandle spawner, const char* name, const char* module, const char* args,
-                      const SpawnGrant* grants, uint32_t ngrants, const SpawnQuotas* q,
-                      uint32_t placement_weight = 0, SpawnRefusal* refusal = nullptr);
+                      const SpawnGrant* grants, uint32_t ngrants, const SpawnQuotas* q, uint32_t placement_weight = 0,
+                      SpawnRefusal* refusal = nullptr);
 
 // ProcessSpawner.modules: names joined by '\n' into out (NUL-terminated).
 // Returns the count.
@@ -68,9 +68,9 @@ Result<uint32_t> spawner_modules(capos::abi::CapHandle spawner, char* out, uint3
 
 // ProcessSpawner.freeFrames @2 (the spawner server forwards the kernel's).
 struct SpawnerStats {
-  uint64_t free_frames = 0, heap_in_use = 0, heap_mapped = 0, heap_allocations = 0, processes = 0;
-  uint64_t slots_used = 0;  // kernel: the caller's capability slots in use; server: the server's own
-  uint64_t children = 0;    // spawner server only: its children alive
+    uint64_t free_frames = 0, heap_in_use = 0, heap_mapped = 0, heap_allocations = 0, processes = 0;
+    uint64_t slots_used = 0;  // kernel: the caller's capability slots in use; server: the server's own
+    uint64_t children = 0;    // spawner server only: its children alive
 };
 Result<SpawnerStats> spawner_stats(capos::abi::CapHandle spawner);
 // Decodes the freeFrames results; false if the message does not parse.
@@ -78,8 +78,8 @@ bool decode_spawner_stats(const void* buf, uint32_t len, SpawnerStats& out);
 
 // ProcessHandle.wait results.
 struct ProcessExit {
-  int64_t code = 0;
-  uint16_t reason = 0;  // ExitReason: 0 exited, 1 killed, 2 faulted, 3 quota
+    int64_t code = 0;
+    uint16_t reason = 0;  // ExitReason: 0 exited, 1 killed, 2 faulted, 3 quota
 };
 const char* exit_reason_name(uint16_t r);
 // Decodes a ProcessHandle.wait result message (all zero if it does not parse).

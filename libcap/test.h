@@ -20,37 +20,37 @@
 namespace cap::test {
 
 struct Context {
-  const char* fail_file = nullptr;
-  int fail_line = 0;
-  const char* fail_expr = nullptr;
-  uint32_t checks = 0;
-  uint32_t failures = 0;
+    const char* fail_file = nullptr;
+    int fail_line = 0;
+    const char* fail_expr = nullptr;
+    uint32_t checks = 0;
+    uint32_t failures = 0;
 
-  void check(bool ok, const char* file, int line, const char* expr) {
-    checks++;
-    if (ok) return;
-    if (failures++ == 0) {
-      fail_file = file;
-      fail_line = line;
-      fail_expr = expr;
+    void check(bool ok, const char* file, int line, const char* expr) {
+        checks++;
+        if (ok) return;
+        if (failures++ == 0) {
+            fail_file = file;
+            fail_line = line;
+            fail_expr = expr;
+        }
     }
-  }
 };
 
 using CaseFn = void (*)(Context&);
 
 struct Case {
-  const char* name;
-  CaseFn fn;
-  Case* next;
+    const char* name;
+    CaseFn fn;
+    Case* next;
 };
 
 // Adds `c` to the registry (static-constructor time); returns true.
 bool register_case(Case* c);
 
 struct Summary {
-  uint32_t passed = 0;
-  uint32_t failed = 0;
+    uint32_t passed = 0;
+    uint32_t failed = 0;
 };
 
 // Runs every registered case, printing the lines above. `filter`, if not
@@ -71,28 +71,27 @@ void reset_registry();
 
 }  // namespace cap::test
 
-#define CAP_TEST(name)                                                                 \
-  static void cap_test_fn_##name(::cap::test::Context& cap_test_ctx_);                 \
-  static ::cap::test::Case cap_test_case_##name{#name, &cap_test_fn_##name, nullptr};  \
-  [[maybe_unused]] static const bool cap_test_reg_##name =                             \
-      ::cap::test::register_case(&cap_test_case_##name);                               \
-  static void cap_test_fn_##name([[maybe_unused]] ::cap::test::Context& cap_test_ctx_)
+#define CAP_TEST(name)                                                                                          \
+    static void cap_test_fn_##name(::cap::test::Context& cap_test_ctx_);                                        \
+    static ::cap::test::Case cap_test_case_##name{#name, &cap_test_fn_##name, nullptr};                         \
+    [[maybe_unused]] static const bool cap_test_reg_##name = ::cap::test::register_case(&cap_test_case_##name); \
+    static void cap_test_fn_##name([[maybe_unused]] ::cap::test::Context& cap_test_ctx_)
 
 #define CAP_CHECK(cond) cap_test_ctx_.check(static_cast<bool>(cond), __FILE__, __LINE__, #cond)
 
-#define CAP_REQUIRE(cond)                                                  \
-  do {                                                                     \
-    const bool cap_req_ok_ = static_cast<bool>(cond);                      \
-    cap_test_ctx_.check(cap_req_ok_, __FILE__, __LINE__, #cond);           \
-    if (!cap_req_ok_) return;                                              \
-  } while (0)
+#define CAP_REQUIRE(cond)                                            \
+    do {                                                             \
+        const bool cap_req_ok_ = static_cast<bool>(cond);            \
+        cap_test_ctx_.check(cap_req_ok_, __FILE__, __LINE__, #cond); \
+        if (!cap_req_ok_) return;                                    \
+    } while (0)
 
 // main() for a test program: runs the suite (`ucase=<name>` on the kernel
 // command line, or `utest=<name>` on the module's, runs one case) and exits 0 if every case passed, else 1.
-#define CAP_TEST_MAIN(suite)                                                               \
-  int main(::cap::StartInfo& cap_info_) {                                                  \
-    char cap_filter_[64];                                                                  \
-    const ::cap::test::Summary s = ::cap::test::run_all(                                   \
-        suite, ::cap::test::filter_from_args(cap_info_.args(), cap_filter_, sizeof cap_filter_)); \
-    return s.failed == 0 && s.passed > 0 ? 0 : 1;                                          \
-  }
+#define CAP_TEST_MAIN(suite)                                                                          \
+    int main(::cap::StartInfo& cap_info_) {                                                           \
+        char cap_filter_[64];                                                                         \
+        const ::cap::test::Summary s = ::cap::test::run_all(                                          \
+            suite, ::cap::test::filter_from_args(cap_info_.args(), cap_filter_, sizeof cap_filter_)); \
+        return s.failed == 0 && s.passed > 0 ? 0 : 1;                                                 \
+    }

@@ -29,11 +29,11 @@ namespace cap {
 // ---- parking -------------------------------------------------------------------
 
 struct ParkOps {
-  // Blocks while *addr == expected (may return spuriously). Returns true if woken.
-  bool (*wait)(void* ctx, const uint32_t* addr, uint32_t expected);
-  // Wakes up to `count` threads parked on addr.
-  void (*wake)(void* ctx, const uint32_t* addr, uint32_t count);
-  void* ctx;
+    // Blocks while *addr == expected (may return spuriously). Returns true if woken.
+    bool (*wait)(void* ctx, const uint32_t* addr, uint32_t expected);
+    // Wakes up to `count` threads parked on addr.
+    void (*wake)(void* ctx, const uint32_t* addr, uint32_t count);
+    void* ctx;
 };
 void set_park_ops(ParkOps ops);
 void park_wait(const uint32_t* addr, uint32_t expected);
@@ -41,28 +41,28 @@ void park_wake(const uint32_t* addr, uint32_t count);
 inline constexpr uint32_t kWakeAll = 0xffffffffu;
 
 class Mutex {
- public:
-  constexpr Mutex() = default;
-  Mutex(const Mutex&) = delete;
-  Mutex& operator=(const Mutex&) = delete;
+public:
+    constexpr Mutex() = default;
+    Mutex(const Mutex&) = delete;
+    Mutex& operator=(const Mutex&) = delete;
 
-  void lock();
-  bool try_lock();
-  void unlock();
+    void lock();
+    bool try_lock();
+    void unlock();
 
- private:
-  uint32_t state_ = 0;  // 0 free, 1 locked, 2 locked and maybe waiters
+private:
+    uint32_t state_ = 0;  // 0 free, 1 locked, 2 locked and maybe waiters
 };
 
 class LockGuard {
- public:
-  explicit LockGuard(Mutex& m) : m_(m) { m_.lock(); }
-  ~LockGuard() { m_.unlock(); }
-  LockGuard(const LockGuard&) = delete;
-  LockGuard& operator=(const LockGuard&) = delete;
+public:
+    explicit LockGuard(Mutex& m) : m_(m) { m_.lock(); }
+    ~LockGuard() { m_.unlock(); }
+    LockGuard(const LockGuard&) = delete;
+    LockGuard& operator=(const LockGuard&) = delete;
 
- private:
-  Mutex& m_;
+private:
+    Mutex& m_;
 };
 
 // ---- threads ---------------------------------------------------------------------
@@ -74,28 +74,28 @@ inline constexpr size_t kStackGuard = 64 * 1024;
 uint32_t thread_index();
 
 class Thread {
- public:
-  using Fn = int64_t (*)(void* arg);
+public:
+    using Fn = int64_t (*)(void* arg);
 
-  Thread() = default;
+    Thread() = default;
 
-  // Starts fn(arg) on a new thread with a stack of `stack_bytes` (rounded up
-  // to pages). Errors: the kernel's (quota_exceeded, no_memory, ...), or
-  // no_memory if no stack could be had at all.
-  [[nodiscard]] static Result<Thread> spawn(Fn fn, void* arg, size_t stack_bytes = capos::abi::kUserStackDefault);
+    // Starts fn(arg) on a new thread with a stack of `stack_bytes` (rounded up
+    // to pages). Errors: the kernel's (quota_exceeded, no_memory, ...), or
+    // no_memory if no stack could be had at all.
+    [[nodiscard]] static Result<Thread> spawn(Fn fn, void* arg, size_t stack_bytes = capos::abi::kUserStackDefault);
 
-  // Waits for the thread to end and returns its exit code (fn's return
-  // value); releases its stack. A Thread may be joined once.
-  [[nodiscard]] Result<int64_t> join();
+    // Waits for the thread to end and returns its exit code (fn's return
+    // value); releases its stack. A Thread may be joined once.
+    [[nodiscard]] Result<int64_t> join();
 
-  CapHandle handle() const { return handle_; }
-  bool joinable() const { return block_ != nullptr; }
+    CapHandle handle() const { return handle_; }
+    bool joinable() const { return block_ != nullptr; }
 
-  struct Block;  // the start block at the top of the thread's stack (thread.cpp)
+    struct Block;  // the start block at the top of the thread's stack (thread.cpp)
 
- private:
-  CapHandle handle_ = kNullCap;
-  Block* block_ = nullptr;
+private:
+    CapHandle handle_ = kNullCap;
+    Block* block_ = nullptr;
 };
 
 }  // namespace cap

@@ -21,14 +21,14 @@ namespace cap {
 // Thread.cpuTime: TSC cycles the thread has run so far (its current slice
 // included). Errors: peer_dead once it has ended, the call's own status.
 [[nodiscard]] inline Result<uint64_t> thread_cpu_time(capos::abi::CapHandle thread) {
-  using S = schema::Thread;
-  alignas(8) unsigned char res[64];
-  const capos::abi::Cqe c = raw_call(thread, S::kInterfaceId, S::Methods::cpu_time, nullptr, 0, res, sizeof res);
-  if (c.status != 0) return status_of(c);
-  capnp::FlatMessageReader<1> r;
-  if (r.init_flat(res, c.result_len) != capnp::Error::Ok || r.validate() != capnp::Error::Ok)
-    return Status::malformed_message;
-  return r.root<S::CpuTimeResults>().cycles();
+    using S = schema::Thread;
+    alignas(8) unsigned char res[64];
+    const capos::abi::Cqe c = raw_call(thread, S::kInterfaceId, S::Methods::cpu_time, nullptr, 0, res, sizeof res);
+    if (c.status != 0) return status_of(c);
+    capnp::FlatMessageReader<1> r;
+    if (r.init_flat(res, c.result_len) != capnp::Error::Ok || r.validate() != capnp::Error::Ok)
+        return Status::malformed_message;
+    return r.root<S::CpuTimeResults>().cycles();
 }
 
 namespace detail {
@@ -37,15 +37,15 @@ namespace detail {
 // are empty.
 template <class P, class F>
 [[nodiscard]] inline Result<void> thread_set(capos::abi::CapHandle thread, uint16_t method, F&& fill) {
-  alignas(8) unsigned char seg[64];
-  capnp::MessageBuilder m(seg, sizeof seg);
-  fill(m.init_root<P>());
-  alignas(8) unsigned char flat[96];
-  size_t len = 0;
-  if (m.write_flat(flat, sizeof flat, &len) != capnp::Error::Ok) return Status::internal;
-  const capos::abi::Cqe c = raw_call(thread, schema::Thread::kInterfaceId, method, flat, static_cast<uint32_t>(len));
-  if (c.status != 0) return status_of(c);
-  return ok();
+    alignas(8) unsigned char seg[64];
+    capnp::MessageBuilder m(seg, sizeof seg);
+    fill(m.init_root<P>());
+    alignas(8) unsigned char flat[96];
+    size_t len = 0;
+    if (m.write_flat(flat, sizeof flat, &len) != capnp::Error::Ok) return Status::internal;
+    const capos::abi::Cqe c = raw_call(thread, schema::Thread::kInterfaceId, method, flat, static_cast<uint32_t>(len));
+    if (c.status != 0) return status_of(c);
+    return ok();
 }
 
 }  // namespace detail
@@ -53,17 +53,17 @@ template <class P, class F>
 // Thread.setWeight: the thread's fair-share weight, 1..10000 (the kernel
 // refuses anything else with invalid_argument).
 [[nodiscard]] inline Result<void> thread_set_weight(capos::abi::CapHandle thread, uint32_t weight) {
-  using S = schema::Thread;
-  return detail::thread_set<S::SetWeightParams>(thread, S::Methods::set_weight,
-                                                [&](auto p) { p.set_weight(weight); });
+    using S = schema::Thread;
+    return detail::thread_set<S::SetWeightParams>(thread, S::Methods::set_weight,
+                                                  [&](auto p) { p.set_weight(weight); });
 }
 
 // Thread.setCpuHint: asks for `cpu`. The kernel pins the thread there (its
 // allowed mask becomes {cpu}) from its next placement unless a placement
 // server overrides it; a CPU that is not online is invalid_argument.
 [[nodiscard]] inline Result<void> thread_set_cpu_hint(capos::abi::CapHandle thread, uint32_t cpu) {
-  using S = schema::Thread;
-  return detail::thread_set<S::SetCpuHintParams>(thread, S::Methods::set_cpu_hint, [&](auto p) { p.set_cpu(cpu); });
+    using S = schema::Thread;
+    return detail::thread_set<S::SetCpuHintParams>(thread, S::Methods::set_cpu_hint, [&](auto p) { p.set_cpu(cpu); });
 }
 
 }  // namespace cap

@@ -34,38 +34,38 @@
 namespace cap {
 
 class RingTransport {
- public:
-  static constexpr uint32_t kMaxBound = 64;
-  static constexpr uint32_t kMaxCallCaps = 16;
-  static constexpr size_t kParamsBytes = 4096 + 64;
-  static constexpr size_t kResultBytes = 4096 + 64;
-  static constexpr uint32_t kInvalidId = 0xffffffffu;
+public:
+    static constexpr uint32_t kMaxBound = 64;
+    static constexpr uint32_t kMaxCallCaps = 16;
+    static constexpr size_t kParamsBytes = 4096 + 64;
+    static constexpr size_t kResultBytes = 4096 + 64;
+    static constexpr uint32_t kInvalidId = 0xffffffffu;
 
-  explicit RingTransport(Ring& ring) : ring_(&ring) {}
-  RingTransport(const RingTransport&) = delete;
-  RingTransport& operator=(const RingTransport&) = delete;
+    explicit RingTransport(Ring& ring) : ring_(&ring) {}
+    RingTransport(const RingTransport&) = delete;
+    RingTransport& operator=(const RingTransport&) = delete;
 
-  // A local id for `h`, or kInvalidId if the table is full or h is null.
-  uint32_t bind(CapHandle h);
-  void unbind(uint32_t id);
-  // The handle bound to `id`, or kNullCap.
-  CapHandle handle(uint32_t id) const { return id < kMaxBound ? bound_[id] : kNullCap; }
+    // A local id for `h`, or kInvalidId if the table is full or h is null.
+    uint32_t bind(CapHandle h);
+    void unbind(uint32_t id);
+    // The handle bound to `id`, or kNullCap.
+    CapHandle handle(uint32_t id) const { return id < kMaxBound ? bound_[id] : kNullCap; }
 
-  // The capnp::Transport call (see capos/capnp/rpc.h).
-  [[nodiscard]] capnp::Error call(uint32_t slot, capnp::MethodAddress address, capnp::MessageBuilder& params,
-                                  capnp::MessageReader& results);
+    // The capnp::Transport call (see capos/capnp/rpc.h).
+    [[nodiscard]] capnp::Error call(uint32_t slot, capnp::MethodAddress address, capnp::MessageBuilder& params,
+                                    capnp::MessageReader& results);
 
-  // Status of the last call's completion (Status::ok after a success).
-  Status last_status() const { return last_status_; }
+    // Status of the last call's completion (Status::ok after a success).
+    Status last_status() const { return last_status_; }
 
- private:
-  Ring* ring_;
-  CapHandle bound_[kMaxBound] = {};
-  Status last_status_ = Status::ok;
-  CapHandle caps_[kMaxCallCaps] = {};
-  uint32_t result_ids_[kMaxCallCaps] = {};
-  alignas(8) unsigned char params_[kParamsBytes];
-  alignas(8) unsigned char result_[kResultBytes];
+private:
+    Ring* ring_;
+    CapHandle bound_[kMaxBound] = {};
+    Status last_status_ = Status::ok;
+    CapHandle caps_[kMaxCallCaps] = {};
+    uint32_t result_ids_[kMaxCallCaps] = {};
+    alignas(8) unsigned char params_[kParamsBytes];
+    alignas(8) unsigned char result_[kResultBytes];
 };
 
 static_assert(capnp::Transport<RingTransport>);

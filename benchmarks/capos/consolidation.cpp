@@ -131,9 +131,10 @@ int main(cap::StartInfo& info) {
     const uint64_t rate = blocks_per_second();
     const uint64_t duty = rate == 0 ? 0 : g_blocks * 1'000'000ull * 1'000'000ull / (rate * period_us);
     g_period = g_tsc_hz * period_us / 1'000'000;
-    cap::print("[consolidation-info] cpus=%u threads=%u period_us=%llu est_duty_ppm=%llu window_ms=%llu blocks_per_s=%llu\n",
-               cpus, n, static_cast<unsigned long long>(period_us), static_cast<unsigned long long>(duty),
-               static_cast<unsigned long long>(window_ms), static_cast<unsigned long long>(rate));
+    cap::print(
+        "[consolidation-info] cpus=%u threads=%u period_us=%llu est_duty_ppm=%llu window_ms=%llu blocks_per_s=%llu\n",
+        cpus, n, static_cast<unsigned long long>(period_us), static_cast<unsigned long long>(duty),
+        static_cast<unsigned long long>(window_ms), static_cast<unsigned long long>(rate));
     // 200 ms for the threads to start and fall asleep.
     g_start = bench::cycles_now() + g_tsc_hz / 5;
     g_end = g_start + g_tsc_hz * window_ms / 1000;
@@ -178,8 +179,8 @@ int main(cap::StartInfo& info) {
     const bool good = ok && have_busy;
     const size_t len = bench::format_consolidation_line(
         out, sizeof out,
-        bench::ConsolidationLine{"capos", cpus, n, static_cast<uint32_t>(period_us), duty,
-                                 g_end - g_start, g_blocks, periods, missed, busy, good});
+        bench::ConsolidationLine{"capos", cpus, n, static_cast<uint32_t>(period_us), duty, g_end - g_start, g_blocks,
+                                 periods, missed, busy, good});
     if (len != 0) cap::print("%s\n", out);
     char d[512];
     bench::LineWriter w(d, sizeof d);

@@ -225,7 +225,8 @@ bool run_process(const Config& c, const bench::PrimeResult& expected, uint32_t k
         auto in = cap::receive(ep.root, kServeQuietNs, buf, sizeof buf);
         if (!in.ok() || in.value().timed_out) {
             cap::print("[capos-bench] process: %u of %u workers registered, %u reported; giving up (%s)\n",
-                       run.registered(), k, run.reported(), in.ok() ? "no call for 30 s" : cap::status_name(in.status()));
+                       run.registered(), k, run.reported(),
+                       in.ok() ? "no call for 30 s" : cap::status_name(in.status()));
             __atomic_store_n(&sh->gate.abort, 1, __ATOMIC_RELEASE);
             ok = false;
             break;
@@ -307,9 +308,9 @@ struct alignas(64) ThreadShared {
     uint32_t threads;       // k
     uint32_t blocks;
     uint32_t spawn_failed;
-    uint32_t main_cpu;      // diagnostics: where the main thread spawned thread 0
-    uint32_t leader_cpu;    // and where thread 0 started its siblings
-    uint32_t chunks;        // chunks.h; 0: each thread its fixed span
+    uint32_t main_cpu;    // diagnostics: where the main thread spawned thread 0
+    uint32_t leader_cpu;  // and where thread 0 started its siblings
+    uint32_t chunks;      // chunks.h; 0: each thread its fixed span
     uint32_t pad_;
     alignas(64) uint32_t next_chunk;  // the next unclaimed piece, on a line of its own (atomic)
 };
@@ -456,10 +457,10 @@ bool run_threads(const Config& c, uint64_t expected_root, uint32_t k, const char
     const uint64_t root = bench::block_root(total);
     const bool verified = ok && root == expected_root;
     char line[bench::kResultLineMax];
-    const size_t n = bench::format_thread_line(
-        line, sizeof line,
-        bench::ThreadScaleLine{c.cpus, k, c.blocks, bench::kRounds, root, first - t0, last - first, t3 - last, t3 - t0,
-                               verified});
+    const size_t n =
+        bench::format_thread_line(line, sizeof line,
+                                  bench::ThreadScaleLine{c.cpus, k, c.blocks, bench::kRounds, root, first - t0,
+                                                         last - first, t3 - last, t3 - t0, verified});
     if (n != 0) emit(line);
     if (w.ok()) emit(detail);
     return verified;
@@ -510,8 +511,8 @@ int main(cap::StartInfo& info) {
     char line[bench::kResultLineMax];
     if (bench::format_env_line(line, sizeof line, "capos", c.cpus, measure_tsc_hz(info)) != 0) emit(line);
     cap::print("[capos-bench] case=%s cpus=%u (%s) workers=%u range=%u..%u blocks=%u runs=%u paired=%u chunks=%u\n",
-               which, c.cpus, args.has("cpus") ? "argument" : "cpuid", c.workers, c.lo, c.hi, c.blocks, c.runs, c.paired,
-               c.chunks);
+               which, c.cpus, args.has("cpus") ? "argument" : "cpuid", c.workers, c.lo, c.hi, c.blocks, c.runs,
+               c.paired, c.chunks);
     if (probed != 0 && probed != c.cpus) cap::print("[capos-bench] note: CPUID reports %u CPUs\n", probed);
 
     const uint32_t runs = c.paired != 0 ? bench::paired_runs(c.paired) : c.runs;
@@ -528,8 +529,8 @@ int main(cap::StartInfo& info) {
         }
     }
     if (do_thread) {
-        const uint64_t expected =
-            c.blocks == bench::kBlocks ? bench::kBlockRootHash : bench::block_root(bench::block_hash_range(0, c.blocks));
+        const uint64_t expected = c.blocks == bench::kBlocks ? bench::kBlockRootHash
+                                                             : bench::block_root(bench::block_hash_range(0, c.blocks));
         for (uint32_t r = 0; r < runs; ++r) {
             const uint32_t k = workers_of(c, r);
             char label[64];

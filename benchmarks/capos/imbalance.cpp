@@ -92,7 +92,8 @@ bool busy_ppm(uint32_t cpus, uint64_t* out) {
     for (uint32_t c = 0; c < cpus; ++c) {
         const kstats::Cpu& a = g_ka.cpus[c];
         const kstats::Cpu& b = g_kb.cpus[c];
-        const uint64_t busy = kstats::diff(a.user_cycles, b.user_cycles) + kstats::diff(a.kernel_cycles, b.kernel_cycles);
+        const uint64_t busy =
+            kstats::diff(a.user_cycles, b.user_cycles) + kstats::diff(a.kernel_cycles, b.kernel_cycles);
         const uint64_t idle = kstats::diff(a.idle_cycles, b.idle_cycles);
         out[c] = busy + idle == 0 ? 0 : static_cast<uint64_t>(static_cast<double>(busy) / (busy + idle) * 1e6 + 0.5);
     }
@@ -140,9 +141,10 @@ bool run(uint32_t cpus, uint64_t tsc_hz, uint32_t r) {
         fin[i] = s.finish > start ? s.finish - start : 0;
     }
     char out[1024];
-    const size_t len = bench::format_imbalance_line(
-        out, sizeof out,
-        bench::ImbalanceLine{"capos", cpus, g_threads, g_tasks, g_seed, g_unit, tsc_hz, cpu, fin, busy, ok && have_busy});
+    const size_t len =
+        bench::format_imbalance_line(out, sizeof out,
+                                     bench::ImbalanceLine{"capos", cpus, g_threads, g_tasks, g_seed, g_unit, tsc_hz,
+                                                          cpu, fin, busy, ok && have_busy});
     if (len != 0) cap::print("%s\n", out);
     char d[512];
     bench::LineWriter w(d, sizeof d);
@@ -170,7 +172,8 @@ int main(cap::StartInfo& info) {
     g_unit = static_cast<uint32_t>(args.u64("unit_blocks", bench::kImbalanceDefaultUnitBlocks));
     const uint64_t runs = args.u64("runs", 1);
     if (cpus == 0 || cpus > bench::kImbalanceMaxCpus || g_threads == 0 || g_threads > bench::kImbalanceMaxThreads ||
-        g_tasks == 0 || g_tasks > bench::kImbalanceMaxTasks || g_unit == 0 || g_unit > 65536 || runs == 0 || runs > 64) {
+        g_tasks == 0 || g_tasks > bench::kImbalanceMaxTasks || g_unit == 0 || g_unit > 65536 || runs == 0 ||
+        runs > 64) {
         cap::print("[imbalance] bad arguments: '%s' '%s'\n", kBenchDefaultArgs, info.args());
         cap::print("[utest] imbalance 0 passed, 1 failed\n");
         return 2;

@@ -77,8 +77,7 @@ bool check_cpu_time(const cap::StartInfo& info, uint64_t tsc_hz) {
     auto a = cap::thread_cpu_time(self);
     spin_cycles(spin);
     auto b = cap::thread_cpu_time(self);
-    const bool spin_ok = a.ok() && b.ok() && b.value() >= a.value() &&
-                         b.value() - a.value() >= spin - spin / 20 &&
+    const bool spin_ok = a.ok() && b.ok() && b.value() >= a.value() && b.value() - a.value() >= spin - spin / 20 &&
                          b.value() - a.value() <= spin + spin / 20 + tsc_hz / 1000;
     cap::print("[shares-check] spin cycles=%llu cpu_time=%llu %s\n", static_cast<unsigned long long>(spin),
                static_cast<unsigned long long>(a.ok() && b.ok() ? b.value() - a.value() : 0),
@@ -168,7 +167,8 @@ bool run(const Config& c, bool procs, uint32_t r) {
         bench::LineWriter w(a, sizeof a);
         w.str("first=").u64(first).str(" threads=").u64(k).str(" weights=");
         for (uint32_t i = 0; i < k; ++i) w.str(i ? ":" : "").u64(c.weights[first + i]);
-        const Grant g[3] = {{"results", mo.value()}, {"console", cap::start_info().console()}, {"timer", cap::start_info().timer()}};
+        const Grant g[3] = {
+            {"results", mo.value()}, {"console", cap::start_info().console()}, {"timer", cap::start_info().timer()}};
         auto s = w.ok() ? spawn_worker("shares-worker", a, g, 3) : cap::Result<Spawned>(cap::Status::internal);
         if (!s.ok()) {
             cap::print("[shares] spawn of worker process %u failed: %d\n", p, static_cast<int>(s.status()));
@@ -213,7 +213,8 @@ bool run(const Config& c, bool procs, uint32_t r) {
     for (uint32_t i = 0; i < c.n; ++i) d.str(i ? "," : "").u64(page->slots[i].status);
     char out[1024];
     const size_t len = bench::format_shares_line(
-        out, sizeof out, bench::SharesLine{"capos", procs ? "procs" : "threads", c.cpus, c.n, window, c.weights, cycles, ok, late});
+        out, sizeof out,
+        bench::SharesLine{"capos", procs ? "procs" : "threads", c.cpus, c.n, window, c.weights, cycles, ok, late});
     if (len != 0) print_long(out);
     else ok = false;
     if (d.ok()) print_long(detail);

@@ -24,15 +24,15 @@ struct alignas(64) SharesWindow {
 static_assert(sizeof(SharesWindow) == 64);
 
 struct alignas(64) SharesSlot {
-    uint64_t cycles;   // Thread.cpuTime at the end minus at the start
-    uint64_t work;     // blocks hashed in the window (diagnostics)
-    uint64_t sink;     // the hash, so the loop is not optimised away
-    uint32_t weight;   // as set with Thread.setWeight
-    uint32_t cpu;      // CPU at the end (diagnostics)
-    uint32_t status;   // 0 ok; else which step failed (shares_worker.cpp)
+    uint64_t cycles;  // Thread.cpuTime at the end minus at the start
+    uint64_t work;    // blocks hashed in the window (diagnostics)
+    uint64_t sink;    // the hash, so the loop is not optimised away
+    uint32_t weight;  // as set with Thread.setWeight
+    uint32_t cpu;     // CPU at the end (diagnostics)
+    uint32_t status;  // 0 ok; else which step failed (shares_worker.cpp)
     uint32_t pad32_;
     uint64_t done;
-    uint64_t late;     // TSC after the final reading minus the window's end (0 if before)
+    uint64_t late;  // TSC after the final reading minus the window's end (0 if before)
     uint64_t pad_[1];
 };
 static_assert(sizeof(SharesSlot) == 64);

@@ -34,8 +34,15 @@ uint32_t g_weights[bench::kSharesMaxThreads];
 CapHandle g_handles[bench::kSharesMaxThreads];  // 0 until set (thread 0: before any spawn)
 
 // Status codes in SharesSlot::status.
-enum : uint32_t { kOk = 0, kNoHandle = 1, kNoWindow = 2, kCpuTimeFailed = 3, kAborted = 4, kWeightFailed = 5,
-                 kNoTimer = 6 };  // kNoTimer: Timer.sleep failed (no "timer" grant?)
+enum : uint32_t {
+    kOk = 0,
+    kNoHandle = 1,
+    kNoWindow = 2,
+    kCpuTimeFailed = 3,
+    kAborted = 4,
+    kWeightFailed = 5,
+    kNoTimer = 6
+};  // kNoTimer: Timer.sleep failed (no "timer" grant?)
 
 // Waits for the window: asleep (Timer.sleep, 2 ms at a time) until 50 ms
 // before it opens, then spinning to its first cycle. Sleeping matters for a

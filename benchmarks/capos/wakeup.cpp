@@ -50,9 +50,9 @@ struct Samples {
 Samples g_timer, g_msg;
 uint64_t g_tsc_hz = 0;
 uint64_t g_start = 0, g_end = 0, g_period = 0;  // TSC
-uint32_t g_word = 0;    // bumped by the waker (Park word)
-uint32_t g_taken = 0;   // the last value of g_word the waiter took
-uint64_t g_stamp = 0;   // TSC of the pending wake-up
+uint32_t g_word = 0;                            // bumped by the waker (Park word)
+uint32_t g_taken = 0;                           // the last value of g_word the waiter took
+uint64_t g_stamp = 0;                           // TSC of the pending wake-up
 
 // Sleeps until TSC `target` (a relative Timer.sleep of the remaining time).
 bool sleep_until(uint64_t target) {
@@ -210,10 +210,10 @@ int main(cap::StartInfo& info) {
     for (int k = 0; k < 2; ++k) {
         const bool good = ok && kinds[k]->failed == 0 && kinds[k]->n > 0;
         char out[bench::kResultLineMax];
-        if (bench::format_wakeup_line(out, sizeof out,
-                                      bench::WakeupLine{"capos", names[k], cpus, cpus, g_tsc_hz,
-                                                        static_cast<uint32_t>(period_us), kinds[k]->v, kinds[k]->n,
-                                                        kinds[k]->dropped, good}) != 0)
+        if (bench::format_wakeup_line(
+                out, sizeof out,
+                bench::WakeupLine{"capos", names[k], cpus, cpus, g_tsc_hz, static_cast<uint32_t>(period_us),
+                                  kinds[k]->v, kinds[k]->n, kinds[k]->dropped, good}) != 0)
             cap::print("%s\n", out);
         if (good) ++passed;
         else ++failed;

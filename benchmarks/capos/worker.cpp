@@ -79,8 +79,8 @@ bool register_with(Client& c, uint32_t index, Assignment& out) {
     return true;
 }
 
-bool report_to(Client& c, uint32_t index, const bench::PrimeResult& r, uint64_t start, uint64_t end,
-               uint32_t cpu_start, uint32_t cpu_end, uint32_t taken) {
+bool report_to(Client& c, uint32_t index, const bench::PrimeResult& r, uint64_t start, uint64_t end, uint32_t cpu_start,
+               uint32_t cpu_end, uint32_t taken) {
     alignas(8) unsigned char seg[256];
     cap::capnp::MessageBuilder p(seg, sizeof seg);
     auto rep = Client::report_params(p).init_report();

@@ -39,8 +39,7 @@ void sleep_until(uint64_t target) {
     if (now >= target) return;
     const uint64_t ns = (target - now) * 1'000'000'000ull / g_tsc_hz;
     timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {
-    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {}
 }
 
 void* periodic_thread(void* arg) {
@@ -139,14 +138,12 @@ int main(int argc, char** argv) {
     }
     char out[512];
     const bool good = ok && have_busy;
-    if (bench::format_consolidation_line(out, sizeof out,
-                                         bench::ConsolidationLine{"linux", cpus, static_cast<uint32_t>(n),
-                                                                  static_cast<uint32_t>(period_us), duty,
-                                                                  g_end - g_start,
-                                                                  g_blocks, periods, missed, busy, good}) != 0)
+    if (bench::format_consolidation_line(
+            out, sizeof out,
+            bench::ConsolidationLine{"linux", cpus, static_cast<uint32_t>(n), static_cast<uint32_t>(period_us), duty,
+                                     g_end - g_start, g_blocks, periods, missed, busy, good}) != 0)
         emit_line(out);
-    else
-        ok = false;
+    else ok = false;
     int len = snprintf(out, sizeof out, "[consolidation-detail] start_cpus=");
     for (uint32_t i = 0; i < n; ++i)
         len += snprintf(out + len, sizeof out - static_cast<size_t>(len), "%s%d", i ? "," : "", g_slots[i].start_cpu);

@@ -114,11 +114,10 @@ bool run(uint32_t cpus, uint64_t tsc_hz, uint32_t r) {
     }
     char out[512];
     if (bench::format_imbalance_line(out, sizeof out,
-                                     bench::ImbalanceLine{"linux", cpus, g_threads, g_tasks, g_seed, g_unit, tsc_hz, cpu, fin,
-                                                          busy, ok && have_busy}) != 0)
+                                     bench::ImbalanceLine{"linux", cpus, g_threads, g_tasks, g_seed, g_unit, tsc_hz,
+                                                          cpu, fin, busy, ok && have_busy}) != 0)
         emit_line(out);
-    else
-        ok = false;
+    else ok = false;
     int len = snprintf(out, sizeof out, "[imbalance-detail] start_cpus=");
     for (uint32_t i = 0; i < g_threads; ++i)
         len += snprintf(out + len, sizeof out - static_cast<size_t>(len), "%s%d", i ? "," : "", g_slots[i].start_cpu);
@@ -139,8 +138,9 @@ int main(int argc, char** argv) {
     const char* rs = opt(argc, argv, "--runs");
     const uint64_t runs = rs != nullptr ? strtoull(rs, nullptr, 10) : 1;
     const uint32_t cpus = online_cpus();
-    if (g_threads == 0 || g_threads > bench::kImbalanceMaxThreads || g_tasks == 0 || g_tasks > bench::kImbalanceMaxTasks ||
-        g_unit == 0 || g_unit > 65536 || runs == 0 || runs > 64 || cpus > bench::kImbalanceMaxCpus) {
+    if (g_threads == 0 || g_threads > bench::kImbalanceMaxThreads || g_tasks == 0 ||
+        g_tasks > bench::kImbalanceMaxTasks || g_unit == 0 || g_unit > 65536 || runs == 0 || runs > 64 ||
+        cpus > bench::kImbalanceMaxCpus) {
         emit_line("[imbalance] error=bad-arguments");
         return 2;
     }

@@ -67,8 +67,7 @@ bool run_program(const char* path, char* const argv[]) {
         return false;
     }
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0) {
-    }
+    while (waitpid(pid, &status, 0) < 0) {}
     return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
@@ -136,8 +135,8 @@ int main() {
     const bool want_wakeup = strcmp(bench_sel, "wakeup") == 0;
     const bool want_imbalance = strcmp(bench_sel, "imbalance") == 0;
     const bool want_consolidation = strcmp(bench_sel, "consolidation") == 0;
-    bool ok = want_process || want_thread || want_micro || want_shares || want_wakeup || want_imbalance ||
-              want_consolidation;
+    bool ok =
+        want_process || want_thread || want_micro || want_shares || want_wakeup || want_imbalance || want_consolidation;
     if (want_imbalance) {
         char a_runs[32];
         snprintf(a_runs, sizeof(a_runs), "--runs=%s", runs);
@@ -193,7 +192,7 @@ int main() {
         char a_paired[32];
         snprintf(a_paired, sizeof(a_paired), "--paired=%s", paired);
         char* argv[] = {const_cast<char*>("smp-process-scale"), a_workers, a_runs, a_paired, a_detail,
-                        hi[0] != '\0' ? a_hi : nullptr, nullptr};
+                        hi[0] != '\0' ? a_hi : nullptr,         nullptr};
         ok = run_program("/bin/smp-process-scale", argv) && ok;
     }
     if (want_thread) {
@@ -207,7 +206,7 @@ int main() {
         snprintf(a_detail, sizeof(a_detail), "--detail=%s", detail[0] != '\0' ? detail : "0");
         char a_paired[32];
         snprintf(a_paired, sizeof(a_paired), "--paired=%s", paired);
-        char* argv[] = {const_cast<char*>("smp-thread-scale"), a_threads, a_runs, a_paired, a_detail,
+        char* argv[] = {const_cast<char*>("smp-thread-scale"),  a_threads, a_runs, a_paired, a_detail,
                         blocks[0] != '\0' ? a_blocks : nullptr, nullptr};
         ok = run_program("/bin/smp-thread-scale", argv) && ok;
     }

@@ -51,8 +51,8 @@ int cpu_now() { return sched_getcpu(); }
 void report(const char* name, uint32_t n, uint64_t divisor, int cpu_a, int cpu_b) {
     std::sort(g_samples, g_samples + n);
     const uint64_t med = g_samples[n / 2] / divisor;
-    const uint64_t ns = g_tsc_hz ? static_cast<uint64_t>(static_cast<unsigned __int128>(med) * 1'000'000'000u / g_tsc_hz)
-                                 : 0;
+    const uint64_t ns =
+        g_tsc_hz ? static_cast<uint64_t>(static_cast<unsigned __int128>(med) * 1'000'000'000u / g_tsc_hz) : 0;
     char line[256];
     snprintf(line, sizeof line, "[micro] os=linux name=%s median_cycles=%llu median_ns=%llu samples=%u cpus=%d,%d",
              name, static_cast<unsigned long long>(med), static_cast<unsigned long long>(ns), n, cpu_a, cpu_b);
@@ -86,8 +86,8 @@ bool futex_rtt(const char* name, int cpu_a, int cpu_b, uint32_t iters) {
         pin_to(cpu_b);
         child_cpu->store(cpu_now());
         for (uint32_t i = 0; i < iters + warm; ++i) {
-            futex_wait_ne(w, 0);      // wait for the ping
-            futex_set_wake(w, 0);     // pong
+            futex_wait_ne(w, 0);   // wait for the ping
+            futex_set_wake(w, 0);  // pong
         }
         _exit(0);
     }
@@ -162,7 +162,7 @@ bool thread_create_join(uint32_t iters) {
 // Shootdown case: a helper thread pinned to another CPU spins in user mode
 // (so this mm stays live there) and reads the page whenever asked.
 struct Toucher {
-    std::atomic<uint64_t> addr{0};   // page to read; 0 = nothing
+    std::atomic<uint64_t> addr{0};  // page to read; 0 = nothing
     std::atomic<uint32_t> acked{0};
     std::atomic<bool> stop{false};
     std::atomic<int> cpu{-1};

@@ -49,8 +49,8 @@ static_assert(sizeof(WorkerSlot) == 64);
 
 struct Shared {
     pthread_barrier_t gate;
-    uint32_t chunks;                   // 0: fixed segments
-    alignas(64) uint32_t next_chunk;   // chunks.h (atomic), on a line of its own
+    uint32_t chunks;                  // 0: fixed segments
+    alignas(64) uint32_t next_chunk;  // chunks.h (atomic), on a line of its own
     alignas(64) WorkerSlot slots[kPrimeMaxWorkers];
 };
 
@@ -170,9 +170,10 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (!parse_u32_arg(argc, argv, i, "--detail", detail) && !parse_u32_arg(argc, argv, i, "--workers", workers) &&
             !parse_u32_arg(argc, argv, i, "--runs", runs) && !parse_u32_arg(argc, argv, i, "--paired", paired) &&
-            !parse_u32_arg(argc, argv, i, "--chunks", chunks) &&
-            !parse_u32_arg(argc, argv, i, "--lo", lo) && !parse_u32_arg(argc, argv, i, "--hi", hi)) {
-            fprintf(stderr, "usage: %s [--workers N] [--runs R] [--paired B] [--chunks C] [--lo L] [--hi H] "
+            !parse_u32_arg(argc, argv, i, "--chunks", chunks) && !parse_u32_arg(argc, argv, i, "--lo", lo) &&
+            !parse_u32_arg(argc, argv, i, "--hi", hi)) {
+            fprintf(stderr,
+                    "usage: %s [--workers N] [--runs R] [--paired B] [--chunks C] [--lo L] [--hi H] "
                     "[--detail 0|1]\n",
                     argv[0]);
             return 2;

@@ -118,8 +118,7 @@ inline bool take(ProcSnapshot& s) {
     return s.cpus != 0;
 }
 
-inline void print_cpu(const char* scope, const char* cpu, const CpuStats& d, uint64_t ms_per_j,
-                      uint64_t switches) {
+inline void print_cpu(const char* scope, const char* cpu, const CpuStats& d, uint64_t ms_per_j, uint64_t switches) {
     char line[kResultLineMax];
     LineWriter w(line, sizeof line);
     w.str("[linux-stats] scope=").str(scope).str(" cpu=").str(cpu);

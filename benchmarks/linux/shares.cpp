@@ -39,7 +39,7 @@ struct alignas(64) Slot {
     uint64_t blocks;
     uint64_t root;
     uint64_t late;  // TSC after the final reading minus the window's end
-    int status;  // 0 ok, 1 setpriority failed, 2 clock failed
+    int status;     // 0 ok, 1 setpriority failed, 2 clock failed
     int done;
 };
 
@@ -135,8 +135,7 @@ bool run(bool procs, uint32_t n, uint32_t cpus, uint64_t tsc_hz, uint64_t window
     for (uint32_t i = 0; i < started; ++i) {
         if (procs) {
             int st = 0;
-            while (waitpid(pids[i], &st, 0) < 0) {
-            }
+            while (waitpid(pids[i], &st, 0) < 0) {}
             ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
         } else {
             pthread_join(th[i], nullptr);
@@ -153,9 +152,9 @@ bool run(bool procs, uint32_t n, uint32_t cpus, uint64_t tsc_hz, uint64_t window
         cycles[i] = static_cast<uint64_t>(static_cast<double>(s.cpu_ns) * static_cast<double>(tsc_hz) / 1e9);
     }
     char out[1024];
-    if (bench::format_shares_line(out, sizeof out,
-                                  bench::SharesLine{"linux", procs ? "procs" : "threads", cpus, n, window, g_weights,
-                                                    cycles, ok, late}) == 0)
+    if (bench::format_shares_line(
+            out, sizeof out,
+            bench::SharesLine{"linux", procs ? "procs" : "threads", cpus, n, window, g_weights, cycles, ok, late}) == 0)
         return false;
     emit_line(out);
     char detail[512];

@@ -36,7 +36,7 @@ constexpr uint32_t kMaxThreads = 256;
 BlockSlot g_slots[kMaxThreads];
 uint32_t g_chunks_taken[kMaxThreads];
 pthread_barrier_t g_gate;
-uint32_t g_chunks;                       // 0: fixed spans
+uint32_t g_chunks;  // 0: fixed spans
 struct alignas(64) ChunkCounter {
     uint32_t next;  // chunks.h (atomic); the struct fills its cache line alone
 };
@@ -154,9 +154,9 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) {
         if (!parse_u32_arg(argc, argv, i, "--detail", detail) && !parse_u32_arg(argc, argv, i, "--threads", threads) &&
             !parse_u32_arg(argc, argv, i, "--runs", runs) && !parse_u32_arg(argc, argv, i, "--paired", paired) &&
-            !parse_u32_arg(argc, argv, i, "--chunks", chunks) &&
-            !parse_u32_arg(argc, argv, i, "--blocks", blocks)) {
-            fprintf(stderr, "usage: %s [--threads N] [--runs R] [--paired B] [--chunks C] [--blocks B] "
+            !parse_u32_arg(argc, argv, i, "--chunks", chunks) && !parse_u32_arg(argc, argv, i, "--blocks", blocks)) {
+            fprintf(stderr,
+                    "usage: %s [--threads N] [--runs R] [--paired B] [--chunks C] [--blocks B] "
                     "[--detail 0|1]\n",
                     argv[0]);
             return 2;

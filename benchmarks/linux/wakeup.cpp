@@ -58,8 +58,7 @@ void sleep_until(uint64_t target) {
     if (now >= target) return;
     const uint64_t ns = (target - now) * 1'000'000'000ull / g_tsc_hz;
     timespec ts{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
-    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {
-    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0) {}
 }
 
 uint64_t next_deadline(uint64_t prev) {
@@ -179,8 +178,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < started; ++i) pthread_join(lat[i], nullptr);
     if (hog > 0) {
         int st = 0;
-        while (waitpid(hog, &st, 0) < 0) {
-        }
+        while (waitpid(hog, &st, 0) < 0) {}
         ok = ok && WIFEXITED(st) && WEXITSTATUS(st) == 0;
     }
     bench::format_window_line(line, sizeof line, false, "wakeup-0");
@@ -191,10 +189,10 @@ int main(int argc, char** argv) {
     for (int k = 0; k < 2; ++k) {
         const bool good = ok && kinds[k]->failed == 0 && kinds[k]->n > 0;
         char out[bench::kResultLineMax];
-        if (bench::format_wakeup_line(out, sizeof out,
-                                      bench::WakeupLine{"linux", names[k], cpus, cpus, g_tsc_hz,
-                                                        static_cast<uint32_t>(period_us), kinds[k]->v, kinds[k]->n,
-                                                        kinds[k]->dropped, good}) != 0)
+        if (bench::format_wakeup_line(
+                out, sizeof out,
+                bench::WakeupLine{"linux", names[k], cpus, cpus, g_tsc_hz, static_cast<uint32_t>(period_us),
+                                  kinds[k]->v, kinds[k]->n, kinds[k]->dropped, good}) != 0)
             emit_line(out);
         all = all && good;
     }

@@ -106,9 +106,7 @@ constexpr BlockPartial block_combine(BlockPartial a, BlockPartial b) {
     return BlockPartial{a.sum + b.sum, a.count + b.count};
 }
 
-constexpr uint64_t block_root(BlockPartial p) {
-    return mix64(p.sum + p.count * kGolden64);
-}
+constexpr uint64_t block_root(BlockPartial p) { return mix64(p.sum + p.count * kGolden64); }
 
 #if defined(BENCH_ONE_COPY)
 // The one compiled copy of block_hash_range (timed_kernels.cpp), linked into
@@ -162,8 +160,6 @@ struct alignas(64) BlockSlot {
 };
 static_assert(sizeof(BlockSlot) == 64 && alignof(BlockSlot) == 64, "one slot per cache line");
 
-constexpr bool blockhash_verify_default(uint64_t root) {
-    return root == kBlockRootHash;
-}
+constexpr bool blockhash_verify_default(uint64_t root) { return root == kBlockRootHash; }
 
 }  // namespace bench

@@ -51,12 +51,12 @@ struct ConsolidationLine {
     uint32_t cpus;
     uint32_t threads;
     uint32_t period_us;
-    uint64_t est_duty_ppm;      // calibrated estimate of work_blocks' share of a period
-    uint64_t window;            // cycles
-    uint64_t work_blocks;       // blocks per period per thread
-    const uint64_t* periods;    // per thread: periods done in the window
-    const uint64_t* missed;     // per thread: of those, ended after the next period began
-    const uint64_t* busy_ppm;   // per CPU
+    uint64_t est_duty_ppm;     // calibrated estimate of work_blocks' share of a period
+    uint64_t window;           // cycles
+    uint64_t work_blocks;      // blocks per period per thread
+    const uint64_t* periods;   // per thread: periods done in the window
+    const uint64_t* missed;    // per thread: of those, ended after the next period began
+    const uint64_t* busy_ppm;  // per CPU
     bool verified;
 };
 
@@ -69,7 +69,10 @@ inline size_t format_consolidation_line(char* buf, size_t cap, const Consolidati
                     l.cpus <= kConsolidationMaxCpus;
     LineWriter w(buf, cap);
     w.str(kConsolidationTag).kv_str("os", l.os).kv("cpus", l.cpus).kv("threads", l.threads);
-    w.kv("period_us", l.period_us).kv("est_duty_ppm", l.est_duty_ppm).kv("window", l.window).kv("work_blocks", l.work_blocks);
+    w.kv("period_us", l.period_us)
+        .kv("est_duty_ppm", l.est_duty_ppm)
+        .kv("window", l.window)
+        .kv("work_blocks", l.work_blocks);
     w.str(" periods=");
     for (uint32_t i = 0; i < l.threads; ++i) w.str(i ? "," : "").u64(l.periods[i]);
     w.str(" missed=");
@@ -81,7 +84,8 @@ inline size_t format_consolidation_line(char* buf, size_t cap, const Consolidati
         load += l.busy_ppm[c];
     }
     w.str(" idle_ppm=");
-    for (uint32_t c = 0; c < l.cpus; ++c) w.str(c ? "," : "").u64(1'000'000 - (l.busy_ppm[c] > 1'000'000 ? 1'000'000 : l.busy_ppm[c]));
+    for (uint32_t c = 0; c < l.cpus; ++c)
+        w.str(c ? "," : "").u64(1'000'000 - (l.busy_ppm[c] > 1'000'000 ? 1'000'000 : l.busy_ppm[c]));
     w.kv("cpus_used", ok ? consolidation_cpus_used(l.busy_ppm, l.cpus) : 0).kv("load_ppm", ok ? load : 0);
     w.kv_str("verified", ok ? "true" : "false");
     return w.ok() ? w.size() : 0;

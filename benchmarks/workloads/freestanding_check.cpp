@@ -22,9 +22,7 @@ uint64_t capos_bench_check_blocks(uint32_t k, uint32_t t) {
     return bench::block_root(bench::block_hash_range(s.first, s.last));
 }
 
-uint64_t capos_bench_check_cycles() {
-    return bench::cycles_now();
-}
+uint64_t capos_bench_check_cycles() { return bench::cycles_now(); }
 
 size_t capos_bench_check_lines(char* buf, size_t cap) {
     const size_t a = bench::format_process_line(buf, cap, bench::ProcessScaleLine{1, 1, 2, 3, 1, 2, 3, 4, true});

@@ -84,12 +84,12 @@ struct ImbalanceLine {
     const char* os;
     uint32_t cpus;
     uint32_t threads;
-    uint32_t tasks;        // per thread
+    uint32_t tasks;  // per thread
     uint64_t seed;
     uint32_t unit_blocks;
-    uint64_t tsc_hz;         // the cycles' rate (the harness converts to time)
-    const uint64_t* cpu;     // per thread: CPU time, cycles
-    const uint64_t* finish;  // per thread: finish - start, cycles
+    uint64_t tsc_hz;           // the cycles' rate (the harness converts to time)
+    const uint64_t* cpu;       // per thread: CPU time, cycles
+    const uint64_t* finish;    // per thread: finish - start, cycles
     const uint64_t* busy_ppm;  // per CPU: busy fraction of the run x 1e6
     bool verified;
 };

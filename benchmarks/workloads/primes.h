@@ -167,10 +167,10 @@ constexpr uint64_t prime_cost_density(uint64_t n, uint64_t a_q16 = kPrimeComposi
     if (n < 4) {
         n = 4;
     }
-    const uint64_t l = log2_q16(n);                 // >= 2^17
-    const uint64_t s = isqrt64(n) << 24;            // <= 2^40
-    const uint64_t base = s / l;                    // <= 2^23
-    return base + (base * a_q16) / l;  // Q16/Q16 cancels; a_q16 < 2^24 keeps it in range
+    const uint64_t l = log2_q16(n);       // >= 2^17
+    const uint64_t s = isqrt64(n) << 24;  // <= 2^40
+    const uint64_t base = s / l;          // <= 2^23
+    return base + (base * a_q16) / l;     // Q16/Q16 cancels; a_q16 < 2^24 keeps it in range
 }
 
 // Estimated cost of granule g of [lo, hi) and its bounds.
@@ -198,8 +198,7 @@ constexpr PrimeGranule prime_granule(uint32_t lo, uint32_t hi, uint32_t g, uint6
 
 // Cut point j of k over [lo, hi): 0 -> lo, k -> hi, monotonic in j, so
 // segments [bound(j), bound(j+1)) tile the range with no gap or overlap.
-constexpr uint32_t prime_bound(uint32_t lo, uint32_t hi, uint32_t k, uint32_t j,
-                               uint64_t a_q16 = kPrimeCompositeQ16) {
+constexpr uint32_t prime_bound(uint32_t lo, uint32_t hi, uint32_t k, uint32_t j, uint64_t a_q16 = kPrimeCompositeQ16) {
     if (j == 0 || hi <= lo) {
         return lo;
     }
@@ -239,13 +238,9 @@ constexpr PrimeSegment prime_segment(uint32_t lo, uint32_t hi, uint32_t k, uint3
     return PrimeSegment{prime_bound(lo, hi, k, i), prime_bound(lo, hi, k, i + 1)};
 }
 
-constexpr PrimeSegment prime_default_segment(uint32_t k, uint32_t i) {
-    return prime_segment(kPrimeLo, kPrimeHi, k, i);
-}
+constexpr PrimeSegment prime_default_segment(uint32_t k, uint32_t i) { return prime_segment(kPrimeLo, kPrimeHi, k, i); }
 
 // True when r is the known answer for the default range.
-constexpr bool prime_verify_default(PrimeResult r) {
-    return r.count == kPrimeCount && r.checksum == kPrimeChecksum;
-}
+constexpr bool prime_verify_default(PrimeResult r) { return r.count == kPrimeCount && r.checksum == kPrimeChecksum; }
 
 }  // namespace bench

@@ -43,9 +43,7 @@ inline constexpr uint32_t kSharesDefaultWindowMs = 4000;
 
 // Linux nice value with CFS weight w, for the three weights above (-100 if
 // w has no exact nice value here).
-constexpr int shares_nice_of(uint32_t w) {
-    return w == 1024 ? 0 : w == 335 ? 5 : w == 110 ? 10 : -100;
-}
+constexpr int shares_nice_of(uint32_t w) { return w == 1024 ? 0 : w == 335 ? 5 : w == 110 ? 10 : -100; }
 
 // Parses "a:b:c" (decimal, 1..10000 each, at most `max`) into out; returns
 // how many, 0 on any malformed or out-of-range entry.
@@ -114,8 +112,8 @@ inline bool shares_expected(const uint32_t* weights, uint32_t n, uint64_t capaci
 
 // All metrics of one run. False on bad input (as shares_expected, or a
 // thread whose expected share rounds to 0).
-inline bool shares_metrics(const uint32_t* weights, const uint64_t* cycles, uint32_t n, uint32_t cpus,
-                           uint64_t window, SharesMetrics& m) {
+inline bool shares_metrics(const uint32_t* weights, const uint64_t* cycles, uint32_t n, uint32_t cpus, uint64_t window,
+                           SharesMetrics& m) {
     if (cpus == 0 || !shares_expected(weights, n, window * cpus, window, m.expected)) return false;
     double sx = 0, sxx = 0, used = 0, worst = 0;
     for (uint32_t i = 0; i < n; ++i) {
@@ -140,11 +138,11 @@ struct SharesLine {
     const char* variant;  // "threads" (one process) | "procs" (one process per thread)
     uint32_t cpus;
     uint32_t n;
-    uint64_t window;      // cycles
+    uint64_t window;  // cycles
     const uint32_t* weights;
     const uint64_t* cycles;
-    bool verified;        // every thread reported; the metrics computed
-    uint64_t late_max;    // cycles: the latest thread's final read after the window's end
+    bool verified;      // every thread reported; the metrics computed
+    uint64_t late_max;  // cycles: the latest thread's final read after the window's end
 };
 
 namespace detail {

@@ -32,11 +32,14 @@ PrimeResult prime_count_range_compiled(uint32_t lo, uint32_t hi);
 // each starts a page in every binary, so every instruction sits at the same
 // page offset on both systems (TCG chains translated blocks only within a
 // guest page, so a loop that straddles a page runs slower there).
-__attribute__((flatten, noinline, noipa, aligned(4096))) BlockPartial block_hash_range_compiled(uint32_t first, uint32_t last, uint32_t rounds) {
+__attribute__((flatten, noinline, noipa, aligned(4096))) BlockPartial block_hash_range_compiled(uint32_t first,
+                                                                                                uint32_t last,
+                                                                                                uint32_t rounds) {
     return block_hash_range(first, last, rounds);
 }
 
-__attribute__((flatten, noinline, noipa, aligned(4096))) PrimeResult prime_count_range_compiled(uint32_t lo, uint32_t hi) {
+__attribute__((flatten, noinline, noipa, aligned(4096))) PrimeResult prime_count_range_compiled(uint32_t lo,
+                                                                                                uint32_t hi) {
     return prime_count_range(lo, hi);
 }
 

@@ -67,8 +67,8 @@ struct WakeupLine {
     uint32_t period_us;
     uint64_t* samples;  // sorted in place
     uint32_t n;
-    uint32_t dropped;   // samples beyond kWakeupMaxSamples (not kept)
-    bool verified;      // the run completed: hogs ran, every thread ended well
+    uint32_t dropped;  // samples beyond kWakeupMaxSamples (not kept)
+    bool verified;     // the run completed: hogs ran, every thread ended well
 };
 
 // One `[wakeup]` line; returns its length, 0 if it did not fit.

@@ -10,8 +10,8 @@ namespace replay {
 
 // The policy is heap-allocated and owned by the holder.
 struct PolicyBox {
-  virtual ~PolicyBox() = default;
-  virtual placement::Policy& get() = 0;
+    virtual ~PolicyBox() = default;
+    virtual placement::Policy& get() = 0;
 };
 
 // A spec is `name[:key=value[,key=value...]]` (policy_args.h): the name is

@@ -10,17 +10,17 @@
 namespace replay {
 
 struct ReplayDiff {
-  size_t index;                 // position in the recorded decision list
-  placement::Decision recorded;
-  placement::Decision replayed;
+    size_t index;  // position in the recorded decision list
+    placement::Decision recorded;
+    placement::Decision replayed;
 };
 
 struct ReplayResult {
-  size_t recorded = 0, replayed = 0, matched = 0;
-  std::vector<ReplayDiff> diffs;  // first mismatches (at most 50)
-  size_t mismatches = 0;
-  bool identical() const { return mismatches == 0 && replayed >= recorded; }
-  std::string text() const;
+    size_t recorded = 0, replayed = 0, matched = 0;
+    std::vector<ReplayDiff> diffs;  // first mismatches (at most 50)
+    size_t mismatches = 0;
+    bool identical() const { return mismatches == 0 && replayed >= recorded; }
+    std::string text() const;
 };
 
 // Feeds the trace's events (seq order) to `policy` (started with ncpus) and

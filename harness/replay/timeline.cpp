@@ -21,8 +21,8 @@ std::string timeline(const std::vector<kern::TraceRecord>& recs, const TimelineO
     const uint32_t cols = std::clamp<uint32_t>(o.cols, 1, 1000);
     // Switch-ins per CPU in TSC order (the reader merges CPUs by TSC).
     std::map<uint32_t, std::vector<const kern::TraceRecord*>> per_cpu;
-    std::map<uint64_t, size_t> index;      // thread id -> letter index, by first appearance
-    std::map<uint64_t, uint64_t> pid_of;   // from events, where known
+    std::map<uint64_t, size_t> index;     // thread id -> letter index, by first appearance
+    std::map<uint64_t, uint64_t> pid_of;  // from events, where known
     uint64_t t0 = ~0ull, t1 = 0;
     for (const auto& r : recs) {
         if (r.kind == kern::TraceKind::event && r.thread_id != 0) pid_of.emplace(r.thread_id, r.a);
@@ -84,8 +84,7 @@ std::string timeline(const std::vector<kern::TraceRecord>& recs, const TimelineO
         if (p != pid_of.end())
             std::snprintf(line, sizeof line, ", %c thread %llu (process %llu)", letter(i),
                           static_cast<unsigned long long>(tid), static_cast<unsigned long long>(p->second));
-        else
-            std::snprintf(line, sizeof line, ", %c thread %llu", letter(i), static_cast<unsigned long long>(tid));
+        else std::snprintf(line, sizeof line, ", %c thread %llu", letter(i), static_cast<unsigned long long>(tid));
         out += line;
     }
     out += "\n";

@@ -18,8 +18,8 @@
 namespace replay {
 
 struct TimelineOptions {
-    uint32_t cols = 100;        // columns per CPU row (1..1000)
-    uint64_t tsc_per_us = 0;    // if set, the span is also given in microseconds
+    uint32_t cols = 100;      // columns per CPU row (1..1000)
+    uint64_t tsc_per_us = 0;  // if set, the span is also given in microseconds
 };
 
 // The timeline text; "no switch-in records\n" when the trace has none.

@@ -20,12 +20,12 @@ struct BootModule {
 };
 
 struct BootState {
-    multiboot2::BootInfo info;   // points into the direct map after paging
-    uint64_t usable_bytes = 0;   // RAM the firmware called available
-    uint64_t phys_end = 0;       // highest usable physical address
+    multiboot2::BootInfo info;  // points into the direct map after paging
+    uint64_t usable_bytes = 0;  // RAM the firmware called available
+    uint64_t phys_end = 0;      // highest usable physical address
     size_t module_count = 0;
     BootModule modules[kMaxBootModules];
-    uint64_t rsdp_phys = 0;      // 0 when the loader gave none
+    uint64_t rsdp_phys = 0;  // 0 when the loader gave none
     const uint8_t* rsdp = nullptr;
     size_t rsdp_len = 0;
     char test_name[64] = {};

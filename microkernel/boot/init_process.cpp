@@ -142,7 +142,7 @@ void wellknown_from_grants(Process& p, const abi::NamedCap* named, uint32_t n, C
 struct NamedGrant {
     const char* name;
     size_t name_len;
-    CapHandle from;   // in the caller's table (kNullCap: the spawner itself)
+    CapHandle from;  // in the caller's table (kNullCap: the spawner itself)
     Rights rights;
     const BootModule* copy_of = nullptr;  // kernel grant: a MemoryObject copy of this module instead
     KernelObject* object = nullptr;       // kernel grant: this kernel object instead (issue 7: SchedulerControl)
@@ -184,7 +184,7 @@ Result<Ref<Process>> spawn(const char* name, const BootModule& m, const char* ar
             const NamedGrant& gr = grants[i];
             for (size_t k = 0; k < gr.name_len && k + 1 < sizeof named[i].name; ++k) named[i].name[k] = gr.name[k];
             if (from == nullptr) {
-                KernelObject* o = copies[i] != nullptr ? static_cast<KernelObject*>(copies[i])
+                KernelObject* o = copies[i] != nullptr   ? static_cast<KernelObject*>(copies[i])
                                   : gr.object != nullptr ? gr.object
                                                          : &g_spawner;
                 auto h = p->caps().insert(o, gr.rights);
@@ -238,7 +238,8 @@ ProcessQuotas quotas_from(const decode::SpawnerCall& d, const ProcessQuotas& lim
     if (d.frames != 0 && d.frames < q.frames) q.frames = d.frames;
     if (d.cap_slots != 0 && d.cap_slots < q.cap_slots) q.cap_slots = d.cap_slots;
     if (d.threads != 0 && d.threads < q.threads) q.threads = d.threads;
-    if (d.outstanding_calls != 0 && d.outstanding_calls < q.outstanding_calls) q.outstanding_calls = d.outstanding_calls;
+    if (d.outstanding_calls != 0 && d.outstanding_calls < q.outstanding_calls)
+        q.outstanding_calls = d.outstanding_calls;
     return q;
 }
 
@@ -289,9 +290,10 @@ bool start_first_process(const char* utest, const char* utest_args, const char* 
     // "kstats": the same object with Read only, which reaches the KernelStats
     // interface and nothing that steers placement (object/kernel_stats.h);
     // init hands it on as `kernel = kernelStats`.
-    kgrants[nkgrants++] = NamedGrant{"kstats", 6, abi::kNullCap,
-                                     abi::kRightCall | abi::kRightCopy | abi::kRightTransfer | abi::kRightRead,
-                                     nullptr, &SchedulerControl::get()};
+    kgrants[nkgrants++] =
+        NamedGrant{"kstats",      6,
+                   abi::kNullCap, abi::kRightCall | abi::kRightCopy | abi::kRightTransfer | abi::kRightRead,
+                   nullptr,       &SchedulerControl::get()};
     Status why = Status::ok;
     // utest programs learn the CPU count (tests that need several CPUs).
     char args[256] = {};
@@ -314,10 +316,9 @@ bool start_first_process(const char* utest, const char* utest_args, const char* 
         put("manifest=");
         put(mname);
         if (mm != nullptr) {
-            kgrants[nkgrants++] = NamedGrant{"manifest", 8, abi::kNullCap,
-                                             abi::kRightCall | abi::kRightCopy | abi::kRightTransfer |
-                                                 abi::kRightRead | abi::kRightMap,
-                                             mm};
+            kgrants[nkgrants++] = NamedGrant{
+                "manifest", 8, abi::kNullCap,
+                abi::kRightCall | abi::kRightCopy | abi::kRightTransfer | abi::kRightRead | abi::kRightMap, mm};
             char num[24];
             size_t nd = 0;
             uint64_t v = mm->end - mm->start;
@@ -336,8 +337,8 @@ bool start_first_process(const char* utest, const char* utest_args, const char* 
     // "faults": FaultInjection, for utest programs on fault_inject=on boots
     // only (tests that sweep allocation failures; docs/fault-injection.md).
     if (g_utest && fault::grant_enabled())
-        kgrants[nkgrants++] = NamedGrant{"faults", 6, abi::kNullCap, kRightsObject, nullptr,
-                                         &FaultInjectionObject::get()};
+        kgrants[nkgrants++] =
+            NamedGrant{"faults", 6, abi::kNullCap, kRightsObject, nullptr, &FaultInjectionObject::get()};
     if (g_utest) {
         const char* pre = "cpus=";
         for (; pre[alen] != '\0'; ++alen) args[alen] = pre[alen];
@@ -395,7 +396,8 @@ void spawner_invoke(Call& call, KernelObject&) {
     for (uint32_t i = 0; i < d.name_len && i + 1 < sizeof pname; ++i) pname[i] = d.name[i];
     NamedGrant grants[decode::kSpawnMaxGrants];
     for (uint32_t i = 0; i < d.grant_count; ++i)
-        grants[i] = NamedGrant{d.grants[i].name, d.grants[i].name_len, call.caps_in[d.grants[i].cap], d.grants[i].rights};
+        grants[i] =
+            NamedGrant{d.grants[i].name, d.grants[i].name_len, call.caps_in[d.grants[i].cap], d.grants[i].rights};
     const uint32_t ng = d.grant_count;
     const uint32_t weight = d.weight == 0 ? kDefaultWeight : d.weight;
     const char* argbuf = d.args;

@@ -43,7 +43,7 @@ constexpr const char* kUtestArgOptions[] = {"fuzz_seed", "fuzz_count", "fuzz_thr
 // placement=<k=v,...>: for init, which adds the pairs to its manifest's
 // `placement` entry (benchmarks vary a policy's arguments without a rebuild).
 char g_init_args[128] = {};
-bool g_strace = false;       // strace: placement trace on from boot (issue 7)
+bool g_strace = false;  // strace: placement trace on from boot (issue 7)
 
 alignas(16) arch::CpuTables g_bsp_tables;
 alignas(16) uint8_t g_bsp_ist[3][8192];
@@ -54,9 +54,11 @@ const CmdlineOption kOptions[] = {
     {"quiet", false, "less boot output"},
     {"utest", true, "start boot module utest-<value> instead of init; exit QEMU with its test result"},
     {"strace", false, "record placement events and decisions per CPU (SchedulerControl trace)"},
-    {"tick", true, "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
-                   "alone stops it)"},
-    {"placement", true, "arguments for the boot manifest's placement server, key=value[,key=value...] (passed to init)"},
+    {"tick", true,
+     "periodic: keep the 250 Hz tick on every CPU (default adaptive: a CPU running one user thread "
+     "alone stops it)"},
+    {"placement", true,
+     "arguments for the boot manifest's placement server, key=value[,key=value...] (passed to init)"},
     {"ucase", true, "utest=<program>: run only its case <value> (passed to the utest program)"},
     {"fuzz_seed", true, "utest=fuzz: seed of the submission stream (passed to the utest program)"},
     {"fuzz_count", true, "utest=fuzz: submissions in all (passed to the utest program)"},
@@ -93,20 +95,20 @@ bool parse_cmdline(const char* cmdline) {
     bool ok = true;
     cmdline_for_each(cmdline, len, [&](const CmdlineToken& t) {
         switch (cmdline_check(t, kOptions, kOptionCount)) {
-        case CmdlineIssue::ok:
-            break;
-        case CmdlineIssue::unknown_option:
-            kprintf("[capos] error: unknown kernel option '%.*s'\n", static_cast<int>(t.key_len), t.key);
-            ok = false;
-            return;
-        case CmdlineIssue::missing_value:
-            kprintf("[capos] error: option '%.*s' needs a value\n", static_cast<int>(t.key_len), t.key);
-            ok = false;
-            return;
-        case CmdlineIssue::unexpected_value:
-            kprintf("[capos] error: option '%.*s' takes no value\n", static_cast<int>(t.key_len), t.key);
-            ok = false;
-            return;
+            case CmdlineIssue::ok:
+                break;
+            case CmdlineIssue::unknown_option:
+                kprintf("[capos] error: unknown kernel option '%.*s'\n", static_cast<int>(t.key_len), t.key);
+                ok = false;
+                return;
+            case CmdlineIssue::missing_value:
+                kprintf("[capos] error: option '%.*s' needs a value\n", static_cast<int>(t.key_len), t.key);
+                ok = false;
+                return;
+            case CmdlineIssue::unexpected_value:
+                kprintf("[capos] error: option '%.*s' takes no value\n", static_cast<int>(t.key_len), t.key);
+                ok = false;
+                return;
         }
         if (cmdline_key_is(t, "test") && !cmdline_copy_value(t, g_boot.test_name, sizeof(g_boot.test_name))) {
             kprintf("[capos] error: test name too long\n");
@@ -320,9 +322,10 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
         ktest_run(*t);
     }
     if (!cmdline_ok) kprintf("[capos] continuing with the options that were understood\n");
-    userspace_init();  // SYSCALL, SMEP/SMAP/UMIP on every CPU; timekeeper, reaper
+    userspace_init();                  // SYSCALL, SMEP/SMAP/UMIP on every CPU; timekeeper, reaper
     SchedulerControl::init(g_strace);  // user-space placement hooks (issue 7)
-    if (!start_first_process(g_utest_name, g_utest_args, g_init_args) && g_utest_name[0] != '\0') stop_machine(StopReason::test_fail);
+    if (!start_first_process(g_utest_name, g_utest_args, g_init_args) && g_utest_name[0] != '\0')
+        stop_machine(StopReason::test_fail);
     kprintf("[capos] idle\n");
     sched::exit_current();  // this CPU's idle thread takes over
 }

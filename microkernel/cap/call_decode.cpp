@@ -73,9 +73,7 @@ private:
 constexpr Verdict malformed() { return refuse(Status::malformed_message); }
 
 Bytes bytes_of(capnp::Data::Reader d) { return Bytes{d.data(), d.size()}; }
-Bytes bytes_of(capnp::Text::Reader t) {
-    return Bytes{reinterpret_cast<const uint8_t*>(t.c_str()), t.size()};
-}
+Bytes bytes_of(capnp::Text::Reader t) { return Bytes{reinterpret_cast<const uint8_t*>(t.c_str()), t.size()}; }
 
 // A capability field: its index in the call's in-caps. Null or not a
 // capability is malformed (validate() checked the index's range).
@@ -109,11 +107,17 @@ Verdict timer(const CallIn& in, TimerCall* out) {
     using T = schema::Timer;
     if (in.interface_id != T::kInterfaceId) return refuse(Status::bad_method);
     switch (in.method) {
-    case T::Methods::now: out->op = TimerCall::Op::now; return kOk;
-    case T::Methods::resolution: out->op = TimerCall::Op::resolution; return kOk;
-    case T::Methods::sleep:
-    case T::Methods::sleep_until: break;
-    default: return refuse(Status::bad_method);
+        case T::Methods::now:
+            out->op = TimerCall::Op::now;
+            return kOk;
+        case T::Methods::resolution:
+            out->op = TimerCall::Op::resolution;
+            return kOk;
+        case T::Methods::sleep:
+        case T::Methods::sleep_until:
+            break;
+        default:
+            return refuse(Status::bad_method);
     }
     Params p(in);
     if (!p.ok()) return malformed();
@@ -203,40 +207,40 @@ Verdict endpoint(const CallIn& in, EndpointCall* out) {
     using E = schema::Endpoint;
     if (in.interface_id != E::kInterfaceId) return refuse(Status::bad_method);
     switch (in.method) {
-    case E::Methods::receive: {
-        if ((in.rights & abi::kRightRead) == 0) return refuse(Status::rights);
-        Params p(in);
-        if (!p.ok()) return malformed();
-        out->op = EndpointCall::Op::receive;
-        out->timeout_ns = p.root<E::ReceiveParams>().timeout_ns();
-        return kOk;
-    }
-    case E::Methods::reply: {
-        if ((in.rights & abi::kRightWrite) == 0) return refuse(Status::rights);
-        Params p(in);
-        if (!p.ok()) return malformed();
-        const auto r = p.root<E::ReplyParams>();
-        out->op = EndpointCall::Op::reply;
-        out->call_id = r.call_id();
-        out->status = r.status();
-        out->results = bytes_of(r.results());
-        // The kernel moves the reply's capabilities from the submission's
-        // in-caps; `caps` is the servers' own bookkeeping and not read.
-        if (!p.read_cleanly()) return malformed();
-        if (!status_defined(out->status)) return refuse(Status::invalid_argument);  // the call stays pending
-        return kOk;
-    }
-    case E::Methods::mint: {
-        if ((in.rights & abi::kRightCopy) == 0) return refuse(Status::rights);
-        if (in.caps_out_max < 1) return refuse(Status::result_too_large);
-        Params p(in);
-        if (!p.ok()) return malformed();
-        out->op = EndpointCall::Op::mint;
-        out->badge = p.root<E::MintParams>().badge();
-        return kOk;
-    }
-    default:
-        return refuse(Status::bad_method);
+        case E::Methods::receive: {
+            if ((in.rights & abi::kRightRead) == 0) return refuse(Status::rights);
+            Params p(in);
+            if (!p.ok()) return malformed();
+            out->op = EndpointCall::Op::receive;
+            out->timeout_ns = p.root<E::ReceiveParams>().timeout_ns();
+            return kOk;
+        }
+        case E::Methods::reply: {
+            if ((in.rights & abi::kRightWrite) == 0) return refuse(Status::rights);
+            Params p(in);
+            if (!p.ok()) return malformed();
+            const auto r = p.root<E::ReplyParams>();
+            out->op = EndpointCall::Op::reply;
+            out->call_id = r.call_id();
+            out->status = r.status();
+            out->results = bytes_of(r.results());
+            // The kernel moves the reply's capabilities from the submission's
+            // in-caps; `caps` is the servers' own bookkeeping and not read.
+            if (!p.read_cleanly()) return malformed();
+            if (!status_defined(out->status)) return refuse(Status::invalid_argument);  // the call stays pending
+            return kOk;
+        }
+        case E::Methods::mint: {
+            if ((in.rights & abi::kRightCopy) == 0) return refuse(Status::rights);
+            if (in.caps_out_max < 1) return refuse(Status::result_too_large);
+            Params p(in);
+            if (!p.ok()) return malformed();
+            out->op = EndpointCall::Op::mint;
+            out->badge = p.root<E::MintParams>().badge();
+            return kOk;
+        }
+        default:
+            return refuse(Status::bad_method);
     }
 }
 
@@ -247,18 +251,20 @@ namespace {
 Verdict process_handle(const CallIn& in, bool target_is_caller, ProcessCall* out) {
     using H = schema::ProcessHandle;
     switch (in.method) {
-    case H::Methods::id: out->op = ProcessCall::Op::handle_id; return kOk;
-    case H::Methods::kill:
-        if ((in.rights & abi::kRightControl) == 0) return refuse(Status::rights);
-        out->op = ProcessCall::Op::handle_kill;
-        return kOk;
-    case H::Methods::wait:
-        if ((in.rights & abi::kRightRead) == 0) return refuse(Status::rights);
-        if (target_is_caller) return refuse(Status::invalid_argument);  // would wait for itself
-        out->op = ProcessCall::Op::handle_wait;
-        return kOk;
-    default:
-        return refuse(Status::bad_method);
+        case H::Methods::id:
+            out->op = ProcessCall::Op::handle_id;
+            return kOk;
+        case H::Methods::kill:
+            if ((in.rights & abi::kRightControl) == 0) return refuse(Status::rights);
+            out->op = ProcessCall::Op::handle_kill;
+            return kOk;
+        case H::Methods::wait:
+            if ((in.rights & abi::kRightRead) == 0) return refuse(Status::rights);
+            if (target_is_caller) return refuse(Status::invalid_argument);  // would wait for itself
+            out->op = ProcessCall::Op::handle_wait;
+            return kOk;
+        default:
+            return refuse(Status::bad_method);
     }
 }
 
@@ -274,59 +280,61 @@ Verdict process(const CallIn& in, bool target_is_caller, ProcessCall* out) {
     Params p(in);
     if (in.params_len != 0 && !p.ok()) return malformed();
     switch (in.method) {
-    case P::Methods::id: out->op = ProcessCall::Op::id; return kOk;
-    case P::Methods::exit:
-        out->op = ProcessCall::Op::exit;
-        out->code = p.root<P::ExitParams>().code();
-        return kOk;
-    case P::Methods::exit_thread:
-        if (!target_is_caller) return refuse(Status::invalid_argument);
-        out->op = ProcessCall::Op::exit_thread;
-        out->code = p.root<P::ExitThreadParams>().code();
-        return kOk;
-    case P::Methods::create_thread: {
-        if (in.caps_out_max < 1) return refuse(Status::result_too_large);
-        const auto c = p.root<P::CreateThreadParams>();
-        out->op = ProcessCall::Op::create_thread;
-        out->entry = c.entry();
-        out->stack_top = c.stack_top();
-        out->arg = c.arg();
-        return kOk;
-    }
-    case P::Methods::allocate:
-        if (in.caps_out_max < 1) return refuse(Status::result_too_large);
-        out->op = ProcessCall::Op::allocate;
-        out->bytes = p.root<P::AllocateParams>().bytes();
-        return kOk;
-    case P::Methods::map: {
-        const auto m = p.root<P::MapParams>();
-        out->op = ProcessCall::Op::map;
-        if (!cap_index(m.memory(), &out->memory_cap) || !p.read_cleanly()) return malformed();
-        out->address = m.address();
-        out->offset = m.offset();
-        out->length = m.length();
-        out->writable = m.writable();
-        out->executable = m.executable();
-        return kOk;
-    }
-    case P::Methods::unmap: {
-        const auto u = p.root<P::UnmapParams>();
-        out->op = ProcessCall::Op::unmap;
-        out->address = u.address();
-        out->length = u.length();
-        return kOk;
-    }
-    case P::Methods::drop_caps:
-        // The slots to empty are the call's in-caps (kernel-specific method).
-        if (!target_is_caller) return refuse(Status::invalid_argument);
-        out->op = ProcessCall::Op::drop_caps;
-        return kOk;
-    case P::Methods::create_endpoint:
-        if (in.caps_out_max < 1) return refuse(Status::result_too_large);
-        out->op = ProcessCall::Op::create_endpoint;
-        return kOk;
-    default:
-        return refuse(Status::bad_method);
+        case P::Methods::id:
+            out->op = ProcessCall::Op::id;
+            return kOk;
+        case P::Methods::exit:
+            out->op = ProcessCall::Op::exit;
+            out->code = p.root<P::ExitParams>().code();
+            return kOk;
+        case P::Methods::exit_thread:
+            if (!target_is_caller) return refuse(Status::invalid_argument);
+            out->op = ProcessCall::Op::exit_thread;
+            out->code = p.root<P::ExitThreadParams>().code();
+            return kOk;
+        case P::Methods::create_thread: {
+            if (in.caps_out_max < 1) return refuse(Status::result_too_large);
+            const auto c = p.root<P::CreateThreadParams>();
+            out->op = ProcessCall::Op::create_thread;
+            out->entry = c.entry();
+            out->stack_top = c.stack_top();
+            out->arg = c.arg();
+            return kOk;
+        }
+        case P::Methods::allocate:
+            if (in.caps_out_max < 1) return refuse(Status::result_too_large);
+            out->op = ProcessCall::Op::allocate;
+            out->bytes = p.root<P::AllocateParams>().bytes();
+            return kOk;
+        case P::Methods::map: {
+            const auto m = p.root<P::MapParams>();
+            out->op = ProcessCall::Op::map;
+            if (!cap_index(m.memory(), &out->memory_cap) || !p.read_cleanly()) return malformed();
+            out->address = m.address();
+            out->offset = m.offset();
+            out->length = m.length();
+            out->writable = m.writable();
+            out->executable = m.executable();
+            return kOk;
+        }
+        case P::Methods::unmap: {
+            const auto u = p.root<P::UnmapParams>();
+            out->op = ProcessCall::Op::unmap;
+            out->address = u.address();
+            out->length = u.length();
+            return kOk;
+        }
+        case P::Methods::drop_caps:
+            // The slots to empty are the call's in-caps (kernel-specific method).
+            if (!target_is_caller) return refuse(Status::invalid_argument);
+            out->op = ProcessCall::Op::drop_caps;
+            return kOk;
+        case P::Methods::create_endpoint:
+            if (in.caps_out_max < 1) return refuse(Status::result_too_large);
+            out->op = ProcessCall::Op::create_endpoint;
+            return kOk;
+        default:
+            return refuse(Status::bad_method);
     }
 }
 
@@ -334,23 +342,29 @@ Verdict thread(const CallIn& in, bool target_is_caller, uint32_t cpu_count, Thre
     using T = schema::Thread;
     if (in.interface_id != T::kInterfaceId) return refuse(Status::bad_method);
     switch (in.method) {
-    case T::Methods::id: out->op = ThreadCall::Op::id; return kOk;
-    case T::Methods::join:
-        if (target_is_caller) return refuse(Status::invalid_argument);
-        out->op = ThreadCall::Op::join;
-        return kOk;
-    case T::Methods::set_weight: out->op = ThreadCall::Op::set_weight; return kOk;
-    case T::Methods::cpu_time: out->op = ThreadCall::Op::cpu_time; return kOk;
-    case T::Methods::set_cpu_hint: {
-        Params p(in);
-        if (!p.ok()) return malformed();
-        out->op = ThreadCall::Op::set_cpu_hint;
-        out->cpu = p.root<T::SetCpuHintParams>().cpu();
-        if (out->cpu >= cpu_count) return refuse(Status::invalid_argument);
-        return kOk;
-    }
-    default:
-        return refuse(Status::bad_method);
+        case T::Methods::id:
+            out->op = ThreadCall::Op::id;
+            return kOk;
+        case T::Methods::join:
+            if (target_is_caller) return refuse(Status::invalid_argument);
+            out->op = ThreadCall::Op::join;
+            return kOk;
+        case T::Methods::set_weight:
+            out->op = ThreadCall::Op::set_weight;
+            return kOk;
+        case T::Methods::cpu_time:
+            out->op = ThreadCall::Op::cpu_time;
+            return kOk;
+        case T::Methods::set_cpu_hint: {
+            Params p(in);
+            if (!p.ok()) return malformed();
+            out->op = ThreadCall::Op::set_cpu_hint;
+            out->cpu = p.root<T::SetCpuHintParams>().cpu();
+            if (out->cpu >= cpu_count) return refuse(Status::invalid_argument);
+            return kOk;
+        }
+        default:
+            return refuse(Status::bad_method);
     }
 }
 
@@ -429,51 +443,77 @@ Verdict scheduler_control(const CallIn& in, uint64_t default_deadline_ns, SchedC
     // KernelStats); checked before the method, as the object always did.
     if ((in.rights & abi::kRightWrite) == 0) return refuse(Status::rights);
     switch (in.method) {
-    case S::Methods::attach: out->op = Op::attach; break;
-    case S::Methods::next_events: out->op = Op::next_events; break;
-    case S::Methods::place: out->op = Op::place; break;
-    case S::Methods::set_default_slice: out->op = Op::set_default_slice; break;
-    case S::Methods::snapshot: out->op = Op::snapshot; break;
-    case S::Methods::detach: out->op = Op::detach; break;
-    case S::Methods::status: out->op = Op::status; break;
-    case S::Methods::trace_dump: out->op = Op::trace_dump; break;
-    case S::Methods::stats: out->op = Op::stats; break;
-    // setCpuWeights was removed: the weights were stored and never changed
-    // a placement (docs/placement.md, "CPU weights"). Refused, not dropped.
-    default: return refuse(Status::bad_method);
+        case S::Methods::attach:
+            out->op = Op::attach;
+            break;
+        case S::Methods::next_events:
+            out->op = Op::next_events;
+            break;
+        case S::Methods::place:
+            out->op = Op::place;
+            break;
+        case S::Methods::set_default_slice:
+            out->op = Op::set_default_slice;
+            break;
+        case S::Methods::snapshot:
+            out->op = Op::snapshot;
+            break;
+        case S::Methods::detach:
+            out->op = Op::detach;
+            break;
+        case S::Methods::status:
+            out->op = Op::status;
+            break;
+        case S::Methods::trace_dump:
+            out->op = Op::trace_dump;
+            break;
+        case S::Methods::stats:
+            out->op = Op::stats;
+            break;
+        // setCpuWeights was removed: the weights were stored and never changed
+        // a placement (docs/placement.md, "CPU weights"). Refused, not dropped.
+        default:
+            return refuse(Status::bad_method);
     }
     switch (out->op) {
-    case Op::snapshot:
-    case Op::detach:
-    case Op::status:
-    case Op::stats: return kOk;
-    default: break;
+        case Op::snapshot:
+        case Op::detach:
+        case Op::status:
+        case Op::stats:
+            return kOk;
+        default:
+            break;
     }
     Params p(in);
     if (!p.ok()) return malformed();
     switch (out->op) {
-    case Op::attach: {
-        const auto a = p.root<S::AttachParams>();
-        out->deadline_ns = a.deadline_ns();
-        out->resume_after_seq = a.resume_after_seq();
-        out->has_rings = a.has_rings();
-        if (out->has_rings && !cap_index(a.rings(), &out->rings_cap)) return malformed();
-        if (!p.read_cleanly()) return malformed();
-        if (out->deadline_ns == 0) out->deadline_ns = default_deadline_ns;
-        if (out->deadline_ns < kSchedMinDeadlineNs || out->deadline_ns > kSchedMaxDeadlineNs)
-            return refuse(Status::invalid_argument);
-        return kOk;
-    }
-    case Op::next_events: {
-        const auto n = p.root<S::NextEventsParams>();
-        out->max = n.max();
-        out->timeout_ns = n.timeout_ns();
-        if (out->max == 0 || out->max > kSchedMaxEventsPerCall) out->max = kSchedMaxEventsPerCall;
-        return kOk;
-    }
-    case Op::set_default_slice: out->slice_ns = p.root<S::SetDefaultSliceParams>().slice_ns(); return kOk;
-    case Op::trace_dump: out->trace_enable = p.root<S::TraceDumpParams>().enable(); return kOk;
-    default: return kOk;  // place: the object reads it
+        case Op::attach: {
+            const auto a = p.root<S::AttachParams>();
+            out->deadline_ns = a.deadline_ns();
+            out->resume_after_seq = a.resume_after_seq();
+            out->has_rings = a.has_rings();
+            if (out->has_rings && !cap_index(a.rings(), &out->rings_cap)) return malformed();
+            if (!p.read_cleanly()) return malformed();
+            if (out->deadline_ns == 0) out->deadline_ns = default_deadline_ns;
+            if (out->deadline_ns < kSchedMinDeadlineNs || out->deadline_ns > kSchedMaxDeadlineNs)
+                return refuse(Status::invalid_argument);
+            return kOk;
+        }
+        case Op::next_events: {
+            const auto n = p.root<S::NextEventsParams>();
+            out->max = n.max();
+            out->timeout_ns = n.timeout_ns();
+            if (out->max == 0 || out->max > kSchedMaxEventsPerCall) out->max = kSchedMaxEventsPerCall;
+            return kOk;
+        }
+        case Op::set_default_slice:
+            out->slice_ns = p.root<S::SetDefaultSliceParams>().slice_ns();
+            return kOk;
+        case Op::trace_dump:
+            out->trace_enable = p.root<S::TraceDumpParams>().enable();
+            return kOk;
+        default:
+            return kOk;  // place: the object reads it
     }
 }
 
@@ -580,8 +620,7 @@ uint32_t receive_result_size(uint32_t params_len) {
     using R = schema::Endpoint::ReceiveResults;
     using I = schema::IncomingCall;
     // framing word, root pointer, the results struct, IncomingCall, params padded to words
-    return 8u * (2u + R::kDataWords + R::kPointerCount + I::kDataWords + I::kPointerCount) +
-           ((params_len + 7u) & ~7u);
+    return 8u * (2u + R::kDataWords + R::kPointerCount + I::kDataWords + I::kPointerCount) + ((params_len + 7u) & ~7u);
 }
 
 uint32_t receive_result(void* out, size_t cap, const Incoming* call, bool timed_out) {
@@ -709,28 +748,38 @@ uint32_t next_events_result(void* out, size_t cap, uint64_t dropped, const Sched
             t.set_run_ns(ev.run_ns);
         };
         switch (ev.kind) {
-        case SchedEventKind::thread_created: thread(e.init_thread_created()); break;
-        case SchedEventKind::thread_runnable: thread(e.init_thread_runnable()); break;
-        case SchedEventKind::thread_blocked: thread(e.init_thread_blocked()); break;
-        case SchedEventKind::thread_exited: thread(e.init_thread_exited()); break;
-        case SchedEventKind::cpu_load: {
-            auto c = e.init_cpu_load();
-            c.set_cpu(ev.cpu);
-            c.set_runnable(ev.runnable);
-            c.set_busy_ns(ev.run_ns);
-            c.set_idle_ns(ev.aux);
-            c.set_weight(ev.weight);
-            break;
-        }
-        case SchedEventKind::deadline_missed: e.set_deadline_missed(ev.aux); break;
-        case SchedEventKind::demoted:
-        default: {
-            const char* why = sched_reason_name(ev.reason);
-            uint32_t len = 0;
-            while (why[len] != '\0') ++len;
-            e.fallback().set_reason(why, len);
-            break;
-        }
+            case SchedEventKind::thread_created:
+                thread(e.init_thread_created());
+                break;
+            case SchedEventKind::thread_runnable:
+                thread(e.init_thread_runnable());
+                break;
+            case SchedEventKind::thread_blocked:
+                thread(e.init_thread_blocked());
+                break;
+            case SchedEventKind::thread_exited:
+                thread(e.init_thread_exited());
+                break;
+            case SchedEventKind::cpu_load: {
+                auto c = e.init_cpu_load();
+                c.set_cpu(ev.cpu);
+                c.set_runnable(ev.runnable);
+                c.set_busy_ns(ev.run_ns);
+                c.set_idle_ns(ev.aux);
+                c.set_weight(ev.weight);
+                break;
+            }
+            case SchedEventKind::deadline_missed:
+                e.set_deadline_missed(ev.aux);
+                break;
+            case SchedEventKind::demoted:
+            default: {
+                const char* why = sched_reason_name(ev.reason);
+                uint32_t len = 0;
+                while (why[len] != '\0') ++len;
+                e.fallback().set_reason(why, len);
+                break;
+            }
         }
     }
     return r.finish();

@@ -86,11 +86,11 @@ struct TimerCall {
 // --- Park --------------------------------------------------------------------------------
 
 struct ParkCall {
-    bool wait = false;       // wait, else wake
-    uint64_t address = 0;    // checked: 4-aligned, user range
-    uint32_t expected = 0;   // wait
-    uint64_t timeout_ns = 0; // wait (0 = forever)
-    uint32_t count = 0;      // wake
+    bool wait = false;        // wait, else wake
+    uint64_t address = 0;     // checked: 4-aligned, user range
+    uint32_t expected = 0;    // wait
+    uint64_t timeout_ns = 0;  // wait (0 = forever)
+    uint32_t count = 0;       // wake
 };
 [[nodiscard]] Verdict park(const CallIn& in, ParkCall* out);
 
@@ -124,8 +124,18 @@ struct EndpointCall {
 
 struct ProcessCall {
     enum class Op : uint8_t {
-        create_thread, map, unmap, allocate, exit, id, exit_thread, create_endpoint, drop_caps,
-        handle_wait, handle_kill, handle_id,
+        create_thread,
+        map,
+        unmap,
+        allocate,
+        exit,
+        id,
+        exit_thread,
+        create_endpoint,
+        drop_caps,
+        handle_wait,
+        handle_kill,
+        handle_id,
     } op = Op::id;
     int64_t code = 0;                              // exit, exitThread
     uint64_t entry = 0, stack_top = 0, arg = 0;    // createThread
@@ -154,7 +164,7 @@ inline constexpr uint32_t kSpawnArgBytes = 512;
 struct SpawnGrant {
     const char* name = nullptr;  // in the message, NUL-terminated
     uint32_t name_len = 0;
-    uint32_t cap = 0;            // index into the call's in-caps (checked)
+    uint32_t cap = 0;  // index into the call's in-caps (checked)
     uint32_t rights = 0;
 };
 struct SpawnerCall {
@@ -186,7 +196,15 @@ inline constexpr uint32_t kSchedMaxEventsPerCall = 64;  // nextEvents' max: 0 or
 inline constexpr uint64_t kSchedMinDeadlineNs = 1000, kSchedMaxDeadlineNs = 1'000'000'000ull;
 struct SchedControlCall {
     enum class Op : uint8_t {
-        attach, next_events, place, set_default_slice, snapshot, detach, status, trace_dump, stats,
+        attach,
+        next_events,
+        place,
+        set_default_slice,
+        snapshot,
+        detach,
+        status,
+        trace_dump,
+        stats,
     } op = Op::status;
     uint64_t deadline_ns = 0;       // attach: checked in range; 0 asks for default_deadline_ns
     uint64_t resume_after_seq = 0;  // attach
@@ -217,7 +235,7 @@ uint32_t memory_size_result(void* out, size_t cap, uint64_t bytes);
 uint32_t memory_read_result(void* out, size_t cap, uint32_t len, uint8_t** bytes);
 // ProcessHandle.wait and Thread.join: (exitCode, reason).
 uint32_t exit_result(void* out, size_t cap, int64_t code, uint16_t reason);
-uint32_t process_id_result(void* out, size_t cap, uint64_t id);       // Process.id, ProcessHandle.id
+uint32_t process_id_result(void* out, size_t cap, uint64_t id);  // Process.id, ProcessHandle.id
 uint32_t thread_id_result(void* out, size_t cap, uint64_t id);
 // Endpoint.receive: timedOut, and the call when there is one (params
 // bytes copied in). first_cap_slot is the receiver's slot of the first
@@ -236,8 +254,8 @@ uint32_t receive_result_size(uint32_t params_len);
 // completion's capabilities.
 uint32_t spawn_result(void* out, size_t cap, uint64_t process_id);
 struct FreeFrames {
-    uint64_t frames = 0, heap_bytes_in_use = 0, heap_bytes_mapped = 0, heap_allocations = 0,
-             live_processes = 0, cap_slots_used = 0;
+    uint64_t frames = 0, heap_bytes_in_use = 0, heap_bytes_mapped = 0, heap_allocations = 0, live_processes = 0,
+             cap_slots_used = 0;
 };
 uint32_t free_frames_result(void* out, size_t cap, const FreeFrames& f);
 // ProcessSpawner.modules: name(i) gives module i's name and length.

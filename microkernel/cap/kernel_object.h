@@ -19,15 +19,13 @@ namespace kern {
 struct Call;
 
 // Rights of the capabilities the kernel mints (the holder may derive fewer).
-inline constexpr Rights kRightsObject = capos::abi::kRightCall | capos::abi::kRightCopy |
-                                        capos::abi::kRightTransfer | capos::abi::kRightRead |
-                                        capos::abi::kRightWrite;
+inline constexpr Rights kRightsObject = capos::abi::kRightCall | capos::abi::kRightCopy | capos::abi::kRightTransfer |
+                                        capos::abi::kRightRead | capos::abi::kRightWrite;
 // A process's own Process capability: also Map and Control (exit).
 inline constexpr Rights kRightsSelf = kRightsObject | capos::abi::kRightMap | capos::abi::kRightControl;
 // A ProcessHandle (parent's view): wait/id with Read, kill with Control.
-inline constexpr Rights kRightsHandle = capos::abi::kRightCall | capos::abi::kRightCopy |
-                                        capos::abi::kRightTransfer | capos::abi::kRightRead |
-                                        capos::abi::kRightControl;
+inline constexpr Rights kRightsHandle = capos::abi::kRightCall | capos::abi::kRightCopy | capos::abi::kRightTransfer |
+                                        capos::abi::kRightRead | capos::abi::kRightControl;
 inline constexpr Rights kRightsMemory = kRightsObject | capos::abi::kRightMap | capos::abi::kRightExecute;
 
 // What the decode step of `call` sees: its SQE fields, rights and the

@@ -46,19 +46,19 @@ enum class CpuMode : uint8_t { kernel = 0, user = 1, idle = 2 };
 inline constexpr unsigned kCpuModes = 3;
 
 struct alignas(64) CpuCounters {
-    uint64_t idle_ticks = 0;             // timer ticks taken while the idle thread was current
-    uint64_t switches = 0;               // context switches (a different thread started running here)
-    uint64_t migrations = 0;             // switches to a thread whose previous CPU was another one
-    uint64_t ipi_tx[kIpiKinds] = {};     // IPIs this CPU sent, per target CPU (all-but-self counts each)
-    uint64_t ipi_rx[kIpiKinds] = {};     // IPIs this CPU took
-    uint64_t shootdowns_tx = 0;          // shootdown requests posted to at least one other CPU
-    uint64_t shootdowns_rx = 0;          // other CPUs' shootdown requests applied here
-    uint64_t cr3_loads = 0;              // CR3 writes when switching address spaces (arch::tlb::load)
-    uint64_t cr3_skips = 0;              // switches that kept CR3 (same address space, or same root without PCID)
-    uint64_t keeper_scans = 0;           // deadline timekeeper wake-ups (scans of its list) on this CPU
-    uint64_t cycles[kCpuModes] = {};     // TSC cycles charged per CpuMode (see above)
-    uint64_t mode_since = 0;             // TSC at the last boundary (0: accounting not started)
-    CpuMode mode = CpuMode::kernel;      // mode since mode_since
+    uint64_t idle_ticks = 0;          // timer ticks taken while the idle thread was current
+    uint64_t switches = 0;            // context switches (a different thread started running here)
+    uint64_t migrations = 0;          // switches to a thread whose previous CPU was another one
+    uint64_t ipi_tx[kIpiKinds] = {};  // IPIs this CPU sent, per target CPU (all-but-self counts each)
+    uint64_t ipi_rx[kIpiKinds] = {};  // IPIs this CPU took
+    uint64_t shootdowns_tx = 0;       // shootdown requests posted to at least one other CPU
+    uint64_t shootdowns_rx = 0;       // other CPUs' shootdown requests applied here
+    uint64_t cr3_loads = 0;           // CR3 writes when switching address spaces (arch::tlb::load)
+    uint64_t cr3_skips = 0;           // switches that kept CR3 (same address space, or same root without PCID)
+    uint64_t keeper_scans = 0;        // deadline timekeeper wake-ups (scans of its list) on this CPU
+    uint64_t cycles[kCpuModes] = {};  // TSC cycles charged per CpuMode (see above)
+    uint64_t mode_since = 0;          // TSC at the last boundary (0: accounting not started)
+    CpuMode mode = CpuMode::kernel;   // mode since mode_since
 };
 
 // One counter update by the owning CPU: a plain add (no lock prefix), with

@@ -18,22 +18,22 @@
 namespace kern {
 
 enum class LockRank : uint8_t {
-    none = 0,          // unchecked
-    process,           // process object: its thread list, capability table
-    cap_tree,          // the global capability derivation tree (every CapTable)
-    user_timeout,      // deadlines of user operations (ipc/ring_dispatch timeouts)
-    kobject,           // state of one kernel object (endpoint queues, park buckets, joiners)
-    user_wait,         // one user thread's completed-operation list and wait flag
-    address_space,     // page tables and the CPU mask of one address space
-    thread,            // one thread's state while it changes queue
-    run_queue,         // one CPU's run queue (nest two with lock_nested)
-    tlb_shootdown,     // shootdown request queues
-    timer_queue,       // per-CPU timer / sleep queue
-    heap,              // the kernel heap (it takes frames while held)
-    frames,            // the physical frame allocator
-    smp_call,          // cross-CPU call-function mailbox
-    console,           // leaf: kprintf may be called with any other lock held
-    count_,            // number of ranks (not a rank)
+    none = 0,       // unchecked
+    process,        // process object: its thread list, capability table
+    cap_tree,       // the global capability derivation tree (every CapTable)
+    user_timeout,   // deadlines of user operations (ipc/ring_dispatch timeouts)
+    kobject,        // state of one kernel object (endpoint queues, park buckets, joiners)
+    user_wait,      // one user thread's completed-operation list and wait flag
+    address_space,  // page tables and the CPU mask of one address space
+    thread,         // one thread's state while it changes queue
+    run_queue,      // one CPU's run queue (nest two with lock_nested)
+    tlb_shootdown,  // shootdown request queues
+    timer_queue,    // per-CPU timer / sleep queue
+    heap,           // the kernel heap (it takes frames while held)
+    frames,         // the physical frame allocator
+    smp_call,       // cross-CPU call-function mailbox
+    console,        // leaf: kprintf may be called with any other lock held
+    count_,         // number of ranks (not a rank)
 };
 
 inline constexpr unsigned kLockRankCount = static_cast<unsigned>(LockRank::count_);

@@ -22,29 +22,29 @@ struct CpuTables;
 }
 
 struct PerCpu {
-    PerCpu* self;                 // must stay first: gs:0 holds it
-    unsigned id;                  // dense CPU id, 0 = boot CPU
-    uint32_t apic_id;             // local APIC id (x2APIC id in x2APIC mode)
-    void* sched;                  // owned by the scheduler
-    uint64_t kernel_stack_top;    // this CPU's boot/idle stack (TSS.rsp0 until a thread sets its own)
-    arch::CpuTables* tables;      // this CPU's GDT + TSS
-    volatile bool online;         // set by the CPU itself once it takes interrupts
-    volatile uint64_t ticks;      // LAPIC timer ticks taken on this CPU (also the sleep clock; reported as `ticks`)
+    PerCpu* self;               // must stay first: gs:0 holds it
+    unsigned id;                // dense CPU id, 0 = boot CPU
+    uint32_t apic_id;           // local APIC id (x2APIC id in x2APIC mode)
+    void* sched;                // owned by the scheduler
+    uint64_t kernel_stack_top;  // this CPU's boot/idle stack (TSS.rsp0 until a thread sets its own)
+    arch::CpuTables* tables;    // this CPU's GDT + TSS
+    volatile bool online;       // set by the CPU itself once it takes interrupts
+    volatile uint64_t ticks;    // LAPIC timer ticks taken on this CPU (also the sleep clock; reported as `ticks`)
 
     // --- owned by cpu/spinlock.cpp (lock-order checks) -------------------
     uint8_t rank_held[kLockRankCount];  // locks held per rank
     uint32_t locks_held;                // total locks held
 
     // --- owned by arch/x86_64 (IPIs, timer) --------------------------------
-    volatile uint64_t call_done_seq;    // smp_call completions handled
-    uint8_t timer_mode;                 // arch::TimerMode now programmed
-    volatile bool abandoned;            // bring-up timed out: a late AP must halt
+    volatile uint64_t call_done_seq;  // smp_call completions handled
+    uint8_t timer_mode;               // arch::TimerMode now programmed
+    volatile bool abandoned;          // bring-up timed out: a late AP must halt
 
     // --- owned by arch/x86_64/syscall (user entry) -------------------------
     // Read by syscall.S through gs at fixed offsets (static_assert there).
-    uint64_t syscall_kernel_rsp;        // kernel stack top of the user thread running here
-    uint64_t syscall_user_rsp;          // scratch: user rsp during SYSCALL entry
-    uint64_t user_fs_base;              // FS base last written on this CPU (skip redundant wrmsr)
+    uint64_t syscall_kernel_rsp;  // kernel stack top of the user thread running here
+    uint64_t syscall_user_rsp;    // scratch: user rsp during SYSCALL entry
+    uint64_t user_fs_base;        // FS base last written on this CPU (skip redundant wrmsr)
 
     // --- attribution counters (cpu/cpu_stats.h): written by this CPU only
     CpuCounters counters;

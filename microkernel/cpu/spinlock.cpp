@@ -14,22 +14,38 @@ namespace kern {
 
 const char* lock_rank_name(LockRank r) {
     switch (r) {
-    case LockRank::none: return "none";
-    case LockRank::process: return "process";
-    case LockRank::cap_tree: return "cap_tree";
-    case LockRank::user_timeout: return "user_timeout";
-    case LockRank::kobject: return "kobject";
-    case LockRank::user_wait: return "user_wait";
-    case LockRank::address_space: return "address_space";
-    case LockRank::thread: return "thread";
-    case LockRank::run_queue: return "run_queue";
-    case LockRank::tlb_shootdown: return "tlb_shootdown";
-    case LockRank::timer_queue: return "timer_queue";
-    case LockRank::frames: return "frames";
-    case LockRank::heap: return "heap";
-    case LockRank::smp_call: return "smp_call";
-    case LockRank::console: return "console";
-    case LockRank::count_: break;
+        case LockRank::none:
+            return "none";
+        case LockRank::process:
+            return "process";
+        case LockRank::cap_tree:
+            return "cap_tree";
+        case LockRank::user_timeout:
+            return "user_timeout";
+        case LockRank::kobject:
+            return "kobject";
+        case LockRank::user_wait:
+            return "user_wait";
+        case LockRank::address_space:
+            return "address_space";
+        case LockRank::thread:
+            return "thread";
+        case LockRank::run_queue:
+            return "run_queue";
+        case LockRank::tlb_shootdown:
+            return "tlb_shootdown";
+        case LockRank::timer_queue:
+            return "timer_queue";
+        case LockRank::frames:
+            return "frames";
+        case LockRank::heap:
+            return "heap";
+        case LockRank::smp_call:
+            return "smp_call";
+        case LockRank::console:
+            return "console";
+        case LockRank::count_:
+            break;
     }
     return "?";
 }
@@ -61,8 +77,7 @@ void SpinLock::acquire(const char* file, int line, bool nested) {
     if (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
         contended = true;
         if (stats_ != nullptr) t0 = __builtin_ia32_rdtsc();
-        while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {
-        }
+        while (__atomic_load_n(&serving_, __ATOMIC_ACQUIRE) != ticket) {}
     }
     nested_ = nested;
     acquired(file, line);
@@ -96,8 +111,8 @@ bool SpinDeadline::past() const { return arch::read_cycles() - start_ > limit_ &
 namespace {
 
 [[gnu::cold]] void order_violation(const SpinLock& l, LockRank held, const char* file, int line) {
-    panic("lock order: taking '%s' (rank %s) at %s:%d while holding a rank-%s lock", l.name(),
-          lock_rank_name(l.rank()), file, line, lock_rank_name(held));
+    panic("lock order: taking '%s' (rank %s) at %s:%d while holding a rank-%s lock", l.name(), lock_rank_name(l.rank()),
+          file, line, lock_rank_name(held));
 }
 
 [[gnu::cold]] void held_too_long(const SpinLock& l, const char* file, int line) {
@@ -117,7 +132,8 @@ void SpinLock::acquire(const char* file, int line, bool nested) {
     if (rank_ != LockRank::none && !panic_in_progress()) {
         auto r0 = static_cast<unsigned>(rank_);
         for (unsigned r = r0; r < kLockRankCount; ++r) {
-            if (me->rank_held[r] != 0 && !(nested && r == r0)) order_violation(*this, static_cast<LockRank>(r), file, line);
+            if (me->rank_held[r] != 0 && !(nested && r == r0))
+                order_violation(*this, static_cast<LockRank>(r), file, line);
         }
     }
 #endif

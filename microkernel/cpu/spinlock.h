@@ -112,15 +112,15 @@ private:
     void acquire(const char* file, int line, bool nested);
     void acquired(const char* file, int line);
 
-    uint32_t next_ = 0;      // next ticket to hand out
-    uint32_t serving_ = 0;   // ticket now being served
+    uint32_t next_ = 0;     // next ticket to hand out
+    uint32_t serving_ = 0;  // ticket now being served
     uint32_t owner_ = kNoOwner;
     int line_ = 0;
     const char* file_ = nullptr;
     LockRank rank_;
-    bool nested_ = false;    // the current hold came from lock_nested
+    bool nested_ = false;  // the current hold came from lock_nested
     const char* name_;
-    LockStats* stats_;       // opt-in contention statistics (written by the holder)
+    LockStats* stats_;  // opt-in contention statistics (written by the holder)
 };
 
 // SpinLock that keeps interrupts disabled while held.

@@ -9,9 +9,9 @@ namespace kern::fault {
 bool g_enabled = false;
 
 namespace {
-Plan g_boot_plan;          // command-line rules; armed by start_counting()
+Plan g_boot_plan;  // command-line rules; armed by start_counting()
 Rule g_boot_rules[kKinds];
-bool g_grant = false;      // fault_inject=on
+bool g_grant = false;  // fault_inject=on
 }  // namespace
 
 bool should_fail_slow(Kind k) {
@@ -40,11 +40,10 @@ bool grant_enabled() { return g_grant; }
 void start_counting() {
     if (!g_boot_rules[0].active() && !g_boot_rules[1].active()) return;
     g_boot_plan.arm(g_boot_rules[0], g_boot_rules[1]);
-    kprintf("[capos] fault injection: counting from here (frame nth=%llu every=%llu, heap nth=%llu every=%llu)\n",
-            static_cast<unsigned long long>(g_boot_rules[0].nth),
-            static_cast<unsigned long long>(g_boot_rules[0].every),
-            static_cast<unsigned long long>(g_boot_rules[1].nth),
-            static_cast<unsigned long long>(g_boot_rules[1].every));
+    kprintf(
+        "[capos] fault injection: counting from here (frame nth=%llu every=%llu, heap nth=%llu every=%llu)\n",
+        static_cast<unsigned long long>(g_boot_rules[0].nth), static_cast<unsigned long long>(g_boot_rules[0].every),
+        static_cast<unsigned long long>(g_boot_rules[1].nth), static_cast<unsigned long long>(g_boot_rules[1].every));
 }
 
 void report_boot_rules() {

@@ -25,11 +25,19 @@ void stop_machine(StopReason why) {
     }
     uint8_t code = 0x13;
     switch (why) {
-    case StopReason::test_pass: code = 0x10; break;
-    case StopReason::test_fail: code = 0x11; break;
-    case StopReason::panic:
-    case StopReason::exception: code = 0x12; break;
-    case StopReason::halt: code = 0x13; break;
+        case StopReason::test_pass:
+            code = 0x10;
+            break;
+        case StopReason::test_fail:
+            code = 0x11;
+            break;
+        case StopReason::panic:
+        case StopReason::exception:
+            code = 0x12;
+            break;
+        case StopReason::halt:
+            code = 0x13;
+            break;
     }
     arch::qemu_exit(code);
     arch::halt_forever();

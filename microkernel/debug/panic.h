@@ -23,7 +23,7 @@ void set_stop_others_hook(StopOthersHook hook);
 
 }  // namespace kern
 
-#define KASSERT(cond)                                                                 \
-    do {                                                                              \
+#define KASSERT(cond)                                                                           \
+    do {                                                                                        \
         if (!(cond)) ::kern::panic("assertion failed: %s at %s:%d", #cond, __FILE__, __LINE__); \
     } while (0)

@@ -33,7 +33,6 @@ void spawner_invoke(Call& call, KernelObject& o);  // boot/init_process.cpp
 
 namespace {
 
-
 // Where a transit table's slots start: right after its header.
 constexpr size_t kTransitSlotsAt = (sizeof(CapTransit) + alignof(CapSlot) - 1) & ~(alignof(CapSlot) - 1);
 
@@ -60,9 +59,9 @@ void op_free(AsyncOp* op) {
 
 // Writes a completion's result bytes and caps to the owner's memory and
 // returns the status to post.
-int32_t write_results(int32_t status, const uint8_t* bytes, uint32_t len, uint64_t result_addr,
-                      uint32_t result_len_max, const CapHandle* caps, uint16_t ncaps, uint64_t caps_addr,
-                      uint16_t caps_out_max, uint32_t& posted_len, uint16_t& posted_caps) {
+int32_t write_results(int32_t status, const uint8_t* bytes, uint32_t len, uint64_t result_addr, uint32_t result_len_max,
+                      const CapHandle* caps, uint16_t ncaps, uint64_t caps_addr, uint16_t caps_out_max,
+                      uint32_t& posted_len, uint16_t& posted_caps) {
     posted_len = 0;
     posted_caps = 0;
     if (len != 0 && result_len_max != 0) {
@@ -123,8 +122,8 @@ void post_sync(Call& call) {
     int32_t st = static_cast<int32_t>(call.status);
     if (call.status == Status::ok) {
         st = write_results(st, call.result, call.result_len, call.sqe.result_addr, call.sqe.result_len_max,
-                           call.caps_out, call.caps_out_count, call.sqe.caps_addr, call.sqe.caps_out_max,
-                           c.result_len, c.caps_out_count);
+                           call.caps_out, call.caps_out_count, call.sqe.caps_addr, call.sqe.caps_out_max, c.result_len,
+                           c.caps_out_count);
     }
     c.status = st;
     call.self.ring().post(c);
@@ -135,39 +134,39 @@ void post_sync(Call& call) {
 void dispatch_object(Call& call) {
     KernelObject* o = call.object;
     switch (o->type()) {
-    case ObjectType::console:
-        ConsoleObject::invoke(call, *static_cast<ConsoleObject*>(o));
-        return;
-    case ObjectType::timer:
-        TimerObject::invoke(call, *static_cast<TimerObject*>(o));
-        return;
-    case ObjectType::park:
-        ParkObject::invoke(call, *static_cast<ParkObject*>(o));
-        return;
-    case ObjectType::thread:
-        thread_invoke(call, *static_cast<UserThread*>(o));
-        return;
-    case ObjectType::process:
-        process_invoke(call, *static_cast<Process*>(o));
-        return;
-    case ObjectType::memory_object:
-        MemoryObject::invoke(call, *static_cast<MemoryObject*>(o));
-        return;
-    case ObjectType::endpoint:
-        Endpoint::invoke(call, *static_cast<Endpoint*>(o));
-        return;
-    case ObjectType::boot_spawner:
-        spawner_invoke(call, *o);
-        return;
-    case ObjectType::scheduler_control:  // issue 7: user-space placement
-        SchedulerControl::invoke(call, *static_cast<SchedulerControl*>(o));
-        return;
-    case ObjectType::fault_injection:
-        FaultInjectionObject::invoke(call, *static_cast<FaultInjectionObject*>(o));
-        return;
-    default:
-        call.fail(Status::bad_method);
-        return;
+        case ObjectType::console:
+            ConsoleObject::invoke(call, *static_cast<ConsoleObject*>(o));
+            return;
+        case ObjectType::timer:
+            TimerObject::invoke(call, *static_cast<TimerObject*>(o));
+            return;
+        case ObjectType::park:
+            ParkObject::invoke(call, *static_cast<ParkObject*>(o));
+            return;
+        case ObjectType::thread:
+            thread_invoke(call, *static_cast<UserThread*>(o));
+            return;
+        case ObjectType::process:
+            process_invoke(call, *static_cast<Process*>(o));
+            return;
+        case ObjectType::memory_object:
+            MemoryObject::invoke(call, *static_cast<MemoryObject*>(o));
+            return;
+        case ObjectType::endpoint:
+            Endpoint::invoke(call, *static_cast<Endpoint*>(o));
+            return;
+        case ObjectType::boot_spawner:
+            spawner_invoke(call, *o);
+            return;
+        case ObjectType::scheduler_control:  // issue 7: user-space placement
+            SchedulerControl::invoke(call, *static_cast<SchedulerControl*>(o));
+            return;
+        case ObjectType::fault_injection:
+            FaultInjectionObject::invoke(call, *static_cast<FaultInjectionObject*>(o));
+            return;
+        default:
+            call.fail(Status::bad_method);
+            return;
     }
 }
 
@@ -189,7 +188,7 @@ void dispatch_one(UserThread& t, const abi::Sqe& sqe) {
         abi::Cqe c{};
         c.user_tag = sqe.user_tag;
         c.status = static_cast<int32_t>(sqe.method == abi::kMethodNop && sqe.cap == abi::kNullCap ? Status::ok
-                                                                                                 : Status::bad_method);
+                                                                                                  : Status::bad_method);
         t.ring().post(c);
         return;
     }
@@ -531,4 +530,3 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
 }
 
 }  // namespace kern
-

@@ -99,24 +99,24 @@ struct AsyncOp {
     uint16_t caps_out_max = 0;
     // Where it waits.
     OpUnlinkFn unlink = nullptr;
-    void* obj = nullptr;          // the object queue (Endpoint, Park bucket, ...), owned reference if any
-    AsyncOp* qnext = nullptr;     // object queue link (object's lock)
-    Deadline deadline;            // fire = the object's timeout handler
-    AsyncOp* pnext = nullptr;     // owner's pending list (owner's wait_lock_)
+    void* obj = nullptr;       // the object queue (Endpoint, Park bucket, ...), owned reference if any
+    AsyncOp* qnext = nullptr;  // object queue link (object's lock)
+    Deadline deadline;         // fire = the object's timeout handler
+    AsyncOp* pnext = nullptr;  // owner's pending list (owner's wait_lock_)
     AsyncOp* pprev = nullptr;
-    AsyncOp* dnext = nullptr;     // owner's done list
+    AsyncOp* dnext = nullptr;  // owner's done list
     // Result, filled by the completer before op_complete().
     int32_t status = 0;
     uint32_t detail = 0;
     uint64_t value = 0;
-    uint8_t* big = nullptr;       // kmalloc'd result bytes (freed with the op), or null
-    uint32_t result_len = 0;      // bytes in big, or in small when big is null
+    uint8_t* big = nullptr;   // kmalloc'd result bytes (freed with the op), or null
+    uint32_t result_len = 0;  // bytes in big, or in small when big is null
     alignas(8) uint8_t small[96];
     CapHandle caps_out[kMaxCallCaps] = {};
     uint16_t caps_out_count = 0;
     // Object-specific payload.
     uint64_t arg[4] = {};
-    uint8_t* msg = nullptr;       // kmalloc'd message (Endpoint call params), freed with the op
+    uint8_t* msg = nullptr;  // kmalloc'd message (Endpoint call params), freed with the op
     uint32_t msg_len = 0;
     CapTransit* transit = nullptr;  // capabilities in flight (Endpoint call), dropped with the op
     // Its completion usually comes soon from a thread on another CPU (an
@@ -133,17 +133,17 @@ struct Call {
     uint32_t params_len = 0;
     CapHandle caps_in[kMaxCallCaps] = {};
     uint16_t caps_in_count = 0;
-    KernelObject* object = nullptr;   // target (reference held by the dispatcher)
+    KernelObject* object = nullptr;  // target (reference held by the dispatcher)
     Rights rights = 0;
     // Synchronous result.
     capos::abi::Status status = capos::abi::Status::ok;
     uint32_t detail = 0;
     uint64_t value = 0;
-    uint8_t* result = nullptr;        // the thread's result buffer
+    uint8_t* result = nullptr;  // the thread's result buffer
     uint32_t result_len = 0;
     CapHandle caps_out[kMaxCallCaps] = {};
     uint16_t caps_out_count = 0;
-    AsyncOp* async = nullptr;         // set by a handler that went asynchronous
+    AsyncOp* async = nullptr;  // set by a handler that went asynchronous
 
     Call(UserThread& t, Process& p) : self(t), proc(p) {}
     void fail(capos::abi::Status s, uint32_t d = 0) {

@@ -44,14 +44,14 @@ KTEST("user_copy", "copy_from/to_user refuse kernel, non-canonical and wrapping 
         size_t len;
     };
     const Bad bad[] = {
-        {0xffff800000000000ull, 8},           // kernel half (direct map)
-        {0xffffffff80000000ull, 8},           // kernel image
-        {0x0000800000000000ull, 8},           // first non-canonical address
-        {0x00007ffffffff000ull, 8},           // the never-mapped last user page
-        {0x00007fffffffeff8ull, 64},          // runs into it
-        {0xfffffffffffffff0ull, 32},          // wraps
-        {0x0000000010000000ull, 8},           // canonical user, unmapped: faults, fixed up
-        {0x0000000000001000ull, 1},           // null guard page
+        {0xffff800000000000ull, 8},   // kernel half (direct map)
+        {0xffffffff80000000ull, 8},   // kernel image
+        {0x0000800000000000ull, 8},   // first non-canonical address
+        {0x00007ffffffff000ull, 8},   // the never-mapped last user page
+        {0x00007fffffffeff8ull, 64},  // runs into it
+        {0xfffffffffffffff0ull, 32},  // wraps
+        {0x0000000010000000ull, 8},   // canonical user, unmapped: faults, fixed up
+        {0x0000000000001000ull, 1},   // null guard page
     };
     for (const Bad& b : bad) {
         if (copy_from_user(buf, b.addr, b.len).error() != Error::bad_pointer)

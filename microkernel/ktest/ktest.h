@@ -32,10 +32,9 @@ void ktest_list();
 #define KTEST_CONCAT(a, b) KTEST_CONCAT2(a, b)
 // The section holds pointers, not the records: the compiler may pad and
 // over-align static objects, but an array of pointers packs exactly.
-#define KTEST(name, desc)                                                                   \
-    static ::kern::KTestResult KTEST_CONCAT(ktest_fn_, __LINE__)();                         \
-    static const ::kern::KTest KTEST_CONCAT(ktest_, __LINE__) = {                           \
-        name, desc, &KTEST_CONCAT(ktest_fn_, __LINE__)};                                    \
-    [[gnu::used, gnu::section(".ktests")]] static const ::kern::KTest* const                \
-        KTEST_CONCAT(ktest_ptr_, __LINE__) = &KTEST_CONCAT(ktest_, __LINE__);               \
+#define KTEST(name, desc)                                                                                         \
+    static ::kern::KTestResult KTEST_CONCAT(ktest_fn_, __LINE__)();                                               \
+    static const ::kern::KTest KTEST_CONCAT(ktest_, __LINE__) = {name, desc, &KTEST_CONCAT(ktest_fn_, __LINE__)}; \
+    [[gnu::used, gnu::section(".ktests")]] static const ::kern::KTest* const KTEST_CONCAT(ktest_ptr_, __LINE__) = \
+        &KTEST_CONCAT(ktest_, __LINE__);                                                                          \
     static ::kern::KTestResult KTEST_CONCAT(ktest_fn_, __LINE__)()

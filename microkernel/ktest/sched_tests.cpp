@@ -86,8 +86,8 @@ KTEST("sched_basic", "threads start, sleep 5 ticks (>= 3 tick periods = 12 ms), 
         lo = ctx.slept_us[i] < lo ? ctx.slept_us[i] : lo;
         hi = ctx.slept_us[i] > hi ? ctx.slept_us[i] : hi;
     }
-    kprintf("[sched] basic ok: 8 threads slept %llu..%llu us for 5 ticks, cpus=%u\n", static_cast<unsigned long long>(lo),
-            static_cast<unsigned long long>(hi), ncpus());
+    kprintf("[sched] basic ok: 8 threads slept %llu..%llu us for 5 ticks, cpus=%u\n",
+            static_cast<unsigned long long>(lo), static_cast<unsigned long long>(hi), ncpus());
     return ktest_ok();
 }
 
@@ -102,13 +102,13 @@ struct Ring {
     SpinLockIrq lock{LockRank::none, "test.ring"};
     unsigned n = 0;
     unsigned cpus = 1;
-    uint64_t pending[kRingMax] = {};   // tokens waiting at thread i
+    uint64_t pending[kRingMax] = {};  // tokens waiting at thread i
     Thread* waiter[kRingMax] = {};
     uint64_t passes[kRingMax] = {};    // tokens thread i passed on
     uint64_t total = 0;                // all passes (under lock)
     uint64_t cpu_mask[kRingMax] = {};  // CPUs thread i ran on
     uint64_t affinity_violations = 0;
-    uint64_t checked_wakeups = 0;      // wake-ups of threads with a rotated mask
+    uint64_t checked_wakeups = 0;  // wake-ups of threads with a rotated mask
     bool stop = false;
 };
 
@@ -218,12 +218,13 @@ KTEST("sched_threads", "kernel threads block, wake and migrate across CPUs for 3
     uint64_t migr = 0;
     for (unsigned c = 0; c < cpus; ++c) migr += sched::stats(c).migrations_in;
     migr -= migr_before;
-    kprintf("[sched] ring threads=%u tokens=%u cpus=%u passes=%llu sum=%llu tokens_left=%llu migrations=%llu "
-            "thread_migrations=%llu multi_cpu_threads=%u affinity_checked=%llu affinity_violations=%llu\n",
-            r.n, tokens, cpus, static_cast<unsigned long long>(r.total), static_cast<unsigned long long>(sum),
-            static_cast<unsigned long long>(left), static_cast<unsigned long long>(migr),
-            static_cast<unsigned long long>(thread_migrations), multi_cpu_threads,
-            static_cast<unsigned long long>(r.checked_wakeups), static_cast<unsigned long long>(r.affinity_violations));
+    kprintf(
+        "[sched] ring threads=%u tokens=%u cpus=%u passes=%llu sum=%llu tokens_left=%llu migrations=%llu "
+        "thread_migrations=%llu multi_cpu_threads=%u affinity_checked=%llu affinity_violations=%llu\n",
+        r.n, tokens, cpus, static_cast<unsigned long long>(r.total), static_cast<unsigned long long>(sum),
+        static_cast<unsigned long long>(left), static_cast<unsigned long long>(migr),
+        static_cast<unsigned long long>(thread_migrations), multi_cpu_threads,
+        static_cast<unsigned long long>(r.checked_wakeups), static_cast<unsigned long long>(r.affinity_violations));
     if (sum != r.total) return ktest_fail("per-thread pass counts do not add up");
     if (left != tokens) return ktest_fail("tokens lost or duplicated");
     if (r.total < 100) return ktest_fail("too few passes: threads did not keep running");
@@ -599,13 +600,14 @@ KTestResult run_stress(bool skip_shootdown) {
     }
     uint64_t serviced = 0;
     for (unsigned c = 0; c < n; ++c) serviced += arch::tlb::serviced_count(c);
-    kprintf("[sched] shootdown stress cpus=%u readers=%u writer_iters=%llu reads=%llu faults=%llu stale=%llu "
-            "bad=%llu writer_errors=%llu serviced=%llu first_bad=%#llx pcid=%s\n",
-            n, nr, static_cast<unsigned long long>(s.writer_iters), static_cast<unsigned long long>(reads),
-            static_cast<unsigned long long>(faults), static_cast<unsigned long long>(stale),
-            static_cast<unsigned long long>(bad), static_cast<unsigned long long>(s.writer_errors),
-            static_cast<unsigned long long>(serviced), static_cast<unsigned long long>(first_bad),
-            arch::tlb::pcid_enabled() ? "on" : "off");
+    kprintf(
+        "[sched] shootdown stress cpus=%u readers=%u writer_iters=%llu reads=%llu faults=%llu stale=%llu "
+        "bad=%llu writer_errors=%llu serviced=%llu first_bad=%#llx pcid=%s\n",
+        n, nr, static_cast<unsigned long long>(s.writer_iters), static_cast<unsigned long long>(reads),
+        static_cast<unsigned long long>(faults), static_cast<unsigned long long>(stale),
+        static_cast<unsigned long long>(bad), static_cast<unsigned long long>(s.writer_errors),
+        static_cast<unsigned long long>(serviced), static_cast<unsigned long long>(first_bad),
+        arch::tlb::pcid_enabled() ? "on" : "off");
     // Pages go back before the address space.
     for (unsigned slot = 0; slot < kSlots; ++slot) (void)s.as->unmap(kTestVa + slot * 4096ull);
     s.as->destroy();
@@ -873,10 +875,12 @@ KTEST("bench_smp", "measure: prime counting below 1e7 shared by one kernel threa
         first = args[i].t_start < first ? args[i].t_start : first;
         last = args[i].t_end > last ? args[i].t_end : last;
     }
-    kprintf("[bench] smp_work cpus=%u threads=%u range=2..%u primes=%u cycles=%llu work=%llu tsc_hz=%llu "
-            "verified=%s\n", n, n, kPrimeLimit, primes, static_cast<unsigned long long>(cycles),
-            static_cast<unsigned long long>(last - first),
-            static_cast<unsigned long long>(arch::tsc_hz()), ok ? "true" : "false");
+    kprintf(
+        "[bench] smp_work cpus=%u threads=%u range=2..%u primes=%u cycles=%llu work=%llu tsc_hz=%llu "
+        "verified=%s\n",
+        n, n, kPrimeLimit, primes, static_cast<unsigned long long>(cycles),
+        static_cast<unsigned long long>(last - first), static_cast<unsigned long long>(arch::tsc_hz()),
+        ok ? "true" : "false");
     return ok ? ktest_ok() : ktest_fail("wrong prime count");
 }
 

@@ -197,7 +197,8 @@ KTEST("smp_oneshot", "a 20 ms one-shot timer fires once, never early (19-200 ms)
         OneShot o{0, false};
         (void)arch::smp_call(i, oneshot_probe, &o, true);
         uint64_t us = arch::cycles_to_ns(o.fired_after) / 1000;
-        kprintf("[ktest] cpu %u one-shot fired=%d after %llu us\n", i, o.fired ? 1 : 0, static_cast<unsigned long long>(us));
+        kprintf("[ktest] cpu %u one-shot fired=%d after %llu us\n", i, o.fired ? 1 : 0,
+                static_cast<unsigned long long>(us));
         if (!o.fired) return ktest_fail("one-shot did not fire exactly once");
         // Early is a bug; late is allowed up to 200 ms because a loaded host
         // may run the vCPU or QEMU's timer thread late.

@@ -56,10 +56,8 @@ CpuMask ShootdownBoard::unacked(unsigned self, uint64_t gen, CpuMask targets) co
 void ShootdownBoard::acknowledge(unsigned initiator, unsigned target, uint64_t gen) {
     // Generations only grow: a stale acknowledgement never lowers the mark.
     uint64_t cur = __atomic_load_n(&acked_[initiator][target], __ATOMIC_RELAXED);
-    while (cur < gen &&
-           !__atomic_compare_exchange_n(&acked_[initiator][target], &cur, gen, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED)) {
-    }
+    while (cur < gen && !__atomic_compare_exchange_n(&acked_[initiator][target], &cur, gen, true, __ATOMIC_RELEASE,
+                                                     __ATOMIC_RELAXED)) {}
 }
 
 }  // namespace kern

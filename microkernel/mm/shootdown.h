@@ -79,9 +79,9 @@ private:
 };
 
 struct ShootdownRequest {
-    uint64_t root = 0;            // page-table root identifying the address space
-    uint16_t pcid = 0;            // its PCID (0 when PCIDs are off)
-    TlbCpuMask* mask = nullptr;   // its CPU mask, so a target not running it can drop out
+    uint64_t root = 0;           // page-table root identifying the address space
+    uint16_t pcid = 0;           // its PCID (0 when PCIDs are off)
+    TlbCpuMask* mask = nullptr;  // its CPU mask, so a target not running it can drop out
     ShootdownBatch batch;
 };
 
@@ -99,9 +99,7 @@ public:
 
     // Targets of self's request gen that have not acknowledged it yet.
     CpuMask unacked(unsigned self, uint64_t gen, CpuMask targets) const;
-    bool done(unsigned self, uint64_t gen, CpuMask targets) const {
-        return unacked(self, gen, targets).empty();
-    }
+    bool done(unsigned self, uint64_t gen, CpuMask targets) const { return unacked(self, gen, targets).empty(); }
 
     // Initiators with a request pending on cpu (a snapshot).
     CpuMask pending(unsigned cpu) const { return CpuMask{__atomic_load_n(&inbox_[cpu].pending, __ATOMIC_ACQUIRE)}; }

@@ -25,7 +25,6 @@ SpinLockIrq g_owner_lock{LockRank::kobject, "endpoint_owners"};
 // call is queued for the next receive instead.
 constexpr uint32_t kMaxHandOffTries = 8;
 
-
 uint32_t quota_detail(Status s) {
     return s == Status::quota_exceeded ? static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots) : 0;
 }
@@ -309,29 +308,30 @@ void Endpoint::invoke(Call& call, Endpoint& ep) {
     const decode::Verdict v = decode::endpoint(decode_input(call), &d);
     if (!v.ok()) return call.fail(v.status, v.detail);
     switch (d.op) {
-    case decode::EndpointCall::Op::receive:
-        return receive(call, ep, d.timeout_ns);
-    case decode::EndpointCall::Op::reply:
-        return reply(call, ep, d);
-    case decode::EndpointCall::Op::mint: {
-        auto mem = kmalloc(sizeof(Endpoint), alignof(Endpoint));
-        if (!mem.ok()) return call.fail(mem.error());
-        auto* c = new (mem.value()) Endpoint();
-        ep.add_ref();
-        c->root_ = &ep;
-        c->badge_ = d.badge;
-        Result<CapHandle> h = Error::quota;
-        {
-            LockGuard<SpinLockIrq> g(cap_lock());
-            h = call.proc.caps().insert(c, kRightsObject);
+        case decode::EndpointCall::Op::receive:
+            return receive(call, ep, d.timeout_ns);
+        case decode::EndpointCall::Op::reply:
+            return reply(call, ep, d);
+        case decode::EndpointCall::Op::mint: {
+            auto mem = kmalloc(sizeof(Endpoint), alignof(Endpoint));
+            if (!mem.ok()) return call.fail(mem.error());
+            auto* c = new (mem.value()) Endpoint();
+            ep.add_ref();
+            c->root_ = &ep;
+            c->badge_ = d.badge;
+            Result<CapHandle> h = Error::quota;
+            {
+                LockGuard<SpinLockIrq> g(cap_lock());
+                h = call.proc.caps().insert(c, kRightsObject);
+            }
+            c->release();
+            if (!h.ok())
+                return call.fail(Status::quota_exceeded, static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots));
+            call.caps_out[0] = h.value();
+            call.caps_out_count = 1;
+            call.value = h.value();
+            return;
         }
-        c->release();
-        if (!h.ok()) return call.fail(Status::quota_exceeded, static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots));
-        call.caps_out[0] = h.value();
-        call.caps_out_count = 1;
-        call.value = h.value();
-        return;
-    }
     }
     return call.fail(Status::bad_method);
 }

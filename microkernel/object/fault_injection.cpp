@@ -47,12 +47,12 @@ void FaultInjectionObject::invoke(Call& call, FaultInjectionObject&) {
     const auto params = pr.root<Schema::ArmParams>();
     const fault::Rule rule{params.nth(), params.every()};
     switch (params.kind()) {
-    case cap::schema::AllocKind::Frame:
-        plan.arm(rule, fault::Rule{});
-        return;
-    case cap::schema::AllocKind::Heap:
-        plan.arm(fault::Rule{}, rule);
-        return;
+        case cap::schema::AllocKind::Frame:
+            plan.arm(rule, fault::Rule{});
+            return;
+        case cap::schema::AllocKind::Heap:
+            plan.arm(fault::Rule{}, rule);
+            return;
     }
     call.fail(Status::invalid_argument);
 }

@@ -77,8 +77,8 @@ void invoke(Call& call) {
         locks[i].s.contended = rd(g_shared_lock_stats[i].contended);
         locks[i].s.wait_cycles = rd(g_shared_lock_stats[i].wait_cycles);
     }
-    call.result_len = kstats::encode_read_results(call.result, kMaxResult, scratch, kMaxResult, n, arch::tsc_hz(),
-                                                  cpus, ncpus, locks, kSharedLockCount);
+    call.result_len = kstats::encode_read_results(call.result, kMaxResult, scratch, kMaxResult, n, arch::tsc_hz(), cpus,
+                                                  ncpus, locks, kSharedLockCount);
     kfree(mem.value());
     if (call.result_len == 0) call.fail(Status::internal);
 }

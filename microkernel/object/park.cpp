@@ -130,4 +130,3 @@ void ParkObject::invoke(Call& call, ParkObject&) {
 }
 
 }  // namespace kern
-

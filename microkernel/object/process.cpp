@@ -59,8 +59,6 @@ void write_user_phys(AddressSpace* as, uint64_t va, const void* src, size_t n) {
     }
 }
 
-
-
 // Frees every leaf frame of the lower half that is not inside a MemoryObject
 // mapping (those belong to their MemoryObject).
 void free_private_frames(uint64_t table_pa, int level, uint64_t va_base, const Mapping* maps, uint32_t nmaps,
@@ -97,21 +95,17 @@ SpinLockIrq& cap_lock() { return g_cap_lock; }
 
 uint64_t live_process_count() { return __atomic_load_n(&g_live_processes, __ATOMIC_RELAXED); }
 
-uint64_t free_frame_count() {
-    return frames().free_count();
-}
+uint64_t free_frame_count() { return frames().free_count(); }
 
 UserThread* current_user_thread() {
     Thread* t = Thread::current();
     return t == nullptr ? nullptr : static_cast<UserThread*>(t->user_);
 }
 
-
 // --- Process -------------------------------------------------------------------
 
 Result<Ref<Process>> Process::create(const char* name, const ProcessQuotas& q) {
-    if (q.cap_slots == 0 || q.cap_slots > CapTable::kMaxCapacity || q.threads == 0 ||
-        q.threads > kMaxUserThreads)
+    if (q.cap_slots == 0 || q.cap_slots > CapTable::kMaxCapacity || q.threads == 0 || q.threads > kMaxUserThreads)
         return Error::invalid_argument;
     void* slots = TRY(kmalloc(sizeof(CapSlot) * q.cap_slots, alignof(CapSlot)));
     auto mem = kmalloc(sizeof(Process), alignof(Process));
@@ -152,8 +146,8 @@ Result<void> Process::charge_frames(uint64_t n) {
 
 void Process::uncharge_frames(uint64_t n) { __atomic_fetch_sub(&frames_used_, n, __ATOMIC_RELAXED); }
 
-Result<void> Process::map_user_pages(uint64_t va, uint64_t pages, uint64_t flags, const uint8_t* src,
-                                     uint64_t src_len, uint64_t src_skip) {
+Result<void> Process::map_user_pages(uint64_t va, uint64_t pages, uint64_t flags, const uint8_t* src, uint64_t src_len,
+                                     uint64_t src_skip) {
     TRY(charge_frames(pages));
     for (uint64_t i = 0; i < pages; ++i) {
         auto f = frame_alloc();
@@ -329,8 +323,8 @@ Result<Ref<UserThread>> Process::create_thread(uint64_t entry, uint64_t stack_to
     const uint8_t* timg = tls_.present && tls_.filesz != 0 ? tls_image_ + tls_.file_offset : nullptr;
     // Variant II: the block is [tp - tls_size, tp) and the image starts at
     // its beginning (a variable's address is tp - tls_size + its offset).
-    if (auto m = map_user_pages(base, tls_pages, arch::kPteWrite | arch::kPteNx, timg, tls_.present ? tls_.filesz : 0,
-                                0);
+    if (auto m =
+            map_user_pages(base, tls_pages, arch::kPteWrite | arch::kPteNx, timg, tls_.present ? tls_.filesz : 0, 0);
         !m.ok())
         return fail(m.error());
     t->tls_pages_ = tls_pages;

@@ -54,25 +54,25 @@ struct AsyncOp;
 SpinLockIrq& cap_lock();
 
 struct ProcessQuotas {
-    uint64_t frames = 8192;          // 32 MiB
+    uint64_t frames = 8192;  // 32 MiB
     uint32_t cap_slots = 256;
     uint32_t threads = 16;
-    uint32_t outstanding_calls = 64; // per thread
+    uint32_t outstanding_calls = 64;  // per thread
 };
 
 enum class ExitReason : uint16_t { exited = 0, killed = 1, faulted = 2, quota = 3 };
 
-inline constexpr uint32_t kMaxUserThreads = 64;    // per process (layout.h allows 1024)
-inline constexpr uint32_t kMaxMappings = 128;      // MemoryObject mappings per process
+inline constexpr uint32_t kMaxUserThreads = 64;  // per process (layout.h allows 1024)
+inline constexpr uint32_t kMaxMappings = 128;    // MemoryObject mappings per process
 inline constexpr uint32_t kRingSqEntries = 128;
 inline constexpr uint32_t kRingCqEntries = 256;
-inline constexpr uint32_t kRingOverflow = 64;      // parked completions per thread
-inline constexpr uint32_t kMaxParams = 8192;       // bytes of one parameter message
-inline constexpr uint32_t kMaxResult = 8192;       // bytes of one synchronous result
-inline constexpr uint32_t kMaxCallCaps = 16;       // capabilities in or out of one call
+inline constexpr uint32_t kRingOverflow = 64;  // parked completions per thread
+inline constexpr uint32_t kMaxParams = 8192;   // bytes of one parameter message
+inline constexpr uint32_t kMaxResult = 8192;   // bytes of one synchronous result
+inline constexpr uint32_t kMaxCallCaps = 16;   // capabilities in or out of one call
 
 struct Mapping {
-    uint64_t va = 0;       // 0: free entry
+    uint64_t va = 0;  // 0: free entry
     uint64_t pages = 0;
     MemoryObject* mo = nullptr;  // owns one reference from reservation until the entry is cleared
     bool ready = false;          // false while map() installs its PTEs outside the lock: unmap refuses it (busy)
@@ -154,14 +154,16 @@ public:
     // (the process is exiting).
     [[nodiscard]] Result<void> own_endpoint(class Endpoint* ep);
     // The list's head (Endpoint's owner-list lock).
-    class Endpoint*& served_endpoints() { return endpoints_; }
+    class Endpoint*& served_endpoints() {
+        return endpoints_;
+    }
 
     // --- internal (process.cpp, reaper.cpp) ------------------------------------
     AsyncOp*& waiters_for_unlink() { return waiters_; }
     void thread_gone(UserThread& t);  // reaper: t is joined and its memory freed
-    void teardown();                   // reaper: after the last thread
-    Process* orphan_next_ = nullptr;   // reaper list: last outside handle dropped
-    bool orphan_queued_ = false;       // reaper lock
+    void teardown();                  // reaper: after the last thread
+    Process* orphan_next_ = nullptr;  // reaper list: last outside handle dropped
+    bool orphan_queued_ = false;      // reaper lock
 
     SpinLockIrq lock_{LockRank::process, "process"};
 
@@ -190,11 +192,11 @@ private:
     bool exiting_ = false;
     bool dead_ = false;
     bool torn_down_ = false;
-    bool caps_closed_ = false;                   // cap_lock(): table being cleared, no more inserts by transfer
+    bool caps_closed_ = false;  // cap_lock(): table being cleared, no more inserts by transfer
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
-    AsyncOp* waiters_ = nullptr;                 // lock_
-    class Endpoint* endpoints_ = nullptr;        // Endpoint's owner-list lock: endpoints served, not counted
+    AsyncOp* waiters_ = nullptr;           // lock_
+    class Endpoint* endpoints_ = nullptr;  // Endpoint's owner-list lock: endpoints served, not counted
     // Image data the threads need.
     uint64_t entry_ = 0;
     const uint8_t* tls_image_ = nullptr;  // direct-map view of the boot module (never freed)
@@ -231,22 +233,22 @@ public:
 
     // --- waiting and completion (ipc/ring_dispatch.cpp) -------------------
     SpinLockIrq wait_lock_{LockRank::user_wait, "user_wait"};
-    AsyncOp* done_head_ = nullptr;   // wait_lock_: completed, not yet posted
+    AsyncOp* done_head_ = nullptr;  // wait_lock_: completed, not yet posted
     AsyncOp* done_tail_ = nullptr;
-    AsyncOp* pending_ = nullptr;     // wait_lock_: started, not completed (doubly linked)
-    uint32_t pending_count_ = 0;     // wait_lock_
-    bool waiting_ = false;           // wait_lock_: blocked in cap_enter
-    bool dead_ = false;              // wait_lock_: exiting; no more wake-ups
+    AsyncOp* pending_ = nullptr;  // wait_lock_: started, not completed (doubly linked)
+    uint32_t pending_count_ = 0;  // wait_lock_
+    bool waiting_ = false;        // wait_lock_: blocked in cap_enter
+    bool dead_ = false;           // wait_lock_: exiting; no more wake-ups
 
     // Ends the calling user thread (this one). Never returns.
     [[noreturn]] void exit_current(int64_t code, ExitReason reason);
 
     // --- internal ----------------------------------------------------------
     void release_memory();  // reaper: ring, TLS (after the kernel thread is joined)
-    bool exited_ = false;            // process lock_
+    bool exited_ = false;   // process lock_
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
-    AsyncOp* joiners_ = nullptr;     // process lock_
+    AsyncOp* joiners_ = nullptr;  // process lock_
     UserThread* reap_next_ = nullptr;
 
 private:

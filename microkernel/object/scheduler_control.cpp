@@ -33,9 +33,7 @@ SchedulerControl g_obj;
 
 // --- methods ----------------------------------------------------------------------------------------
 
-bool is_server(const Call& call) {
-    return call.proc.id() == __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE);
-}
+bool is_server(const Call& call) { return call.proc.id() == __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE); }
 
 // The rings MemoryObject named by attach's `rings`, with a reference (or
 // nullptr and the status to fail with).
@@ -203,14 +201,13 @@ void m_next_events(Call& call, const decode::SchedControlCall& dc) {
     stamp(&g_st_delivery, now);
 }
 
-
 void m_place(Call& call) {
     // Single-segment, as the kernel's readers of this call always took it
     // (the servers' codec writes it flat); the decisions through the
     // generated reader (cap/sched_decision_decode.h).
     cap::capnp::FlatMessageReader<1> pr;
-    const bool parsed = pr.init_flat(call.params, call.params_len) == cap::capnp::Error::Ok &&
-                        pr.validate() == cap::capnp::Error::Ok;
+    const bool parsed =
+        pr.init_flat(call.params, call.params_len) == cap::capnp::Error::Ok && pr.validate() == cap::capnp::Error::Ok;
     if (!is_server(call)) return call.fail(Status::stale_slot);
     if (g_health.demoted()) return call.fail(Status::cancelled);
     // Read only once validated; a decisions field that is not a list of
@@ -280,19 +277,20 @@ void m_snapshot(Call& call) {
 
 void m_stats(Call& call) {
     // In the order of schema/scheduler.capnp's StatsResults.
-    const uint64_t w[10] = {
-        g_health.applied(), g_health.misses(), g_health.stale(), g_health.invalid(),
-        latency_percentile(50), latency_percentile(99), g_fallback_latency_ns, g_swap_gap_ns,
-        g_swap_default_placements, g_lat.count()};
-    kprintf("[placement] stats applied=%llu misses=%llu stale=%llu invalid=%llu latency_median_ns=%llu "
-            "latency_p99_ns=%llu samples=%llu fallback_latency_ns=%llu swaps=%llu swap_gap_ns=%llu "
-            "swap_default_placements=%llu demotions=%llu\n",
-            static_cast<unsigned long long>(w[0]), static_cast<unsigned long long>(w[1]),
-            static_cast<unsigned long long>(w[2]), static_cast<unsigned long long>(w[3]),
-            static_cast<unsigned long long>(w[4]), static_cast<unsigned long long>(w[5]),
-            static_cast<unsigned long long>(w[9]), static_cast<unsigned long long>(w[6]),
-            static_cast<unsigned long long>(g_swaps), static_cast<unsigned long long>(w[7]),
-            static_cast<unsigned long long>(w[8]), static_cast<unsigned long long>(g_demotions));
+    const uint64_t w[10] = {g_health.applied(),    g_health.misses(),      g_health.stale(),
+                            g_health.invalid(),    latency_percentile(50), latency_percentile(99),
+                            g_fallback_latency_ns, g_swap_gap_ns,          g_swap_default_placements,
+                            g_lat.count()};
+    kprintf(
+        "[placement] stats applied=%llu misses=%llu stale=%llu invalid=%llu latency_median_ns=%llu "
+        "latency_p99_ns=%llu samples=%llu fallback_latency_ns=%llu swaps=%llu swap_gap_ns=%llu "
+        "swap_default_placements=%llu demotions=%llu\n",
+        static_cast<unsigned long long>(w[0]), static_cast<unsigned long long>(w[1]),
+        static_cast<unsigned long long>(w[2]), static_cast<unsigned long long>(w[3]),
+        static_cast<unsigned long long>(w[4]), static_cast<unsigned long long>(w[5]),
+        static_cast<unsigned long long>(w[9]), static_cast<unsigned long long>(w[6]),
+        static_cast<unsigned long long>(g_swaps), static_cast<unsigned long long>(w[7]),
+        static_cast<unsigned long long>(w[8]), static_cast<unsigned long long>(g_demotions));
     kprintf("[placement] rings mode=%u events=%llu drains=%llu applied=%llu refused=%llu dropped=%llu\n",
             __atomic_load_n(&g_ring_mode, __ATOMIC_ACQUIRE) ? 1u : 0u,
             static_cast<unsigned long long>(g_rk.events_pushed()),
@@ -300,19 +298,24 @@ void m_stats(Call& call) {
             static_cast<unsigned long long>(__atomic_load_n(&g_ring_applied, __ATOMIC_RELAXED)),
             static_cast<unsigned long long>(g_rk.refused()), static_cast<unsigned long long>(g_rk.dropped()));
     // Where the time goes (us, median/p99 per batch; see g_stage).
-    static const char* const kStageName[kStages] = {"post_to_notifier", "notifier_to_complete", "complete_to_server",
-                                                    "complete_to_server_remote", "complete_to_server_not_waiting",
-                                                    "server_to_delivery", "queued", "delivery_to_place"};
+    static const char* const kStageName[kStages] = {"post_to_notifier",
+                                                    "notifier_to_complete",
+                                                    "complete_to_server",
+                                                    "complete_to_server_remote",
+                                                    "complete_to_server_not_waiting",
+                                                    "server_to_delivery",
+                                                    "queued",
+                                                    "delivery_to_place"};
     char line[512];
     size_t at = 0;
     at += capos::fmt::snformat(line + at, sizeof line - at, "[placement] latency-stages waited=%llu busy=%llu",
-                 static_cast<unsigned long long>(g_stage[kPostToNotifier].count()),
-                 static_cast<unsigned long long>(g_stage[kQueued].count()));
+                               static_cast<unsigned long long>(g_stage[kPostToNotifier].count()),
+                               static_cast<unsigned long long>(g_stage[kQueued].count()));
     for (uint32_t i = 0; i < kStages && at < sizeof line; ++i)
         at += capos::fmt::snformat(line + at, sizeof line - at, " %s=%llux%llu/%llu", kStageName[i],
-                     static_cast<unsigned long long>(g_stage[i].count()),
-                     static_cast<unsigned long long>(g_stage[i].percentile(50) / 1000),
-                     static_cast<unsigned long long>(g_stage[i].percentile(99) / 1000));
+                                   static_cast<unsigned long long>(g_stage[i].count()),
+                                   static_cast<unsigned long long>(g_stage[i].percentile(50) / 1000),
+                                   static_cast<unsigned long long>(g_stage[i].percentile(99) / 1000));
     kprintf("%s (count x us median/p99)\n", line);
     const decode::SchedStats st{w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8], w[9]};
     call.result_len = decode::sched_stats_result(call.result, kMaxResult, st);
@@ -351,7 +354,8 @@ void SchedulerControl::process_exited(uint64_t pid) {
 
 void SchedulerControl::thread_set_weight(Call& call, UserThread& t) {
     uint32_t w = 0;
-    if (const decode::Verdict v = decode::thread_set_weight(decode_input(call), &w); !v.ok()) return call.fail(v.status);
+    if (const decode::Verdict v = decode::thread_set_weight(decode_input(call), &w); !v.ok())
+        return call.fail(v.status);
     // The run queue keeps weight totals of the links it holds, so only a
     // thread that is not queued (typically the caller itself, running) may
     // change its weight here; a queued one is `busy` (retry).
@@ -379,51 +383,56 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
         return call.fail(v.status);
     }
     switch (dc.op) {
-    case Op::attach: return m_attach(call, dc);
-    case Op::next_events: return m_next_events(call, dc);
-    case Op::place: return m_place(call);
-    case Op::set_default_slice: {
-        if (!is_server(call)) return call.fail(Status::stale_slot);
-        const uint64_t ns = dc.slice_ns;
-        if (ns > kMaxSliceNs) return call.fail(Status::invalid_argument);
-        __atomic_store_n(&g_default_slice_ticks, ns == 0 ? 0u : slice_ns_to_ticks(ns, 1'000'000'000u / sched::kTimerHz),
-                         __ATOMIC_RELAXED);
-        return;
-    }
-    case Op::snapshot: return m_snapshot(call);
-    case Op::detach: {
-        if (!is_server(call)) return call.fail(Status::stale_slot);
-        if (!g_health.demoted()) demote(SchedReason::detached, false, nullptr);
-        LockGuard<SpinLockIrq> g(g_ctl_lock);
-        __atomic_store_n(&g_server_pid, 0ull, __ATOMIC_RELEASE);
-        return;
-    }
-    case Op::status: {
-        const uint16_t mode = __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 ? 0 : (g_health.demoted() ? 2 : 1);
-        call.value = mode;
-        call.result_len = decode::sched_status_result(call.result, kMaxResult, mode,
-                                                      __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE),
-                                                      __atomic_load_n(&g_demotions, __ATOMIC_RELAXED) + g_health.misses());
-        if (call.result_len == 0) call.fail(Status::internal);
-        return;
-    }
-    case Op::trace_dump: {
-        // It stops, prints and clears the trace of the serving server's
-        // run, so while a server serves only that server may (the
-        // is_server check of the other control methods; issue 14 point 6:
-        // until 2026-12 any holder could). With no server serving (none
-        // attached, or demoted), any holder: the in-guest tests bracket a
-        // server's run with it.
-        if (active() && !is_server(call)) return call.fail(Status::stale_slot);
-        __atomic_store_n(&g_tracing, false, __ATOMIC_RELEASE);
-        dump_trace();
-        __atomic_store_n(&g_tracing, dc.trace_enable, __ATOMIC_RELEASE);
-        return;
-    }
-    case Op::stats: return m_stats(call);
+        case Op::attach:
+            return m_attach(call, dc);
+        case Op::next_events:
+            return m_next_events(call, dc);
+        case Op::place:
+            return m_place(call);
+        case Op::set_default_slice: {
+            if (!is_server(call)) return call.fail(Status::stale_slot);
+            const uint64_t ns = dc.slice_ns;
+            if (ns > kMaxSliceNs) return call.fail(Status::invalid_argument);
+            __atomic_store_n(&g_default_slice_ticks,
+                             ns == 0 ? 0u : slice_ns_to_ticks(ns, 1'000'000'000u / sched::kTimerHz), __ATOMIC_RELAXED);
+            return;
+        }
+        case Op::snapshot:
+            return m_snapshot(call);
+        case Op::detach: {
+            if (!is_server(call)) return call.fail(Status::stale_slot);
+            if (!g_health.demoted()) demote(SchedReason::detached, false, nullptr);
+            LockGuard<SpinLockIrq> g(g_ctl_lock);
+            __atomic_store_n(&g_server_pid, 0ull, __ATOMIC_RELEASE);
+            return;
+        }
+        case Op::status: {
+            const uint16_t mode =
+                __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) == 0 ? 0 : (g_health.demoted() ? 2 : 1);
+            call.value = mode;
+            call.result_len =
+                decode::sched_status_result(call.result, kMaxResult, mode, __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE),
+                                            __atomic_load_n(&g_demotions, __ATOMIC_RELAXED) + g_health.misses());
+            if (call.result_len == 0) call.fail(Status::internal);
+            return;
+        }
+        case Op::trace_dump: {
+            // It stops, prints and clears the trace of the serving server's
+            // run, so while a server serves only that server may (the
+            // is_server check of the other control methods; issue 14 point 6:
+            // until 2026-12 any holder could). With no server serving (none
+            // attached, or demoted), any holder: the in-guest tests bracket a
+            // server's run with it.
+            if (active() && !is_server(call)) return call.fail(Status::stale_slot);
+            __atomic_store_n(&g_tracing, false, __ATOMIC_RELEASE);
+            dump_trace();
+            __atomic_store_n(&g_tracing, dc.trace_enable, __ATOMIC_RELEASE);
+            return;
+        }
+        case Op::stats:
+            return m_stats(call);
     }
     call.fail(Status::bad_method);
 }
 
 }  // namespace kern
-

@@ -47,12 +47,12 @@ Result<Thread*> Thread::create_stopped(Entry entry, void* arg, const ThreadOptio
     // then the return address thread_trampoline, at the 16-byte aligned top.
     auto* top = reinterpret_cast<uint64_t*>(t->stack_ + kStackSize);
     top[-1] = reinterpret_cast<uint64_t>(thread_trampoline);
-    top[-2] = 0;                                   // rbp
-    top[-3] = 0;                                   // rbx
-    top[-4] = reinterpret_cast<uint64_t>(entry);   // r12
-    top[-5] = reinterpret_cast<uint64_t>(arg);     // r13
-    top[-6] = 0;                                   // r14
-    top[-7] = 0;                                   // r15
+    top[-2] = 0;                                  // rbp
+    top[-3] = 0;                                  // rbx
+    top[-4] = reinterpret_cast<uint64_t>(entry);  // r12
+    top[-5] = reinterpret_cast<uint64_t>(arg);    // r13
+    top[-6] = 0;                                  // r14
+    top[-7] = 0;                                  // r15
     t->saved_rsp_ = reinterpret_cast<uint64_t>(&top[-7]);
     t->link_.entity = t;
     t->link_.weight = opt.weight;

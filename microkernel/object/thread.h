@@ -30,11 +30,11 @@ class AddressSpace;
 
 struct ThreadOptions {
     const char* name = "thread";
-    bool uses_fpu = false;              // save/restore FPU/SSE/AVX state on switches
-    CpuMask allowed = CpuMask::all();   // CPUs it may run on
+    bool uses_fpu = false;                  // save/restore FPU/SSE/AVX state on switches
+    CpuMask allowed = CpuMask::all();       // CPUs it may run on
     AddressSpace* address_space = nullptr;  // nullptr: kernel page tables only
     uint32_t weight = kDefaultWeight;
-    bool detached = false;              // nobody joins; freed after exit
+    bool detached = false;  // nobody joins; freed after exit
 };
 
 class Thread {
@@ -80,16 +80,16 @@ public:
     uint32_t encode_cpu_time(void* out, size_t out_cap) const;
 
     // --- dispatch internals (sched/sched.cpp, context_switch.S) ------------
-    uint64_t saved_rsp_ = 0;        // callee-saved frame of a switched-out thread
-    RunQueueLink link_;             // entity = this
+    uint64_t saved_rsp_ = 0;  // callee-saved frame of a switched-out thread
+    RunQueueLink link_;       // entity = this
     State state_ = State::runnable;
     volatile bool on_cpu_ = false;  // its stack is in use by some CPU
     unsigned cpu_ = kNoCpu;         // CPU it runs on or is queued on
     unsigned last_cpu_ = kNoCpu;    // CPU it last ran on
     CpuMask allowed_;
     AddressSpace* address_space_ = nullptr;
-    void* fpu_area_ = nullptr;      // XSAVE/FXSAVE area, 64-byte aligned; null if unused
-    uint8_t* stack_ = nullptr;      // lowest address of the stack (canary), null for adopted contexts
+    void* fpu_area_ = nullptr;  // XSAVE/FXSAVE area, 64-byte aligned; null if unused
+    uint8_t* stack_ = nullptr;  // lowest address of the stack (canary), null for adopted contexts
     bool detached_ = false;
     bool is_idle_ = false;
     uint64_t wake_tick_ = 0;        // sleep deadline on the sleep list's CPU
@@ -97,15 +97,15 @@ public:
     Thread* sleep_next_ = nullptr;  // sleep list link (that CPU's run-queue lock)
     unsigned sleep_cpu_ = kNoCpu;   // CPU whose sleep list file_sleep used (its caller's lock)
     SpinLockIrq join_lock_{LockRank::thread, "thread.join"};
-    Thread* joiner_ = nullptr;      // thread waiting in join() (join_lock_)
+    Thread* joiner_ = nullptr;  // thread waiting in join() (join_lock_)
     Entry entry_ = nullptr;
     void* arg_ = nullptr;
     const char* name_ = "thread";
     uint32_t id_ = 0;
     uint64_t migrations_ = 0;
     uint64_t switches_in_ = 0;
-    CpuTime cpu_time_;              // charged by switch_to (sched/sched.cpp)
-    void* user_ = nullptr;          // the UserThread (object/process.h) this thread runs, if any
+    CpuTime cpu_time_;      // charged by switch_to (sched/sched.cpp)
+    void* user_ = nullptr;  // the UserThread (object/process.h) this thread runs, if any
     // Allocation fault injection armed for this thread (debug/fault_inject.h,
     // FaultInjection); touched only by the thread itself.
     fault::Plan fault_plan_;

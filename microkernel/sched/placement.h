@@ -59,7 +59,7 @@ struct PlacementInput {
     unsigned last_cpu = kNoCpu;     // where the thread last ran; kNoCpu if never
     unsigned waker_cpu = 0;         // the CPU making the thread runnable
     CpuMask allowed = CpuMask::all();
-    uint32_t weight = 0;            // the thread's weight
+    uint32_t weight = 0;  // the thread's weight
 };
 
 // A placement hook: returns the target CPU. ctx is the hook's own state.

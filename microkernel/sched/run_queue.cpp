@@ -47,7 +47,8 @@ uint64_t RunQueue::join_vruntime(const RunQueueLink& e, uint64_t now) const {
     if (e.slept_at != 0 && now > e.slept_at) {
         const uint64_t slept = now - e.slept_at;
         // Past the floor anyway: saturate rather than overflow the subtraction.
-        off = slept >= wake_credit_ + static_cast<uint64_t>(off < 0 ? 0 : off) ? floor : off - static_cast<int64_t>(slept);
+        off = slept >= wake_credit_ + static_cast<uint64_t>(off < 0 ? 0 : off) ? floor
+                                                                               : off - static_cast<int64_t>(slept);
     }
     return min_vruntime_ + static_cast<uint64_t>(off < floor ? floor : off);
 }

@@ -31,12 +31,12 @@ struct alignas(64) CpuSched {
     RunQueue rq;
     Thread* current = nullptr;
     Thread* idle = nullptr;
-    Thread* prev = nullptr;       // switched away from; finish_switch() releases it
-    Thread* sleepers = nullptr;   // threads sleeping on this CPU's tick count
-    Thread* migrate = nullptr;    // preempted thread to queue on migrate_to once off this CPU
+    Thread* prev = nullptr;      // switched away from; finish_switch() releases it
+    Thread* sleepers = nullptr;  // threads sleeping on this CPU's tick count
+    Thread* migrate = nullptr;   // preempted thread to queue on migrate_to once off this CPU
     unsigned migrate_to = 0;
-    bool preempting = false;      // schedule() called by an interrupt before the slice ended
-    Thread* resume = nullptr;     // preempted mid-slice by an urgent thread: gets resume_slice back
+    bool preempting = false;   // schedule() called by an interrupt before the slice ended
+    Thread* resume = nullptr;  // preempted mid-slice by an urgent thread: gets resume_slice back
     uint32_t resume_slice = 0;
     AddressSpace* loaded_as = nullptr;  // what CR3 holds (nullptr: kernel tables)
     uint32_t slice_left = kDefaultSliceTicks;
@@ -50,7 +50,7 @@ struct alignas(64) CpuSched {
     uint64_t load_pub = 0;
     uint64_t queued_pub = 0;
     bool idle_pub = true;
-    bool tick_off = false;        // this CPU's periodic tick is stopped (update_tick): owner CPU only
+    bool tick_off = false;  // this CPU's periodic tick is stopped (update_tick): owner CPU only
     // Statistics live in PerCpu::counters (cpu/cpu_stats.h).
 };
 
@@ -107,9 +107,8 @@ void update_tick(CpuSched& cs, bool rearm = false) {
     const Thread* cur = cs.current;
     const SchedObserver* obs = __atomic_load_n(&g_obs, __ATOMIC_ACQUIRE);
     const bool placing = obs != nullptr && obs->placing != nullptr && obs->placing();
-    const bool off = g_adaptive_tick && cur != nullptr && cur != cs.idle && cur->user_ != nullptr &&
-                     !cs.need_resched && cs.sleepers == nullptr &&
-                     __atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) == 0 && !placing;
+    const bool off = g_adaptive_tick && cur != nullptr && cur != cs.idle && cur->user_ != nullptr && !cs.need_resched &&
+                     cs.sleepers == nullptr && __atomic_load_n(&cs.queued_pub, __ATOMIC_ACQUIRE) == 0 && !placing;
     if (off) {
         if (!cs.tick_off || rearm) arch::timer_oneshot_ns(kSafetyNs);
     } else if (cs.tick_off) {
@@ -118,9 +117,7 @@ void update_tick(CpuSched& cs, bool rearm = false) {
     cs.tick_off = off;
 }
 
-uint32_t slice_of(const Thread* t) {
-    return t->link_.slice_ticks != 0 ? t->link_.slice_ticks : kDefaultSliceTicks;
-}
+uint32_t slice_of(const Thread* t) { return t->link_.slice_ticks != 0 ? t->link_.slice_ticks : kDefaultSliceTicks; }
 
 // Under cs.lock: publish what placement and the idle loop read.
 void publish(CpuSched& cs, bool running_idle) {
@@ -285,7 +282,7 @@ void enqueue_placed(Thread& t, bool created) {
 void maybe_preempt(CpuSched& cs) {
     if (!cs.need_resched) return;
     if (arch::percpu_self()->locks_held != 0) return;  // holder of a plain SpinLock: retry next tick
-    cs.preempting = cs.slice_left > 0;  // not a slice expiry (schedule() may keep the current thread)
+    cs.preempting = cs.slice_left > 0;                 // not a slice expiry (schedule() may keep the current thread)
     schedule();
 }
 
@@ -484,8 +481,8 @@ void schedule() {
         State st = prev->state();
         if (st == State::blocked || st == State::exited) obs->left(*prev, cs.id);
         else if (st == State::running) move_to = obs->preempted(*prev, cs.id);
-        if (move_to != kNoCpu && (move_to == cs.id || move_to >= g_ncpus || !g_cpu[move_to].online ||
-                                  !prev->allowed_.has(move_to)))
+        if (move_to != kNoCpu &&
+            (move_to == cs.id || move_to >= g_ncpus || !g_cpu[move_to].online || !prev->allowed_.has(move_to)))
             move_to = kNoCpu;
     }
     cs.lock.lock();
@@ -752,7 +749,10 @@ CpuStats stats(unsigned cpu) {
     const PerCpu* p = kern::cpu::get(cpu);
     if (p == nullptr) return CpuStats{};
     const CpuCounters& k = p->counters;
-    return CpuStats{read_counter(k.switches), read_counter(k.migrations), p->ticks, read_counter(k.idle_ticks),
+    return CpuStats{read_counter(k.switches),
+                    read_counter(k.migrations),
+                    p->ticks,
+                    read_counter(k.idle_ticks),
                     read_counter(k.ipi_rx[static_cast<unsigned>(IpiKind::reschedule)]),
                     __atomic_load_n(&c.queued_pub, __ATOMIC_ACQUIRE)};
 }

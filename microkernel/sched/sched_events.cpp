@@ -7,13 +7,20 @@ namespace kern {
 
 const char* sched_reason_name(SchedReason r) {
     switch (r) {
-    case SchedReason::none: return "none";
-    case SchedReason::deadline_misses: return "repeated deadline misses";
-    case SchedReason::server_exited: return "server exited";
-    case SchedReason::invalid_decision: return "invalid decision";
-    case SchedReason::malformed: return "malformed message";
-    case SchedReason::detached: return "detached";
-    case SchedReason::replaced: return "replaced by a successor";
+        case SchedReason::none:
+            return "none";
+        case SchedReason::deadline_misses:
+            return "repeated deadline misses";
+        case SchedReason::server_exited:
+            return "server exited";
+        case SchedReason::invalid_decision:
+            return "invalid decision";
+        case SchedReason::malformed:
+            return "malformed message";
+        case SchedReason::detached:
+            return "detached";
+        case SchedReason::replaced:
+            return "replaced by a successor";
     }
     return "?";
 }
@@ -28,47 +35,48 @@ DecisionCheck check_decision(const SchedDecision& d, const DecisionLimits& lim, 
         return DecisionCheck::invalid;
     }
     switch (d.kind) {
-    case SchedDecisionKind::none: return DecisionCheck::ok;
-    case SchedDecisionKind::assign: {
-        if (d.thread_id == 0) {
-            w = "assign without a thread";
-            return DecisionCheck::invalid;
-        }
-        if (d.cpu_mask != 0) {
-            if ((d.cpu_mask & lim.online_mask) == 0) {
-                w = "assign to a CPU set with no online CPU";
+        case SchedDecisionKind::none:
+            return DecisionCheck::ok;
+        case SchedDecisionKind::assign: {
+            if (d.thread_id == 0) {
+                w = "assign without a thread";
+                return DecisionCheck::invalid;
+            }
+            if (d.cpu_mask != 0) {
+                if ((d.cpu_mask & lim.online_mask) == 0) {
+                    w = "assign to a CPU set with no online CPU";
+                    return DecisionCheck::invalid;
+                }
+                return DecisionCheck::ok;
+            }
+            if (d.cpu >= lim.ncpus || d.cpu >= 64 || ((lim.online_mask >> d.cpu) & 1) == 0) {
+                w = "assign to a CPU that is out of range or offline";
                 return DecisionCheck::invalid;
             }
             return DecisionCheck::ok;
         }
-        if (d.cpu >= lim.ncpus || d.cpu >= 64 || ((lim.online_mask >> d.cpu) & 1) == 0) {
-            w = "assign to a CPU that is out of range or offline";
-            return DecisionCheck::invalid;
-        }
-        return DecisionCheck::ok;
-    }
-    case SchedDecisionKind::thread_weight:
-    case SchedDecisionKind::process_weight:
-        if ((d.kind == SchedDecisionKind::thread_weight ? d.thread_id : d.process_id) == 0) {
-            w = "weight without a target";
-            return DecisionCheck::invalid;
-        }
-        if (d.value < kMinWeight || d.value > kMaxWeight) {
-            w = "weight out of range 1..10000";
-            return DecisionCheck::invalid;
-        }
-        return DecisionCheck::ok;
-    case SchedDecisionKind::slice:
-    case SchedDecisionKind::default_slice:
-        if (d.kind == SchedDecisionKind::slice && d.thread_id == 0) {
-            w = "slice without a thread";
-            return DecisionCheck::invalid;
-        }
-        if (d.value > kMaxSliceNs || (d.kind == SchedDecisionKind::default_slice && d.value == 0)) {
-            w = "slice out of range";
-            return DecisionCheck::invalid;
-        }
-        return DecisionCheck::ok;
+        case SchedDecisionKind::thread_weight:
+        case SchedDecisionKind::process_weight:
+            if ((d.kind == SchedDecisionKind::thread_weight ? d.thread_id : d.process_id) == 0) {
+                w = "weight without a target";
+                return DecisionCheck::invalid;
+            }
+            if (d.value < kMinWeight || d.value > kMaxWeight) {
+                w = "weight out of range 1..10000";
+                return DecisionCheck::invalid;
+            }
+            return DecisionCheck::ok;
+        case SchedDecisionKind::slice:
+        case SchedDecisionKind::default_slice:
+            if (d.kind == SchedDecisionKind::slice && d.thread_id == 0) {
+                w = "slice without a thread";
+                return DecisionCheck::invalid;
+            }
+            if (d.value > kMaxSliceNs || (d.kind == SchedDecisionKind::default_slice && d.value == 0)) {
+                w = "slice out of range";
+                return DecisionCheck::invalid;
+            }
+            return DecisionCheck::ok;
     }
     w = "unknown decision kind";
     return DecisionCheck::invalid;
@@ -95,10 +103,11 @@ const char* parse_u64(const char* p, uint64_t* out) {
 size_t format_trace(const TraceRecord& r, char* buf, size_t cap) {
     unsigned k = static_cast<unsigned>(r.kind);
     char kc = k < sizeof kKindChar ? kKindChar[k] : '?';
-    size_t n = capos::fmt::snformat(buf, cap, "T %u %llu %c %u %llu %llu %llu %llu %u", r.cpu,
-                      static_cast<unsigned long long>(r.tsc), kc, static_cast<unsigned>(r.sub),
-                      static_cast<unsigned long long>(r.seq), static_cast<unsigned long long>(r.thread_id),
-                      static_cast<unsigned long long>(r.a), static_cast<unsigned long long>(r.b), r.c);
+    size_t n =
+        capos::fmt::snformat(buf, cap, "T %u %llu %c %u %llu %llu %llu %llu %u", r.cpu,
+                             static_cast<unsigned long long>(r.tsc), kc, static_cast<unsigned>(r.sub),
+                             static_cast<unsigned long long>(r.seq), static_cast<unsigned long long>(r.thread_id),
+                             static_cast<unsigned long long>(r.a), static_cast<unsigned long long>(r.b), r.c);
     return n < cap ? n : (cap == 0 ? 0 : cap - 1);
 }
 

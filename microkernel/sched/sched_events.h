@@ -102,9 +102,9 @@ enum class DecisionCheck : uint8_t {
 };
 
 struct DecisionLimits {
-    uint32_t ncpus = 0;           // CPUs dispatching
-    uint64_t online_mask = 0;     // bit i = CPU i online
-    uint64_t last_posted_seq = 0; // newest seq the ring handed out
+    uint32_t ncpus = 0;            // CPUs dispatching
+    uint64_t online_mask = 0;      // bit i = CPU i online
+    uint64_t last_posted_seq = 0;  // newest seq the ring handed out
 };
 
 // Checks what can be checked without kernel objects (range, kind, seq not
@@ -180,8 +180,7 @@ public:
     // Consumer only: discards events up to and including seq (resume after a snapshot).
     void skip_through(uint64_t seq) {
         SchedEvent e;
-        while (head_.load(std::memory_order_relaxed) < seq && pop(e)) {
-        }
+        while (head_.load(std::memory_order_relaxed) < seq && pop(e)) {}
     }
     size_t capacity() const { return N; }
 
@@ -200,11 +199,11 @@ private:
 // --- pending decisions and deadlines ------------------------------------------------
 
 struct PendingEntry {
-    uint64_t seq = 0;        // 0 = free
+    uint64_t seq = 0;  // 0 = free
     uint64_t thread_id = 0;
     uint64_t deadline_ns = 0;
     uint64_t posted_ns = 0;
-    uint32_t cpu = 0;        // where the kernel placed the thread meanwhile (its sweeper)
+    uint32_t cpu = 0;  // where the kernel placed the thread meanwhile (its sweeper)
 };
 
 enum class Resolve : uint8_t {
@@ -293,8 +292,7 @@ private:
     };
     static void lock(Slot& s) {
         while (s.busy.exchange(true, std::memory_order_acquire)) {
-            while (s.busy.load(std::memory_order_relaxed)) {
-            }
+            while (s.busy.load(std::memory_order_relaxed)) {}
         }
     }
     static void unlock(Slot& s) { s.busy.store(false, std::memory_order_release); }
@@ -371,12 +369,12 @@ enum class TraceKind : uint8_t {
 
 struct TraceRecord {
     uint64_t tsc = 0;
-    uint64_t seq = 0;       // event seq, or the seq a decision answers
+    uint64_t seq = 0;  // event seq, or the seq a decision answers
     uint64_t thread_id = 0;
-    uint64_t a = 0;         // event: process id / decision: value / placed: cpu
-    uint64_t b = 0;         // event: weight / decision: outcome / placed: -
-    uint32_t cpu = 0;       // recording CPU
-    uint32_t c = 0;         // event: cpu field / decision: target cpu
+    uint64_t a = 0;    // event: process id / decision: value / placed: cpu
+    uint64_t b = 0;    // event: weight / decision: outcome / placed: -
+    uint32_t cpu = 0;  // recording CPU
+    uint32_t c = 0;    // event: cpu field / decision: target cpu
     TraceKind kind = TraceKind::event;
     uint8_t sub = 0;
     uint16_t pad = 0;

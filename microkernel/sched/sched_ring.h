@@ -155,7 +155,7 @@ private:
         return RingPush::broken;
     }
     RingView v_;
-    uint64_t ev_tail_ = 0;   // the kernel's own copies: never read back from the page
+    uint64_t ev_tail_ = 0;  // the kernel's own copies: never read back from the page
     uint64_t dec_head_ = 0;
     uint64_t dropped_ = 0, refused_ = 0;
     bool broken_ = false;

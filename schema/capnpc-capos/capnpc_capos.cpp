@@ -42,16 +42,20 @@ namespace sc = capnp::schema;
 }
 
 const std::set<std::string> kKeywords = {
-    "alignas", "alignof", "and", "and_eq", "asm", "auto", "bitand", "bitor", "bool", "break", "case",
-    "catch", "char", "char8_t", "char16_t", "char32_t", "class", "compl", "concept", "const", "consteval",
-    "constexpr", "constinit", "const_cast", "continue", "co_await", "co_return", "co_yield", "decltype",
-    "default", "delete", "do", "double", "dynamic_cast", "else", "enum", "explicit", "export", "extern",
-    "false", "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new",
-    "noexcept", "not", "not_eq", "nullptr", "operator", "or", "or_eq", "private", "protected", "public",
-    "register", "reinterpret_cast", "requires", "return", "short", "signed", "sizeof", "static",
-    "static_assert", "static_cast", "struct", "switch", "template", "this", "thread_local", "throw", "true",
-    "try", "typedef", "typeid", "typename", "union", "unsigned", "using", "virtual", "void", "volatile",
-    "wchar_t", "while", "xor", "xor_eq", "raw", "which"};
+    "alignas",     "alignof",   "and",        "and_eq",    "asm",      "auto",         "bitand",
+    "bitor",       "bool",      "break",      "case",      "catch",    "char",         "char8_t",
+    "char16_t",    "char32_t",  "class",      "compl",     "concept",  "const",        "consteval",
+    "constexpr",   "constinit", "const_cast", "continue",  "co_await", "co_return",    "co_yield",
+    "decltype",    "default",   "delete",     "do",        "double",   "dynamic_cast", "else",
+    "enum",        "explicit",  "export",     "extern",    "false",    "float",        "for",
+    "friend",      "goto",      "if",         "inline",    "int",      "long",         "mutable",
+    "namespace",   "new",       "noexcept",   "not",       "not_eq",   "nullptr",      "operator",
+    "or",          "or_eq",     "private",    "protected", "public",   "register",     "reinterpret_cast",
+    "requires",    "return",    "short",      "signed",    "sizeof",   "static",       "static_assert",
+    "static_cast", "struct",    "switch",     "template",  "this",     "thread_local", "throw",
+    "true",        "try",       "typedef",    "typeid",    "typename", "union",        "unsigned",
+    "using",       "virtual",   "void",       "volatile",  "wchar_t",  "while",        "xor",
+    "xor_eq",      "raw",       "which"};
 
 std::string snake(const std::string& s) {
     std::string out;
@@ -148,7 +152,8 @@ public:
         for (auto imp : file.getImports()) {
             std::string iname = imp.getName();
             if (iname.rfind("/capnp/", 0) == 0) continue;
-            std::string ibase = iname.substr(iname.find_last_of('/') == std::string::npos ? 0 : iname.find_last_of('/') + 1);
+            std::string ibase =
+                iname.substr(iname.find_last_of('/') == std::string::npos ? 0 : iname.find_last_of('/') + 1);
             out_ << "#include \"capos/schema/" << ibase << ".h\"\n";
         }
         out_ << "\nnamespace cap::schema {\n\n";
@@ -201,8 +206,9 @@ public:
         if (!enums.empty()) {
             out_ << "\nnamespace cap::capnp {\n";
             for (auto id : enums) {
-                out_ << "template <>\nstruct EnumInfo<cap::schema::" << name_of(id) << "> {\n    static constexpr uint16_t kCount = "
-                     << nodes_.at(id).getEnum().getEnumerants().size() << ";\n};\n";
+                out_ << "template <>\nstruct EnumInfo<cap::schema::" << name_of(id)
+                     << "> {\n    static constexpr uint16_t kCount = " << nodes_.at(id).getEnum().getEnumerants().size()
+                     << ";\n};\n";
             }
             out_ << "}  // namespace cap::capnp\n";
         }
@@ -256,7 +262,9 @@ private:
                 for (auto field : node.getStruct().getFields())
                     if (field.isGroup()) collect(field.getGroup().getTypeId(), structs, enums, interfaces, consts);
                 break;
-            case sc::Node::ENUM: enums.push_back(id); break;
+            case sc::Node::ENUM:
+                enums.push_back(id);
+                break;
             case sc::Node::INTERFACE:
                 interfaces.push_back(id);
                 for (auto m : node.getInterface().getMethods()) {
@@ -269,14 +277,16 @@ private:
                         // own here) is emitted into this file once, under a
                         // name of this file's (StreamResult_<file>), so two
                         // headers that both stream can be included together.
-                        if (sid == kStreamResultId &&
-                            std::find(structs.begin(), structs.end(), sid) == structs.end())
+                        if (sid == kStreamResultId && std::find(structs.begin(), structs.end(), sid) == structs.end())
                             structs.push_back(sid);
                     }
                 }
                 break;
-            case sc::Node::CONST: consts.push_back(id); break;
-            default: break;
+            case sc::Node::CONST:
+                consts.push_back(id);
+                break;
+            default:
+                break;
         }
         for (auto nested : node.getNestedNodes()) collect(nested.getId(), structs, enums, interfaces, consts);
     }
@@ -301,25 +311,47 @@ private:
     // C++ spelling of a schema type as a List<> element / traits argument.
     std::string type_name(sc::Type::Reader t) {
         switch (t.which()) {
-            case sc::Type::VOID: return "cap::capnp::Void";
-            case sc::Type::BOOL: return "bool";
-            case sc::Type::INT8: return "int8_t";
-            case sc::Type::INT16: return "int16_t";
-            case sc::Type::INT32: return "int32_t";
-            case sc::Type::INT64: return "int64_t";
-            case sc::Type::UINT8: return "uint8_t";
-            case sc::Type::UINT16: return "uint16_t";
-            case sc::Type::UINT32: return "uint32_t";
-            case sc::Type::UINT64: return "uint64_t";
-            case sc::Type::FLOAT32: return "float";
-            case sc::Type::FLOAT64: return "double";
-            case sc::Type::TEXT: return "cap::capnp::Text";
-            case sc::Type::DATA: return "cap::capnp::Data";
-            case sc::Type::LIST: return "cap::capnp::List<" + type_name(t.getList().getElementType()) + ">";
-            case sc::Type::ENUM: check_brand(t.getEnum().getBrand()); return name_of(t.getEnum().getTypeId());
-            case sc::Type::STRUCT: check_brand(t.getStruct().getBrand()); return name_of(t.getStruct().getTypeId());
-            case sc::Type::INTERFACE: check_brand(t.getInterface().getBrand()); return name_of(t.getInterface().getTypeId());
-            case sc::Type::ANY_POINTER: return "cap::capnp::AnyPointer";
+            case sc::Type::VOID:
+                return "cap::capnp::Void";
+            case sc::Type::BOOL:
+                return "bool";
+            case sc::Type::INT8:
+                return "int8_t";
+            case sc::Type::INT16:
+                return "int16_t";
+            case sc::Type::INT32:
+                return "int32_t";
+            case sc::Type::INT64:
+                return "int64_t";
+            case sc::Type::UINT8:
+                return "uint8_t";
+            case sc::Type::UINT16:
+                return "uint16_t";
+            case sc::Type::UINT32:
+                return "uint32_t";
+            case sc::Type::UINT64:
+                return "uint64_t";
+            case sc::Type::FLOAT32:
+                return "float";
+            case sc::Type::FLOAT64:
+                return "double";
+            case sc::Type::TEXT:
+                return "cap::capnp::Text";
+            case sc::Type::DATA:
+                return "cap::capnp::Data";
+            case sc::Type::LIST:
+                return "cap::capnp::List<" + type_name(t.getList().getElementType()) + ">";
+            case sc::Type::ENUM:
+                check_brand(t.getEnum().getBrand());
+                return name_of(t.getEnum().getTypeId());
+            case sc::Type::STRUCT:
+                check_brand(t.getStruct().getBrand());
+                return name_of(t.getStruct().getTypeId());
+            case sc::Type::INTERFACE:
+                check_brand(t.getInterface().getBrand());
+                return name_of(t.getInterface().getTypeId());
+            case sc::Type::ANY_POINTER:
+                return "cap::capnp::AnyPointer";
         }
         die("unknown type");
     }
@@ -331,9 +363,7 @@ private:
 
     // Int8..Float64: a plain number in the data section (schema.capnp numbers
     // Type's union members int8 @2 .. float64 @11 in that order).
-    static bool is_number(sc::Type::Reader t) {
-        return t.which() >= sc::Type::INT8 && t.which() <= sc::Type::FLOAT64;
-    }
+    static bool is_number(sc::Type::Reader t) { return t.which() >= sc::Type::INT8 && t.which() <= sc::Type::FLOAT64; }
 
     // Bool or a number: a value C++ spells as a literal of its own type.
     static bool is_scalar(sc::Type::Reader t) { return t.isBool() || is_number(t); }
@@ -345,8 +375,10 @@ private:
             case sc::Type::LIST:
             case sc::Type::STRUCT:
             case sc::Type::INTERFACE:
-            case sc::Type::ANY_POINTER: return true;
-            default: return false;
+            case sc::Type::ANY_POINTER:
+                return true;
+            default:
+                return false;
         }
     }
 
@@ -355,14 +387,30 @@ private:
         char buf[64];
         uint64_t bits = 0;
         switch (v.which()) {
-            case sc::Value::INT8: bits = static_cast<uint8_t>(v.getInt8()); break;
-            case sc::Value::INT16: bits = static_cast<uint16_t>(v.getInt16()); break;
-            case sc::Value::INT32: bits = static_cast<uint32_t>(v.getInt32()); break;
-            case sc::Value::INT64: bits = static_cast<uint64_t>(v.getInt64()); break;
-            case sc::Value::UINT8: bits = v.getUint8(); break;
-            case sc::Value::UINT16: bits = v.getUint16(); break;
-            case sc::Value::UINT32: bits = v.getUint32(); break;
-            case sc::Value::UINT64: bits = v.getUint64(); break;
+            case sc::Value::INT8:
+                bits = static_cast<uint8_t>(v.getInt8());
+                break;
+            case sc::Value::INT16:
+                bits = static_cast<uint16_t>(v.getInt16());
+                break;
+            case sc::Value::INT32:
+                bits = static_cast<uint32_t>(v.getInt32());
+                break;
+            case sc::Value::INT64:
+                bits = static_cast<uint64_t>(v.getInt64());
+                break;
+            case sc::Value::UINT8:
+                bits = v.getUint8();
+                break;
+            case sc::Value::UINT16:
+                bits = v.getUint16();
+                break;
+            case sc::Value::UINT32:
+                bits = v.getUint32();
+                break;
+            case sc::Value::UINT64:
+                bits = v.getUint64();
+                break;
             case sc::Value::FLOAT32: {
                 float f = v.getFloat32();
                 uint32_t b;
@@ -375,8 +423,11 @@ private:
                 std::memcpy(&bits, &d, 8);
                 break;
             }
-            case sc::Value::ENUM: bits = v.getEnum(); break;
-            default: break;
+            case sc::Value::ENUM:
+                bits = v.getEnum();
+                break;
+            default:
+                break;
         }
         (void)t;
         std::snprintf(buf, sizeof buf, "0x%" PRIx64 "u%s", bits, bits > 0xffffffffu ? "ll" : "");
@@ -386,17 +437,25 @@ private:
     static std::string literal(sc::Type::Reader t, sc::Value::Reader v) {
         char buf[64];
         switch (v.which()) {
-            case sc::Value::BOOL: return v.getBool() ? "true" : "false";
-            case sc::Value::INT8: return std::to_string(v.getInt8());
-            case sc::Value::INT16: return std::to_string(v.getInt16());
-            case sc::Value::INT32: return std::to_string(v.getInt32());
+            case sc::Value::BOOL:
+                return v.getBool() ? "true" : "false";
+            case sc::Value::INT8:
+                return std::to_string(v.getInt8());
+            case sc::Value::INT16:
+                return std::to_string(v.getInt16());
+            case sc::Value::INT32:
+                return std::to_string(v.getInt32());
             case sc::Value::INT64:
                 if (v.getInt64() == INT64_MIN) return "(-9223372036854775807ll - 1)";
                 return std::to_string(v.getInt64()) + "ll";
-            case sc::Value::UINT8: return std::to_string(v.getUint8()) + "u";
-            case sc::Value::UINT16: return std::to_string(v.getUint16()) + "u";
-            case sc::Value::UINT32: return std::to_string(v.getUint32()) + "u";
-            case sc::Value::UINT64: return std::to_string(v.getUint64()) + "ull";
+            case sc::Value::UINT8:
+                return std::to_string(v.getUint8()) + "u";
+            case sc::Value::UINT16:
+                return std::to_string(v.getUint16()) + "u";
+            case sc::Value::UINT32:
+                return std::to_string(v.getUint32()) + "u";
+            case sc::Value::UINT64:
+                return std::to_string(v.getUint64()) + "ull";
             // Floats by their bit pattern: exact, and valid C++ for every
             // value, infinities, NaNs and -0 included (a decimal print gives
             // "inf", "nan" or an integer with an 'f' suffix).
@@ -414,7 +473,8 @@ private:
                 std::snprintf(buf, sizeof buf, "__builtin_bit_cast(double, 0x%016" PRIx64 "ull)", b);
                 return buf;
             }
-            default: break;
+            default:
+                break;
         }
         (void)t;
         return "0";
@@ -443,14 +503,22 @@ private:
     std::string pointer_default(const std::string& owner, const std::string& field, sc::Value::Reader v) {
         capnp::AnyPointer::Reader any;
         switch (v.which()) {
-            case sc::Value::STRUCT: any = v.getStruct(); break;
-            case sc::Value::LIST: any = v.getList(); break;
-            case sc::Value::ANY_POINTER: any = v.getAnyPointer(); break;
-            default: return "nullptr";
+            case sc::Value::STRUCT:
+                any = v.getStruct();
+                break;
+            case sc::Value::LIST:
+                any = v.getList();
+                break;
+            case sc::Value::ANY_POINTER:
+                any = v.getAnyPointer();
+                break;
+            default:
+                return "nullptr";
         }
         if (any.isNull()) return "nullptr";
         auto size = any.targetSize();
-        capnp::MallocMessageBuilder mb(static_cast<unsigned>(size.wordCount + 16), capnp::AllocationStrategy::FIXED_SIZE);
+        capnp::MallocMessageBuilder mb(static_cast<unsigned>(size.wordCount + 16),
+                                       capnp::AllocationStrategy::FIXED_SIZE);
         mb.setRoot(any);
         auto segs = mb.getSegmentsForOutput();
         if (segs.size() != 1) die("default value spans segments");
@@ -507,15 +575,17 @@ private:
         }
         switch (t.which()) {
             case sc::Type::ENUM:
-                out_ << indent << storage << type_name(t) << " " << name << " = static_cast<" << type_name(t)
-                     << ">(" << v.getEnum() << ");\n";
+                out_ << indent << storage << type_name(t) << " " << name << " = static_cast<" << type_name(t) << ">("
+                     << v.getEnum() << ");\n";
                 break;
             case sc::Type::TEXT: {
                 auto s = v.getText();
                 out_ << indent << storage << "const char " << name << "[] = " << c_string(s.cStr(), s.size()) << ";\n";
                 break;
             }
-            default: out_ << indent << "// (constant " << name << " of a pointer type is not generated)\n"; break;
+            default:
+                out_ << indent << "// (constant " << name << " of a pointer type is not generated)\n";
+                break;
         }
     }
 
@@ -548,7 +618,8 @@ private:
         if (st.getDiscriminantCount() != 0) out_ << "    using Which = " << name << "_Which;\n";
         emit_nested(node);
         for (auto f : st.getFields())
-            if (f.isGroup()) out_ << "    using " << pascal(f.getName()) << " = " << name_of(f.getGroup().getTypeId()) << ";\n";
+            if (f.isGroup())
+                out_ << "    using " << pascal(f.getName()) << " = " << name_of(f.getGroup().getTypeId()) << ";\n";
         out_ << "};\n\n";
     }
 
@@ -622,7 +693,8 @@ private:
             if (f.isGroup()) {
                 std::string g = name_of(f.getGroup().getTypeId());
                 member(r, "[[nodiscard]] ", rn, g + "_Reader", fname, "() const", "return " + g + "_Reader(r_); ");
-                member(b, "[[nodiscard]] ", bn, g + "_Builder", fname, "()", setdisc + "return " + g + "_Builder(b_); ");
+                member(b, "[[nodiscard]] ", bn, g + "_Builder", fname, "()",
+                       setdisc + "return " + g + "_Builder(b_); ");
                 continue;
             }
             auto slot = f.getSlot();
@@ -680,10 +752,10 @@ private:
         out_ << r.str() << b.str();
     }
 
-    void emit_pointer_field(const std::string& name, const std::string& rn, const std::string& bn, std::ostringstream& r,
-                            std::ostringstream& b, const std::string& fname, const std::string& setter,
-                            const std::string& init, const std::string& setdisc, sc::Type::Reader t,
-                            sc::Value::Reader dv, uint32_t off, const std::string& raw_name) {
+    void emit_pointer_field(const std::string& name, const std::string& rn, const std::string& bn,
+                            std::ostringstream& r, std::ostringstream& b, const std::string& fname,
+                            const std::string& setter, const std::string& init, const std::string& setdisc,
+                            sc::Type::Reader t, sc::Value::Reader dv, uint32_t off, const std::string& raw_name) {
         std::string ptr = "r_.pointer(" + std::to_string(off) + ")";
         std::string bptr = "b_.pointer(" + std::to_string(off) + ")";
         switch (t.which()) {
@@ -694,12 +766,13 @@ private:
                 std::string def = "cap::capnp::BlobView{}";
                 if (text && dv.isText() && dv.getText().size() != 0) {
                     auto s = dv.getText();
-                    def = "cap::capnp::BlobView{reinterpret_cast<const uint8_t*>(" + c_string(s.cStr(), s.size()) + "), " +
-                          std::to_string(s.size()) + "}";
+                    def = "cap::capnp::BlobView{reinterpret_cast<const uint8_t*>(" + c_string(s.cStr(), s.size()) +
+                          "), " + std::to_string(s.size()) + "}";
                 } else if (!text && dv.isData() && dv.getData().size() != 0) {
                     auto d = dv.getData();
                     def = "cap::capnp::BlobView{reinterpret_cast<const uint8_t*>(" +
-                          c_string(reinterpret_cast<const char*>(d.begin()), d.size()) + "), " + std::to_string(d.size()) + "}";
+                          c_string(reinterpret_cast<const char*>(d.begin()), d.size()) + "), " +
+                          std::to_string(d.size()) + "}";
                 }
                 const std::string kind = text ? "text" : "data";
                 member(r, "[[nodiscard]] ", rn, tn + "::Reader", fname, "() const",
@@ -741,7 +814,8 @@ private:
                 member(r, "[[nodiscard]] ", rn, "cap::capnp::CapSlot", fname, "() const",
                        "return cap::capnp::read_pointer<" + type_name(t) + ">(" + ptr + "); ");
                 b << "    // Stores capability slot `slot` in the message's capability table.\n";
-                member(b, "", bn, "bool", setter, "(uint32_t slot)", setdisc + "return " + bptr + ".set_capability(slot); ");
+                member(b, "", bn, "bool", setter, "(uint32_t slot)",
+                       setdisc + "return " + bptr + ".set_capability(slot); ");
                 break;
             }
             case sc::Type::ANY_POINTER: {
@@ -749,7 +823,8 @@ private:
                 member(b, "", bn, "cap::capnp::PointerBuilder", init, "()", setdisc + "return " + bptr + "; ");
                 break;
             }
-            default: die("unexpected pointer type");
+            default:
+                die("unexpected pointer type");
         }
     }
 
@@ -791,42 +866,42 @@ private:
                     vline = "v.value(" + q + ", r." + acc + "());";
                     fline = "b.set_" + sn + "(f.template value<" + type_name(t) + ">(" + q + "));";
                 } else switch (t.which()) {
-                    case sc::Type::VOID:
-                        vline = "";
-                        fline = f.getDiscriminantValue() != sc::Field::NO_DISCRIMINANT ? "b.set_" + sn + "();" : "";
-                        break;
-                    case sc::Type::ENUM: {
-                        auto en = nodes_.at(t.getEnum().getTypeId());
-                        vline = "v.enumerant(" + q + ", static_cast<uint16_t>(r." + acc + "()));";
-                        fline = "b.set_" + sn + "(f.template enumerant<" + type_name(t) + ">(" + q + ", " +
-                                std::to_string(en.getEnum().getEnumerants().size()) + "));";
-                        break;
+                        case sc::Type::VOID:
+                            vline = "";
+                            fline = f.getDiscriminantValue() != sc::Field::NO_DISCRIMINANT ? "b.set_" + sn + "();" : "";
+                            break;
+                        case sc::Type::ENUM: {
+                            auto en = nodes_.at(t.getEnum().getTypeId());
+                            vline = "v.enumerant(" + q + ", static_cast<uint16_t>(r." + acc + "()));";
+                            fline = "b.set_" + sn + "(f.template enumerant<" + type_name(t) + ">(" + q + ", " +
+                                    std::to_string(en.getEnum().getEnumerants().size()) + "));";
+                            break;
+                        }
+                        case sc::Type::TEXT:
+                            vline = visit_pointer("text");
+                            fline = descend("auto x = f.text(); b.set_" + sn + "(x.data, x.size);");
+                            break;
+                        case sc::Type::DATA:
+                            vline = visit_pointer("data");
+                            fline = descend("auto x = f.data(); b.set_" + sn + "(x.data, x.size);");
+                            break;
+                        case sc::Type::STRUCT:
+                            vline = visit_pointer("structure");
+                            fline = descend("fill(b.init_" + sn + "(), f);");
+                            break;
+                        case sc::Type::LIST:
+                            vline = visit_pointer("list");
+                            fline = descend("auto l = b.init_" + sn + "(f.size()); f.fill_list(l);");
+                            break;
+                        case sc::Type::INTERFACE:
+                            vline = "v.capability(" + q + ", r." + acc + "());";
+                            fline = "";
+                            break;
+                        default:
+                            vline = "v.any(" + q + ", r." + acc + "());";
+                            fline = "";
+                            break;
                     }
-                    case sc::Type::TEXT:
-                        vline = visit_pointer("text");
-                        fline = descend("auto x = f.text(); b.set_" + sn + "(x.data, x.size);");
-                        break;
-                    case sc::Type::DATA:
-                        vline = visit_pointer("data");
-                        fline = descend("auto x = f.data(); b.set_" + sn + "(x.data, x.size);");
-                        break;
-                    case sc::Type::STRUCT:
-                        vline = visit_pointer("structure");
-                        fline = descend("fill(b.init_" + sn + "(), f);");
-                        break;
-                    case sc::Type::LIST:
-                        vline = visit_pointer("list");
-                        fline = descend("auto l = b.init_" + sn + "(f.size()); f.fill_list(l);");
-                        break;
-                    case sc::Type::INTERFACE:
-                        vline = "v.capability(" + q + ", r." + acc + "());";
-                        fline = "";
-                        break;
-                    default:
-                        vline = "v.any(" + q + ", r." + acc + "());";
-                        fline = "";
-                        break;
-                }
             }
             if (f.getDiscriminantValue() != sc::Field::NO_DISCRIMINANT) {
                 vu << "        case " << name << "_Which::" << pascal(raw) << ": " << vline << " break;\n";
@@ -894,7 +969,8 @@ private:
             std::string pn = name_of(m.getParamStructType());
             std::string resn = name_of(m.getResultStructType());
             out_ << "\n" << comment_block(member_doc(id, ord), "    ");
-            out_ << "    static " << pn << "_Builder " << snake(m.getName()) << "_params(cap::capnp::MessageBuilder& msg) {\n"
+            out_ << "    static " << pn << "_Builder " << snake(m.getName())
+                 << "_params(cap::capnp::MessageBuilder& msg) {\n"
                  << "        return msg.init_root<" << pn << ">();\n    }\n";
             out_ << "    [[nodiscard]] cap::capnp::Error " << mn
                  << "(cap::capnp::MessageBuilder& params, cap::capnp::MessageReader& results) {\n"

@@ -52,18 +52,18 @@ using cap::spawn_quota_name;
 // ProcessSpawner.spawn on `spawner` (the kernel's or the spawner server's),
 // always with a quotas struct; see cap::spawn.
 inline cap::Result<Spawned> spawn(CapHandle spawner, const char* name, const char* module, const char* args,
-                                  const Grant* grants, uint32_t ngrants, const Quotas& q,
-                                  uint32_t placement_weight = 0, SpawnRefusal* refusal = nullptr) {
-  return cap::spawn(spawner, name, module, args, grants, ngrants, &q, placement_weight, refusal);
+                                  const Grant* grants, uint32_t ngrants, const Quotas& q, uint32_t placement_weight = 0,
+                                  SpawnRefusal* refusal = nullptr) {
+    return cap::spawn(spawner, name, module, args, grants, ngrants, &q, placement_weight, refusal);
 }
 inline uint32_t encode_spawn(void* buf, uint32_t size, const char* name, uint32_t name_len, const char* module,
                              uint32_t module_len, const char* args, const Grant* grants, uint32_t ngrants,
                              const Quotas& q, uint32_t placement_weight) {
-  return cap::encode_spawn(buf, size, name, name_len, module, module_len, args, grants, ngrants, &q,
-                           placement_weight);
+    return cap::encode_spawn(buf, size, name, name_len, module, module_len, args, grants, ngrants, &q,
+                             placement_weight);
 }
 inline cap::Result<uint32_t> modules(CapHandle spawner, char* out, uint32_t size) {
-  return cap::spawner_modules(spawner, out, size);
+    return cap::spawner_modules(spawner, out, size);
 }
 
 using Exit = cap::ProcessExit;

@@ -32,41 +32,41 @@ uint32_t g_word = 0;  // a park word (park_wake on a guessed handle)
 }  // namespace
 
 int main(cap::StartInfo& info) {
-  const bool want_console = srv::str_eq(info.args(), "expect=console");
-  int code = 0;
-  const CapHandle self = info.process(), thread = info.cap(cap::StartCap::thread);
-  if (self == kNullCap || thread == kNullCap) code |= 1;
-  if (info.park() != kNullCap || info.timer() != kNullCap) code |= 1;
-  if ((info.console() != kNullCap) != want_console) code |= 1;
-  // Named: exactly the grants (none, or "console", the same handle).
-  if (info.raw().named_count != (want_console ? 1u : 0u)) code |= 2;
-  if (want_console && info.named("console") != info.console()) code |= 2;
-  if (info.named("spawner") != kNullCap || info.named("init") != kNullCap) code |= 2;
+    const bool want_console = srv::str_eq(info.args(), "expect=console");
+    int code = 0;
+    const CapHandle self = info.process(), thread = info.cap(cap::StartCap::thread);
+    if (self == kNullCap || thread == kNullCap) code |= 1;
+    if (info.park() != kNullCap || info.timer() != kNullCap) code |= 1;
+    if ((info.console() != kNullCap) != want_console) code |= 1;
+    // Named: exactly the grants (none, or "console", the same handle).
+    if (info.raw().named_count != (want_console ? 1u : 0u)) code |= 2;
+    if (want_console && info.named("console") != info.console()) code |= 2;
+    if (info.named("spawner") != kNullCap || info.named("init") != kNullCap) code |= 2;
 
-  uint32_t tried = 0, worked = 0, other = 0;
-  cap::Ring& r = cap::this_ring();
-  for (uint32_t slot = 0; slot < kSlots; ++slot) {
-    for (uint32_t gen = 0; gen < kGenerations; ++gen) {
-      const CapHandle h = capos::abi::make_handle(slot, gen);
-      // Its own Process and Thread answer (bad_method): they are its own.
-      if (h == self || h == thread || (want_console && h == info.console())) continue;
-      const Status s[3] = {cap::console_write(r, h, "x", 1).status(), cap::timer_now(r, h).status(),
-                           cap::park_wake(r, h, &g_word, 1).status()};
-      for (Status st : s) {
-        ++tried;
-        if (st == Status::ok) ++worked;
-        else if (!slot_error(st)) ++other;
-      }
+    uint32_t tried = 0, worked = 0, other = 0;
+    cap::Ring& r = cap::this_ring();
+    for (uint32_t slot = 0; slot < kSlots; ++slot) {
+        for (uint32_t gen = 0; gen < kGenerations; ++gen) {
+            const CapHandle h = capos::abi::make_handle(slot, gen);
+            // Its own Process and Thread answer (bad_method): they are its own.
+            if (h == self || h == thread || (want_console && h == info.console())) continue;
+            const Status s[3] = {cap::console_write(r, h, "x", 1).status(), cap::timer_now(r, h).status(),
+                                 cap::park_wake(r, h, &g_word, 1).status()};
+            for (Status st : s) {
+                ++tried;
+                if (st == Status::ok) ++worked;
+                else if (!slot_error(st)) ++other;
+            }
+        }
     }
-  }
-  if (worked != 0) code |= 4;
-  if (other != 0) code |= 8;
-  if (want_console) {
-    // The one capability it was given works.
-    cap::print("[nocaps] console only: %u guessed-handle calls, %u worked, %u other errors, mask %d\n", tried,
-               worked, other, code);
-    static constexpr char kLine[] = "[nocaps] the granted console works\n";
-    if (!cap::console_write(r, info.console(), kLine, sizeof kLine - 1).ok()) code |= 16;
-  }
-  return code;
+    if (worked != 0) code |= 4;
+    if (other != 0) code |= 8;
+    if (want_console) {
+        // The one capability it was given works.
+        cap::print("[nocaps] console only: %u guessed-handle calls, %u worked, %u other errors, mask %d\n", tried,
+                   worked, other, code);
+        static constexpr char kLine[] = "[nocaps] the granted console works\n";
+        if (!cap::console_write(r, info.console(), kLine, sizeof kLine - 1).ok()) code |= 16;
+    }
+    return code;
 }

@@ -37,16 +37,16 @@ bool text_inside(const char* p, uint32_t n, const uint8_t* msg, uint32_t len) {
 
 bool expected_refusal(Status s) {
     switch (s) {
-    case Status::bad_method:
-    case Status::rights:
-    case Status::malformed_message:
-    case Status::invalid_argument:
-    case Status::bad_pointer:
-    case Status::not_supported:
-    case Status::result_too_large:
-        return true;
-    default:
-        return false;
+        case Status::bad_method:
+        case Status::rights:
+        case Status::malformed_message:
+        case Status::invalid_argument:
+        case Status::bad_pointer:
+        case Status::not_supported:
+        case Status::result_too_large:
+            return true;
+        default:
+            return false;
     }
 }
 
@@ -60,75 +60,78 @@ void check_accepted(const Outcome& o, const kern::decode::CallIn& in, const uint
     memcpy(&size, header + 8, 8);
     size %= 65536;
     switch (o.object) {
-    case console:
-        check(o.console_call.bytes.size <= kern::decode::kConsoleMaxWrite);
-        check(inside(o.console_call.bytes.data, o.console_call.bytes.size, msg, len) ||
-              o.console_call.bytes.size == 0);
-        check((in.rights & capos::abi::kRightWrite) != 0);
-        break;
-    case park:
-        check((o.park_call.address & 3) == 0 && capos::abi::user_range_ok(o.park_call.address, 4));
-        break;
-    case memory: {
-        const auto& m = o.memory_call;
-        if (m.op != kern::decode::MemoryCall::Op::size) {
-            check(m.length <= kern::decode::kMemoryMaxCopy && m.offset <= size && m.length <= size - m.offset);
-        }
-        if (m.op == kern::decode::MemoryCall::Op::write) {
-            check(m.length == m.bytes.size && (m.length == 0 || inside(m.bytes.data, m.length, msg, len)));
+        case console:
+            check(o.console_call.bytes.size <= kern::decode::kConsoleMaxWrite);
+            check(inside(o.console_call.bytes.data, o.console_call.bytes.size, msg, len) ||
+                  o.console_call.bytes.size == 0);
             check((in.rights & capos::abi::kRightWrite) != 0);
+            break;
+        case park:
+            check((o.park_call.address & 3) == 0 && capos::abi::user_range_ok(o.park_call.address, 4));
+            break;
+        case memory: {
+            const auto& m = o.memory_call;
+            if (m.op != kern::decode::MemoryCall::Op::size) {
+                check(m.length <= kern::decode::kMemoryMaxCopy && m.offset <= size && m.length <= size - m.offset);
+            }
+            if (m.op == kern::decode::MemoryCall::Op::write) {
+                check(m.length == m.bytes.size && (m.length == 0 || inside(m.bytes.data, m.length, msg, len)));
+                check((in.rights & capos::abi::kRightWrite) != 0);
+            }
+            if (m.op == kern::decode::MemoryCall::Op::read) check((in.rights & capos::abi::kRightRead) != 0);
+            break;
         }
-        if (m.op == kern::decode::MemoryCall::Op::read) check((in.rights & capos::abi::kRightRead) != 0);
-        break;
-    }
-    case endpoint: {
-        const auto& e = o.endpoint_call;
-        if (e.op == kern::decode::EndpointCall::Op::reply) {
-            check(kern::decode::status_defined(e.status));
-            check(e.results.size == 0 || inside(e.results.data, e.results.size, msg, len));
+        case endpoint: {
+            const auto& e = o.endpoint_call;
+            if (e.op == kern::decode::EndpointCall::Op::reply) {
+                check(kern::decode::status_defined(e.status));
+                check(e.results.size == 0 || inside(e.results.data, e.results.size, msg, len));
+            }
+            if (e.op == kern::decode::EndpointCall::Op::mint) check(in.caps_out_max >= 1);
+            break;
         }
-        if (e.op == kern::decode::EndpointCall::Op::mint) check(in.caps_out_max >= 1);
-        break;
-    }
-    case process: {
-        const auto& p = o.process_call;
-        if (p.op == kern::decode::ProcessCall::Op::map) check(p.memory_cap < in.caps_in_count);
-        if (p.op == kern::decode::ProcessCall::Op::create_thread || p.op == kern::decode::ProcessCall::Op::allocate ||
-            p.op == kern::decode::ProcessCall::Op::create_endpoint)
+        case process: {
+            const auto& p = o.process_call;
+            if (p.op == kern::decode::ProcessCall::Op::map) check(p.memory_cap < in.caps_in_count);
+            if (p.op == kern::decode::ProcessCall::Op::create_thread ||
+                p.op == kern::decode::ProcessCall::Op::allocate ||
+                p.op == kern::decode::ProcessCall::Op::create_endpoint)
+                check(in.caps_out_max >= 1);
+            if (p.op == kern::decode::ProcessCall::Op::handle_wait) check((header[2] & 4) == 0);
+            break;
+        }
+        case thread:
+            if (in.method == sc::Thread::Methods::set_weight) check(o.weight >= 1 && o.weight <= kMaxWeight);
+            else if (o.thread_call.op == kern::decode::ThreadCall::Op::set_cpu_hint)
+                check(o.thread_call.cpu < header[7] % 8u + 1u);
+            break;
+        case spawner: {
+            const auto& s = o.spawner_call;
+            if (s.op != kern::decode::SpawnerCall::Op::spawn) break;
+            check(text_inside(s.name, s.name_len, msg, len) && text_inside(s.module, s.module_len, msg, len));
+            check(s.args_len < kern::decode::kSpawnArgBytes && s.args[s.args_len] == '\0');
+            check(s.grant_count <= kern::decode::kSpawnMaxGrants && s.weight <= kMaxWeight);
+            for (uint32_t i = 0; i < s.grant_count; ++i) {
+                check(s.grants[i].cap < in.caps_in_count);
+                check(text_inside(s.grants[i].name, s.grants[i].name_len, msg, len));
+            }
             check(in.caps_out_max >= 1);
-        if (p.op == kern::decode::ProcessCall::Op::handle_wait) check((header[2] & 4) == 0);
-        break;
-    }
-    case thread:
-        if (in.method == sc::Thread::Methods::set_weight) check(o.weight >= 1 && o.weight <= kMaxWeight);
-        else if (o.thread_call.op == kern::decode::ThreadCall::Op::set_cpu_hint) check(o.thread_call.cpu < header[7] % 8u + 1u);
-        break;
-    case spawner: {
-        const auto& s = o.spawner_call;
-        if (s.op != kern::decode::SpawnerCall::Op::spawn) break;
-        check(text_inside(s.name, s.name_len, msg, len) && text_inside(s.module, s.module_len, msg, len));
-        check(s.args_len < kern::decode::kSpawnArgBytes && s.args[s.args_len] == '\0');
-        check(s.grant_count <= kern::decode::kSpawnMaxGrants && s.weight <= kMaxWeight);
-        for (uint32_t i = 0; i < s.grant_count; ++i) {
-            check(s.grants[i].cap < in.caps_in_count);
-            check(text_inside(s.grants[i].name, s.grants[i].name_len, msg, len));
+            break;
         }
-        check(in.caps_out_max >= 1);
-        break;
-    }
-    case sched: {
-        const auto& c = o.sched_call;
-        check((in.rights & capos::abi::kRightWrite) != 0);
-        if (c.op == kern::decode::SchedControlCall::Op::attach) {
-            check(c.deadline_ns >= kern::decode::kSchedMinDeadlineNs && c.deadline_ns <= kern::decode::kSchedMaxDeadlineNs);
-            check(!c.has_rings || c.rings_cap < in.caps_in_count);
+        case sched: {
+            const auto& c = o.sched_call;
+            check((in.rights & capos::abi::kRightWrite) != 0);
+            if (c.op == kern::decode::SchedControlCall::Op::attach) {
+                check(c.deadline_ns >= kern::decode::kSchedMinDeadlineNs &&
+                      c.deadline_ns <= kern::decode::kSchedMaxDeadlineNs);
+                check(!c.has_rings || c.rings_cap < in.caps_in_count);
+            }
+            if (c.op == kern::decode::SchedControlCall::Op::next_events)
+                check(c.max >= 1 && c.max <= kern::decode::kSchedMaxEventsPerCall);
+            break;
         }
-        if (c.op == kern::decode::SchedControlCall::Op::next_events)
-            check(c.max >= 1 && c.max <= kern::decode::kSchedMaxEventsPerCall);
-        break;
-    }
-    default:
-        break;
+        default:
+            break;
     }
 }
 

@@ -45,7 +45,7 @@ namespace sc = cap::schema;
 enum Object : uint8_t { console, timer, park, memory, endpoint, process, thread, spawner, sched, kObjects };
 
 inline constexpr size_t kHeader = 16;
-inline constexpr uint32_t kMaxWeight = 10000;  // sched/sched_events.h's kMaxWeight, as the kernel passes it
+inline constexpr uint32_t kMaxWeight = 10000;           // sched/sched_events.h's kMaxWeight, as the kernel passes it
 inline constexpr uint64_t kDefaultDeadlineNs = 50'000;  // SchedulerControl::kDefaultDeadlineNs
 
 struct Header {
@@ -69,15 +69,24 @@ inline void put_header(uint8_t* out, const Header& h) {
 inline uint64_t interface_of(uint8_t object, uint8_t flags) {
     if ((flags & 2) != 0) return 0x0123456789abcdefull;
     switch (object % kObjects) {
-    case console: return sc::Console::kInterfaceId;
-    case timer: return sc::Timer::kInterfaceId;
-    case park: return sc::Park::kInterfaceId;
-    case memory: return sc::MemoryObject::kInterfaceId;
-    case endpoint: return sc::Endpoint::kInterfaceId;
-    case process: return (flags & 1) != 0 ? sc::ProcessHandle::kInterfaceId : sc::Process::kInterfaceId;
-    case thread: return sc::Thread::kInterfaceId;
-    case sched: return sc::SchedulerControl::kInterfaceId;
-    default: return sc::ProcessSpawner::kInterfaceId;
+        case console:
+            return sc::Console::kInterfaceId;
+        case timer:
+            return sc::Timer::kInterfaceId;
+        case park:
+            return sc::Park::kInterfaceId;
+        case memory:
+            return sc::MemoryObject::kInterfaceId;
+        case endpoint:
+            return sc::Endpoint::kInterfaceId;
+        case process:
+            return (flags & 1) != 0 ? sc::ProcessHandle::kInterfaceId : sc::Process::kInterfaceId;
+        case thread:
+            return sc::Thread::kInterfaceId;
+        case sched:
+            return sc::SchedulerControl::kInterfaceId;
+        default:
+            return sc::ProcessSpawner::kInterfaceId;
     }
 }
 
@@ -116,19 +125,35 @@ inline void run(const uint8_t* header, const uint8_t* msg, uint32_t len, Outcome
     size %= 65536;
     o->object = static_cast<Object>(header[0] % kObjects);
     switch (o->object) {
-    case console: o->verdict = d::console(in, &o->console_call); break;
-    case timer: o->verdict = d::timer(in, &o->timer_call); break;
-    case park: o->verdict = d::park(in, &o->park_call); break;
-    case memory: o->verdict = d::memory_object(in, size, &o->memory_call); break;
-    case endpoint: o->verdict = d::endpoint(in, &o->endpoint_call); break;
-    case process: o->verdict = d::process(in, caller, &o->process_call); break;
-    case thread:
-        // setWeight is decoded by its own step (the object hands it to SchedulerControl).
-        o->verdict = in.method == sc::Thread::Methods::set_weight ? d::thread_set_weight(in, &o->weight)
-                                                                  : d::thread(in, caller, cpus, &o->thread_call);
-        break;
-    case sched: o->verdict = d::scheduler_control(in, kDefaultDeadlineNs, &o->sched_call); break;
-    default: o->verdict = d::spawner(in, kMaxWeight, &o->spawner_call); break;
+        case console:
+            o->verdict = d::console(in, &o->console_call);
+            break;
+        case timer:
+            o->verdict = d::timer(in, &o->timer_call);
+            break;
+        case park:
+            o->verdict = d::park(in, &o->park_call);
+            break;
+        case memory:
+            o->verdict = d::memory_object(in, size, &o->memory_call);
+            break;
+        case endpoint:
+            o->verdict = d::endpoint(in, &o->endpoint_call);
+            break;
+        case process:
+            o->verdict = d::process(in, caller, &o->process_call);
+            break;
+        case thread:
+            // setWeight is decoded by its own step (the object hands it to SchedulerControl).
+            o->verdict = in.method == sc::Thread::Methods::set_weight ? d::thread_set_weight(in, &o->weight)
+                                                                      : d::thread(in, caller, cpus, &o->thread_call);
+            break;
+        case sched:
+            o->verdict = d::scheduler_control(in, kDefaultDeadlineNs, &o->sched_call);
+            break;
+        default:
+            o->verdict = d::spawner(in, kMaxWeight, &o->spawner_call);
+            break;
     }
     if (in_out != nullptr) *in_out = in;
 }
@@ -183,14 +208,18 @@ void for_each_seed(F&& f) {
         if (frame(b, s)) f(s);
     };
     using namespace sc;
-    single(console, Console::Methods::write, [](cp::MessageBuilder& b) { b.init_root<Console::WriteParams>().set_text("hello\n"); });
-    split(console, Console::Methods::write, [](cp::MessageBuilder& b) { b.init_root<Console::WriteParams>().set_text("far text"); });
+    single(console, Console::Methods::write,
+           [](cp::MessageBuilder& b) { b.init_root<Console::WriteParams>().set_text("hello\n"); });
+    split(console, Console::Methods::write,
+          [](cp::MessageBuilder& b) { b.init_root<Console::WriteParams>().set_text("far text"); });
     single(console, Console::Methods::write_bytes, [](cp::MessageBuilder& b) {
         const uint8_t bytes[5] = {0, 1, 2, 0xff, 10};
         b.init_root<Console::WriteBytesParams>().set_bytes(bytes, 5);
     });
-    single(timer, Timer::Methods::sleep, [](cp::MessageBuilder& b) { b.init_root<Timer::SleepParams>().set_ns(1000000); });
-    single(timer, Timer::Methods::sleep_until, [](cp::MessageBuilder& b) { b.init_root<Timer::SleepUntilParams>().set_deadline_ns(5); });
+    single(timer, Timer::Methods::sleep,
+           [](cp::MessageBuilder& b) { b.init_root<Timer::SleepParams>().set_ns(1000000); });
+    single(timer, Timer::Methods::sleep_until,
+           [](cp::MessageBuilder& b) { b.init_root<Timer::SleepUntilParams>().set_deadline_ns(5); });
     single(timer, Timer::Methods::now, [](cp::MessageBuilder&) {});
     single(park, Park::Methods::wait, [](cp::MessageBuilder& b) {
         auto w = b.init_root<Park::WaitParams>();
@@ -215,14 +244,18 @@ void for_each_seed(F&& f) {
         w.set_bytes(bytes, 3);
     });
     single(memory, MemoryObject::Methods::size, [](cp::MessageBuilder&) {});
-    single(endpoint, Endpoint::Methods::receive, [](cp::MessageBuilder& b) { b.init_root<Endpoint::ReceiveParams>().set_timeout_ns(0); });
-    single(endpoint, Endpoint::Methods::reply, [](cp::MessageBuilder& b) {
-        auto r = b.init_root<Endpoint::ReplyParams>();
-        r.set_call_id(42);
-        r.set_status(0);
-        const uint8_t res[16] = {0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
-        r.set_results(res, 16);
-    }, Header{0, 0, 0, 2, 0});
+    single(endpoint, Endpoint::Methods::receive,
+           [](cp::MessageBuilder& b) { b.init_root<Endpoint::ReceiveParams>().set_timeout_ns(0); });
+    single(
+        endpoint, Endpoint::Methods::reply,
+        [](cp::MessageBuilder& b) {
+            auto r = b.init_root<Endpoint::ReplyParams>();
+            r.set_call_id(42);
+            r.set_status(0);
+            const uint8_t res[16] = {0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+            r.set_results(res, 16);
+        },
+        Header{0, 0, 0, 2, 0});
     split(endpoint, Endpoint::Methods::reply, [](cp::MessageBuilder& b) {
         auto r = b.init_root<Endpoint::ReplyParams>();
         r.set_call_id(43);
@@ -230,39 +263,51 @@ void for_each_seed(F&& f) {
         const uint8_t res[24] = {};
         r.set_results(res, 24);
     });
-    single(endpoint, Endpoint::Methods::mint, [](cp::MessageBuilder& b) { b.init_root<Endpoint::MintParams>().set_badge(0xbadbadull); });
+    single(endpoint, Endpoint::Methods::mint,
+           [](cp::MessageBuilder& b) { b.init_root<Endpoint::MintParams>().set_badge(0xbadbadull); });
     single(process, Process::Methods::create_thread, [](cp::MessageBuilder& b) {
         auto c = b.init_root<Process::CreateThreadParams>();
         c.set_entry(0x401000);
         c.set_stack_top(0x7fff0000);
         c.set_arg(9);
     });
-    single(process, Process::Methods::map, [](cp::MessageBuilder& b) {
-        auto m = b.init_root<Process::MapParams>();
-        (void)m.set_memory(0);
-        m.set_address(0x10000000);
-        m.set_offset(0);
-        m.set_length(8192);
-        m.set_writable(true);
-    }, Header{0, 0, 0, 1, 0});
-    split(process, Process::Methods::map, [](cp::MessageBuilder& b) {
-        auto m = b.init_root<Process::MapParams>();
-        (void)m.set_memory(1);
-        m.set_address(0x20000000);
-        m.set_length(4096);
-        m.set_executable(true);
-    }, Header{0, 0, 0, 2, 0});
+    single(
+        process, Process::Methods::map,
+        [](cp::MessageBuilder& b) {
+            auto m = b.init_root<Process::MapParams>();
+            (void)m.set_memory(0);
+            m.set_address(0x10000000);
+            m.set_offset(0);
+            m.set_length(8192);
+            m.set_writable(true);
+        },
+        Header{0, 0, 0, 1, 0});
+    split(
+        process, Process::Methods::map,
+        [](cp::MessageBuilder& b) {
+            auto m = b.init_root<Process::MapParams>();
+            (void)m.set_memory(1);
+            m.set_address(0x20000000);
+            m.set_length(4096);
+            m.set_executable(true);
+        },
+        Header{0, 0, 0, 2, 0});
     single(process, Process::Methods::unmap, [](cp::MessageBuilder& b) {
         auto u = b.init_root<Process::UnmapParams>();
         u.set_address(0x10000000);
         u.set_length(4096);
     });
-    single(process, Process::Methods::allocate, [](cp::MessageBuilder& b) { b.init_root<Process::AllocateParams>().set_bytes(12288); });
-    single(process, Process::Methods::exit, [](cp::MessageBuilder& b) { b.init_root<Process::ExitParams>().set_code(-5); });
-    single(process, Process::Methods::exit_thread, [](cp::MessageBuilder& b) { b.init_root<Process::ExitThreadParams>().set_code(3); },
-           Header{0, 0, 4});
-    single(process, ProcessHandle::Methods::wait, [](cp::MessageBuilder&) {}, Header{0, 0, 1});
-    single(thread, Thread::Methods::set_cpu_hint, [](cp::MessageBuilder& b) { b.init_root<Thread::SetCpuHintParams>().set_cpu(2); });
+    single(process, Process::Methods::allocate,
+           [](cp::MessageBuilder& b) { b.init_root<Process::AllocateParams>().set_bytes(12288); });
+    single(process, Process::Methods::exit,
+           [](cp::MessageBuilder& b) { b.init_root<Process::ExitParams>().set_code(-5); });
+    single(
+        process, Process::Methods::exit_thread,
+        [](cp::MessageBuilder& b) { b.init_root<Process::ExitThreadParams>().set_code(3); }, Header{0, 0, 4});
+    single(
+        process, ProcessHandle::Methods::wait, [](cp::MessageBuilder&) {}, Header{0, 0, 1});
+    single(thread, Thread::Methods::set_cpu_hint,
+           [](cp::MessageBuilder& b) { b.init_root<Thread::SetCpuHintParams>().set_cpu(2); });
     single(thread, Thread::Methods::join, [](cp::MessageBuilder&) {});
     auto spawn_fill = [](cp::MessageBuilder& b) {
         auto s = b.init_root<ProcessSpawner::SpawnParams>();
@@ -288,18 +333,22 @@ void for_each_seed(F&& f) {
     single(spawner, ProcessSpawner::Methods::spawn, spawn_fill, Header{0, 0, 0, 2, 1});
     split(spawner, ProcessSpawner::Methods::spawn, spawn_fill, Header{0, 0, 0, 2, 1});
     single(spawner, ProcessSpawner::Methods::modules, [](cp::MessageBuilder&) {});
-    single(thread, Thread::Methods::set_weight, [](cp::MessageBuilder& b) { b.init_root<Thread::SetWeightParams>().set_weight(300); });
+    single(thread, Thread::Methods::set_weight,
+           [](cp::MessageBuilder& b) { b.init_root<Thread::SetWeightParams>().set_weight(300); });
     using SC = SchedulerControl;
     single(sched, SC::Methods::attach, [](cp::MessageBuilder& b) {
         auto a = b.init_root<SC::AttachParams>();
         a.set_deadline_ns(650'000);
         a.set_resume_after_seq(12);
     });
-    single(sched, SC::Methods::attach, [](cp::MessageBuilder& b) {
-        auto a = b.init_root<SC::AttachParams>();
-        a.set_deadline_ns(0);
-        (void)a.set_rings(0);
-    }, Header{0, 0, 0, 1, 0});
+    single(
+        sched, SC::Methods::attach,
+        [](cp::MessageBuilder& b) {
+            auto a = b.init_root<SC::AttachParams>();
+            a.set_deadline_ns(0);
+            (void)a.set_rings(0);
+        },
+        Header{0, 0, 0, 1, 0});
     single(sched, SC::Methods::next_events, [](cp::MessageBuilder& b) {
         auto n = b.init_root<SC::NextEventsParams>();
         n.set_max(16);
@@ -316,10 +365,12 @@ void for_each_seed(F&& f) {
     };
     single(sched, SC::Methods::place, place_fill);
     split(sched, SC::Methods::place, place_fill);
-    single(sched, SC::Methods::set_default_slice, [](cp::MessageBuilder& b) { b.init_root<SC::SetDefaultSliceParams>().set_slice_ns(8'000'000); });
+    single(sched, SC::Methods::set_default_slice,
+           [](cp::MessageBuilder& b) { b.init_root<SC::SetDefaultSliceParams>().set_slice_ns(8'000'000); });
     single(sched, SC::Methods::status, [](cp::MessageBuilder&) {});
     single(sched, SC::Methods::snapshot, [](cp::MessageBuilder&) {});
-    single(sched, SC::Methods::trace_dump, [](cp::MessageBuilder& b) { b.init_root<SC::TraceDumpParams>().set_enable(true); });
+    single(sched, SC::Methods::trace_dump,
+           [](cp::MessageBuilder& b) { b.init_root<SC::TraceDumpParams>().set_enable(true); });
     single(sched, SC::Methods::stats, [](cp::MessageBuilder&) {});
 }
 

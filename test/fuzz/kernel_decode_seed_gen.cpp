@@ -25,8 +25,7 @@ int main(int argc, char** argv) {
         const std::string path = dir + "/seed-" + std::to_string(i++);
         FILE* f = std::fopen(path.c_str(), "wb");
         if (f == nullptr) return false;
-        bool ok = std::fwrite(header, 1, sizeof header, f) == sizeof header &&
-                  std::fwrite(s.msg, 1, s.len, f) == s.len;
+        bool ok = std::fwrite(header, 1, sizeof header, f) == sizeof header && std::fwrite(s.msg, 1, s.len, f) == s.len;
         ok = std::fclose(f) == 0 && ok;
         names.push_back(path);
         return ok;

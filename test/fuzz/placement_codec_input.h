@@ -97,23 +97,27 @@ inline pl::Event as_sent(pl::Event e) {
     r.cpu = e.cpu;
     r.kind = e.kind;
     switch (e.kind) {
-    case pl::EventKind::thread_created:
-    case pl::EventKind::thread_runnable:
-    case pl::EventKind::thread_blocked:
-    case pl::EventKind::thread_exited:
-        r.thread_id = e.thread_id;
-        r.process_id = e.process_id;
-        r.weight = e.weight;
-        r.run_ns = e.run_ns;
-        break;
-    case pl::EventKind::cpu_load:
-        r.runnable = e.runnable;
-        r.run_ns = e.run_ns;
-        r.aux = e.aux;
-        r.weight = e.weight;
-        break;
-    case pl::EventKind::deadline_missed: r.aux = e.aux; break;
-    default: r.kind = pl::EventKind::demoted; break;
+        case pl::EventKind::thread_created:
+        case pl::EventKind::thread_runnable:
+        case pl::EventKind::thread_blocked:
+        case pl::EventKind::thread_exited:
+            r.thread_id = e.thread_id;
+            r.process_id = e.process_id;
+            r.weight = e.weight;
+            r.run_ns = e.run_ns;
+            break;
+        case pl::EventKind::cpu_load:
+            r.runnable = e.runnable;
+            r.run_ns = e.run_ns;
+            r.aux = e.aux;
+            r.weight = e.weight;
+            break;
+        case pl::EventKind::deadline_missed:
+            r.aux = e.aux;
+            break;
+        default:
+            r.kind = pl::EventKind::demoted;
+            break;
     }
     return r;
 }
@@ -267,28 +271,32 @@ inline Finding run(const uint8_t* data, size_t size, Scratch& k) {
             if (x.answers_seq() != d.answers_seq) return "encode_place: answersSeq";
             bool ok = false;
             switch (d.kind) {
-            case pl::DecisionKind::assign:
-                if (d.cpu_mask != 0)
-                    ok = x.which() == W::AssignSet && x.assign_set().thread_id() == d.thread_id &&
-                         x.assign_set().cpu_mask() == d.cpu_mask && x.assign_set().slice_ns() == d.value;
-                else
-                    ok = x.which() == W::Assign && x.assign().thread_id() == d.thread_id &&
-                         x.assign().cpu() == d.cpu && x.assign().slice_ns() == d.value;
-                break;
-            case pl::DecisionKind::thread_weight:
-                ok = x.which() == W::ThreadWeight && x.thread_weight().thread_id() == d.thread_id &&
-                     x.thread_weight().weight() == static_cast<uint32_t>(d.value);
-                break;
-            case pl::DecisionKind::process_weight:
-                ok = x.which() == W::ProcessWeight && x.process_weight().process_id() == d.process_id &&
-                     x.process_weight().weight() == static_cast<uint32_t>(d.value);
-                break;
-            case pl::DecisionKind::slice:
-                ok = x.which() == W::ThreadSlice && x.thread_slice().thread_id() == d.thread_id &&
-                     x.thread_slice().slice_ns() == d.value;
-                break;
-            case pl::DecisionKind::default_slice: ok = x.which() == W::DefaultSlice && x.default_slice() == d.value; break;
-            default: ok = x.which() == W::None; break;
+                case pl::DecisionKind::assign:
+                    if (d.cpu_mask != 0)
+                        ok = x.which() == W::AssignSet && x.assign_set().thread_id() == d.thread_id &&
+                             x.assign_set().cpu_mask() == d.cpu_mask && x.assign_set().slice_ns() == d.value;
+                    else
+                        ok = x.which() == W::Assign && x.assign().thread_id() == d.thread_id &&
+                             x.assign().cpu() == d.cpu && x.assign().slice_ns() == d.value;
+                    break;
+                case pl::DecisionKind::thread_weight:
+                    ok = x.which() == W::ThreadWeight && x.thread_weight().thread_id() == d.thread_id &&
+                         x.thread_weight().weight() == static_cast<uint32_t>(d.value);
+                    break;
+                case pl::DecisionKind::process_weight:
+                    ok = x.which() == W::ProcessWeight && x.process_weight().process_id() == d.process_id &&
+                         x.process_weight().weight() == static_cast<uint32_t>(d.value);
+                    break;
+                case pl::DecisionKind::slice:
+                    ok = x.which() == W::ThreadSlice && x.thread_slice().thread_id() == d.thread_id &&
+                         x.thread_slice().slice_ns() == d.value;
+                    break;
+                case pl::DecisionKind::default_slice:
+                    ok = x.which() == W::DefaultSlice && x.default_slice() == d.value;
+                    break;
+                default:
+                    ok = x.which() == W::None;
+                    break;
             }
             if (!ok) return "encode_place: a decision read back differs";
             // The kernel's decode of it: every kind a server sends is
@@ -306,9 +314,10 @@ inline Finding run(const uint8_t* data, size_t size, Scratch& k) {
             if (want.kind == pl::DecisionKind::thread_weight || want.kind == pl::DecisionKind::process_weight)
                 want.value = static_cast<uint32_t>(want.value);
             if (want.kind == pl::DecisionKind::none) want.value = 0;
-            if (kd.answers_seq != want.answers_seq || static_cast<uint8_t>(kd.kind) != static_cast<uint8_t>(want.kind) ||
-                kd.thread_id != want.thread_id || kd.process_id != want.process_id || kd.cpu_mask != want.cpu_mask ||
-                kd.value != want.value || kd.cpu != want.cpu)
+            if (kd.answers_seq != want.answers_seq ||
+                static_cast<uint8_t>(kd.kind) != static_cast<uint8_t>(want.kind) || kd.thread_id != want.thread_id ||
+                kd.process_id != want.process_id || kd.cpu_mask != want.cpu_mask || kd.value != want.value ||
+                kd.cpu != want.cpu)
                 return "the kernel decoded a decision other than the one a server sent";
         }
         if (r.error() != cap::capnp::Error::Ok) return "encode_place: reading it back failed";
@@ -428,7 +437,8 @@ void for_each_seed(Scratch& k, F&& f) {
         for (int i = 0; i < 7; ++i) {
             uint8_t* p = eb + 9 + static_cast<size_t>(i) * kEventBytes;
             p[0] = static_cast<uint8_t>(ev[i].kind);
-            const uint64_t w[6] = {ev[i].seq, ev[i].time_ns, ev[i].thread_id, ev[i].process_id, ev[i].run_ns, ev[i].aux};
+            const uint64_t w[6] = {ev[i].seq,        ev[i].time_ns, ev[i].thread_id,
+                                   ev[i].process_id, ev[i].run_ns,  ev[i].aux};
             memcpy(p + 1, w, sizeof w);
             memcpy(p + 49, &ev[i].cpu, 4);
             memcpy(p + 53, &ev[i].weight, 4);
@@ -440,7 +450,7 @@ void for_each_seed(Scratch& k, F&& f) {
         sb[0] = encode_snapshot;
         sb[1] = 10;  // name length - 1
         memcpy(sb + 2, "round-robin", 11);
-        sb[2 + 11 + 4 + 8 + 8] = 4;  // CPUs
+        sb[2 + 11 + 4 + 8 + 8] = 4;      // CPUs
         sb[2 + 11 + 4 + 8 + 8 + 1] = 3;  // threads
         for (size_t i = 0; i < 3 * 41; ++i) sb[2 + 11 + 4 + 8 + 8 + 5 + i] = static_cast<uint8_t>(i * 7 + 1);
         f(sb, sizeof sb);

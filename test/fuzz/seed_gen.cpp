@@ -39,7 +39,9 @@ public:
         const uint8_t* data;
         uint32_t size;
     };
-    Raw data() { return {reinterpret_cast<const uint8_t*>("\x01\x02\x03\x04\x05\x06"), static_cast<uint32_t>(next() % 7)}; }
+    Raw data() {
+        return {reinterpret_cast<const uint8_t*>("\x01\x02\x03\x04\x05\x06"), static_cast<uint32_t>(next() % 7)};
+    }
 
     template <typename L>
     void fill_list(L l) {

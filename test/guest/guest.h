@@ -22,7 +22,7 @@ using namespace cap::iface;
 
 // A call's raw completion (status not turned into an error).
 struct Raw {
-  Cqe cqe{};
+    Cqe cqe{};
 };
 
 // Submits one call on this thread's ring and waits for it (cap::raw_call).
@@ -70,7 +70,7 @@ using cap::receive;
 // Endpoint.reply with the status as a plain Int32.
 inline cap::Result<void> reply(CapHandle ep, uint64_t call_id, int32_t status, const void* results, uint32_t rlen,
                                CapHandle* caps, uint16_t ncaps) {
-  return cap::reply(ep, call_id, static_cast<Status>(status), results, rlen, caps, ncaps);
+    return cap::reply(ep, call_id, static_cast<Status>(status), results, rlen, caps, ncaps);
 }
 
 // Which CPU the caller runs on (RDTSCP's TSC_AUX, set by the kernel).

@@ -37,10 +37,26 @@ inline CpuidResult cpuid(uint32_t leaf, uint32_t sub = 0) {
     return r;
 }
 
-inline uint64_t read_cr0() { uint64_t v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-inline uint64_t read_cr2() { uint64_t v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-inline uint64_t read_cr3() { uint64_t v; asm volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-inline uint64_t read_cr4() { uint64_t v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+inline uint64_t read_cr0() {
+    uint64_t v;
+    asm volatile("mov %%cr0, %0" : "=r"(v));
+    return v;
+}
+inline uint64_t read_cr2() {
+    uint64_t v;
+    asm volatile("mov %%cr2, %0" : "=r"(v));
+    return v;
+}
+inline uint64_t read_cr3() {
+    uint64_t v;
+    asm volatile("mov %%cr3, %0" : "=r"(v));
+    return v;
+}
+inline uint64_t read_cr4() {
+    uint64_t v;
+    asm volatile("mov %%cr4, %0" : "=r"(v));
+    return v;
+}
 inline void write_cr0(uint64_t v) { asm volatile("mov %0, %%cr0" ::"r"(v) : "memory"); }
 inline void write_cr3(uint64_t v) { asm volatile("mov %0, %%cr3" ::"r"(v) : "memory"); }
 inline void write_cr4(uint64_t v) { asm volatile("mov %0, %%cr4" ::"r"(v) : "memory"); }

@@ -32,16 +32,38 @@ struct __attribute__((packed)) DescriptorPointer {
 alignas(16) IdtEntry g_idt[256];
 InterruptHandler g_handlers[256];
 
-const char* const kExceptionNames[32] = {
-    "#DE divide error", "#DB debug", "NMI", "#BP breakpoint", "#OF overflow",
-    "#BR bound range", "#UD invalid opcode", "#NM device not available",
-    "#DF double fault", "coprocessor overrun", "#TS invalid TSS",
-    "#NP segment not present", "#SS stack fault", "#GP general protection",
-    "#PF page fault", "reserved 15", "#MF x87 error", "#AC alignment check",
-    "#MC machine check", "#XM SIMD error", "#VE virtualization", "#CP control protection",
-    "reserved 22", "reserved 23", "reserved 24", "reserved 25", "reserved 26",
-    "reserved 27", "#HV hypervisor injection", "#VC VMM communication",
-    "#SX security", "reserved 31"};
+const char* const kExceptionNames[32] = {"#DE divide error",
+                                         "#DB debug",
+                                         "NMI",
+                                         "#BP breakpoint",
+                                         "#OF overflow",
+                                         "#BR bound range",
+                                         "#UD invalid opcode",
+                                         "#NM device not available",
+                                         "#DF double fault",
+                                         "coprocessor overrun",
+                                         "#TS invalid TSS",
+                                         "#NP segment not present",
+                                         "#SS stack fault",
+                                         "#GP general protection",
+                                         "#PF page fault",
+                                         "reserved 15",
+                                         "#MF x87 error",
+                                         "#AC alignment check",
+                                         "#MC machine check",
+                                         "#XM SIMD error",
+                                         "#VE virtualization",
+                                         "#CP control protection",
+                                         "reserved 22",
+                                         "reserved 23",
+                                         "reserved 24",
+                                         "reserved 25",
+                                         "reserved 26",
+                                         "reserved 27",
+                                         "#HV hypervisor injection",
+                                         "#VC VMM communication",
+                                         "#SX security",
+                                         "reserved 31"};
 
 void set_gate(uint8_t vec, uint64_t addr, uint8_t ist, uint8_t dpl) {
     IdtEntry& e = g_idt[vec];
@@ -65,8 +87,8 @@ void load_cpu_tables(CpuTables& t, uint64_t ist_df, uint64_t ist_nmi, uint64_t i
     t.gdt[5] = 0x00affa000000ffffull;  // 0x28 user code, 64-bit
     auto base = reinterpret_cast<uint64_t>(&t.tss);
     uint64_t limit = sizeof(Tss) - 1;
-    t.gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) |
-               (((limit >> 16) & 0xf) << 48) | (((base >> 24) & 0xff) << 56);
+    t.gdt[6] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
+               (((base >> 24) & 0xff) << 56);
     t.gdt[7] = base >> 32;
     t.tss = Tss{};
     t.tss.ist[kIstDoubleFault - 1] = ist_df;
@@ -111,23 +133,22 @@ void set_interrupt_handler(uint8_t vector, InterruptHandler h) { g_handlers[vect
 
 void report_exception(const InterruptFrame& f) {
     const char* name = f.vector < 32 ? kExceptionNames[f.vector] : "interrupt";
-    kprintf("[capos] EXCEPTION vector=%llu (%s) error=%#llx\n",
-            static_cast<unsigned long long>(f.vector), name, static_cast<unsigned long long>(f.error));
-    kprintf("  rip=%#018llx cs=%#llx rflags=%#llx rsp=%#018llx ss=%#llx\n",
-            static_cast<unsigned long long>(f.rip), static_cast<unsigned long long>(f.cs),
-            static_cast<unsigned long long>(f.rflags), static_cast<unsigned long long>(f.rsp),
-            static_cast<unsigned long long>(f.ss));
+    kprintf("[capos] EXCEPTION vector=%llu (%s) error=%#llx\n", static_cast<unsigned long long>(f.vector), name,
+            static_cast<unsigned long long>(f.error));
+    kprintf("  rip=%#018llx cs=%#llx rflags=%#llx rsp=%#018llx ss=%#llx\n", static_cast<unsigned long long>(f.rip),
+            static_cast<unsigned long long>(f.cs), static_cast<unsigned long long>(f.rflags),
+            static_cast<unsigned long long>(f.rsp), static_cast<unsigned long long>(f.ss));
     kprintf("  cr2=%#018llx cr3=%#018llx\n", static_cast<unsigned long long>(read_cr2()),
             static_cast<unsigned long long>(read_cr3()));
-    kprintf("  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n",
-            static_cast<unsigned long long>(f.rax), static_cast<unsigned long long>(f.rbx),
-            static_cast<unsigned long long>(f.rcx), static_cast<unsigned long long>(f.rdx));
-    kprintf("  rsi=%016llx rdi=%016llx rbp=%016llx r8 =%016llx\n",
-            static_cast<unsigned long long>(f.rsi), static_cast<unsigned long long>(f.rdi),
-            static_cast<unsigned long long>(f.rbp), static_cast<unsigned long long>(f.r8));
-    kprintf("  r9 =%016llx r10=%016llx r11=%016llx r12=%016llx\n",
-            static_cast<unsigned long long>(f.r9), static_cast<unsigned long long>(f.r10),
-            static_cast<unsigned long long>(f.r11), static_cast<unsigned long long>(f.r12));
+    kprintf("  rax=%016llx rbx=%016llx rcx=%016llx rdx=%016llx\n", static_cast<unsigned long long>(f.rax),
+            static_cast<unsigned long long>(f.rbx), static_cast<unsigned long long>(f.rcx),
+            static_cast<unsigned long long>(f.rdx));
+    kprintf("  rsi=%016llx rdi=%016llx rbp=%016llx r8 =%016llx\n", static_cast<unsigned long long>(f.rsi),
+            static_cast<unsigned long long>(f.rdi), static_cast<unsigned long long>(f.rbp),
+            static_cast<unsigned long long>(f.r8));
+    kprintf("  r9 =%016llx r10=%016llx r11=%016llx r12=%016llx\n", static_cast<unsigned long long>(f.r9),
+            static_cast<unsigned long long>(f.r10), static_cast<unsigned long long>(f.r11),
+            static_cast<unsigned long long>(f.r12));
     kprintf("  r13=%016llx r14=%016llx r15=%016llx\n", static_cast<unsigned long long>(f.r13),
             static_cast<unsigned long long>(f.r14), static_cast<unsigned long long>(f.r15));
     if (f.vector == 14) {

@@ -51,8 +51,8 @@ void cpu_init() {
             g_mode = (cpuid(0xd, 1).eax & 1) != 0 ? Mode::xsaveopt : Mode::xsave;
             g_size = cpuid(0xd, 0).ebx;  // for the components now enabled in XCR0
         }
-        kprintf("[capos] fpu: %s xcr0=%#llx area=%zu bytes%s\n", mode_name(),
-                static_cast<unsigned long long>(g_xcr0), g_size, has_avx() ? " avx" : "");
+        kprintf("[capos] fpu: %s xcr0=%#llx area=%zu bytes%s\n", mode_name(), static_cast<unsigned long long>(g_xcr0),
+                g_size, has_avx() ? " avx" : "");
     } else if (want != g_xcr0) {
         panic("fpu: CPU offers XCR0 %#llx, boot CPU had %#llx", static_cast<unsigned long long>(want),
               static_cast<unsigned long long>(g_xcr0));
@@ -62,9 +62,12 @@ void cpu_init() {
 Mode mode() { return g_mode; }
 const char* mode_name() {
     switch (g_mode) {
-    case Mode::fxsave: return "fxsave";
-    case Mode::xsave: return "xsave";
-    case Mode::xsaveopt: return "xsaveopt";
+        case Mode::fxsave:
+            return "fxsave";
+        case Mode::xsave:
+            return "xsave";
+        case Mode::xsaveopt:
+            return "xsaveopt";
     }
     return "?";
 }
@@ -86,15 +89,15 @@ void init_area(void* area) {
 
 void save(void* area) {
     switch (g_mode) {
-    case Mode::xsaveopt:
-        asm volatile("xsaveopt64 (%0)" ::"r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
-        break;
-    case Mode::xsave:
-        asm volatile("xsave64 (%0)" ::"r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
-        break;
-    case Mode::fxsave:
-        asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
-        break;
+        case Mode::xsaveopt:
+            asm volatile("xsaveopt64 (%0)" ::"r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
+            break;
+        case Mode::xsave:
+            asm volatile("xsave64 (%0)" ::"r"(area), "a"(0xffffffffu), "d"(0xffffffffu) : "memory");
+            break;
+        case Mode::fxsave:
+            asm volatile("fxsave64 (%0)" ::"r"(area) : "memory");
+            break;
     }
 }
 

@@ -19,9 +19,9 @@ void cpu_init();
 
 Mode mode();
 const char* mode_name();
-bool has_avx();            // AVX state is enabled in XCR0
-uint64_t xcr0();           // enabled components (0 without XSAVE)
-size_t area_size();        // bytes of one save area
+bool has_avx();      // AVX state is enabled in XCR0
+uint64_t xcr0();     // enabled components (0 without XSAVE)
+size_t area_size();  // bytes of one save area
 inline constexpr size_t kAreaAlign = 64;
 
 // Fills area with the initial state (FCW 0x37f, MXCSR 0x1f80, no AVX state).

@@ -6,8 +6,7 @@
 namespace kern::fpu_test {
 
 uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t mxcsr,
-                        const volatile uint64_t* counter, uint64_t target, uint64_t max_cycles,
-                        uint32_t* mxcsr_out) {
+                        const volatile uint64_t* counter, uint64_t target, uint64_t max_cycles, uint32_t* mxcsr_out) {
     uint64_t spins = 0;
     uint32_t mx_in = mxcsr;
     uint32_t mx_out = 0;

@@ -11,8 +11,7 @@ namespace kern::fpu_test {
 // *counter >= target or max_cycles TSC cycles passed, then stores the
 // registers to out and MXCSR to *mxcsr_out. Returns the spin count.
 uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t mxcsr,
-                        const volatile uint64_t* counter, uint64_t target, uint64_t max_cycles,
-                        uint32_t* mxcsr_out);
+                        const volatile uint64_t* counter, uint64_t target, uint64_t max_cycles, uint32_t* mxcsr_out);
 
 // 2 * (sum of i * 0.5 for i < n) computed in double arithmetic; equals
 // n * (n - 1) / 2 when the FPU state is intact.

@@ -28,10 +28,14 @@ IpiHandler g_ipi_hooks[256];
 
 IpiKind kind_of(uint64_t vector) {
     switch (vector & 0xff) {
-    case vec::kReschedule: return IpiKind::reschedule;
-    case vec::kTlbShootdown: return IpiKind::tlb;
-    case vec::kCallFunction: return IpiKind::call;
-    default: return IpiKind::other;
+        case vec::kReschedule:
+            return IpiKind::reschedule;
+        case vec::kTlbShootdown:
+            return IpiKind::tlb;
+        case vec::kCallFunction:
+            return IpiKind::call;
+        default:
+            return IpiKind::other;
     }
 }
 

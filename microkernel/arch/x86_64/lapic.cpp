@@ -35,7 +35,7 @@ constexpr uint32_t kDivideBy16 = 0x3;
 
 LapicMode g_mode = LapicMode::xapic;
 volatile uint32_t* g_mmio = nullptr;
-uint64_t g_timer_hz = 0;       // LAPIC timer counter rate after the divider
+uint64_t g_timer_hz = 0;  // LAPIC timer counter rate after the divider
 bool g_has_deadline = false;
 TimerHandler g_timer_handler = nullptr;
 
@@ -65,9 +65,21 @@ void enable_local() {
 }
 
 uint64_t median3(uint64_t a, uint64_t b, uint64_t c) {
-    if (a > b) { uint64_t t = a; a = b; b = t; }
-    if (b > c) { uint64_t t = b; b = c; c = t; }
-    if (a > b) { uint64_t t = a; a = b; b = t; }
+    if (a > b) {
+        uint64_t t = a;
+        a = b;
+        b = t;
+    }
+    if (b > c) {
+        uint64_t t = b;
+        b = c;
+        c = t;
+    }
+    if (a > b) {
+        uint64_t t = a;
+        a = b;
+        b = t;
+    }
     return b;
 }
 
@@ -95,16 +107,16 @@ void lapic_init_boot() {
     } else {
         g_mode = LapicMode::xapic;
         uint64_t pa = rdmsr(kMsrApicBase) & 0x000ffffffffff000ull;
-        auto r = map_page(kernel_pml4(), kLapicVa, pa,
-                          kPteWrite | kPteNoCache | kPteWriteThrough | kPteNx | kPteGlobal, &frame_alloc);
+        auto r = map_page(kernel_pml4(), kLapicVa, pa, kPteWrite | kPteNoCache | kPteWriteThrough | kPteNx | kPteGlobal,
+                          &frame_alloc);
         if (!r.ok()) panic("cannot map the local APIC: %s", error_name(r.error()));
         invlpg(kLapicVa);
         g_mmio = reinterpret_cast<volatile uint32_t*>(kLapicVa);
     }
     set_interrupt_handler(vec::kTimer, timer_irq);
     enable_local();
-    kprintf("[capos] lapic: %s id=%u tsc-deadline=%s\n", g_mode == LapicMode::x2apic ? "x2apic" : "xapic",
-            lapic_id(), g_has_deadline ? "yes" : "no");
+    kprintf("[capos] lapic: %s id=%u tsc-deadline=%s\n", g_mode == LapicMode::x2apic ? "x2apic" : "xapic", lapic_id(),
+            g_has_deadline ? "yes" : "no");
 }
 
 void lapic_init_ap() { enable_local(); }
@@ -201,9 +213,8 @@ void lapic_timer_calibrate() {
     tsc_set_hz(hz);
     if (g_timer_hz == 0) panic("LAPIC timer does not count");
     kprintf("[capos] tsc: %llu kHz (source %s; pit %llu kHz, cpuid15 %llu kHz, cpuid16 %llu kHz)\n",
-            static_cast<unsigned long long>(hz / 1000), source,
-            static_cast<unsigned long long>(measured / 1000), static_cast<unsigned long long>(c15 / 1000),
-            static_cast<unsigned long long>(c16 / 1000));
+            static_cast<unsigned long long>(hz / 1000), source, static_cast<unsigned long long>(measured / 1000),
+            static_cast<unsigned long long>(c15 / 1000), static_cast<unsigned long long>(c16 / 1000));
     kprintf("[capos] lapic timer: %llu kHz after divide-by-16\n", static_cast<unsigned long long>(g_timer_hz / 1000));
 }
 

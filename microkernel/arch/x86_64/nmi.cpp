@@ -14,8 +14,8 @@
 
 namespace kern::arch {
 namespace {
-int g_stop = 0;            // 1 once a CPU asked the others to stop
-unsigned g_parked = 0;     // CPUs that took the stop NMI
+int g_stop = 0;         // 1 once a CPU asked the others to stop
+unsigned g_parked = 0;  // CPUs that took the stop NMI
 
 void nmi_handler(InterruptFrame&) {
     if (__atomic_load_n(&g_stop, __ATOMIC_ACQUIRE) != 0) {

@@ -3,8 +3,7 @@
 
 #include "arch/x86_64/asm.h"
 
-extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[],
-    __data_end[];
+extern "C" char __text_start[], __text_end[], __rodata_start[], __rodata_end[], __data_start[], __data_end[];
 
 namespace kern::arch {
 namespace {

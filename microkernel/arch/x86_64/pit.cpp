@@ -5,7 +5,7 @@
 
 namespace kern::arch {
 namespace {
-constexpr uint16_t kPort61 = 0x61;      // bit 0: ch2 gate, bit 1: speaker, bit 5: ch2 OUT
+constexpr uint16_t kPort61 = 0x61;  // bit 0: ch2 gate, bit 1: speaker, bit 5: ch2 OUT
 constexpr uint16_t kPitCh2 = 0x42;
 constexpr uint16_t kPitCmd = 0x43;
 }  // namespace

@@ -140,7 +140,8 @@ bool start_ap(uint32_t apic_id, uint64_t tramp_pml4) {
     p->kernel_stack_top = stack_top;
     p->apic_id = apic_id;
 
-    auto* params = phys_to<volatile TrampolineParams>(kTrampBase + static_cast<uint64_t>(trampoline_params - trampoline_start));
+    auto* params =
+        phys_to<volatile TrampolineParams>(kTrampBase + static_cast<uint64_t>(trampoline_params - trampoline_start));
     params->cr3 = tramp_pml4;
     params->kernel_cr3 = kernel_pml4();
     params->stack = stack_top;

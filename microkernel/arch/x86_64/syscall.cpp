@@ -30,8 +30,7 @@ constexpr uint64_t kCr4Smap = 1ull << 21;
 
 // RFLAGS bits cleared on SYSCALL: IF (no interrupt before the stack switch),
 // TF, DF (the C ABI wants it clear), IOPL, NT, AC (SMAP stays enforced).
-constexpr uint64_t kSfmask = (1ull << 8) | (1ull << 9) | (1ull << 10) | (3ull << 12) | (1ull << 14) |
-                             (1ull << 18);
+constexpr uint64_t kSfmask = (1ull << 8) | (1ull << 9) | (1ull << 10) | (3ull << 12) | (1ull << 14) | (1ull << 18);
 
 UserCpuFeatures g_features;
 bool g_features_read = false;

@@ -40,64 +40,66 @@ const char* apply(const SchedDecision& d, uint64_t now, bool* invalid, bool* lat
         record_latency(now - p.posted_ns);
     }
     switch (d.kind) {
-    case SchedDecisionKind::none: return nullptr;
-    case SchedDecisionKind::assign:
-    case SchedDecisionKind::slice: {
-        LockGuard<SpinLockIrq> g(g_reg_lock);
-        Reg* r = reg_find(static_cast<uint32_t>(d.thread_id));
-        if (d.thread_id > 0xffffffffull || r == nullptr || r->t == nullptr) return "stale: no such thread (exited?)";
-        uint32_t tick_ns = 1'000'000'000u / sched::kTimerHz;
-        if (d.kind == SchedDecisionKind::slice || d.value != 0) {
-            uint32_t ticks = d.value == 0 ? 0u : slice_ns_to_ticks(d.value, tick_ns);
-            __atomic_store_n(&r->slice_ticks, ticks, __ATOMIC_RELAXED);
-            // Dispatch reads it at the thread's next switch-in (a plain word:
-            // a racing switch-in sees the old or the new slice, both valid).
-            __atomic_store_n(&r->t->link_.slice_ticks, ticks, __ATOMIC_RELAXED);
-        }
-        if (d.kind == SchedDecisionKind::assign) {
-            unsigned cpu = d.cpu;
-            if (d.cpu_mask != 0) {  // least queued online CPU of the set
-                cpu = kNoCpu;
-                for (unsigned c = 0; c < lim.ncpus; ++c)
-                    if ((d.cpu_mask >> c) & 1)
-                        if (cpu == kNoCpu || sched::nr_runnable(c) < sched::nr_runnable(cpu)) cpu = c;
+        case SchedDecisionKind::none:
+            return nullptr;
+        case SchedDecisionKind::assign:
+        case SchedDecisionKind::slice: {
+            LockGuard<SpinLockIrq> g(g_reg_lock);
+            Reg* r = reg_find(static_cast<uint32_t>(d.thread_id));
+            if (d.thread_id > 0xffffffffull || r == nullptr || r->t == nullptr)
+                return "stale: no such thread (exited?)";
+            uint32_t tick_ns = 1'000'000'000u / sched::kTimerHz;
+            if (d.kind == SchedDecisionKind::slice || d.value != 0) {
+                uint32_t ticks = d.value == 0 ? 0u : slice_ns_to_ticks(d.value, tick_ns);
+                __atomic_store_n(&r->slice_ticks, ticks, __ATOMIC_RELAXED);
+                // Dispatch reads it at the thread's next switch-in (a plain word:
+                // a racing switch-in sees the old or the new slice, both valid).
+                __atomic_store_n(&r->t->link_.slice_ticks, ticks, __ATOMIC_RELAXED);
             }
-            if (!r->t->allowed_.has(cpu)) return "stale: CPU not allowed for this thread";
-            __atomic_store_n(&r->assigned, cpu, __ATOMIC_RELAXED);
-            if (r->t->state() == Thread::State::runnable && sched::move_queued(*r->t, cpu)) {
-                TraceRecord tr;
-                tr.tsc = arch::read_cycles();
-                tr.kind = TraceKind::placed;
-                tr.sub = 2;
-                tr.seq = d.answers_seq;
-                tr.thread_id = d.thread_id;
-                tr.a = cpu;
-                tr.cpu = cpu::id();
-                trace(tr);
+            if (d.kind == SchedDecisionKind::assign) {
+                unsigned cpu = d.cpu;
+                if (d.cpu_mask != 0) {  // least queued online CPU of the set
+                    cpu = kNoCpu;
+                    for (unsigned c = 0; c < lim.ncpus; ++c)
+                        if ((d.cpu_mask >> c) & 1)
+                            if (cpu == kNoCpu || sched::nr_runnable(c) < sched::nr_runnable(cpu)) cpu = c;
+                }
+                if (!r->t->allowed_.has(cpu)) return "stale: CPU not allowed for this thread";
+                __atomic_store_n(&r->assigned, cpu, __ATOMIC_RELAXED);
+                if (r->t->state() == Thread::State::runnable && sched::move_queued(*r->t, cpu)) {
+                    TraceRecord tr;
+                    tr.tsc = arch::read_cycles();
+                    tr.kind = TraceKind::placed;
+                    tr.sub = 2;
+                    tr.seq = d.answers_seq;
+                    tr.thread_id = d.thread_id;
+                    tr.a = cpu;
+                    tr.cpu = cpu::id();
+                    trace(tr);
+                }
             }
+            return nullptr;
         }
-        return nullptr;
-    }
-    case SchedDecisionKind::thread_weight:
-    case SchedDecisionKind::process_weight: {
-        LockGuard<SpinLockIrq> g(g_reg_lock);
-        bool any = false;
-        for (Reg& r : g_reg) {
-            if (r.id == 0 || r.id == kTomb || r.t == nullptr) continue;
-            bool hit = d.kind == SchedDecisionKind::thread_weight ? r.id == d.thread_id : r.pid == d.process_id;
-            if (!hit) continue;
-            // A policy weight: reported in this thread's events from now on.
-            // Shares are the policy's business (it enforces them with slices);
-            // the run queue's own weight (load for the default) is untouched.
-            __atomic_store_n(&r.weight, static_cast<uint32_t>(d.value), __ATOMIC_RELAXED);
-            any = true;
+        case SchedDecisionKind::thread_weight:
+        case SchedDecisionKind::process_weight: {
+            LockGuard<SpinLockIrq> g(g_reg_lock);
+            bool any = false;
+            for (Reg& r : g_reg) {
+                if (r.id == 0 || r.id == kTomb || r.t == nullptr) continue;
+                bool hit = d.kind == SchedDecisionKind::thread_weight ? r.id == d.thread_id : r.pid == d.process_id;
+                if (!hit) continue;
+                // A policy weight: reported in this thread's events from now on.
+                // Shares are the policy's business (it enforces them with slices);
+                // the run queue's own weight (load for the default) is untouched.
+                __atomic_store_n(&r.weight, static_cast<uint32_t>(d.value), __ATOMIC_RELAXED);
+                any = true;
+            }
+            return any ? nullptr : "stale: no such thread or process";
         }
-        return any ? nullptr : "stale: no such thread or process";
-    }
-    case SchedDecisionKind::default_slice:
-        __atomic_store_n(&g_default_slice_ticks, slice_ns_to_ticks(d.value, 1'000'000'000u / sched::kTimerHz),
-                         __ATOMIC_RELAXED);
-        return nullptr;
+        case SchedDecisionKind::default_slice:
+            __atomic_store_n(&g_default_slice_ticks, slice_ns_to_ticks(d.value, 1'000'000'000u / sched::kTimerHz),
+                             __ATOMIC_RELAXED);
+            return nullptr;
     }
     *invalid = true;
     return "unknown decision kind";

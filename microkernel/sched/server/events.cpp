@@ -14,7 +14,7 @@ namespace kern::psrv {
 
 // --- events ---------------------------------------------------------------------------------
 
-AsyncOp* g_waiter = nullptr;      // a nextEvents call waiting for events
+AsyncOp* g_waiter = nullptr;  // a nextEvents call waiting for events
 Thread* g_notifier = nullptr;
 SpinLockIrq g_notify_lock{LockRank::thread, "sched_control.notify"};
 bool g_notify_pending = false;
@@ -149,7 +149,6 @@ void complete_waiter(AsyncOp* op) {
     op_complete(op);
 }
 
-
 // Writes the nextEvents result (dropped count, the n events) into buf;
 // returns its length (0: no room).
 uint32_t write_events(uint8_t* buf, uint32_t cap, const SchedEvent* evs, uint32_t n) {
@@ -185,9 +184,10 @@ void notifier_main(void*) {
         // Stamped before completing: the server may run at once, on this
         // CPU too (it is urgent), and be back before we are.
         g_st_cpu = cpu::id();
-        __atomic_store_n(&g_st_case, __atomic_load_n(&op->owner->waiting_, __ATOMIC_RELAXED)
-                                         ? kCompleteToServerRemote
-                                         : kCompleteToServerNotWaiting, __ATOMIC_RELAXED);
+        __atomic_store_n(&g_st_case,
+                         __atomic_load_n(&op->owner->waiting_, __ATOMIC_RELAXED) ? kCompleteToServerRemote
+                                                                                 : kCompleteToServerNotWaiting,
+                         __ATOMIC_RELAXED);
         __atomic_store_n(&g_st_await_switch, true, __ATOMIC_RELAXED);
         stamp(&g_st_notifier_run, ran);
         stamp(&g_st_complete, now_ns());

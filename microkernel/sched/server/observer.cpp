@@ -54,8 +54,8 @@ void obs_runnable(Thread& t, unsigned cpu, bool created, bool standing) {
         p.deadline_ns = p.posted_ns + __atomic_load_n(&g_deadline_ns, __ATOMIC_RELAXED);
         p.cpu = cpu;
     }
-    uint64_t seq = post(thread_event(SchedEventKind::thread_runnable, t, pid, cpu), cpu, true, act ? &p : nullptr,
-                        &evicted);
+    uint64_t seq =
+        post(thread_event(SchedEventKind::thread_runnable, t, pid, cpu), cpu, true, act ? &p : nullptr, &evicted);
     if (seq != 0 && evicted && count_miss()) demote(SchedReason::deadline_misses, true, "pending overflow");
     TraceRecord tr;
     tr.tsc = arch::read_cycles();
@@ -76,8 +76,7 @@ void obs_left(Thread& t, unsigned cpu) {
             g_server_exit_ns = now_ns();
         return;
     }
-    (void)post(thread_event(exited ? SchedEventKind::thread_exited : SchedEventKind::thread_blocked, t, pid, cpu),
-               cpu);
+    (void)post(thread_event(exited ? SchedEventKind::thread_exited : SchedEventKind::thread_blocked, t, pid, cpu), cpu);
     if (!exited) return;
     if (const Reg* r = reg_find(t.id())) {
         TraceRecord tr;
@@ -111,13 +110,13 @@ void obs_tick(unsigned cpu) {
     // polling server left without any event to carry them, and demote a
     // server whose indices went bad (the pump cannot: it runs under locks).
     bool decisions = ring_pump();
-    if (__atomic_load_n(&g_ring_fault, __ATOMIC_ACQUIRE) && __atomic_exchange_n(&g_ring_fault, false, __ATOMIC_ACQ_REL)) {
+    if (__atomic_load_n(&g_ring_fault, __ATOMIC_ACQUIRE) &&
+        __atomic_exchange_n(&g_ring_fault, false, __ATOMIC_ACQ_REL)) {
         if (active() && g_health.on_invalid(SchedReason::malformed))
             demote(SchedReason::malformed, true, "shared ring index out of bounds");
     }
-    if (decisions ||
-        (__atomic_load_n(&g_notify_deferred, __ATOMIC_ACQUIRE) &&
-         __atomic_exchange_n(&g_notify_deferred, false, __ATOMIC_ACQ_REL)))
+    if (decisions || (__atomic_load_n(&g_notify_deferred, __ATOMIC_ACQUIRE) &&
+                      __atomic_exchange_n(&g_notify_deferred, false, __ATOMIC_ACQ_REL)))
         notify(decisions);
     if (active()) {
         uint64_t now = now_ns();
@@ -188,10 +187,9 @@ bool obs_urgent(const Thread& t) { return &t == g_notifier || is_server_thread(t
 
 bool obs_strict_slices() { return active(); }
 
-
 }  // namespace
 
-const sched::SchedObserver g_observer{obs_place,     obs_runnable,  obs_left,          obs_preempted, obs_tick,
-                                      obs_switch_in, obs_urgent,    obs_strict_slices, active};
+const sched::SchedObserver g_observer{obs_place,     obs_runnable, obs_left,          obs_preempted, obs_tick,
+                                      obs_switch_in, obs_urgent,   obs_strict_slices, active};
 
 }  // namespace kern::psrv

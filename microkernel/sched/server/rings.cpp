@@ -29,10 +29,10 @@ namespace kern::psrv {
 RingKernelSide g_rk;
 bool g_ring_mode = false;
 bool g_ring_flag = false;
-bool g_ring_fault = false;             // the page's indices were impossible: demote at the next tick
-MemoryObject* g_rings_mo = nullptr;    // reference held while attached
-MemoryObject* g_rings_old = nullptr;   // the previous page: released at the next attach (thread context)
-bool g_drain_flag = false;             // one drain at a time; never waited on
+bool g_ring_fault = false;            // the page's indices were impossible: demote at the next tick
+MemoryObject* g_rings_mo = nullptr;   // reference held while attached
+MemoryObject* g_rings_old = nullptr;  // the previous page: released at the next attach (thread context)
+bool g_drain_flag = false;            // one drain at a time; never waited on
 uint64_t g_ring_applied = 0, g_ring_drains = 0;
 
 bool ring_lock_try() { return !__atomic_exchange_n(&g_ring_flag, true, __ATOMIC_ACQUIRE); }

@@ -90,8 +90,17 @@ void print_latency_line(const char* when, bool rings);
 void latency_line_maybe(uint64_t now);
 
 // Where decision latency goes, per batch (docs/placement.md, "Decision latency").
-enum Stage : uint32_t { kPostToNotifier, kNotifierToComplete, kCompleteToServer, kCompleteToServerRemote,
-                        kCompleteToServerNotWaiting, kServerToDelivery, kQueued, kDeliveryToPlace, kStages };
+enum Stage : uint32_t {
+    kPostToNotifier,
+    kNotifierToComplete,
+    kCompleteToServer,
+    kCompleteToServerRemote,
+    kCompleteToServerNotWaiting,
+    kServerToDelivery,
+    kQueued,
+    kDeliveryToPlace,
+    kStages
+};
 extern LatencyHistogram g_stage[kStages];
 extern uint64_t g_st_notifier_run, g_st_complete, g_st_server_in, g_st_delivery;
 extern bool g_st_waited, g_st_await_switch;
@@ -110,13 +119,13 @@ void dump_trace();  // prints and clears every CPU's buffer
 constexpr size_t kReg = 2048;
 constexpr uint32_t kTomb = ~0u;
 struct Reg {
-    uint32_t id = 0;              // 0 free, kTomb deleted (atomic: read lock-free by dispatch)
-    uint32_t assigned = kNoCpu;   // standing assignment (atomic)
-    uint32_t slice_ticks = 0;     // standing slice, 0 = default (atomic)
-    uint32_t weight = 0;          // weight set by the server, reported in events; 0 = the thread's own
-    uint64_t ticks = 0;           // timer ticks that found it running (tick-sampled CPU time)
+    uint32_t id = 0;             // 0 free, kTomb deleted (atomic: read lock-free by dispatch)
+    uint32_t assigned = kNoCpu;  // standing assignment (atomic)
+    uint32_t slice_ticks = 0;    // standing slice, 0 = default (atomic)
+    uint32_t weight = 0;         // weight set by the server, reported in events; 0 = the thread's own
+    uint64_t ticks = 0;          // timer ticks that found it running (tick-sampled CPU time)
     uint64_t pid = 0;
-    Thread* t = nullptr;          // valid while id is set (removed before the thread is freed)
+    Thread* t = nullptr;  // valid while id is set (removed before the thread is freed)
 };
 extern Reg g_reg[kReg];
 extern SpinLockIrq g_reg_lock;
@@ -132,8 +141,7 @@ extern bool g_notify_deferred;
 // Wakes the notifier (decisions: decisions wait in the shared page).
 void notify(bool decisions = false);
 // Posts e (recorded by `cpu`); see events.cpp for wake and pending.
-uint64_t post(SchedEvent e, uint32_t cpu, bool wake = true, PendingEntry* pending = nullptr,
-              bool* evicted = nullptr);
+uint64_t post(SchedEvent e, uint32_t cpu, bool wake = true, PendingEntry* pending = nullptr, bool* evicted = nullptr);
 // Demotes the server (first caller only); `already`: ServerHealth recorded the verdict.
 void demote(SchedReason why, bool already, const char* detail);
 uint64_t process_of(const Thread& t);

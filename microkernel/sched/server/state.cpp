@@ -28,19 +28,17 @@ uint32_t g_default_slice_ticks = 0;  // 0: dispatch's own default
 // while holding it, so no event can slip between "ring empty" and "waiter set".
 SpinLockIrq g_ctl_lock{LockRank::process, "sched_control"};
 
-bool active() {
-    return __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) != 0 && !g_health.demoted();
-}
+bool active() { return __atomic_load_n(&g_server_pid, __ATOMIC_ACQUIRE) != 0 && !g_health.demoted(); }
 // --- statistics -----------------------------------------------------------------
 
 LatencyHistogram g_lat;  // event posted -> decision applied, per in-time decision
 uint64_t g_demotions = 0;
-uint64_t g_fallback_placements = 0;   // placements by the default while a server was attached
-uint64_t g_server_exit_ns = 0;        // last exit of a server thread
-uint64_t g_fallback_latency_ns = 0;   // server thread exit -> demotion
-uint64_t g_last_apply_ns = 0;         // last in-time decision applied
-uint64_t g_handover_ns = 0;           // attach of a successor (0: none pending)
-uint64_t g_swap_gap_ns = 0;           // previous server's last decision -> successor's first
+uint64_t g_fallback_placements = 0;      // placements by the default while a server was attached
+uint64_t g_server_exit_ns = 0;           // last exit of a server thread
+uint64_t g_fallback_latency_ns = 0;      // server thread exit -> demotion
+uint64_t g_last_apply_ns = 0;            // last in-time decision applied
+uint64_t g_handover_ns = 0;              // attach of a successor (0: none pending)
+uint64_t g_swap_gap_ns = 0;              // previous server's last decision -> successor's first
 uint64_t g_swap_default_placements = 0;  // default placements between those two
 uint64_t g_swaps = 0;
 
@@ -85,7 +83,6 @@ uint64_t g_st_notifier_run = 0, g_st_complete = 0, g_st_server_in = 0, g_st_deli
 bool g_st_waited = false, g_st_await_switch = false;
 uint32_t g_st_case = kCompleteToServer;
 uint32_t g_st_cpu = 0;
-
 
 void latency_line_maybe(uint64_t now) {
     uint64_t last = __atomic_load_n(&g_lat_line_ns, __ATOMIC_RELAXED);

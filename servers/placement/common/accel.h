@@ -26,17 +26,17 @@ constexpr uint64_t kTcgDeadlineUs = 650'000;
 constexpr uint64_t kHardwareDeadlineUs = 50;
 
 inline void cpuid(uint32_t leaf, uint32_t r[4]) {
-  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0u));
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(0u));
 }
 
 inline Accel detect_accel() {
-  uint32_t r[4];
-  cpuid(1, r);
-  if ((r[2] & (1u << 31)) == 0) return Accel::hardware;
-  cpuid(0x4000'0000u, r);
-  // The 12 signature bytes are EBX, ECX, EDX in that order.
-  const uint32_t tcg[3] = {0x54474354u, 0x43544743u, 0x47435447u};  // "TCGT" "CGTC" "GTCG"
-  return r[1] == tcg[0] && r[2] == tcg[1] && r[3] == tcg[2] ? Accel::tcg : Accel::hardware;
+    uint32_t r[4];
+    cpuid(1, r);
+    if ((r[2] & (1u << 31)) == 0) return Accel::hardware;
+    cpuid(0x4000'0000u, r);
+    // The 12 signature bytes are EBX, ECX, EDX in that order.
+    const uint32_t tcg[3] = {0x54474354u, 0x43544743u, 0x47435447u};  // "TCGT" "CGTC" "GTCG"
+    return r[1] == tcg[0] && r[2] == tcg[1] && r[3] == tcg[2] ? Accel::tcg : Accel::hardware;
 }
 
 inline const char* accel_name(Accel a) { return a == Accel::tcg ? "tcg" : "hardware"; }

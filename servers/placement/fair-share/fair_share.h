@@ -36,38 +36,38 @@ namespace placement {
 
 class FairShare final : public Policy {
 public:
-  static constexpr uint64_t kBaseSliceNs = 2 * kTickNs;  // default of slice_ms
-  static constexpr uint64_t kMaxSliceNs = 50 * kTickNs;
-  static constexpr uint32_t kRotateEvery = 3;
+    static constexpr uint64_t kBaseSliceNs = 2 * kTickNs;  // default of slice_ms
+    static constexpr uint64_t kMaxSliceNs = 50 * kTickNs;
+    static constexpr uint32_t kRotateEvery = 3;
 
-  const char* name() const override { return "fair-share"; }
-  uint32_t version() const override { return 1; }
-  bool configure(const KeyValues& args, ArgError& err) override;
-  void start(uint32_t ncpus) override;
-  uint64_t base_slice_ns() const { return base_slice_ns_; }
-  void on_event(const Event& e, Decisions& out) override;
-  void export_state(PolicyState& s) const override;
-  bool import_state(const PolicyState& s) override;
+    const char* name() const override { return "fair-share"; }
+    uint32_t version() const override { return 1; }
+    bool configure(const KeyValues& args, ArgError& err) override;
+    void start(uint32_t ncpus) override;
+    uint64_t base_slice_ns() const { return base_slice_ns_; }
+    void on_event(const Event& e, Decisions& out) override;
+    void export_state(PolicyState& s) const override;
+    bool import_state(const PolicyState& s) override;
 
-  // For tests: the CPU the policy assigned to tid (kNoCpu if unknown).
-  uint32_t cpu_of(uint64_t tid) const;
+    // For tests: the CPU the policy assigned to tid (kNoCpu if unknown).
+    uint32_t cpu_of(uint64_t tid) const;
 
 private:
-  uint64_t eff_weight(const ThreadPlacement& t) const;
-  uint64_t slice_for(const ThreadPlacement& t) const;
-  uint64_t cpu_load(uint32_t cpu, uint64_t except_tid) const;
-  uint32_t choose(const ThreadPlacement& t, uint32_t kernel_cpu) const;
-  void rebalance(const Event& e, Decisions& out);
-  // Re-sizes the slices of runnable threads (except `skip`) whose share
-  // changed because the set of runnable threads changed.
-  void refresh_slices(uint64_t skip, Decisions& out);
+    uint64_t eff_weight(const ThreadPlacement& t) const;
+    uint64_t slice_for(const ThreadPlacement& t) const;
+    uint64_t cpu_load(uint32_t cpu, uint64_t except_tid) const;
+    uint32_t choose(const ThreadPlacement& t, uint32_t kernel_cpu) const;
+    void rebalance(const Event& e, Decisions& out);
+    // Re-sizes the slices of runnable threads (except `skip`) whose share
+    // changed because the set of runnable threads changed.
+    void refresh_slices(uint64_t skip, Decisions& out);
 
-  ThreadTable threads_;
-  uint32_t ncpus_ = 1;
-  uint32_t reported_[kMaxCpus] = {};  // runnable per CPU from the last load report
-  uint64_t last_seq_ = 0;
-  uint64_t load_reports_ = 0;
-  uint64_t base_slice_ns_ = kBaseSliceNs;
+    ThreadTable threads_;
+    uint32_t ncpus_ = 1;
+    uint32_t reported_[kMaxCpus] = {};  // runnable per CPU from the last load report
+    uint64_t last_seq_ = 0;
+    uint64_t load_reports_ = 0;
+    uint64_t base_slice_ns_ = kBaseSliceNs;
 };
 
 }  // namespace placement

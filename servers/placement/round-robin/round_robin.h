@@ -17,81 +17,83 @@ namespace placement {
 
 class RoundRobin final : public Policy {
 public:
-  const char* name() const override { return "round-robin"; }
-  uint32_t version() const override { return 1; }
-  bool configure(const KeyValues& args, ArgError& err) override {
-    uint64_t slice = slice_ns_;
-    for (uint32_t i = 0; i < args.n; ++i) {
-      uint64_t ms = 0;
-      if (!args.kv[i].key_is("slice_ms")) {
-        err.add("unknown key '").add(args.kv[i].key, args.kv[i].key_len).add("' (round-robin takes slice_ms=1..1000)");
-        return false;
-      }
-      if (!value_u64(args.kv[i], 1, 1000, ms, err)) return false;
-      slice = ms * 1'000'000;
+    const char* name() const override { return "round-robin"; }
+    uint32_t version() const override { return 1; }
+    bool configure(const KeyValues& args, ArgError& err) override {
+        uint64_t slice = slice_ns_;
+        for (uint32_t i = 0; i < args.n; ++i) {
+            uint64_t ms = 0;
+            if (!args.kv[i].key_is("slice_ms")) {
+                err.add("unknown key '")
+                    .add(args.kv[i].key, args.kv[i].key_len)
+                    .add("' (round-robin takes slice_ms=1..1000)");
+                return false;
+            }
+            if (!value_u64(args.kv[i], 1, 1000, ms, err)) return false;
+            slice = ms * 1'000'000;
+        }
+        slice_ns_ = slice;
+        return true;
     }
-    slice_ns_ = slice;
-    return true;
-  }
-  void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : ncpus; }
-  void on_event(const Event& e, Decisions& out) override {
-    last_seq_ = e.seq;
-    if (e.kind == EventKind::thread_created) (void)threads_.get(e.thread_id, e.process_id);
-    if (e.kind == EventKind::thread_exited) threads_.remove(e.thread_id);
-    if (e.kind == EventKind::thread_blocked)
-      if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;
-    if (e.kind == EventKind::cpu_load && e.runnable == 0 && e.cpu < ncpus_) pull_to(e.cpu, out);
-    if (e.kind != EventKind::thread_runnable) return;
-    uint32_t cpu = next_++ % ncpus_;
-    if (ThreadPlacement* t = threads_.get(e.thread_id, e.process_id)) {
-      t->cpu = cpu;
-      t->runnable = true;
+    void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : ncpus; }
+    void on_event(const Event& e, Decisions& out) override {
+        last_seq_ = e.seq;
+        if (e.kind == EventKind::thread_created) (void)threads_.get(e.thread_id, e.process_id);
+        if (e.kind == EventKind::thread_exited) threads_.remove(e.thread_id);
+        if (e.kind == EventKind::thread_blocked)
+            if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;
+        if (e.kind == EventKind::cpu_load && e.runnable == 0 && e.cpu < ncpus_) pull_to(e.cpu, out);
+        if (e.kind != EventKind::thread_runnable) return;
+        uint32_t cpu = next_++ % ncpus_;
+        if (ThreadPlacement* t = threads_.get(e.thread_id, e.process_id)) {
+            t->cpu = cpu;
+            t->runnable = true;
+        }
+        out.push(assign(e.seq, e.thread_id, cpu, slice_ns_));
     }
-    out.push(assign(e.seq, e.thread_id, cpu, slice_ns_));
-  }
-  void export_state(PolicyState& s) const override {
-    copy_name(s.policy, sizeof s.policy, name());
-    s.version = version();
-    s.last_seq = last_seq_;
-    s.ncpus = ncpus_;
-    s.nthreads = threads_.n;
-    for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
-    s.opaque_len = 4;  // the rotation position, meaningful to round-robin v1 only
-    for (int i = 0; i < 4; ++i) s.opaque[i] = static_cast<uint8_t>(next_ >> (8 * i));
-  }
-  bool import_state(const PolicyState& s) override {
-    if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
-    ncpus_ = s.ncpus;
-    threads_.n = s.nthreads;
-    for (uint32_t i = 0; i < s.nthreads; ++i) threads_.t[i] = s.threads[i];
-    next_ = 0;
-    if (name_equals(s.policy, name()) && s.version == version() && s.opaque_len == 4)
-      for (int i = 0; i < 4; ++i) next_ |= static_cast<uint32_t>(s.opaque[i]) << (8 * i);
-    last_seq_ = s.last_seq;
-    return true;
-  }
+    void export_state(PolicyState& s) const override {
+        copy_name(s.policy, sizeof s.policy, name());
+        s.version = version();
+        s.last_seq = last_seq_;
+        s.ncpus = ncpus_;
+        s.nthreads = threads_.n;
+        for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
+        s.opaque_len = 4;  // the rotation position, meaningful to round-robin v1 only
+        for (int i = 0; i < 4; ++i) s.opaque[i] = static_cast<uint8_t>(next_ >> (8 * i));
+    }
+    bool import_state(const PolicyState& s) override {
+        if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
+        ncpus_ = s.ncpus;
+        threads_.n = s.nthreads;
+        for (uint32_t i = 0; i < s.nthreads; ++i) threads_.t[i] = s.threads[i];
+        next_ = 0;
+        if (name_equals(s.policy, name()) && s.version == version() && s.opaque_len == 4)
+            for (int i = 0; i < 4; ++i) next_ |= static_cast<uint32_t>(s.opaque[i]) << (8 * i);
+        last_seq_ = s.last_seq;
+        return true;
+    }
 
 private:
-  // `idle` has nothing to run: take the newest runnable thread from a CPU
-  // that has two or more.
-  void pull_to(uint32_t idle, Decisions& out) {
-    for (uint32_t i = threads_.n; i-- > 0;) {
-      ThreadPlacement& t = threads_.t[i];
-      if (!t.runnable || t.cpu == idle || t.cpu >= ncpus_) continue;
-      uint32_t on_cpu = 0;
-      for (uint32_t k = 0; k < threads_.n; ++k) on_cpu += threads_.t[k].runnable && threads_.t[k].cpu == t.cpu;
-      if (on_cpu < 2) continue;
-      t.cpu = idle;
-      out.push(assign(0, t.thread_id, idle, slice_ns_));
-      return;
+    // `idle` has nothing to run: take the newest runnable thread from a CPU
+    // that has two or more.
+    void pull_to(uint32_t idle, Decisions& out) {
+        for (uint32_t i = threads_.n; i-- > 0;) {
+            ThreadPlacement& t = threads_.t[i];
+            if (!t.runnable || t.cpu == idle || t.cpu >= ncpus_) continue;
+            uint32_t on_cpu = 0;
+            for (uint32_t k = 0; k < threads_.n; ++k) on_cpu += threads_.t[k].runnable && threads_.t[k].cpu == t.cpu;
+            if (on_cpu < 2) continue;
+            t.cpu = idle;
+            out.push(assign(0, t.thread_id, idle, slice_ns_));
+            return;
+        }
     }
-  }
 
-  ThreadTable threads_;
-  uint32_t ncpus_ = 1;
-  uint32_t next_ = 0;
-  uint64_t last_seq_ = 0;
-  uint64_t slice_ns_ = 0;  // 0: the kernel's default slice
+    ThreadTable threads_;
+    uint32_t ncpus_ = 1;
+    uint32_t next_ = 0;
+    uint64_t last_seq_ = 0;
+    uint64_t slice_ns_ = 0;  // 0: the kernel's default slice
 };
 
 }  // namespace placement

@@ -16,95 +16,96 @@ constexpr uint64_t kPrimeLimit = 300000;
 constexpr uint64_t kPrimeCount = 25997;  // primes below 300000
 
 uint64_t arg(const char* args, const char* key, uint64_t dflt) {
-  size_t kl = 0;
-  while (key[kl] != '\0') ++kl;
-  for (const char* p = args; *p != '\0'; ++p) {
-    if (p != args && p[-1] != ' ') continue;
-    size_t i = 0;
-    while (i < kl && p[i] == key[i]) ++i;
-    if (i == kl && p[kl] == '=') {
-      uint64_t v = 0;
-      for (const char* q = p + kl + 1; *q >= '0' && *q <= '9'; ++q) v = v * 10 + static_cast<uint64_t>(*q - '0');
-      return v;
+    size_t kl = 0;
+    while (key[kl] != '\0') ++kl;
+    for (const char* p = args; *p != '\0'; ++p) {
+        if (p != args && p[-1] != ' ') continue;
+        size_t i = 0;
+        while (i < kl && p[i] == key[i]) ++i;
+        if (i == kl && p[kl] == '=') {
+            uint64_t v = 0;
+            for (const char* q = p + kl + 1; *q >= '0' && *q <= '9'; ++q) v = v * 10 + static_cast<uint64_t>(*q - '0');
+            return v;
+        }
     }
-  }
-  return dflt;
+    return dflt;
 }
 
 bool is_prime(uint64_t n) {
-  if (n < 2) return false;
-  for (uint64_t d = 2; d * d <= n; ++d)
-    if (n % d == 0) return false;
-  return true;
+    if (n < 2) return false;
+    for (uint64_t d = 2; d * d <= n; ++d)
+        if (n % d == 0) return false;
+    return true;
 }
 
 struct Slice {
-  uint64_t from, to, sleep_ns;
+    uint64_t from, to, sleep_ns;
 };
 Slice g_slices[8];
 
 int64_t count_slice(void* p) {
-  const Slice& s = *static_cast<const Slice*>(p);
-  uint64_t n = 0;
-  constexpr uint64_t kChunk = 2000;
-  for (uint64_t lo = s.from; lo < s.to; lo += kChunk) {
-    for (uint64_t x = lo; x < lo + kChunk && x < s.to; ++x) n += is_prime(x) ? 1 : 0;
-    if (s.sleep_ns != 0) (void)cap::timer_sleep(cap::this_ring(), cap::start_info().timer(), s.sleep_ns);
-  }
-  return static_cast<int64_t>(n);
+    const Slice& s = *static_cast<const Slice*>(p);
+    uint64_t n = 0;
+    constexpr uint64_t kChunk = 2000;
+    for (uint64_t lo = s.from; lo < s.to; lo += kChunk) {
+        for (uint64_t x = lo; x < lo + kChunk && x < s.to; ++x) n += is_prime(x) ? 1 : 0;
+        if (s.sleep_ns != 0) (void)cap::timer_sleep(cap::this_ring(), cap::start_info().timer(), s.sleep_ns);
+    }
+    return static_cast<int64_t>(n);
 }
 
 void set_weight(cap::StartInfo& info, uint32_t w) {
-  (void)cap::thread_set_weight(info.cap(capos::abi::StartCap::thread), w);
+    (void)cap::thread_set_weight(info.cap(capos::abi::StartCap::thread), w);
 }
 
 }  // namespace
 
 int main(cap::StartInfo& info) {
-  const char* args = info.args();
-  uint64_t weight = arg(args, "weight", 0);
-  if (weight != 0) set_weight(info, static_cast<uint32_t>(weight));
-  if (arg(args, "primes", 0) != 0) {
-    uint64_t k = arg(args, "threads", 2);
-    if (k == 0 || k > 8) k = 2;
-    uint64_t sleep_ns = arg(args, "sleep_ms", 1) * 1'000'000;
-    cap::Thread th[8];
-    bool started[8] = {};
-    for (uint64_t i = 0; i < k; ++i) {
-      g_slices[i] = Slice{kPrimeLimit * i / k, kPrimeLimit * (i + 1) / k, sleep_ns};
-      auto t = cap::Thread::spawn(count_slice, &g_slices[i], 32 * 1024);
-      if (!t.ok()) return 2;
-      th[i] = static_cast<cap::Thread&&>(t.value());
-      started[i] = true;
+    const char* args = info.args();
+    uint64_t weight = arg(args, "weight", 0);
+    if (weight != 0) set_weight(info, static_cast<uint32_t>(weight));
+    if (arg(args, "primes", 0) != 0) {
+        uint64_t k = arg(args, "threads", 2);
+        if (k == 0 || k > 8) k = 2;
+        uint64_t sleep_ns = arg(args, "sleep_ms", 1) * 1'000'000;
+        cap::Thread th[8];
+        bool started[8] = {};
+        for (uint64_t i = 0; i < k; ++i) {
+            g_slices[i] = Slice{kPrimeLimit * i / k, kPrimeLimit * (i + 1) / k, sleep_ns};
+            auto t = cap::Thread::spawn(count_slice, &g_slices[i], 32 * 1024);
+            if (!t.ok()) return 2;
+            th[i] = static_cast<cap::Thread&&>(t.value());
+            started[i] = true;
+        }
+        uint64_t total = 0;
+        for (uint64_t i = 0; i < k; ++i) {
+            if (!started[i]) continue;
+            auto r = th[i].join();
+            if (!r.ok()) return 3;
+            total += static_cast<uint64_t>(r.value());
+        }
+        cap::print("[pworker] primes=%llu %s\n", static_cast<unsigned long long>(total),
+                   total == kPrimeCount ? "verified" : "WRONG");
+        return total == kPrimeCount ? 0 : 1;
     }
-    uint64_t total = 0;
-    for (uint64_t i = 0; i < k; ++i) {
-      if (!started[i]) continue;
-      auto r = th[i].join();
-      if (!r.ok()) return 3;
-      total += static_cast<uint64_t>(r.value());
+    // spin: work units from the shared start time to the shared end time.
+    // The sleep also makes the thread block and wake once with its new weight,
+    // so the placement server sees the weight in a runnable event.
+    uint64_t start = arg(args, "start", 0);
+    uint64_t until = arg(args, "until", 0);
+    auto t0 = cap::timer_now(cap::this_ring(), info.timer());
+    if (t0.ok() && start > t0.value()) (void)cap::timer_sleep(cap::this_ring(), info.timer(), start - t0.value());
+    else if (t0.ok() && start != 0)
+        cap::print("[pworker] started %llu us late\n", static_cast<unsigned long long>((t0.value() - start) / 1000));
+    uint64_t units = 0;
+    volatile uint64_t sink = 0;
+    for (;;) {
+        for (int i = 0; i < 20000; ++i) sink = sink * 6364136223846793005ull + 1442695040888963407ull;
+        ++units;
+        if ((units & 15) == 0) {
+            auto t = cap::timer_now(cap::this_ring(), info.timer());
+            if (!t.ok() || t.value() >= until) break;
+        }
     }
-    cap::print("[pworker] primes=%llu %s\n", static_cast<unsigned long long>(total),
-               total == kPrimeCount ? "verified" : "WRONG");
-    return total == kPrimeCount ? 0 : 1;
-  }
-  // spin: work units from the shared start time to the shared end time.
-  // The sleep also makes the thread block and wake once with its new weight,
-  // so the placement server sees the weight in a runnable event.
-  uint64_t start = arg(args, "start", 0);
-  uint64_t until = arg(args, "until", 0);
-  auto t0 = cap::timer_now(cap::this_ring(), info.timer());
-  if (t0.ok() && start > t0.value()) (void)cap::timer_sleep(cap::this_ring(), info.timer(), start - t0.value());
-  else if (t0.ok() && start != 0) cap::print("[pworker] started %llu us late\n", static_cast<unsigned long long>((t0.value() - start) / 1000));
-  uint64_t units = 0;
-  volatile uint64_t sink = 0;
-  for (;;) {
-    for (int i = 0; i < 20000; ++i) sink = sink * 6364136223846793005ull + 1442695040888963407ull;
-    ++units;
-    if ((units & 15) == 0) {
-      auto t = cap::timer_now(cap::this_ring(), info.timer());
-      if (!t.ok() || t.value() >= until) break;
-    }
-  }
-  return static_cast<int>(units);
+    return static_cast<int>(units);
 }

@@ -41,8 +41,7 @@ size_t str_len(const char* s, int max) {
 }
 
 // Emits an unsigned magnitude with sign/prefix and padding as printf does.
-void emit_number(Out& out, uint64_t value, bool negative, unsigned base, bool upper,
-                 const Spec& spec) {
+void emit_number(Out& out, uint64_t value, bool negative, unsigned base, bool upper, const Spec& spec) {
     const char* digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
     char tmp[72];
     int len = 0;
@@ -166,58 +165,58 @@ size_t vformat(Sink sink, void* ctx, const char* fmt, va_list ap_in) {
         }
         ++p;
         switch (c) {
-        case 'd':
-        case 'i': {
-            int64_t v;
-            if (length >= 1) v = length == 1 ? va_arg(ap, long) : va_arg(ap, long long);
-            else v = va_arg(ap, int);
-            if (length == -1) v = static_cast<short>(v);
-            if (length == -2) v = static_cast<signed char>(v);
-            bool neg = v < 0;
-            uint64_t mag = neg ? static_cast<uint64_t>(0) - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
-            emit_number(out, mag, neg, 10, false, spec);
-            break;
-        }
-        case 'u':
-        case 'x':
-        case 'X':
-        case 'o':
-        case 'b': {
-            uint64_t v;
-            if (length >= 1) v = length == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned long long);
-            else v = va_arg(ap, unsigned int);
-            if (length == -1) v = static_cast<unsigned short>(v);
-            if (length == -2) v = static_cast<unsigned char>(v);
-            unsigned base = c == 'u' ? 10u : (c == 'o' ? 8u : (c == 'b' ? 2u : 16u));
-            emit_number(out, v, false, base, c == 'X', spec);
-            break;
-        }
-        case 'p': {
-            auto v = reinterpret_cast<uintptr_t>(va_arg(ap, void*));
-            Spec ps = spec;
-            ps.alt = true;
-            emit_number(out, v, false, 16, false, ps);
-            break;
-        }
-        case 's': {
-            const char* s = va_arg(ap, const char*);
-            if (s == nullptr) s = "(null)";
-            emit_text(out, s, str_len(s, spec.precision), spec);
-            break;
-        }
-        case 'c': {
-            char ch = static_cast<char>(va_arg(ap, int));
-            emit_text(out, &ch, 1, spec);
-            break;
-        }
-        case '%':
-            out.put("%", 1);
-            break;
-        default:
-            // Unknown conversion: show it, consume nothing.
-            out.put("%?", 2);
-            out.put(&c, 1);
-            break;
+            case 'd':
+            case 'i': {
+                int64_t v;
+                if (length >= 1) v = length == 1 ? va_arg(ap, long) : va_arg(ap, long long);
+                else v = va_arg(ap, int);
+                if (length == -1) v = static_cast<short>(v);
+                if (length == -2) v = static_cast<signed char>(v);
+                bool neg = v < 0;
+                uint64_t mag = neg ? static_cast<uint64_t>(0) - static_cast<uint64_t>(v) : static_cast<uint64_t>(v);
+                emit_number(out, mag, neg, 10, false, spec);
+                break;
+            }
+            case 'u':
+            case 'x':
+            case 'X':
+            case 'o':
+            case 'b': {
+                uint64_t v;
+                if (length >= 1) v = length == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned long long);
+                else v = va_arg(ap, unsigned int);
+                if (length == -1) v = static_cast<unsigned short>(v);
+                if (length == -2) v = static_cast<unsigned char>(v);
+                unsigned base = c == 'u' ? 10u : (c == 'o' ? 8u : (c == 'b' ? 2u : 16u));
+                emit_number(out, v, false, base, c == 'X', spec);
+                break;
+            }
+            case 'p': {
+                auto v = reinterpret_cast<uintptr_t>(va_arg(ap, void*));
+                Spec ps = spec;
+                ps.alt = true;
+                emit_number(out, v, false, 16, false, ps);
+                break;
+            }
+            case 's': {
+                const char* s = va_arg(ap, const char*);
+                if (s == nullptr) s = "(null)";
+                emit_text(out, s, str_len(s, spec.precision), spec);
+                break;
+            }
+            case 'c': {
+                char ch = static_cast<char>(va_arg(ap, int));
+                emit_text(out, &ch, 1, spec);
+                break;
+            }
+            case '%':
+                out.put("%", 1);
+                break;
+            default:
+                // Unknown conversion: show it, consume nothing.
+                out.put("%?", 2);
+                out.put(&c, 1);
+                break;
         }
     }
     va_end(ap);

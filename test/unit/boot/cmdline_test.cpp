@@ -54,7 +54,8 @@ TEST_CASE("copies values with truncation report", "[cmdline]") {
     std::string s = "test=abcdef";
     bool ok = true;
     char small[4];
-    cmdline_for_each(s.data(), s.size(), [&](const CmdlineToken& t) { ok = cmdline_copy_value(t, small, sizeof small); });
+    cmdline_for_each(s.data(), s.size(),
+                     [&](const CmdlineToken& t) { ok = cmdline_copy_value(t, small, sizeof small); });
     CHECK_FALSE(ok);
     CHECK(std::string(small) == "abc");
     char big[16];

@@ -38,8 +38,8 @@ Msg build(F&& fill, uint32_t caps = 32) {
     return m;
 }
 
-kern::decode::CallIn call(uint64_t iface, uint16_t method, const Msg* m, uint32_t rights = 0x1fff,
-                          uint16_t caps_in = 0, uint16_t caps_out = 1) {
+kern::decode::CallIn call(uint64_t iface, uint16_t method, const Msg* m, uint32_t rights = 0x1fff, uint16_t caps_in = 0,
+                          uint16_t caps_out = 1) {
     kern::decode::CallIn in;
     in.interface_id = iface;
     in.method = method;
@@ -84,8 +84,8 @@ TEST_CASE("Console: text and data, the Write right, the 4 KiB limit", "[decode]"
     REQUIRE(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &m), &d).ok());
     CHECK(d.bytes.size == 3);
     CHECK(std::memcmp(d.bytes.data, "hi\n", 3) == 0);
-    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &m, kAll & ~capos::abi::kRightWrite), &d).status ==
-          Status::rights);
+    CHECK(kern::decode::console(call(C::kInterfaceId, C::Methods::write, &m, kAll & ~capos::abi::kRightWrite), &d)
+              .status == Status::rights);
     CHECK(kern::decode::console(call(C::kInterfaceId, 7, &m), &d).status == Status::bad_method);
     CHECK(kern::decode::console(call(sc::Timer::kInterfaceId, 0, &m), &d).status == Status::bad_method);
     static char big[4097];
@@ -165,9 +165,11 @@ TEST_CASE("Endpoint: receive/reply/mint rights, the reply status the ABI defines
     CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &rep, capos::abi::kRightRead), &d).status ==
           Status::rights);
     Msg bad = build<E::ReplyParams>([](auto b) { b.set_status(5); });
-    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &bad), &d).status == Status::invalid_argument);
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &bad), &d).status ==
+          Status::invalid_argument);
     Msg low = build<E::ReplyParams>([](auto b) { b.set_status(-100000); });
-    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &low), &d).status == Status::invalid_argument);
+    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::reply, &low), &d).status ==
+          Status::invalid_argument);
     Msg mint = build<E::MintParams>([](auto b) { b.set_badge(0xabc); });
     REQUIRE(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::mint, &mint), &d).ok());
     CHECK(d.badge == 0xabc);
@@ -175,8 +177,9 @@ TEST_CASE("Endpoint: receive/reply/mint rights, the reply status the ABI defines
           Status::result_too_large);
     CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::mint, &mint, kAll & ~capos::abi::kRightCopy), &d)
               .status == Status::rights);
-    CHECK(kern::decode::endpoint(call(E::kInterfaceId, E::Methods::receive, &mint, capos::abi::kRightWrite), &d).status ==
-          Status::rights);
+    CHECK(
+        kern::decode::endpoint(call(E::kInterfaceId, E::Methods::receive, &mint, capos::abi::kRightWrite), &d).status ==
+        Status::rights);
 }
 
 TEST_CASE("Process: map's memory capability is an in-cap index; caller-only methods; ProcessHandle rights",
@@ -206,16 +209,18 @@ TEST_CASE("Process: map's memory capability is an in-cap index; caller-only meth
           Status::invalid_argument);
     CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::drop_caps, nullptr), false, &d).status ==
           Status::invalid_argument);
-    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::create_thread, nullptr, kAll, 0, 0), true, &d).status ==
-          Status::result_too_large);
-    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::id, nullptr, capos::abi::kRightRead), true, &d).status ==
-          Status::rights);
+    CHECK(
+        kern::decode::process(call(P::kInterfaceId, P::Methods::create_thread, nullptr, kAll, 0, 0), true, &d).status ==
+        Status::result_too_large);
+    CHECK(kern::decode::process(call(P::kInterfaceId, P::Methods::id, nullptr, capos::abi::kRightRead), true, &d)
+              .status == Status::rights);
     CHECK(kern::decode::process(call(H::kInterfaceId, H::Methods::wait, nullptr), true, &d).status ==
           Status::invalid_argument);
     CHECK(kern::decode::process(call(H::kInterfaceId, H::Methods::kill, nullptr, capos::abi::kRightRead), false, &d)
               .status == Status::rights);
-    REQUIRE(kern::decode::process(call(H::kInterfaceId, H::Methods::kill, nullptr, capos::abi::kRightControl), false, &d)
-                .ok());
+    REQUIRE(
+        kern::decode::process(call(H::kInterfaceId, H::Methods::kill, nullptr, capos::abi::kRightControl), false, &d)
+            .ok());
     CHECK(d.op == kern::decode::ProcessCall::Op::handle_kill);
 }
 
@@ -285,7 +290,7 @@ TEST_CASE("parameter messages: up to four segments (far pointers) accepted, more
         // Segment 0 holds only the root pointer; each later one a piece.
         for (uint32_t i = 0; i < nseg; ++i) segs[i] = cp::SegmentBuffer{store[i], i == 0 ? 1u : 3u, 0};
         cp::MessageBuilder b(segs, nseg);
-        auto root = b.init_root<C::WriteParams>();  // 1 word: segment 1 (far pointer from segment 0)
+        auto root = b.init_root<C::WriteParams>();            // 1 word: segment 1 (far pointer from segment 0)
         root.set_text(nseg == 2 ? "x" : "0123456789abcdef");  // 3 words: the next segment
         // Fill the remaining segments so the message has nseg of them.
         for (uint32_t i = 0; i < nseg; ++i) {
@@ -419,8 +424,10 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
     CHECK(d::scheduler_control(call(sc::Timer::kInterfaceId, S::Methods::status, nullptr), 50'000, &c).status ==
           Status::bad_method);
     // No parameters needed.
-    const std::pair<uint16_t, Op> bare[4] = {{S::Methods::snapshot, Op::snapshot}, {S::Methods::detach, Op::detach},
-                                             {S::Methods::status, Op::status}, {S::Methods::stats, Op::stats}};
+    const std::pair<uint16_t, Op> bare[4] = {{S::Methods::snapshot, Op::snapshot},
+                                             {S::Methods::detach, Op::detach},
+                                             {S::Methods::status, Op::status},
+                                             {S::Methods::stats, Op::stats}};
     for (const auto& [m, op] : bare) {
         REQUIRE(d::scheduler_control(call(S::kInterfaceId, m, nullptr), 50'000, &c).ok());
         CHECK(c.op == op);
@@ -481,8 +488,10 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
     const uint32_t w[4] = {5, 1, 0, 0};
     std::memcpy(junk.buf, w, sizeof w);
     junk.len = sizeof w;
-    for (auto [m, op] : {std::pair<uint16_t, Op>{S::Methods::place, Op::place}, {S::Methods::attach, Op::attach},
-                         {S::Methods::next_events, Op::next_events}, {S::Methods::trace_dump, Op::trace_dump}}) {
+    for (auto [m, op] : {std::pair<uint16_t, Op>{S::Methods::place, Op::place},
+                         {S::Methods::attach, Op::attach},
+                         {S::Methods::next_events, Op::next_events},
+                         {S::Methods::trace_dump, Op::trace_dump}}) {
         c = d::SchedControlCall{};
         CHECK(d::scheduler_control(call(S::kInterfaceId, m, &junk), 50'000, &c).status == Status::malformed_message);
         CHECK(c.op == op);

@@ -64,8 +64,8 @@ TEST_CASE("kstats: read results encoded by the kernel read back by the official 
     locks[1].name = "kheap";
     locks[1].s = {99, 0, 0};
     alignas(8) unsigned char out[4096], scratch[4096];
-    const uint32_t n =
-        kern::kstats::encode_read_results(out, sizeof out, scratch, sizeof scratch, 4, 2'000'000'000, cpus, 3, locks, 2);
+    const uint32_t n = kern::kstats::encode_read_results(out, sizeof out, scratch, sizeof scratch, 4, 2'000'000'000,
+                                                         cpus, 3, locks, 2);
     REQUIRE(n > 0);
     REQUIRE(n % 8 == 0);
     std::vector<capnp::word> words(n / 8);
@@ -271,7 +271,7 @@ TEST_CASE("kstats delta: per-CPU busy share for the capos-detail line", "[kstats
     d.cpus[1].idle_cycles = 900;  // 10 %: not a busy CPU
     d.cpus[2].cpu = 5;            // ids, not indices
     d.cpus[2].kernel_cycles = 50;
-    d.cpus[2].idle_cycles = 50;   // exactly half: busy
+    d.cpus[2].idle_cycles = 50;  // exactly half: busy
     char line[256];
     REQUIRE(format_busy(line, sizeof line, d) < sizeof line);
     CHECK(std::string(line) == " cpu_busy_pct=0:99,1:10,5:50 busy_cpus=2");

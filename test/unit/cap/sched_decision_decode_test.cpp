@@ -49,43 +49,53 @@ bool decode_one(F&& fill, SchedDecision* d, const char** why) {
 TEST_CASE("place decisions: every member's fields, as the kernel applies them", "[decode][sched]") {
     SchedDecision d;
     const char* why = nullptr;
-    CHECK(decode_one([](auto x) {
-        auto a = x.assign();
-        a.set_thread_id(41);
-        a.set_cpu(3);
-        a.set_slice_ns(5'000'000);
-    }, &d, &why));
+    CHECK(decode_one(
+        [](auto x) {
+            auto a = x.assign();
+            a.set_thread_id(41);
+            a.set_cpu(3);
+            a.set_slice_ns(5'000'000);
+        },
+        &d, &why));
     CHECK((d.kind == SchedDecisionKind::assign && d.answers_seq == 77 && d.thread_id == 41 && d.cpu == 3 &&
            d.value == 5'000'000 && d.cpu_mask == 0));
 
-    CHECK(decode_one([](auto x) {
-        auto a = x.assign_set();
-        a.set_thread_id(42);
-        a.set_cpu_mask(0x6);
-        a.set_slice_ns(7);
-    }, &d, &why));
-    CHECK((d.kind == SchedDecisionKind::assign && d.thread_id == 42 && d.cpu_mask == 0x6 && d.value == 7 &&
-           d.cpu == 0));
+    CHECK(decode_one(
+        [](auto x) {
+            auto a = x.assign_set();
+            a.set_thread_id(42);
+            a.set_cpu_mask(0x6);
+            a.set_slice_ns(7);
+        },
+        &d, &why));
+    CHECK(
+        (d.kind == SchedDecisionKind::assign && d.thread_id == 42 && d.cpu_mask == 0x6 && d.value == 7 && d.cpu == 0));
 
-    CHECK(decode_one([](auto x) {
-        auto w = x.thread_weight();
-        w.set_thread_id(43);
-        w.set_weight(300);
-    }, &d, &why));
+    CHECK(decode_one(
+        [](auto x) {
+            auto w = x.thread_weight();
+            w.set_thread_id(43);
+            w.set_weight(300);
+        },
+        &d, &why));
     CHECK((d.kind == SchedDecisionKind::thread_weight && d.thread_id == 43 && d.value == 300));
 
-    CHECK(decode_one([](auto x) {
-        auto w = x.process_weight();
-        w.set_process_id(5);
-        w.set_weight(50);
-    }, &d, &why));
+    CHECK(decode_one(
+        [](auto x) {
+            auto w = x.process_weight();
+            w.set_process_id(5);
+            w.set_weight(50);
+        },
+        &d, &why));
     CHECK((d.kind == SchedDecisionKind::process_weight && d.process_id == 5 && d.value == 50 && d.thread_id == 0));
 
-    CHECK(decode_one([](auto x) {
-        auto s = x.thread_slice();
-        s.set_thread_id(44);
-        s.set_slice_ns(2'000'000);
-    }, &d, &why));
+    CHECK(decode_one(
+        [](auto x) {
+            auto s = x.thread_slice();
+            s.set_thread_id(44);
+            s.set_slice_ns(2'000'000);
+        },
+        &d, &why));
     CHECK((d.kind == SchedDecisionKind::slice && d.thread_id == 44 && d.value == 2'000'000));
 
     CHECK(decode_one([](auto x) { x.set_default_slice(3'000'000); }, &d, &why));
@@ -98,20 +108,24 @@ TEST_CASE("place decisions: every member's fields, as the kernel applies them", 
 TEST_CASE("place decisions: refusals (retired cpuWeight, empty CPU set, unknown member)", "[decode][sched]") {
     SchedDecision d;
     const char* why = nullptr;
-    CHECK_FALSE(decode_one([](auto x) {
-        auto c = x.cpu_weight();
-        c.set_cpu(1);
-        c.set_weight(10);
-    }, &d, &why));
+    CHECK_FALSE(decode_one(
+        [](auto x) {
+            auto c = x.cpu_weight();
+            c.set_cpu(1);
+            c.set_weight(10);
+        },
+        &d, &why));
     REQUIRE(why != nullptr);
     CHECK(std::string(why).find("cpuWeight") != std::string::npos);
     CHECK(d.kind == SchedDecisionKind::none);
 
-    CHECK_FALSE(decode_one([](auto x) {
-        auto a = x.assign_set();
-        a.set_thread_id(42);
-        a.set_cpu_mask(0);
-    }, &d, &why));
+    CHECK_FALSE(decode_one(
+        [](auto x) {
+            auto a = x.assign_set();
+            a.set_thread_id(42);
+            a.set_cpu_mask(0);
+        },
+        &d, &why));
     REQUIRE(why != nullptr);
 
     // A union discriminant this kernel does not know (a newer schema's

@@ -14,7 +14,7 @@ TEST_CASE("latency histogram: buckets are exact below 16 ns and within 1/16 abov
         uint32_t i = LatencyHistogram::index(v);
         uint64_t lo = LatencyHistogram::lower(i);
         CHECK(lo <= v);
-        CHECK(v - lo <= lo / 16);  // the bucket's width is 1/16 of its lower bound
+        CHECK(v - lo <= lo / 16);                   // the bucket's width is 1/16 of its lower bound
         CHECK(LatencyHistogram::lower(i + 1) > v);  // and v is below the next bucket
     }
 }

@@ -84,9 +84,9 @@ TEST_CASE("spreading: successive placements fill idle CPUs", "[placement]") {
 TEST_CASE("placement hooks are validated and fall back to the default", "[placement]") {
     Snapshot s{{busy(1024), idle(), offline()}};
     bool fb = true;
-    auto pick2 = [](const PlacementInput&, void*) -> unsigned { return 2; };        // offline
-    auto pick9 = [](const PlacementInput&, void*) -> unsigned { return 9; };        // out of range
-    auto pick0 = [](const PlacementInput&, void*) -> unsigned { return 0; };        // valid
+    auto pick2 = [](const PlacementInput&, void*) -> unsigned { return 2; };  // offline
+    auto pick9 = [](const PlacementInput&, void*) -> unsigned { return 9; };  // out of range
+    auto pick0 = [](const PlacementInput&, void*) -> unsigned { return 0; };  // valid
     auto ctxhook = [](const PlacementInput&, void* ctx) -> unsigned { return *static_cast<unsigned*>(ctx); };
     REQUIRE(kern::place_thread(s.in(kNoCpu), pick0, nullptr, &fb) == 0);
     REQUIRE_FALSE(fb);

@@ -191,8 +191,8 @@ TEST_CASE("run queue shares CPU time by weight 1024/335/110", "[run_queue][weigh
     for (int i = 0; i < 3; ++i) {
         const double want = w[i] / 1469.0;
         const double got = static_cast<double>(ran[i]) / total;
-        INFO("weight " << w[i] << ": share " << got << ", fair " << want << ", bound +-" << kTol << " over "
-                       << kSlices << " slices");
+        INFO("weight " << w[i] << ": share " << got << ", fair " << want << ", bound +-" << kTol << " over " << kSlices
+                       << " slices");
         CHECK(got > want - kTol);
         CHECK(got < want + kTol);
     }
@@ -351,7 +351,8 @@ TEST_CASE("wake_preempt: behind and past the granularity preempts", "[run_queue]
     REQUIRE(wake_preempt(3, kGran, UINT64_MAX - 3, kGran) == WakePreempt::now);  // across the wrap
 }
 
-TEST_CASE("run queue check_preempt: a woken sleeper preempts a hog, a requeued thread does not", "[run_queue][preempt]") {
+TEST_CASE("run queue check_preempt: a woken sleeper preempts a hog, a requeued thread does not",
+          "[run_queue][preempt]") {
     using kern::WakePreempt;
     Sim sim;
     constexpr uint64_t kGran = 1'000'000;

@@ -131,26 +131,30 @@ std::vector<Case> hostile_cases() {
     c.push_back({"empty buffer", {}, Error::Truncated});
     c.push_back({"four-byte buffer", raw_bytes({0}), Error::Truncated});
     c.push_back({"segment table longer than buffer", raw_bytes({2, 1}), Error::Truncated});
-    c.push_back({"segment larger than buffer", [] {
+    c.push_back({"segment larger than buffer",
+                 [] {
                      auto b = raw_bytes({0, 10});
                      b.resize(8 + 16, 0);
                      return b;
                  }(),
                  Error::Truncated});
-    c.push_back({"second segment truncated", [] {
+    c.push_back({"second segment truncated",
+                 [] {
                      auto b = frame({{structp(0, 0, 0)}, {0, 0, 0, 0, 0}});
                      for (int i = 0; i < 8; ++i) b.pop_back();
                      return b;
                  }(),
                  Error::Truncated});
     c.push_back({"segment count overflows", raw_bytes({0xffffffffu, 1, 0, 0}), Error::BadSegmentTable});
-    c.push_back({"too many segments", [] {
+    c.push_back({"too many segments",
+                 [] {
                      std::vector<Seg> s(600, Seg{0});
                      return frame(s);
                  }(),
                  Error::TooManySegments});
     c.push_back({"empty first segment", frame({Seg{}}), Error::Truncated});
-    c.push_back({"sizes sum past buffer (u32 wrap)", [] {
+    c.push_back({"sizes sum past buffer (u32 wrap)",
+                 [] {
                      auto b = raw_bytes({1, 0xffffffffu, 0xffffffffu, 0});
                      b.resize(24, 0);
                      return b;
@@ -164,35 +168,36 @@ std::vector<Case> hostile_cases() {
     c.push_back({"struct pointer section overruns", frame({{structp(0, 1, 3), 0, 0}}), Error::PointerOutOfBounds});
     c.push_back({"offset at 30-bit minimum", frame({{structp(-(1 << 29), 1, 0)}}), Error::PointerOutOfBounds});
     c.push_back({"byte list overruns", frame({{structp(0, 0, 1), listp(0, kB, 100)}}), Error::PointerOutOfBounds});
-    c.push_back({"huge word list", frame({{structp(0, 0, 1), listp(0, kW, (1u << 29) - 1)}}), Error::PointerOutOfBounds});
+    c.push_back(
+        {"huge word list", frame({{structp(0, 0, 1), listp(0, kW, (1u << 29) - 1)}}), Error::PointerOutOfBounds});
     c.push_back({"composite list words past end", frame({{structp(0, 0, 1), listp(0, kC, 100), structp(1, 1, 0)}}),
                  Error::PointerOutOfBounds});
     c.push_back({"composite tag claims more than its words",
                  frame({{structp(0, 0, 1), listp(0, kC, 2), structp(5, 1, 0), 0, 0}}), Error::BadListTag});
-    c.push_back({"composite tag is not a struct tag", frame({{structp(0, 0, 1), listp(0, kC, 2), listp(1, 5, 1), 0, 0}}),
-                 Error::BadListTag});
+    c.push_back({"composite tag is not a struct tag",
+                 frame({{structp(0, 0, 1), listp(0, kC, 2), listp(1, 5, 1), 0, 0}}), Error::BadListTag});
     c.push_back({"pointer inside composite element out of bounds",
                  frame({{structp(0, 0, 1), listp(0, kC, 1), structp(1, 0, 1), structp(40, 1, 0)}}),
                  Error::PointerOutOfBounds});
-    c.push_back({"pointer list element out of bounds",
-                 frame({{structp(0, 0, 1), listp(0, kP, 2), 0, listp(9, kB, 3)}}), Error::PointerOutOfBounds});
+    c.push_back({"pointer list element out of bounds", frame({{structp(0, 0, 1), listp(0, kP, 2), 0, listp(9, kB, 3)}}),
+                 Error::PointerOutOfBounds});
 
     // --- far pointers ---
     c.push_back({"far pointer to missing segment", frame({{farp(false, 0, 7)}}), Error::BadFarPointer});
     c.push_back({"far landing pad past segment end", frame({{farp(false, 5, 1)}, {0}}), Error::BadFarPointer});
     c.push_back({"far pointer chain", frame({{farp(false, 0, 1)}, {farp(false, 0, 0)}}), Error::BadFarPointer});
-    c.push_back({"double-far pad not a far pointer",
-                 frame({{farp(true, 0, 1)}, {structp(0, 1, 0), structp(0, 1, 0)}}), Error::BadFarPointer});
-    c.push_back({"double-far pad is itself double", frame({{farp(true, 0, 1)}, {farp(true, 0, 2), structp(0, 1, 0)}, {0}}),
+    c.push_back({"double-far pad not a far pointer", frame({{farp(true, 0, 1)}, {structp(0, 1, 0), structp(0, 1, 0)}}),
                  Error::BadFarPointer});
+    c.push_back({"double-far pad is itself double",
+                 frame({{farp(true, 0, 1)}, {farp(true, 0, 2), structp(0, 1, 0)}, {0}}), Error::BadFarPointer});
     c.push_back({"double-far tag is a capability", frame({{farp(true, 0, 1)}, {farp(false, 0, 2), capp(0)}, {0}}),
                  Error::BadFarPointer, 1});
-    c.push_back({"double-far content segment missing", frame({{farp(true, 0, 1)}, {farp(false, 0, 9), structp(0, 1, 0)}}),
-                 Error::BadFarPointer});
-    c.push_back({"double-far content out of bounds", frame({{farp(true, 0, 1)}, {farp(false, 3, 2), structp(0, 2, 0)}, {0}}),
-                 Error::PointerOutOfBounds});
-    c.push_back({"double-far pad crosses segment end", frame({{farp(true, 0, 1)}, {farp(false, 0, 0)}}),
-                 Error::BadFarPointer});
+    c.push_back({"double-far content segment missing",
+                 frame({{farp(true, 0, 1)}, {farp(false, 0, 9), structp(0, 1, 0)}}), Error::BadFarPointer});
+    c.push_back({"double-far content out of bounds",
+                 frame({{farp(true, 0, 1)}, {farp(false, 3, 2), structp(0, 2, 0)}, {0}}), Error::PointerOutOfBounds});
+    c.push_back(
+        {"double-far pad crosses segment end", frame({{farp(true, 0, 1)}, {farp(false, 0, 0)}}), Error::BadFarPointer});
 
     // --- other pointers ---
     c.push_back({"unknown other-pointer kind", frame({{structp(0, 0, 1), 3u | (1u << 2)}}), Error::UnknownPointerKind});
@@ -204,10 +209,11 @@ std::vector<Case> hostile_cases() {
     c.push_back({"loop through far pointers across segments",
                  frame({{farp(false, 0, 1)}, {structp(0, 0, 1), farp(false, 0, 1)}}), Error::NestingTooDeep});
     c.push_back({"list containing itself", frame({{listp(0, kP, 1), listp(-1, kP, 1)}}), Error::NestingTooDeep});
-    c.push_back({"two structs pointing at each other",
-                 frame({{structp(0, 0, 1), structp(0, 0, 1), structp(-2, 0, 1)}}), Error::NestingTooDeep});
+    c.push_back({"two structs pointing at each other", frame({{structp(0, 0, 1), structp(0, 0, 1), structp(-2, 0, 1)}}),
+                 Error::NestingTooDeep});
     c.push_back({"65 nested structs (limit 64)", node_chain(65), Error::NestingTooDeep});
-    c.push_back({"70 nested lists", [] {
+    c.push_back({"70 nested lists",
+                 [] {
                      Seg s;
                      for (int i = 0; i < 70; ++i) s.push_back(listp(0, kP, 1));
                      s.push_back(0);
@@ -226,7 +232,8 @@ std::vector<Case> hostile_cases() {
     c.push_back({"zero-size struct list of 2^30-1 elements",
                  frame({{structp(0, 0, 1), listp(0, kC, 0), w::make_near(w::kStruct, (1 << 30) - 1, 0)}}),
                  Error::TraversalLimit});
-    c.push_back({"1000 pointers to one 10000-word struct", [] {
+    c.push_back({"1000 pointers to one 10000-word struct",
+                 [] {
                      Seg s{listp(0, kP, 1000)};
                      for (int i = 0; i < 1000; ++i) s.push_back(structp(999 - i, 10000, 0));
                      s.resize(s.size() + 10000, 0);
@@ -383,7 +390,7 @@ TEST_CASE("a list is read as another element size exactly when the official libr
     Seg comp{listp(0, 7, 6), structp(3, 1, 1)};  // tag: 3 elements of 1 data word + 1 pointer
     comp.resize(2 + 6, 0);
     const std::vector<Stored> stored = {
-        {"void", flat(0, 0)},    {"bit", flat(1, 1)},  {"byte", flat(2, 1)},     {"two bytes", flat(3, 1)},
+        {"void", flat(0, 0)},       {"bit", flat(1, 1)},  {"byte", flat(2, 1)},    {"two bytes", flat(3, 1)},
         {"four bytes", flat(4, 2)}, {"word", flat(5, 3)}, {"pointer", flat(6, 3)}, {"composite", frame({comp})},
     };
     uint32_t compared = 0;
@@ -408,8 +415,8 @@ TEST_CASE("a list is read as another element size exactly when the official libr
             REQUIRE(r.init_flat(st.bytes.data(), st.bytes.size()) == Error::Ok);
             const auto l = r.root_pointer().get_list(e.size);
             const bool ours = r.error() == Error::Ok;
-            INFO(st.name << " list read as " << e.name << ": ours " << (ours ? "accepts" : "refuses")
-                         << " (" << cap::capnp::error_name(r.error()) << "), official "
+            INFO(st.name << " list read as " << e.name << ": ours " << (ours ? "accepts" : "refuses") << " ("
+                         << cap::capnp::error_name(r.error()) << "), official "
                          << (e.official.first ? "accepts" : "refuses"));
             CHECK(ours == e.official.first);
             if (ours && e.official.first) CHECK(l.size() == e.official.second);

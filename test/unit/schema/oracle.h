@@ -84,9 +84,7 @@ public:
         return depth() < kMaxDepth && hash(field(name) + "?") % 5 != 0;
     }
     [[nodiscard]] uint32_t list_size() const { return static_cast<uint32_t>(hash(path_ + "#n") % 4); }
-    [[nodiscard]] uint16_t which(uint16_t count) const {
-        return static_cast<uint16_t>(hash(path_ + "#which") % count);
-    }
+    [[nodiscard]] uint16_t which(uint16_t count) const { return static_cast<uint16_t>(hash(path_ + "#which") % count); }
 
 private:
     std::string path_;
@@ -196,23 +194,46 @@ private:
             case W::VOID:
                 if (f.getProto().getDiscriminantValue() != capnp::schema::Field::NO_DISCRIMINANT) b.set(f, capnp::VOID);
                 return;
-            case W::BOOL: b.set(f, value_at<bool>(p)); return;
-            case W::INT8: b.set(f, value_at<int8_t>(p)); return;
-            case W::INT16: b.set(f, value_at<int16_t>(p)); return;
-            case W::INT32: b.set(f, value_at<int32_t>(p)); return;
-            case W::INT64: b.set(f, value_at<int64_t>(p)); return;
-            case W::UINT8: b.set(f, value_at<uint8_t>(p)); return;
-            case W::UINT16: b.set(f, value_at<uint16_t>(p)); return;
-            case W::UINT32: b.set(f, value_at<uint32_t>(p)); return;
-            case W::UINT64: b.set(f, value_at<uint64_t>(p)); return;
-            case W::FLOAT32: b.set(f, value_at<float>(p)); return;
-            case W::FLOAT64: b.set(f, value_at<double>(p)); return;
+            case W::BOOL:
+                b.set(f, value_at<bool>(p));
+                return;
+            case W::INT8:
+                b.set(f, value_at<int8_t>(p));
+                return;
+            case W::INT16:
+                b.set(f, value_at<int16_t>(p));
+                return;
+            case W::INT32:
+                b.set(f, value_at<int32_t>(p));
+                return;
+            case W::INT64:
+                b.set(f, value_at<int64_t>(p));
+                return;
+            case W::UINT8:
+                b.set(f, value_at<uint8_t>(p));
+                return;
+            case W::UINT16:
+                b.set(f, value_at<uint16_t>(p));
+                return;
+            case W::UINT32:
+                b.set(f, value_at<uint32_t>(p));
+                return;
+            case W::UINT64:
+                b.set(f, value_at<uint64_t>(p));
+                return;
+            case W::FLOAT32:
+                b.set(f, value_at<float>(p));
+                return;
+            case W::FLOAT64:
+                b.set(f, value_at<double>(p));
+                return;
             case W::ENUM: {
                 auto es = t.asEnum();
                 b.set(f, capnp::DynamicEnum(es, static_cast<uint16_t>(hash(p) % es.getEnumerants().size())));
                 return;
             }
-            default: break;
+            default:
+                break;
         }
         if (t.isInterface() || t.isAnyPointer()) return;
         if (!path_.present(name.c_str())) return;
@@ -239,17 +260,39 @@ private:
             path_.push("[" + std::to_string(i) + "]");
             const std::string& p = path_.str();
             switch (et.which()) {
-                case W::BOOL: l.set(i, value_at<bool>(p)); break;
-                case W::INT8: l.set(i, value_at<int8_t>(p)); break;
-                case W::INT16: l.set(i, value_at<int16_t>(p)); break;
-                case W::INT32: l.set(i, value_at<int32_t>(p)); break;
-                case W::INT64: l.set(i, value_at<int64_t>(p)); break;
-                case W::UINT8: l.set(i, value_at<uint8_t>(p)); break;
-                case W::UINT16: l.set(i, value_at<uint16_t>(p)); break;
-                case W::UINT32: l.set(i, value_at<uint32_t>(p)); break;
-                case W::UINT64: l.set(i, value_at<uint64_t>(p)); break;
-                case W::FLOAT32: l.set(i, value_at<float>(p)); break;
-                case W::FLOAT64: l.set(i, value_at<double>(p)); break;
+                case W::BOOL:
+                    l.set(i, value_at<bool>(p));
+                    break;
+                case W::INT8:
+                    l.set(i, value_at<int8_t>(p));
+                    break;
+                case W::INT16:
+                    l.set(i, value_at<int16_t>(p));
+                    break;
+                case W::INT32:
+                    l.set(i, value_at<int32_t>(p));
+                    break;
+                case W::INT64:
+                    l.set(i, value_at<int64_t>(p));
+                    break;
+                case W::UINT8:
+                    l.set(i, value_at<uint8_t>(p));
+                    break;
+                case W::UINT16:
+                    l.set(i, value_at<uint16_t>(p));
+                    break;
+                case W::UINT32:
+                    l.set(i, value_at<uint32_t>(p));
+                    break;
+                case W::UINT64:
+                    l.set(i, value_at<uint64_t>(p));
+                    break;
+                case W::FLOAT32:
+                    l.set(i, value_at<float>(p));
+                    break;
+                case W::FLOAT64:
+                    l.set(i, value_at<double>(p));
+                    break;
                 case W::ENUM: {
                     auto es = et.asEnum();
                     l.set(i, capnp::DynamicEnum(es, static_cast<uint16_t>(hash(p) % es.getEnumerants().size())));
@@ -265,12 +308,15 @@ private:
                     l.set(i, capnp::Data::Reader(reinterpret_cast<const kj::byte*>(s.data()), s.size()));
                     break;
                 }
-                case W::STRUCT: fill(l[i].as<capnp::DynamicStruct>(), et.asStruct()); break;
+                case W::STRUCT:
+                    fill(l[i].as<capnp::DynamicStruct>(), et.asStruct());
+                    break;
                 case W::LIST:
                     if (path_.depth() < kMaxDepth)
                         fill_list(l.init(i, path_.list_size()).as<capnp::DynamicList>(), et.asList());
                     break;
-                default: break;
+                default:
+                    break;
             }
             path_.pop();
         }
@@ -290,7 +336,7 @@ public:
 
     void discriminant(uint16_t d) {
         ++checked_;
-        KJ_IF_MAYBE(f, dyn_.which()) {
+        KJ_IF_MAYBE (f, dyn_.which()) {
             if (f->getProto().getDiscriminantValue() != d) fail("which", "discriminant differs");
         } else {
             fail("which", "official reader sees no union");
@@ -321,7 +367,8 @@ public:
         if (std::memcmp(&o, &v, sizeof(T)) != 0) fail(name, "value differs: ours " + show(v) + " official " + show(o));
         if (predicted(name)) {
             T e = value_at<T>(path_.field(name));
-            if (std::memcmp(&e, &v, sizeof(T)) != 0) fail(name, "value differs from oracle: " + show(v) + " vs " + show(e));
+            if (std::memcmp(&e, &v, sizeof(T)) != 0)
+                fail(name, "value differs from oracle: " + show(v) + " vs " + show(e));
         }
     }
 
@@ -360,7 +407,8 @@ public:
         // only, since a recursive type's defaults go on forever.
         if (!has && path_.depth() > kMaxDepth) return;
         path_.push(std::string(".") + name);
-        Compare child(dyn_.get(name).template as<capnp::DynamicStruct>(), path_, predicted(name) && has, errors_, checked_);
+        Compare child(dyn_.get(name).template as<capnp::DynamicStruct>(), path_, predicted(name) && has, errors_,
+                      checked_);
         visit(r, child);
         path_.pop();
     }
@@ -393,7 +441,8 @@ private:
         using T = typename L::Element;
         constexpr auto k = cap::capnp::kind_of<T>();
         if (l.size() != dl.size()) {
-            fail("[]", "list size differs: ours " + std::to_string(l.size()) + " official " + std::to_string(dl.size()));
+            fail("[]",
+                 "list size differs: ours " + std::to_string(l.size()) + " official " + std::to_string(dl.size()));
             return;
         }
         for (uint32_t i = 0; i < l.size(); ++i) {
@@ -423,11 +472,13 @@ private:
                 auto d = l[i];
                 auto od = dl[i].as<capnp::Data>();
                 std::string ours(reinterpret_cast<const char*>(d.data()), d.size());
-                if (ours != std::string(reinterpret_cast<const char*>(od.begin()), od.size())) fail("", "data element differs");
+                if (ours != std::string(reinterpret_cast<const char*>(od.begin()), od.size()))
+                    fail("", "data element differs");
                 if (o && ours != data_at(p)) fail("", "data element differs from oracle");
             } else if constexpr (k == cap::capnp::Kind::List) {
                 auto sub = l[i];
-                if (o && path_.depth() < kMaxDepth && sub.size() != path_.list_size()) fail("", "nested list size differs from oracle");
+                if (o && path_.depth() < kMaxDepth && sub.size() != path_.list_size())
+                    fail("", "nested list size differs from oracle");
                 compare_list(sub, dl[i].as<capnp::DynamicList>(), o && path_.depth() < kMaxDepth);
             }
             path_.pop();
@@ -450,7 +501,9 @@ private:
 
     [[nodiscard]] bool predicted(const char* name) const { return oracle_ && unpredicted_ != name; }
 
-    void fail(const std::string& name, const std::string& what) { errors_.push_back(path_.str() + "." + name + ": " + what); }
+    void fail(const std::string& name, const std::string& what) {
+        errors_.push_back(path_.str() + "." + name + ": " + what);
+    }
 
     capnp::DynamicStruct::Reader dyn_;
     Path& path_;

@@ -28,11 +28,10 @@ namespace {
 using cap::capnp::Error;
 
 const oracle::SchemaSet& schemas() {
-    static oracle::SchemaSet set(
-        {"console.capnp", "timer.capnp", "park.capnp", "thread.capnp", "memory.capnp", "process.capnp",
-         "endpoint.capnp", "spawner.capnp", "placement.capnp", "scheduler.capnp", "coordinator.capnp",
-         "manifest.capnp", "test/test.capnp"},
-        CAPOS_SCHEMA_DIR);
+    static oracle::SchemaSet set({"console.capnp", "timer.capnp", "park.capnp", "thread.capnp", "memory.capnp",
+                                  "process.capnp", "endpoint.capnp", "spawner.capnp", "placement.capnp",
+                                  "scheduler.capnp", "coordinator.capnp", "manifest.capnp", "test/test.capnp"},
+                                 CAPOS_SCHEMA_DIR);
     return set;
 }
 
@@ -251,11 +250,17 @@ TEST_CASE("unions, groups and nested lists through the typed API", "[schema][uni
 
     capnp::FlatArrayMessageReader official(kj::arrayPtr(words.data(), words.size()));
     auto dyn = official.getRoot<capnp::DynamicStruct>(schemas().get(Unions::kTypeId));
-    KJ_IF_MAYBE(f, dyn.which()) { CHECK(std::string(f->getProto().getName()) == "inner"); }
-    else { FAIL("no union member"); }
+    KJ_IF_MAYBE (f, dyn.which()) {
+        CHECK(std::string(f->getProto().getName()) == "inner");
+    } else {
+        FAIL("no union member");
+    }
     auto shape = dyn.get("shape").as<capnp::DynamicStruct>();
-    KJ_IF_MAYBE(f, shape.which()) { CHECK(std::string(f->getProto().getName()) == "rect"); }
-    else { FAIL("no shape member"); }
+    KJ_IF_MAYBE (f, shape.which()) {
+        CHECK(std::string(f->getProto().getName()) == "rect");
+    } else {
+        FAIL("no shape member");
+    }
     CHECK(shape.get("rect").as<capnp::DynamicStruct>().get("height").as<double>() == 4.0);
 
     cap::capnp::FlatMessageReader<> r;
@@ -284,7 +289,8 @@ TEST_CASE("unions, groups and nested lists through the typed API", "[schema][uni
     capnp::FlatArrayMessageReader off2(kj::arrayPtr(w2.data(), w2.size()));
     auto dyn2 = off2.getRoot<capnp::DynamicStruct>(schemas().get(AllTypes::kTypeId));
     auto dl = dyn2.get("listListList").as<capnp::DynamicList>();
-    CHECK(std::string(dl[1].as<capnp::DynamicList>()[2].as<capnp::DynamicList>()[1].as<capnp::Text>().cStr()) == "deep");
+    CHECK(std::string(dl[1].as<capnp::DynamicList>()[2].as<capnp::DynamicList>()[1].as<capnp::Text>().cStr()) ==
+          "deep");
     CHECK(dyn2.get("listList").as<capnp::DynamicList>()[1].as<capnp::DynamicList>()[3].as<uint32_t>() == 0xdeadbeefu);
 }
 
@@ -314,7 +320,7 @@ TEST_CASE("capability pointers index the message's capability table", "[schema][
     CHECK(ra.cap().slot == 17);
     CHECK(ra.cap_list()[1].slot == 29);
     auto p = ra.raw().pointer(14);  // AllTypes.cap
-    CHECK(p.raw_word() == 3u);  // index 0
+    CHECK(p.raw_word() == 3u);      // index 0
     // A table too short for the pointers is rejected.
     r.set_cap_table(cap::capnp::CapTable{caps, 2});
     CHECK(r.validate() == Error::CapIndexOutOfRange);
@@ -417,7 +423,8 @@ TEST_CASE("generic fields: a type parameter is AnyPointer, read and written as t
     auto bt = g.init_box_text();
     bt.set_tag(7);
     (void)bt.init_value().set_text("boxed", 5);
-    auto inner = s::Inner_Builder(g.init_box_inner().init_value().init_struct(s::Inner::kDataWords, s::Inner::kPointerCount));
+    auto inner =
+        s::Inner_Builder(g.init_box_inner().init_value().init_struct(s::Inner::kDataWords, s::Inner::kPointerCount));
     inner.set_id(99);
     auto pair = g.init_pair();
     (void)pair.init_first().set_text("first", 5);
@@ -430,7 +437,12 @@ TEST_CASE("generic fields: a type parameter is AnyPointer, read and written as t
         auto box = root.get("boxText").as<capnp::DynamicStruct>();
         CHECK(box.get("tag").as<uint32_t>() == 7);
         CHECK(box.get("value").as<capnp::Text>() == "boxed");
-        CHECK(root.get("boxInner").as<capnp::DynamicStruct>().get("value").as<capnp::DynamicStruct>().get("id").as<uint32_t>() == 99);
+        CHECK(root.get("boxInner")
+                  .as<capnp::DynamicStruct>()
+                  .get("value")
+                  .as<capnp::DynamicStruct>()
+                  .get("id")
+                  .as<uint32_t>() == 99);
         auto p = root.get("pair").as<capnp::DynamicStruct>();
         CHECK(p.get("first").as<capnp::Text>() == "first");
         CHECK(p.get("second").as<capnp::DynamicStruct>().get("id").as<uint32_t>() == 5);

@@ -53,7 +53,8 @@ struct Loopback {
         last_slot = slot;
         size_t n;
         if (Error e = params.write_flat(wire.data(), wire.size() * 8, &n); e != Error::Ok) return e;
-        if (params.cap_table().count != 0) std::memcpy(param_caps, params.cap_table().slots, params.cap_table().count * 4);
+        if (params.cap_table().count != 0)
+            std::memcpy(param_caps, params.cap_table().slots, params.cap_table().count * 4);
         cap::capnp::FlatMessageReader<> in;
         if (Error e = in.init_flat(wire.data(), n); e != Error::Ok) return e;
         in.set_cap_table(cap::capnp::CapTable{param_caps, params.cap_table().count});

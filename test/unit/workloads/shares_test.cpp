@@ -22,7 +22,7 @@ TEST_CASE("shares: expected shares are proportional to the weights when no threa
     REQUIRE(e[2] > 228'000'000);
     REQUIRE(e[2] < 228'100'000);  // 228,046,290
     REQUIRE(e[4] > 74'880'000);
-    REQUIRE(e[4] < 74'890'000);   // 74,880,871
+    REQUIRE(e[4] < 74'890'000);  // 74,880,871
     uint64_t sum = 0;
     for (uint64_t v : e) sum += v;
     REQUIRE(sum <= 2 * window);
@@ -117,15 +117,19 @@ TEST_CASE("shares: the result line", "[shares]") {
     const uint32_t w[2] = {1024, 110};
     const uint64_t c[2] = {900, 50};
     char buf[512];
-    const size_t n = bench::format_shares_line(buf, sizeof buf, bench::SharesLine{"capos", "threads", 1, 2, 1000, w, c, true, 25});
+    const size_t n =
+        bench::format_shares_line(buf, sizeof buf, bench::SharesLine{"capos", "threads", 1, 2, 1000, w, c, true, 25});
     REQUIRE(n == std::strlen(buf));
     // 1 CPU x 1000 cycles: expected 1000*1024/1134 = 902 and 97.
-    REQUIRE(std::string(buf) ==
-            "[shares] os=capos variant=threads cpus=1 threads=2 window=1000 weights=1024,110 cycles=900,50 "
-            "expected=902,97 err_ppm=-2217,-484536 max_err_ppm=484536 jain_ppm=907779 used_ppm=950000 late_ppm=25000 verified=true");
+    REQUIRE(
+        std::string(buf) ==
+        "[shares] os=capos variant=threads cpus=1 threads=2 window=1000 weights=1024,110 cycles=900,50 "
+        "expected=902,97 err_ppm=-2217,-484536 max_err_ppm=484536 jain_ppm=907779 used_ppm=950000 late_ppm=25000 verified=true");
     // Not verified: the metrics are zeros and verified=false.
-    REQUIRE(bench::format_shares_line(buf, sizeof buf, bench::SharesLine{"linux", "procs", 1, 2, 1000, w, c, false, 0}) != 0);
-    REQUIRE(std::string(buf).find("expected=0,0 err_ppm=0,0 max_err_ppm=0 jain_ppm=0 used_ppm=0 late_ppm=0 verified=false") !=
+    REQUIRE(bench::format_shares_line(buf, sizeof buf,
+                                      bench::SharesLine{"linux", "procs", 1, 2, 1000, w, c, false, 0}) != 0);
+    REQUIRE(std::string(buf).find(
+                "expected=0,0 err_ppm=0,0 max_err_ppm=0 jain_ppm=0 used_ppm=0 late_ppm=0 verified=false") !=
             std::string::npos);
     REQUIRE(bench::format_shares_line(buf, 40, bench::SharesLine{"capos", "threads", 1, 2, 1000, w, c, true, 25}) == 0);
 }

@@ -16,8 +16,10 @@ TEST_CASE("imbalance: task costs are 1..10 units, seeded, and reach both ends", 
     CHECK(hi == 10);
     // The default shape's per-thread totals (also checked by harness/tests/test_policy_tasks.py).
     const uint64_t want[6] = {50, 46, 60, 46, 54, 37};
-    for (uint32_t i = 0; i < 6; ++i) CHECK(bench::imbalance_thread_units(bench::kImbalanceDefaultSeed, i, 8) == want[i]);
-    CHECK(bench::imbalance_task_units(17, 0) + bench::imbalance_task_units(17, 1) + bench::imbalance_task_units(17, 2) !=
+    for (uint32_t i = 0; i < 6; ++i)
+        CHECK(bench::imbalance_thread_units(bench::kImbalanceDefaultSeed, i, 8) == want[i]);
+    CHECK(bench::imbalance_task_units(17, 0) + bench::imbalance_task_units(17, 1) +
+              bench::imbalance_task_units(17, 2) !=
           0);
 }
 
@@ -48,9 +50,10 @@ TEST_CASE("imbalance: the result line", "[workloads]") {
     REQUIRE(bench::format_imbalance_line(buf, sizeof buf, l) != 0);
     const std::string u = std::to_string(bench::imbalance_thread_units(16, 0, 3)) + "," +
                           std::to_string(bench::imbalance_thread_units(16, 1, 3));
-    CHECK(std::string(buf) == "[imbalance] os=capos cpus=2 threads=2 tasks=3 seed=16 unit_blocks=128 tsc_hz=1000 units=" +
-                                   u + " cpu=100,300 finish=120,400 makespan=400 ideal=300 efficiency_ppm=750000 "
-                                       "busy_ppm=500000,1000000 verified=true");
+    CHECK(std::string(buf) ==
+          "[imbalance] os=capos cpus=2 threads=2 tasks=3 seed=16 unit_blocks=128 tsc_hz=1000 units=" + u +
+              " cpu=100,300 finish=120,400 makespan=400 ideal=300 efficiency_ppm=750000 "
+              "busy_ppm=500000,1000000 verified=true");
     l.verified = false;
     REQUIRE(bench::format_imbalance_line(buf, sizeof buf, l) != 0);
     CHECK(std::string(buf).find("makespan=0 ideal=0 efficiency_ppm=0") != std::string::npos);
@@ -68,12 +71,14 @@ TEST_CASE("consolidation: used CPUs, fractions and the result line", "[workloads
     const uint64_t b2[2] = {700000, 20000};
     char buf[512];
     REQUIRE(bench::format_consolidation_line(
-                buf, sizeof buf, bench::ConsolidationLine{"linux", 2, 2, 20000, 200000, 999, 7, periods, missed, b2, true}) != 0);
+                buf, sizeof buf,
+                bench::ConsolidationLine{"linux", 2, 2, 20000, 200000, 999, 7, periods, missed, b2, true}) != 0);
     CHECK(std::string(buf) ==
           "[consolidation] os=linux cpus=2 threads=2 period_us=20000 est_duty_ppm=200000 window=999 work_blocks=7 "
           "periods=10,10 missed=0,3 busy_ppm=700000,20000 idle_ppm=300000,980000 cpus_used=1 load_ppm=720000 "
           "verified=true");
     REQUIRE(bench::format_consolidation_line(
-                buf, sizeof buf, bench::ConsolidationLine{"linux", 2, 2, 20000, 200000, 999, 7, periods, missed, b2, false}) != 0);
+                buf, sizeof buf,
+                bench::ConsolidationLine{"linux", 2, 2, 20000, 200000, 999, 7, periods, missed, b2, false}) != 0);
     CHECK(std::string(buf).find("cpus_used=0 load_ppm=0 verified=false") != std::string::npos);
 }

@@ -26,9 +26,7 @@ uint64_t ref_mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-uint64_t ref_rotl(uint64_t x, int n) {
-    return n == 0 ? x : (x << n) | (x >> (64 - n));
-}
+uint64_t ref_rotl(uint64_t x, int n) { return n == 0 ? x : (x << n) | (x >> (64 - n)); }
 
 struct RefPrimes {
     uint64_t count = 0;
@@ -128,8 +126,8 @@ TEST_CASE("prime_test agrees with the sieve and handles edges", "[workloads][pri
         INFO("n=" << n);
         REQUIRE(bench::prime_test(n, nullptr) == !composite[n]);
     }
-    CHECK(bench::prime_test(4'294'967'291u, nullptr));   // largest 32-bit prime
-    CHECK(!bench::prime_test(4'294'967'295u, nullptr));  // 3 * 5 * 17 * 257 * 65537
+    CHECK(bench::prime_test(4'294'967'291u, nullptr));      // largest 32-bit prime
+    CHECK(!bench::prime_test(4'294'967'295u, nullptr));     // 3 * 5 * 17 * 257 * 65537
     CHECK(!bench::prime_test(65'521u * 65'519u, nullptr));  // product of two large primes
 }
 
@@ -137,9 +135,9 @@ TEST_CASE("prime_count_range: small ranges and the top of u32", "[workloads][pri
     CHECK(bench::prime_count_range(0, 0).count == 0);
     CHECK(bench::prime_count_range(5, 5).count == 0);
     CHECK(bench::prime_count_range(9, 3).count == 0);
-    CHECK(bench::prime_count_range(0, 3).count == 1);   // {2}
-    CHECK(bench::prime_count_range(2, 3).count == 1);   // {2}
-    CHECK(bench::prime_count_range(3, 4).count == 1);   // {3}
+    CHECK(bench::prime_count_range(0, 3).count == 1);  // {2}
+    CHECK(bench::prime_count_range(2, 3).count == 1);  // {2}
+    CHECK(bench::prime_count_range(3, 4).count == 1);  // {3}
     CHECK(bench::prime_count_range(4, 5).count == 0);
     CHECK(bench::prime_count_range(0, 100).count == 25);
     CHECK(bench::prime_count_range(0, 100).checksum == ref_primes(0, 100).checksum);
@@ -157,8 +155,8 @@ TEST_CASE("prime_count_range: small ranges and the top of u32", "[workloads][pri
 }
 
 TEST_CASE("prime segments tile the range for every k", "[workloads][primes]") {
-    const uint32_t ranges[][2] = {{bench::kPrimeLo, bench::kPrimeHi}, {2, 3}, {10, 17}, {1'000, 5'000},
-                                  {7, 4'000'000'000u}};
+    const uint32_t ranges[][2] = {
+        {bench::kPrimeLo, bench::kPrimeHi}, {2, 3}, {10, 17}, {1'000, 5'000}, {7, 4'000'000'000u}};
     for (const auto& rg : ranges) {
         for (uint32_t k = 1; k <= 16; ++k) {
             INFO("range " << rg[0] << ".." << rg[1] << " k=" << k);
@@ -190,8 +188,7 @@ TEST_CASE("segment results combine to the whole for any k", "[workloads][primes]
     }
 }
 
-TEST_CASE("default range: 4 segments give the constants and cost within 1% of each other",
-          "[workloads][primes]") {
+TEST_CASE("default range: 4 segments give the constants and cost within 1% of each other", "[workloads][primes]") {
     constexpr uint32_t k = 4;
     uint64_t ops[k] = {};
     uint64_t all = 0;
@@ -258,8 +255,8 @@ TEST_CASE("block root detects missing, duplicated and reordered blocks", "[workl
         bench::block_combine(bench::block_hash_range(0, 17, kR), bench::block_hash_range(18, kN, kR));
     CHECK(bench::block_root(missing) != good);
     // Block 17 hashed twice.
-    const bench::BlockPartial dup = bench::block_combine(bench::block_hash_range(0, kN, kR),
-                                                         bench::block_hash_range(17, 18, kR));
+    const bench::BlockPartial dup =
+        bench::block_combine(bench::block_hash_range(0, kN, kR), bench::block_hash_range(17, 18, kR));
     CHECK(bench::block_root(dup) != good);
     // Blocks 3 and 40 swapped in position.
     std::vector<uint32_t> swapped = order;
@@ -284,7 +281,8 @@ TEST_CASE("block root detects missing, duplicated and reordered blocks", "[workl
 TEST_CASE("result lines are formatted exactly", "[workloads][resultline]") {
     char buf[bench::kResultLineMax];
     const size_t n = bench::format_process_line(
-        buf, sizeof(buf), bench::ProcessScaleLine{2, 2, 2, 16'777'216, 1'077'871, 0x1234abcdull, 987654321, 987700000, true});
+        buf, sizeof(buf),
+        bench::ProcessScaleLine{2, 2, 2, 16'777'216, 1'077'871, 0x1234abcdull, 987654321, 987700000, true});
     CHECK(std::string(buf) ==
           "[smp-process-scale] cpus=2 workers=2 range=2..16777216 primes=1077871 "
           "checksum=0x000000001234abcd elapsed=987654321 total=987700000 verified=true");

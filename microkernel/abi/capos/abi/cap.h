@@ -18,7 +18,7 @@ using CapHandle = uint64_t;
 inline constexpr CapHandle kNullCap = 0;
 
 constexpr CapHandle make_handle(uint32_t slot, uint32_t generation) {
-  return (static_cast<uint64_t>(generation) << 32) | slot;
+    return (static_cast<uint64_t>(generation) << 32) | slot;
 }
 constexpr uint32_t handle_slot(CapHandle h) { return static_cast<uint32_t>(h); }
 constexpr uint32_t handle_generation(CapHandle h) { return static_cast<uint32_t>(h >> 32); }

@@ -30,7 +30,7 @@ inline constexpr uint64_t kUserImageBase = 0x0000'0000'0040'0000;  // 4 MiB
 inline constexpr uint64_t kUserImageEnd = 0x0000'0001'0000'0000;   // 4 GiB (small code model needs < 2 GiB for code)
 inline constexpr uint64_t kUserHeapBase = 0x0000'1000'0000'0000;
 inline constexpr uint64_t kUserHeapEnd = 0x0000'6000'0000'0000;
-inline constexpr uint64_t kUserEnd = 0x0000'7fff'ffff'f000;        // exclusive; last page unmapped
+inline constexpr uint64_t kUserEnd = 0x0000'7fff'ffff'f000;  // exclusive; last page unmapped
 
 inline constexpr uint32_t kMaxThreadsPerProcess = 1024;
 
@@ -48,25 +48,23 @@ inline constexpr uint64_t kUserRingStride = 0x10'0000;  // 1 MiB per thread incl
 // (at least kUserStackGuard) stays unmapped as the guard.
 inline constexpr uint64_t kUserStackTop = 0x0000'7ff0'0000'0000;
 inline constexpr uint64_t kUserStackStride = 0x100'0000;  // 16 MiB
-inline constexpr uint64_t kUserStackGuard = 0x1'0000;      // 64 KiB minimum guard
+inline constexpr uint64_t kUserStackGuard = 0x1'0000;     // 64 KiB minimum guard
 inline constexpr uint64_t kUserStackMax = kUserStackStride - kUserStackGuard;
-inline constexpr uint64_t kUserStackDefault = 0x4'0000;    // 256 KiB
+inline constexpr uint64_t kUserStackDefault = 0x4'0000;  // 256 KiB
 
 constexpr uint64_t user_ring_addr(uint32_t thread_index) {
-  return kUserRingBase + static_cast<uint64_t>(thread_index) * kUserRingStride;
+    return kUserRingBase + static_cast<uint64_t>(thread_index) * kUserRingStride;
 }
 constexpr uint64_t user_tls_addr(uint32_t thread_index) {
-  return kUserTlsBase + static_cast<uint64_t>(thread_index) * kUserTlsStride;
+    return kUserTlsBase + static_cast<uint64_t>(thread_index) * kUserTlsStride;
 }
 constexpr uint64_t user_stack_top(uint32_t thread_index) {
-  return kUserStackTop - static_cast<uint64_t>(thread_index) * kUserStackStride;
+    return kUserStackTop - static_cast<uint64_t>(thread_index) * kUserStackStride;
 }
 
 // True when [addr, addr+len) is wholly inside user space (no wrap). len 0 is
 // accepted for any addr <= kUserEnd.
-constexpr bool user_range_ok(uint64_t addr, uint64_t len) {
-  return addr <= kUserEnd && len <= kUserEnd - addr;
-}
+constexpr bool user_range_ok(uint64_t addr, uint64_t len) { return addr <= kUserEnd && len <= kUserEnd - addr; }
 
 static_assert(kUserImageEnd <= kUserHeapBase);
 static_assert(kUserHeapEnd <= kUserTlsBase);

@@ -54,44 +54,43 @@ inline constexpr uint32_t kRingMaxCqEntries = 8192;
 inline constexpr uint32_t kRingHeaderSize = 4096;
 
 // Header flags (kernel-written).
-inline constexpr uint32_t kRingFlagCqOverflow = 1u << 0;   // completions parked in the kernel; enter to flush
-inline constexpr uint32_t kRingFlagBackpressure = 1u << 1; // SQEs left unconsumed for lack of completion space
-inline constexpr uint32_t kRingFlagCorrupt = 1u << 2;      // last enter found inconsistent user indices
+inline constexpr uint32_t kRingFlagCqOverflow = 1u << 0;    // completions parked in the kernel; enter to flush
+inline constexpr uint32_t kRingFlagBackpressure = 1u << 1;  // SQEs left unconsumed for lack of completion space
+inline constexpr uint32_t kRingFlagCorrupt = 1u << 2;       // last enter found inconsistent user indices
 
 // One submission. 64 bytes, naturally aligned fields.
 struct Sqe {
-  uint64_t user_tag;        // copied verbatim into the completion
-  uint64_t interface_id;    // Cap'n Proto interface id (kInterfaceKernelRing for ring ops)
-  CapHandle cap;            // target capability (kNullCap for ring ops)
-  uint16_t method;          // method ordinal within the interface
-  uint16_t flags;           // kSqeFlag*; unknown bits are malformed_message
-  uint16_t caps_in_count;   // handles read from caps_addr at submission
-  uint16_t caps_out_max;    // room for handles written to caps_addr at completion
-  uint64_t params_addr;     // Cap'n Proto parameter message (standard wire format)
-  uint32_t params_len;      // bytes at params_addr
-  uint32_t result_len_max;  // bytes available at result_addr
-  uint64_t result_addr;     // where the result message is written
-  uint64_t caps_addr;       // CapHandle array: in-caps, then (same array) out-caps; the
-                            // kernel copies the in-caps at submission, so the array may
-                            // be reused for the results
+    uint64_t user_tag;        // copied verbatim into the completion
+    uint64_t interface_id;    // Cap'n Proto interface id (kInterfaceKernelRing for ring ops)
+    CapHandle cap;            // target capability (kNullCap for ring ops)
+    uint16_t method;          // method ordinal within the interface
+    uint16_t flags;           // kSqeFlag*; unknown bits are malformed_message
+    uint16_t caps_in_count;   // handles read from caps_addr at submission
+    uint16_t caps_out_max;    // room for handles written to caps_addr at completion
+    uint64_t params_addr;     // Cap'n Proto parameter message (standard wire format)
+    uint32_t params_len;      // bytes at params_addr
+    uint32_t result_len_max;  // bytes available at result_addr
+    uint64_t result_addr;     // where the result message is written
+    uint64_t caps_addr;       // CapHandle array: in-caps, then (same array) out-caps; the
+                              // kernel copies the in-caps at submission, so the array may
+                              // be reused for the results
 };
 static_assert(sizeof(Sqe) == 64, "Sqe is ABI: 64 bytes");
-static_assert(offsetof(Sqe, cap) == 16 && offsetof(Sqe, method) == 24 &&
-              offsetof(Sqe, params_addr) == 32 && offsetof(Sqe, result_addr) == 48 &&
-              offsetof(Sqe, caps_addr) == 56);
+static_assert(offsetof(Sqe, cap) == 16 && offsetof(Sqe, method) == 24 && offsetof(Sqe, params_addr) == 32 &&
+              offsetof(Sqe, result_addr) == 48 && offsetof(Sqe, caps_addr) == 56);
 
 inline constexpr uint16_t kSqeFlagMoveCaps = 1u << 0;  // transfer in-caps by move, not copy
 inline constexpr uint16_t kSqeFlagsKnown = kSqeFlagMoveCaps;
 
 // One completion. 32 bytes.
 struct Cqe {
-  uint64_t user_tag;        // the submission's tag
-  int32_t status;           // Status (0 ok, negative error)
-  uint32_t result_len;      // bytes written at result_addr
-  uint16_t caps_out_count;  // handles written at caps_addr
-  uint16_t flags;           // kCqeFlag*
-  uint32_t detail;          // status detail: QuotaKind for quota_exceeded, else 0
-  uint64_t value;           // small inline result (e.g. Timer.now), method-defined
+    uint64_t user_tag;        // the submission's tag
+    int32_t status;           // Status (0 ok, negative error)
+    uint32_t result_len;      // bytes written at result_addr
+    uint16_t caps_out_count;  // handles written at caps_addr
+    uint16_t flags;           // kCqeFlag*
+    uint32_t detail;          // status detail: QuotaKind for quota_exceeded, else 0
+    uint64_t value;           // small inline result (e.g. Timer.now), method-defined
 };
 static_assert(sizeof(Cqe) == 32, "Cqe is ABI: 32 bytes");
 
@@ -100,32 +99,32 @@ inline constexpr uint16_t kCqeFlagOverflowed = 1u << 0;  // went through the ker
 // The header page. Fields are grouped by writer, one cache line per writer,
 // so the user's stores and the kernel's stores never share a line.
 struct alignas(64) RingHeader {
-  // Line 0: written by the user only.
-  uint32_t sq_tail;  // next SQ index the user will fill
-  uint32_t cq_head;  // next CQ index the user will read
-  uint32_t user_reserved[14];
+    // Line 0: written by the user only.
+    uint32_t sq_tail;  // next SQ index the user will fill
+    uint32_t cq_head;  // next CQ index the user will read
+    uint32_t user_reserved[14];
 
-  // Line 1: written by the kernel only.
-  uint32_t sq_head;            // next SQ index the kernel will consume
-  uint32_t cq_tail;            // next CQ index the kernel will fill
-  uint32_t flags;              // kRingFlag*
-  uint32_t cq_parked;          // completions currently on the overflow list
-  uint64_t cq_overflow_total;  // completions that ever went through the overflow list
-  uint64_t sq_consumed_total;  // submissions consumed
-  uint64_t cq_posted_total;    // completions written into the CQ
-  uint32_t kernel_reserved[6];
+    // Line 1: written by the kernel only.
+    uint32_t sq_head;            // next SQ index the kernel will consume
+    uint32_t cq_tail;            // next CQ index the kernel will fill
+    uint32_t flags;              // kRingFlag*
+    uint32_t cq_parked;          // completions currently on the overflow list
+    uint64_t cq_overflow_total;  // completions that ever went through the overflow list
+    uint64_t sq_consumed_total;  // submissions consumed
+    uint64_t cq_posted_total;    // completions written into the CQ
+    uint32_t kernel_reserved[6];
 
-  // Line 2: geometry, written once by the kernel at ring creation.
-  uint32_t magic;       // kRingMagic
-  uint32_t version;     // kRingVersion
-  uint32_t sq_entries;  // power of two <= kRingMaxSqEntries
-  uint32_t sq_mask;     // sq_entries - 1
-  uint32_t cq_entries;  // power of two <= kRingMaxCqEntries
-  uint32_t cq_mask;     // cq_entries - 1
-  uint32_t sq_offset;   // byte offset of the Sqe array from the ring base
-  uint32_t cq_offset;   // byte offset of the Cqe array from the ring base
-  uint32_t ring_size;   // total bytes mapped at the ring base
-  uint32_t geometry_reserved[7];
+    // Line 2: geometry, written once by the kernel at ring creation.
+    uint32_t magic;       // kRingMagic
+    uint32_t version;     // kRingVersion
+    uint32_t sq_entries;  // power of two <= kRingMaxSqEntries
+    uint32_t sq_mask;     // sq_entries - 1
+    uint32_t cq_entries;  // power of two <= kRingMaxCqEntries
+    uint32_t cq_mask;     // cq_entries - 1
+    uint32_t sq_offset;   // byte offset of the Sqe array from the ring base
+    uint32_t cq_offset;   // byte offset of the Cqe array from the ring base
+    uint32_t ring_size;   // total bytes mapped at the ring base
+    uint32_t geometry_reserved[7];
 };
 static_assert(sizeof(RingHeader) == 192);
 static_assert(offsetof(RingHeader, sq_head) == 64 && offsetof(RingHeader, magic) == 128);
@@ -134,13 +133,11 @@ constexpr bool is_pow2(uint32_t v) { return v != 0 && (v & (v - 1)) == 0; }
 
 constexpr uint32_t ring_sq_offset() { return kRingHeaderSize; }
 constexpr uint32_t ring_cq_offset(uint32_t sq_entries) {
-  // Page-align the CQ so the two arrays never share a page.
-  return kRingHeaderSize +
-         ((sq_entries * static_cast<uint32_t>(sizeof(Sqe)) + 4095u) & ~4095u);
+    // Page-align the CQ so the two arrays never share a page.
+    return kRingHeaderSize + ((sq_entries * static_cast<uint32_t>(sizeof(Sqe)) + 4095u) & ~4095u);
 }
 constexpr uint32_t ring_size(uint32_t sq_entries, uint32_t cq_entries) {
-  return ring_cq_offset(sq_entries) +
-         ((cq_entries * static_cast<uint32_t>(sizeof(Cqe)) + 4095u) & ~4095u);
+    return ring_cq_offset(sq_entries) + ((cq_entries * static_cast<uint32_t>(sizeof(Cqe)) + 4095u) & ~4095u);
 }
 // The largest ring fits in its layout.h stride with at least one guard page.
 static_assert(ring_size(kRingMaxSqEntries, kRingMaxCqEntries) + 4096 <= 0x10'0000);

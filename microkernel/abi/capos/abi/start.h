@@ -35,35 +35,35 @@ inline constexpr uint32_t kStartVersion = 1;
 // Well-known initial capabilities, by index into StartBlock::wellknown. An
 // entry the creator chose not to grant is kNullCap.
 enum class StartCap : uint32_t {
-  process = 0,   // Process: this process (exit, map, allocate, createThread)
-  thread = 1,    // Thread: the main thread itself
-  console = 2,   // Console: where print output goes
-  park = 3,      // Park: futex-style wait/wake for this process's words
-  timer = 4,     // Timer: monotonic time, sleep
-  count = 8,     // room reserved for more well-known caps
+    process = 0,  // Process: this process (exit, map, allocate, createThread)
+    thread = 1,   // Thread: the main thread itself
+    console = 2,  // Console: where print output goes
+    park = 3,     // Park: futex-style wait/wake for this process's words
+    timer = 4,    // Timer: monotonic time, sleep
+    count = 8,    // room reserved for more well-known caps
 };
 
 // One further capability granted by the creator, with a name for lookup
 // (for example "spawner", "placement"). The name is NUL-padded.
 struct NamedCap {
-  CapHandle handle;
-  char name[24];
+    CapHandle handle;
+    char name[24];
 };
 static_assert(sizeof(NamedCap) == 32);
 
 struct StartBlock {
-  uint32_t magic;          // kStartMagic
-  uint32_t version;        // kStartVersion
-  uint32_t thread_index;   // 0 for the first thread
-  uint32_t named_count;    // entries at named_addr
-  uint64_t ring_addr;      // this thread's ring (user_ring_addr(thread_index))
-  uint64_t stack_top;      // initial rsp
-  uint64_t stack_size;     // bytes mapped below stack_top
-  uint64_t args_addr;      // module command line: UTF-8, NUL-terminated, args_len bytes before the NUL
-  uint64_t args_len;
-  uint64_t named_addr;     // NamedCap[named_count]
-  CapHandle wellknown[static_cast<uint32_t>(StartCap::count)];  // indexed by StartCap
-  uint64_t reserved[4];    // zero
+    uint32_t magic;         // kStartMagic
+    uint32_t version;       // kStartVersion
+    uint32_t thread_index;  // 0 for the first thread
+    uint32_t named_count;   // entries at named_addr
+    uint64_t ring_addr;     // this thread's ring (user_ring_addr(thread_index))
+    uint64_t stack_top;     // initial rsp
+    uint64_t stack_size;    // bytes mapped below stack_top
+    uint64_t args_addr;     // module command line: UTF-8, NUL-terminated, args_len bytes before the NUL
+    uint64_t args_len;
+    uint64_t named_addr;                                          // NamedCap[named_count]
+    CapHandle wellknown[static_cast<uint32_t>(StartCap::count)];  // indexed by StartCap
+    uint64_t reserved[4];                                         // zero
 };
 static_assert(sizeof(StartBlock) == 64 + 8 * 8 + 32);
 

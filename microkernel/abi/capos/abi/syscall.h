@@ -28,12 +28,12 @@ inline constexpr uint64_t kTimeoutInfinite = ~uint64_t{0};
 #if defined(CAPOS_USER)
 // User-side stub; the kernel never calls it.
 inline int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
-  int64_t ret;
-  asm volatile("syscall"
-               : "=a"(ret)
-               : "a"(kSysCapEnter), "D"(static_cast<uint64_t>(min_complete)), "S"(timeout_ns)
-               : "rcx", "r11", "memory");
-  return ret;
+    int64_t ret;
+    asm volatile("syscall"
+                 : "=a"(ret)
+                 : "a"(kSysCapEnter), "D"(static_cast<uint64_t>(min_complete)), "S"(timeout_ns)
+                 : "rcx", "r11", "memory");
+    return ret;
 }
 #endif
 

@@ -60,8 +60,8 @@ public:
     // in the slot's segment, else a far pointer through a one-word landing pad
     // beside the object, else a double-far through a two-word pad elsewhere.
     // `kind` and `hi` are the object's tag (struct or list pointer fields).
-    [[nodiscard]] bool place(uint32_t ps, uint64_t pidx, uint64_t kind, uint32_t hi, uint64_t words,
-                             uint32_t& seg, uint64_t& off) {
+    [[nodiscard]] bool place(uint32_t ps, uint64_t pidx, uint64_t kind, uint32_t hi, uint64_t words, uint32_t& seg,
+                             uint64_t& off) {
         if (error_ != Error::Ok) return false;
         if (words == 0 && kind == wire::kStruct) {
             // Empty struct: offset -1 points at the pointer itself, as the
@@ -180,9 +180,14 @@ private:
 class ListBuilder {
 public:
     constexpr ListBuilder() = default;
-    ListBuilder(BuilderArena* a, uint32_t seg, uint64_t start, uint32_t count, uint64_t step_bits,
-                uint32_t data_bits, uint16_t ptr_count)
-        : arena_(a), start_(start), step_bits_(step_bits), seg_(seg), count_(count), data_bits_(data_bits),
+    ListBuilder(BuilderArena* a, uint32_t seg, uint64_t start, uint32_t count, uint64_t step_bits, uint32_t data_bits,
+                uint16_t ptr_count)
+        : arena_(a),
+          start_(start),
+          step_bits_(step_bits),
+          seg_(seg),
+          count_(count),
+          data_bits_(data_bits),
           ptr_count_(ptr_count) {}
 
     [[nodiscard]] uint32_t size() const { return count_; }

@@ -62,13 +62,11 @@ inline constexpr uint64_t kOther = 3;
 }
 
 [[nodiscard]] constexpr uint64_t make_near(uint64_t kind_bits, int64_t off, uint32_t hi) {
-    return (static_cast<uint64_t>(static_cast<uint32_t>(off * 4)) | kind_bits) |
-           (static_cast<uint64_t>(hi) << 32);
+    return (static_cast<uint64_t>(static_cast<uint32_t>(off * 4)) | kind_bits) | (static_cast<uint64_t>(hi) << 32);
 }
 
 [[nodiscard]] constexpr uint64_t make_far(bool double_far, uint32_t pad_word, uint32_t seg) {
-    return kFar | (double_far ? 4u : 0u) | (static_cast<uint64_t>(pad_word) << 3) |
-           (static_cast<uint64_t>(seg) << 32);
+    return kFar | (double_far ? 4u : 0u) | (static_cast<uint64_t>(pad_word) << 3) | (static_cast<uint64_t>(seg) << 32);
 }
 
 [[nodiscard]] constexpr uint32_t struct_hi(uint16_t data_words, uint16_t ptr_count) {
@@ -91,18 +89,22 @@ enum class ElementSize : uint8_t {
 
 [[nodiscard]] constexpr uint32_t data_bits_per_element(ElementSize s) {
     switch (s) {
-        case ElementSize::Bit: return 1;
-        case ElementSize::Byte: return 8;
-        case ElementSize::TwoBytes: return 16;
-        case ElementSize::FourBytes: return 32;
-        case ElementSize::EightBytes: return 64;
-        default: return 0;
+        case ElementSize::Bit:
+            return 1;
+        case ElementSize::Byte:
+            return 8;
+        case ElementSize::TwoBytes:
+            return 16;
+        case ElementSize::FourBytes:
+            return 32;
+        case ElementSize::EightBytes:
+            return 64;
+        default:
+            return 0;
     }
 }
 
-[[nodiscard]] constexpr uint32_t pointers_per_element(ElementSize s) {
-    return s == ElementSize::Pointer ? 1u : 0u;
-}
+[[nodiscard]] constexpr uint32_t pointers_per_element(ElementSize s) { return s == ElementSize::Pointer ? 1u : 0u; }
 
 // One segment of a message being read. `data` need not be aligned.
 struct SegmentView {
@@ -122,10 +124,9 @@ struct CapTable {
 class ReadContext {
 public:
     constexpr ReadContext() = default;
-    constexpr ReadContext(const SegmentView* segs, uint32_t seg_count, CapTable caps,
-                          uint64_t traversal_words, bool unlimited = false)
-        : segs_(segs), seg_count_(seg_count), caps_(caps), traversal_left_(traversal_words),
-          unlimited_(unlimited) {}
+    constexpr ReadContext(const SegmentView* segs, uint32_t seg_count, CapTable caps, uint64_t traversal_words,
+                          bool unlimited = false)
+        : segs_(segs), seg_count_(seg_count), caps_(caps), traversal_left_(traversal_words), unlimited_(unlimited) {}
 
     [[nodiscard]] uint32_t segment_count() const { return seg_count_; }
     [[nodiscard]] const SegmentView& segment(uint32_t i) const { return segs_[i]; }
@@ -145,13 +146,9 @@ public:
         return start <= size && words <= size - start;
     }
 
-    [[nodiscard]] const uint8_t* at(uint32_t seg, uint64_t word) const {
-        return segs_[seg].data + word * kWordBytes;
-    }
+    [[nodiscard]] const uint8_t* at(uint32_t seg, uint64_t word) const { return segs_[seg].data + word * kWordBytes; }
 
-    [[nodiscard]] uint64_t word(uint32_t seg, uint64_t idx) const {
-        return wire::load<uint64_t>(at(seg, idx));
-    }
+    [[nodiscard]] uint64_t word(uint32_t seg, uint64_t idx) const { return wire::load<uint64_t>(at(seg, idx)); }
 
     // Charges `words` against the traversal limit; false (and records
     // TraversalLimit) once the budget is spent.
@@ -241,10 +238,15 @@ class PointerReader;
 class StructReader {
 public:
     constexpr StructReader() = default;
-    StructReader(ReadContext* c, uint32_t seg, const uint8_t* data, uint64_t ptr_idx,
-                 uint32_t data_bits, uint16_t ptr_count, int32_t nesting)
-        : ctx_(c), data_(data), ptr_idx_(ptr_idx), seg_(seg), data_bits_(data_bits),
-          ptr_count_(ptr_count), nesting_(nesting) {}
+    StructReader(ReadContext* c, uint32_t seg, const uint8_t* data, uint64_t ptr_idx, uint32_t data_bits,
+                 uint16_t ptr_count, int32_t nesting)
+        : ctx_(c),
+          data_(data),
+          ptr_idx_(ptr_idx),
+          seg_(seg),
+          data_bits_(data_bits),
+          ptr_count_(ptr_count),
+          nesting_(nesting) {}
 
     [[nodiscard]] uint32_t data_bits() const { return data_bits_; }
     [[nodiscard]] uint16_t pointer_count() const { return ptr_count_; }
@@ -286,20 +288,24 @@ private:
 class ListReader {
 public:
     constexpr ListReader() = default;
-    ListReader(ReadContext* c, uint32_t seg, uint64_t start_word, uint32_t count,
-               uint64_t step_bits, uint32_t data_bits, uint16_t ptr_count, int32_t nesting,
-               ElementSize size)
-        : ctx_(c), start_(start_word), step_bits_(step_bits), seg_(seg), count_(count),
-          data_bits_(data_bits), ptr_count_(ptr_count), nesting_(nesting), size_(size) {}
+    ListReader(ReadContext* c, uint32_t seg, uint64_t start_word, uint32_t count, uint64_t step_bits,
+               uint32_t data_bits, uint16_t ptr_count, int32_t nesting, ElementSize size)
+        : ctx_(c),
+          start_(start_word),
+          step_bits_(step_bits),
+          seg_(seg),
+          count_(count),
+          data_bits_(data_bits),
+          ptr_count_(ptr_count),
+          nesting_(nesting),
+          size_(size) {}
 
     [[nodiscard]] uint32_t size() const { return count_; }
     [[nodiscard]] ElementSize element_size() const { return size_; }
     [[nodiscard]] uint32_t element_data_bits() const { return data_bits_; }
     [[nodiscard]] uint16_t pointer_count() const { return ptr_count_; }
 
-    [[nodiscard]] const uint8_t* bytes() const {
-        return ctx_ == nullptr ? nullptr : ctx_->at(seg_, start_);
-    }
+    [[nodiscard]] const uint8_t* bytes() const { return ctx_ == nullptr ? nullptr : ctx_->at(seg_, start_); }
 
     template <typename T>
     [[nodiscard]] T get(uint32_t i) const {
@@ -317,8 +323,8 @@ public:
     [[nodiscard]] StructReader get_struct(uint32_t i) const {
         if (i >= count_) return StructReader();
         uint64_t bit = static_cast<uint64_t>(i) * step_bits_;
-        return StructReader(ctx_, seg_, bytes() + bit / 8, start_ + (bit + data_bits_) / 64,
-                            data_bits_, ptr_count_, nesting_);
+        return StructReader(ctx_, seg_, bytes() + bit / 8, start_ + (bit + data_bits_) / 64, data_bits_, ptr_count_,
+                            nesting_);
     }
 
     [[nodiscard]] PointerReader get_pointer(uint32_t i) const;
@@ -424,8 +430,7 @@ inline StructReader PointerReader::get_struct(DefaultValue* def) const {
     }
     if (!ctx_->charge(words)) return read_default_struct(def);
     uint64_t off = static_cast<uint64_t>(t.off);
-    return StructReader(ctx_, t.seg, ctx_->at(t.seg, off), off + dw, static_cast<uint32_t>(dw) * 64,
-                        pc, nesting_ - 1);
+    return StructReader(ctx_, t.seg, ctx_->at(t.seg, off), off + dw, static_cast<uint32_t>(dw) * 64, pc, nesting_ - 1);
 }
 
 // Decodes a list pointer's target, applying the official library's rules
@@ -465,21 +470,27 @@ inline ListReader PointerReader::get_list(ElementSize expected, DefaultValue* de
         if (per == 0 && !ctx_->charge(count)) return read_default_list(def, expected);
         bool ok = true;
         switch (expected) {
-            case ElementSize::Bit: ok = false; break;
+            case ElementSize::Bit:
+                ok = false;
+                break;
             case ElementSize::Byte:
             case ElementSize::TwoBytes:
             case ElementSize::FourBytes:
-            case ElementSize::EightBytes: ok = dw > 0; break;
-            case ElementSize::Pointer: ok = pc > 0; break;
-            default: break;
+            case ElementSize::EightBytes:
+                ok = dw > 0;
+                break;
+            case ElementSize::Pointer:
+                ok = pc > 0;
+                break;
+            default:
+                break;
         }
         if (!ok) {
             ctx_->fail(Error::IncompatibleList);
             return read_default_list(def, expected);
         }
         return ListReader(ctx_, t.seg, static_cast<uint64_t>(t.off) + 1, count, per * 64,
-                          static_cast<uint32_t>(dw) * 64, pc, nesting_ - 1,
-                          ElementSize::InlineComposite);
+                          static_cast<uint32_t>(dw) * 64, pc, nesting_ - 1, ElementSize::InlineComposite);
     }
     uint32_t dbits = data_bits_per_element(size);
     uint32_t pcount = pointers_per_element(size);
@@ -505,8 +516,8 @@ inline ListReader PointerReader::get_list(ElementSize expected, DefaultValue* de
         ctx_->fail(Error::IncompatibleList);
         return read_default_list(def, expected);
     }
-    return ListReader(ctx_, t.seg, static_cast<uint64_t>(t.off), n, step, dbits,
-                      static_cast<uint16_t>(pcount), nesting_ - 1, size);
+    return ListReader(ctx_, t.seg, static_cast<uint64_t>(t.off), n, step, dbits, static_cast<uint16_t>(pcount),
+                      nesting_ - 1, size);
 }
 
 inline BlobView PointerReader::get_blob(bool text, BlobView def) const {

@@ -22,19 +22,27 @@ inline constexpr bool is_enum = __is_enum(T);
 
 template <typename T>
 inline constexpr bool is_arithmetic =
-    is_same<T, bool> || is_same<T, int8_t> || is_same<T, int16_t> || is_same<T, int32_t> ||
-    is_same<T, int64_t> || is_same<T, uint8_t> || is_same<T, uint16_t> || is_same<T, uint32_t> ||
-    is_same<T, uint64_t> || is_same<T, float> || is_same<T, double> || is_same<T, char>;
+    is_same<T, bool> || is_same<T, int8_t> || is_same<T, int16_t> || is_same<T, int32_t> || is_same<T, int64_t> ||
+    is_same<T, uint8_t> || is_same<T, uint16_t> || is_same<T, uint32_t> || is_same<T, uint64_t> || is_same<T, float> ||
+    is_same<T, double> || is_same<T, char>;
 
 template <size_t N>
 struct UnsignedOfSize;
 template <>
-struct UnsignedOfSize<1> { using type = uint8_t; };
+struct UnsignedOfSize<1> {
+    using type = uint8_t;
+};
 template <>
-struct UnsignedOfSize<2> { using type = uint16_t; };
+struct UnsignedOfSize<2> {
+    using type = uint16_t;
+};
 template <>
-struct UnsignedOfSize<4> { using type = uint32_t; };
+struct UnsignedOfSize<4> {
+    using type = uint32_t;
+};
 template <>
-struct UnsignedOfSize<8> { using type = uint64_t; };
+struct UnsignedOfSize<8> {
+    using type = uint64_t;
+};
 
 }  // namespace cap::capnp::traits

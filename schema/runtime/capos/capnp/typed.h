@@ -75,9 +75,7 @@ struct Text {
         [[nodiscard]] bool equals(const char* s, uint32_t n) const {
             return n == size_ && (n == 0 || __builtin_memcmp(s, data_, n) == 0);
         }
-        [[nodiscard]] bool equals(const char* s) const {
-            return equals(s, static_cast<uint32_t>(__builtin_strlen(s)));
-        }
+        [[nodiscard]] bool equals(const char* s) const { return equals(s, static_cast<uint32_t>(__builtin_strlen(s))); }
 
     private:
         const char* data_ = nullptr;
