@@ -33,7 +33,9 @@ def main() -> int:
     ap.add_argument("--exit", dest="expect_exit", choices=sorted(EXPECT_EXIT) + ["none", "ended"], default="pass",
                     help="expected outcome; 'none' means QEMU keeps running and --until ends it; 'ended' "
                          "accepts pass or fail (a test that ran to its end under injected faults)")
-    ap.add_argument("--until", default=None, help="regex: stop QEMU once the log matches it")
+    ap.add_argument("--until", action="append", default=[],
+                    help="regex: stop QEMU once the log matches it; given more than once, once it matches each "
+                         "(in any order: two servers' lines may interleave)")
     ap.add_argument("--expect", action="append", default=[], help="regex the log must match")
     ap.add_argument("--reject", action="append", default=[], help="regex the log must not match")
     ap.add_argument("--accel", default=None, help="force an accelerator (kvm, tcg-mt, tcg)")
@@ -54,22 +56,27 @@ def main() -> int:
                          cmdline=args.cmdline, log=logdir / f"{args.name}.log", timeout=args.timeout,
                          symbols=args.build_dir / "microkernel" / "capos.elf",
                          machine=args.machine, uefi=args.uefi)
-    until_re = re.compile(args.until, re.M) if args.until else None
+    until_res = [re.compile(u, re.M) for u in args.until]
 
     def until(text: str) -> str | None:
-        if until_re is None:
-            return None
-        m = until_re.search(text)
-        return m.group(0) if m else None
+        last = None
+        for r in until_res:
+            m = r.search(text)
+            if m is None:
+                return None
+            last = m.group(0)
+        return last
 
     print(f"[boottest] {args.name}: accel={acc.name} machine={args.machine} "
           f"firmware={'uefi' if args.uefi else 'bios'} smp={args.smp} m={args.memory} cpu={cpu} "
           f"cmdline={args.cmdline!r}", flush=True)
-    res = qemu.run(spec, until if until_re else None)
+    res = qemu.run(spec, until if until_res else None)
     problems: list[str] = []
     if args.expect_exit == "none":
         if res.matched is None:
-            problems.append(f"log never matched {args.until!r} ({res.exit_name} after {res.elapsed:.1f}s)")
+            missing = [u for u, r in zip(args.until, until_res) if r.search(res.text) is None]
+            problems.append(f"log never matched {' and '.join(repr(u) for u in missing)} "
+                            f"({res.exit_name} after {res.elapsed:.1f}s)")
     else:
         want = EXPECT_EXIT.get(args.expect_exit)
         if res.timed_out:

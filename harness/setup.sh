@@ -20,7 +20,7 @@ bp="${codename}-backports"
 # Packages: name[:suite]; suite "bp" means backports.
 # grub-efi-amd64-bin makes grub-mkrescue's ISO hybrid BIOS+UEFI; ovmf is the
 # UEFI firmware the QEMU tests boot it with (/usr/share/OVMF).
-PKGS_MAIN=(g++ clang lld llvm grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ninja-build
+PKGS_MAIN=(g++ clang lld llvm clang-format grub-pc-bin grub-efi-amd64-bin grub-common xorriso mtools ninja-build
            capnproto libcapnp-dev python3 python3-matplotlib linux-image-amd64
            busybox-static cpio gzip pkg-config libclang-rt-14-dev ovmf)
 PKGS_BP=(qemu-system-x86 meson catch2)

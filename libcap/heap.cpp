@@ -48,7 +48,7 @@ void* ArenaBacking::grow_thunk(void* ctx, size_t bytes) {
     return p;
 }
 
-void SpinLock::lock() {
+void SpinLock::lock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     for (;;) {
         if (__atomic_exchange_n(&locked_, 1u, __ATOMIC_ACQUIRE) == 0) return;
         while (__atomic_load_n(&locked_, __ATOMIC_RELAXED) != 0) __builtin_ia32_pause();

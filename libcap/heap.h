@@ -19,6 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capos/sync/thread_safety.h"
+
 namespace cap {
 
 // Where heap memory comes from. grow() returns `bytes` (a multiple of
@@ -44,10 +46,10 @@ private:
     size_t used_ = 0;
 };
 
-class SpinLock {
+class CAPOS_CAPABILITY("spinlock") SpinLock {
 public:
-    void lock();
-    void unlock() { __atomic_store_n(&locked_, 0u, __ATOMIC_RELEASE); }
+    void lock() CAPOS_ACQUIRE();
+    void unlock() CAPOS_RELEASE() { __atomic_store_n(&locked_, 0u, __ATOMIC_RELEASE); }
 
 private:
     uint32_t locked_ = 0;
@@ -103,18 +105,18 @@ private:
         size_t bytes;  // whole run incl. header
     };
 
-    void* alloc_locked(size_t size);
-    void free_locked(void* p);
-    bool refill_locked(uint32_t cls);
-    void* alloc_large_locked(size_t size);
+    void* alloc_locked(size_t size) CAPOS_REQUIRES(lock_);
+    void free_locked(void* p) CAPOS_REQUIRES(lock_);
+    bool refill_locked(uint32_t cls) CAPOS_REQUIRES(lock_);
+    void* alloc_large_locked(size_t size) CAPOS_REQUIRES(lock_);
 
     HeapBacking backing_{};
     SpinLock lock_{};
-    FreeBlock* free_[kClassCount] = {};
-    Run* runs_ = nullptr;
-    unsigned char* chunk_cur_ = nullptr;  // unused tail of the current small chunk
-    size_t chunk_left_ = 0;
-    Stats stats_{};
+    FreeBlock* free_[kClassCount] CAPOS_GUARDED_BY(lock_) = {};
+    Run* runs_ CAPOS_GUARDED_BY(lock_) = nullptr;
+    unsigned char* chunk_cur_ CAPOS_GUARDED_BY(lock_) = nullptr;  // unused tail of the current small chunk
+    size_t chunk_left_ CAPOS_GUARDED_BY(lock_) = 0;
+    Stats stats_ CAPOS_GUARDED_BY(lock_){};
 };
 
 // The process-wide heap behind malloc/new. Starts on a static arena of

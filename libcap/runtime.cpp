@@ -7,9 +7,15 @@
 #include "libcap/print.h"
 #include "libcap/thread.h"
 
-// The program's entry point. `main` is never mangled; naming it through an
-// asm label lets libcap call it without the C++ rules about ::main.
+// The program's entry point. g++ never mangles `main`; naming it through an
+// asm label lets libcap call it without the C++ rules about ::main. clang
+// under -ffreestanding treats main as an ordinary function and mangles it by
+// its parameter list, so there the label is that mangled name.
+#if defined(__clang__)
+extern "C" int cap_program_main(cap::StartInfo& info) __asm__("_Z4mainRN3cap9StartInfoE");
+#else
 extern "C" int cap_program_main(cap::StartInfo& info) __asm__("main");
+#endif
 
 extern "C" {
 // Linker-script symbols (user.ld).

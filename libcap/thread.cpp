@@ -21,12 +21,12 @@ void set_park_ops(ParkOps ops) { g_park = ops; }
 void park_wait(const uint32_t* addr, uint32_t expected) { (void)g_park.wait(g_park.ctx, addr, expected); }
 void park_wake(const uint32_t* addr, uint32_t count) { g_park.wake(g_park.ctx, addr, count); }
 
-bool Mutex::try_lock() {
+bool Mutex::try_lock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t expected = 0;
     return __atomic_compare_exchange_n(&state_, &expected, 1u, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-void Mutex::lock() {
+void Mutex::lock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t c = 0;
     if (__atomic_compare_exchange_n(&state_, &c, 1u, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
     // Contended: mark "waiters" (2) and park until we are the one that turns
@@ -39,7 +39,7 @@ void Mutex::lock() {
     }
 }
 
-void Mutex::unlock() {
+void Mutex::unlock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     if (__atomic_fetch_sub(&state_, 1u, __ATOMIC_RELEASE) != 1) {
         __atomic_store_n(&state_, 0u, __ATOMIC_RELEASE);
         park_wake(&state_, 1);

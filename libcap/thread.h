@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "capos/abi/layout.h"
+#include "capos/sync/thread_safety.h"
 #include "libcap/result.h"
 #include "libcap/ring.h"
 
@@ -40,24 +41,24 @@ void park_wait(const uint32_t* addr, uint32_t expected);
 void park_wake(const uint32_t* addr, uint32_t count);
 inline constexpr uint32_t kWakeAll = 0xffffffffu;
 
-class Mutex {
+class CAPOS_CAPABILITY("mutex") Mutex {
 public:
     constexpr Mutex() = default;
     Mutex(const Mutex&) = delete;
     Mutex& operator=(const Mutex&) = delete;
 
-    void lock();
-    bool try_lock();
-    void unlock();
+    void lock() CAPOS_ACQUIRE();
+    bool try_lock() CAPOS_TRY_ACQUIRE(true);
+    void unlock() CAPOS_RELEASE();
 
 private:
     uint32_t state_ = 0;  // 0 free, 1 locked, 2 locked and maybe waiters
 };
 
-class LockGuard {
+class CAPOS_SCOPED_CAPABILITY LockGuard {
 public:
-    explicit LockGuard(Mutex& m) : m_(m) { m_.lock(); }
-    ~LockGuard() { m_.unlock(); }
+    explicit LockGuard(Mutex& m) CAPOS_ACQUIRE(m) : m_(m) { m_.lock(); }
+    ~LockGuard() CAPOS_RELEASE() { m_.unlock(); }
     LockGuard(const LockGuard&) = delete;
     LockGuard& operator=(const LockGuard&) = delete;
 

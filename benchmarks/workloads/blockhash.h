@@ -21,6 +21,15 @@
 
 #include "mix.h"
 
+// The timed copy (timed_kernels.cpp) must hold the whole loop: g++'s
+// flatten inlines every call below it, clang 14's only the direct ones, so
+// under clang the block steps are always_inline as well.
+#if defined(__clang__)
+#define BENCH_BLOCK_STEP [[gnu::always_inline]]
+#else
+#define BENCH_BLOCK_STEP
+#endif
+
 namespace bench {
 
 inline constexpr uint32_t kBlocks = 262'144;
@@ -39,7 +48,7 @@ constexpr uint64_t block_word(uint32_t block, uint32_t word) {
     return mix64((static_cast<uint64_t>(block) << 3 | word) ^ 0x5ca1ab1e0ddba11ull);
 }
 
-constexpr void block_generate(uint32_t block, uint64_t (&w)[kBlockWords]) {
+BENCH_BLOCK_STEP constexpr void block_generate(uint32_t block, uint64_t (&w)[kBlockWords]) {
     for (uint32_t j = 0; j < kBlockWords; ++j) {
         w[j] = block_word(block, j);
     }
@@ -51,7 +60,7 @@ constexpr void block_generate(uint32_t block, uint64_t (&w)[kBlockWords]) {
 // takes one word from old pairs q+1 and q+2 (mod 4): every word feeds every
 // other within a few half-rounds. Two halves per round set the cost so one
 // vCPU under multi-threaded TCG needs a few seconds for the 16 MiB.
-constexpr void block_round(uint64_t (&s)[kBlockWords], uint32_t r) {
+BENCH_BLOCK_STEP constexpr void block_round(uint64_t (&s)[kBlockWords], uint32_t r) {
     constexpr uint32_t kPerm[kBlockWords] = {2, 5, 4, 7, 6, 1, 0, 3};
     for (uint32_t half = 0; half < 2; ++half) {
         const uint64_t rc = (2 * static_cast<uint64_t>(r) + half + 1) * kGolden64;
@@ -76,7 +85,7 @@ constexpr void block_round(uint64_t (&s)[kBlockWords], uint32_t r) {
 }
 
 // Hash of one block's content after `rounds` rounds.
-constexpr uint64_t block_hash(const uint64_t (&w)[kBlockWords], uint32_t rounds) {
+BENCH_BLOCK_STEP constexpr uint64_t block_hash(const uint64_t (&w)[kBlockWords], uint32_t rounds) {
     uint64_t s[kBlockWords] = {};
     for (uint32_t j = 0; j < kBlockWords; ++j) {
         s[j] = w[j];
@@ -92,7 +101,7 @@ constexpr uint64_t block_hash(const uint64_t (&w)[kBlockWords], uint32_t rounds)
 }
 
 // Positional term of block i (see the header comment).
-constexpr uint64_t block_term(uint64_t h, uint32_t block) {
+BENCH_BLOCK_STEP constexpr uint64_t block_term(uint64_t h, uint32_t block) {
     return mix64(h + static_cast<uint64_t>(block) * kGolden64);
 }
 

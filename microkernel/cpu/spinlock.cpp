@@ -68,6 +68,10 @@ inline void record(LockStats* st, bool contended, uint64_t waited) {
 void spinlock_set_hold_limit_ms(uint64_t ms) { __atomic_store_n(&g_hold_limit_ms, ms, __ATOMIC_RELAXED); }
 uint64_t spinlock_hold_limit_ms() { return __atomic_load_n(&g_hold_limit_ms, __ATOMIC_RELAXED); }
 
+// The lock operations themselves are outside the thread-safety analysis
+// (CAPOS_NO_THREAD_SAFETY_ANALYSIS): they are what the annotations on their
+// declarations describe.
+
 #if defined(CAPOS_HOSTED)
 
 void SpinLock::acquire(const char* file, int line, bool nested) {
@@ -89,15 +93,19 @@ void SpinLock::acquired(const char* file, int line) {
     __atomic_store_n(&owner_, 0u, __ATOMIC_RELAXED);
 }
 bool SpinLock::held_by_me() const { return false; }
-void SpinLock::unlock() {
+void SpinLock::unlock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     __atomic_store_n(&owner_, kNoOwner, __ATOMIC_RELAXED);
     __atomic_store_n(&serving_, serving_ + 1, __ATOMIC_RELEASE);
 }
 unsigned spinlock_held_count() { return 0; }
-void SpinLockIrq::lock(const char* file, int line) { lock_.lock(file, line); }
-void SpinLockIrq::lock_nested(const char* file, int line) { lock_.lock_nested(file, line); }
-bool SpinLockIrq::try_lock(const char* file, int line) { return lock_.try_lock(file, line); }
-void SpinLockIrq::unlock() { lock_.unlock(); }
+void SpinLockIrq::lock(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS { lock_.lock(file, line); }
+void SpinLockIrq::lock_nested(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
+    lock_.lock_nested(file, line);
+}
+bool SpinLockIrq::try_lock(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
+    return lock_.try_lock(file, line);
+}
+void SpinLockIrq::unlock() CAPOS_NO_THREAD_SAFETY_ANALYSIS { lock_.unlock(); }
 
 #else  // kernel
 
@@ -166,7 +174,7 @@ void SpinLock::acquired(const char* file, int line) {
 
 bool SpinLock::held_by_me() const { return __atomic_load_n(&owner_, __ATOMIC_RELAXED) == arch::percpu_self()->id; }
 
-void SpinLock::unlock() {
+void SpinLock::unlock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     PerCpu* me = arch::percpu_self();
     if (me->locks_held != 0) me->locks_held = me->locks_held - 1;
     auto r = static_cast<unsigned>(rank_);
@@ -177,19 +185,19 @@ void SpinLock::unlock() {
 
 unsigned spinlock_held_count() { return arch::percpu_self()->locks_held; }
 
-void SpinLockIrq::lock(const char* file, int line) {
+void SpinLockIrq::lock(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     arch::IrqState s = arch::irq_save();
     lock_.lock(file, line);
     saved_irq_ = s;
 }
 
-void SpinLockIrq::lock_nested(const char* file, int line) {
+void SpinLockIrq::lock_nested(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     arch::IrqState s = arch::irq_save();
     lock_.lock_nested(file, line);
     saved_irq_ = s;
 }
 
-bool SpinLockIrq::try_lock(const char* file, int line) {
+bool SpinLockIrq::try_lock(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     arch::IrqState s = arch::irq_save();
     if (lock_.try_lock(file, line)) {
         saved_irq_ = s;
@@ -199,7 +207,7 @@ bool SpinLockIrq::try_lock(const char* file, int line) {
     return false;
 }
 
-void SpinLockIrq::unlock() {
+void SpinLockIrq::unlock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     arch::IrqState s = saved_irq_;
     lock_.unlock();
     arch::irq_restore(s);
@@ -207,10 +215,10 @@ void SpinLockIrq::unlock() {
 
 #endif
 
-void SpinLock::lock(const char* file, int line) { acquire(file, line, false); }
-void SpinLock::lock_nested(const char* file, int line) { acquire(file, line, true); }
+void SpinLock::lock(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS { acquire(file, line, false); }
+void SpinLock::lock_nested(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS { acquire(file, line, true); }
 
-bool SpinLock::try_lock(const char* file, int line) {
+bool SpinLock::try_lock(const char* file, int line) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     uint32_t cur = __atomic_load_n(&serving_, __ATOMIC_RELAXED);
     uint32_t expected = cur;
     // Free exactly when next_ == serving_: take ticket `cur` only then.
@@ -223,7 +231,7 @@ bool SpinLock::try_lock(const char* file, int line) {
     return true;
 }
 
-void SpinLock::force_unlock() {
+void SpinLock::force_unlock() CAPOS_NO_THREAD_SAFETY_ANALYSIS {
     __atomic_store_n(&owner_, kNoOwner, __ATOMIC_RELAXED);
     __atomic_store_n(&serving_, __atomic_load_n(&next_, __ATOMIC_RELAXED), __ATOMIC_RELEASE);
 }

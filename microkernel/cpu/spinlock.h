@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "cpu/lock_rank.h"
+#include "capos/sync/thread_safety.h"
 
 namespace kern {
 
@@ -72,7 +73,7 @@ constexpr LockStats* shared_lock_stats(const char* name) {
     return nullptr;
 }
 
-class SpinLock {
+class CAPOS_CAPABILITY("spinlock") SpinLock {
 public:
     constexpr explicit SpinLock(LockRank rank = LockRank::none, const char* name = "anon")
         : rank_(rank), name_(name), stats_(shared_lock_stats(name)) {}
@@ -81,13 +82,14 @@ public:
 
     // Acquires; spins with `pause`. Panics if the lock order is broken
     // (debug builds) or the lock stays taken longer than the hold limit.
-    void lock(const char* file = __builtin_FILE(), int line = __builtin_LINE());
+    void lock(const char* file = __builtin_FILE(), int line = __builtin_LINE()) CAPOS_ACQUIRE();
     // Like lock() but allows another lock of the same rank to be held
     // already; the caller guarantees a consistent order among them.
-    void lock_nested(const char* file = __builtin_FILE(), int line = __builtin_LINE());
+    void lock_nested(const char* file = __builtin_FILE(), int line = __builtin_LINE()) CAPOS_ACQUIRE();
     // Acquires only if free right now.
-    [[nodiscard]] bool try_lock(const char* file = __builtin_FILE(), int line = __builtin_LINE());
-    void unlock();
+    [[nodiscard]] bool try_lock(const char* file = __builtin_FILE(), int line = __builtin_LINE())
+        CAPOS_TRY_ACQUIRE(true);
+    void unlock() CAPOS_RELEASE();
 
     // True if this CPU holds the lock (kernel); always false hosted.
     bool held_by_me() const;
@@ -124,13 +126,14 @@ private:
 };
 
 // SpinLock that keeps interrupts disabled while held.
-class SpinLockIrq {
+class CAPOS_CAPABILITY("spinlock") SpinLockIrq {
 public:
     constexpr explicit SpinLockIrq(LockRank rank = LockRank::none, const char* name = "anon") : lock_(rank, name) {}
-    void lock(const char* file = __builtin_FILE(), int line = __builtin_LINE());
-    void lock_nested(const char* file = __builtin_FILE(), int line = __builtin_LINE());
-    [[nodiscard]] bool try_lock(const char* file = __builtin_FILE(), int line = __builtin_LINE());
-    void unlock();
+    void lock(const char* file = __builtin_FILE(), int line = __builtin_LINE()) CAPOS_ACQUIRE();
+    void lock_nested(const char* file = __builtin_FILE(), int line = __builtin_LINE()) CAPOS_ACQUIRE();
+    [[nodiscard]] bool try_lock(const char* file = __builtin_FILE(), int line = __builtin_LINE())
+        CAPOS_TRY_ACQUIRE(true);
+    void unlock() CAPOS_RELEASE();
     bool held_by_me() const { return lock_.held_by_me(); }
     bool is_locked() const { return lock_.is_locked(); }
     uint32_t owner_cpu() const { return lock_.owner_cpu(); }
@@ -141,16 +144,17 @@ public:
 
 private:
     SpinLock lock_;
-    uint64_t saved_irq_ = 0;  // interrupt state before lock(); owner only
+    [[maybe_unused]] uint64_t saved_irq_ = 0;  // interrupt state before lock(); owner only (unused hosted)
 };
 
 template <class L>
-class [[nodiscard]] LockGuard {
+class [[nodiscard]] CAPOS_SCOPED_CAPABILITY LockGuard {
 public:
-    explicit LockGuard(L& l, const char* file = __builtin_FILE(), int line = __builtin_LINE()) : l_(l) {
+    explicit LockGuard(L& l, const char* file = __builtin_FILE(), int line = __builtin_LINE()) CAPOS_ACQUIRE(l)
+        : l_(l) {
         l_.lock(file, line);
     }
-    ~LockGuard() { l_.unlock(); }
+    ~LockGuard() CAPOS_RELEASE() { l_.unlock(); }
     LockGuard(const LockGuard&) = delete;
     LockGuard& operator=(const LockGuard&) = delete;
 

@@ -63,7 +63,7 @@ void keeper_main(void*) {
         // Blocked before it is filed, both under g_dl_lock: deadline_add
         // either sees it scanning (and the rescan below finds the new
         // entry) or filed and blocked (and may take it off its list).
-        __atomic_store_n(&g_keeper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+        atomic_store(&g_keeper->state_, Thread::State::blocked, MemOrder::release);
         if (next == UINT64_MAX) {
             g_keeper_wait = KeeperWait::idle;
         } else {

@@ -517,7 +517,7 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
             continue;
         }
         t.waiting_ = true;
-        __atomic_store_n(&t.kthread()->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+        atomic_store(&t.kthread()->state_, Thread::State::blocked, MemOrder::release);
         t.wait_lock_.unlock();
         sched::block();
         t.wait_lock_.lock();

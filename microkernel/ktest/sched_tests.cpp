@@ -137,7 +137,7 @@ void ring_worker(void* p) {
         while (r.pending[i] == 0 && !r.stop) {
             blocked = true;
             r.waiter[i] = me;
-            __atomic_store_n(&me->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+            atomic_store(&me->state_, Thread::State::blocked, MemOrder::release);
             r.lock.unlock();
             sched::block();
             r.lock.lock();

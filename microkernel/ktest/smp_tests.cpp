@@ -394,9 +394,10 @@ KTEST("spinlock_stress", "all CPUs increment one counter under a SpinLock; no up
 }
 
 SpinLockIrq g_stuck_lock(LockRank::none, "stuck");
-void take_and_keep(void*) { g_stuck_lock.lock(); }
+void take_and_keep(void*) CAPOS_NO_THREAD_SAFETY_ANALYSIS { g_stuck_lock.lock(); }
 
-KTEST("spinlock_timeout", "a lock held too long by another CPU panics naming the owner CPU and acquire site") {
+KTEST_BREAKS_LOCK_RULES("spinlock_timeout",
+                        "a lock held too long by another CPU panics naming the owner CPU and acquire site") {
     spinlock_set_hold_limit_ms(300);
     if (cpu::count() < 2) {
         // One CPU: take it in a "call" that returns holding it; the next
@@ -413,7 +414,7 @@ KTEST("spinlock_timeout", "a lock held too long by another CPU panics naming the
 SpinLockIrq g_low(LockRank::process, "low-rank");
 SpinLockIrq g_high(LockRank::heap, "high-rank");
 
-KTEST("spinlock_order", "taking a lower-rank lock while holding a higher one panics (debug builds)") {
+KTEST_BREAKS_LOCK_RULES("spinlock_order", "taking a lower-rank lock while holding a higher one panics (debug builds)") {
 #if defined(CAPOS_LOCK_DEBUG)
     g_low.lock();
     g_high.lock();  // in order: fine

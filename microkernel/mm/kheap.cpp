@@ -16,19 +16,13 @@
 
 namespace kern {
 namespace {
-Heap g_heap;
 // Interrupts off while held (a kfree from an interrupt path must not find
 // the heap taken by the code it interrupted). A SpinLock, so the heap gets
 // the owner/site report, the hold limit, the rank check and the KernelStats
 // contention figures like every other shared lock.
 SpinLockIrq g_heap_lock{LockRank::heap, "kheap"};
-
-struct HeapGuard {
-    HeapGuard() { g_heap_lock.lock(); }
-    ~HeapGuard() { g_heap_lock.unlock(); }
-    HeapGuard(const HeapGuard&) = delete;
-    HeapGuard& operator=(const HeapGuard&) = delete;
-};
+Heap g_heap CAPOS_GUARDED_BY(g_heap_lock);
+using HeapGuard = LockGuard<SpinLockIrq>;
 
 void* backend_map(void*, size_t bytes, size_t align) {
     size_t pages = (bytes + 4095) / 4096;
@@ -46,25 +40,26 @@ void backend_unmap(void*, void* base, size_t bytes) {
 
 void kheap_init() {
     HeapBackend b{&backend_map, &backend_unmap, nullptr};
+    HeapGuard g(g_heap_lock);
     auto r = g_heap.init(b);
     if (!r.ok()) panic("kheap init: %s", error_name(r.error()));
 }
 
 Result<void*> kmalloc(size_t size, size_t align) {
     if (fault::should_fail(fault::Kind::heap)) return Error::out_of_memory;
-    HeapGuard g;
+    HeapGuard g(g_heap_lock);
     return g_heap.alloc(size, align);
 }
 
 void kfree(void* p) {
     if (p == nullptr) return;
-    HeapGuard g;
+    HeapGuard g(g_heap_lock);
     auto r = g_heap.free(p);
     if (!r.ok()) panic("kfree(%p): %s", p, error_name(r.error()));
 }
 
 HeapStats kheap_stats() {
-    HeapGuard g;
+    HeapGuard g(g_heap_lock);
     return g_heap.stats();
 }
 

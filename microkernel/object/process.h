@@ -184,11 +184,11 @@ private:
     CapTable caps_;
     ProcessQuotas quotas_;
     uint64_t frames_used_ = 0;
-    uint32_t live_threads_ = 0;                  // started and not exited
-    uint32_t thread_weight_ = kDefaultWeight;    // ThreadOptions::weight of its threads
-    uint32_t creating_ = 0;                      // lock_: being created
-    UserThread* threads_[kMaxUserThreads] = {};  // lock_; each holds a reference
-    Mapping mappings_[kMaxMappings];             // lock_
+    uint32_t live_threads_ = 0;                                          // started and not exited
+    uint32_t thread_weight_ = kDefaultWeight;                            // ThreadOptions::weight of its threads
+    uint32_t creating_ CAPOS_GUARDED_BY(lock_) = 0;                      // being created
+    UserThread* threads_[kMaxUserThreads] CAPOS_GUARDED_BY(lock_) = {};  // each holds a reference
+    Mapping mappings_[kMaxMappings] CAPOS_GUARDED_BY(lock_);
     bool exiting_ = false;
     bool dead_ = false;
     bool torn_down_ = false;

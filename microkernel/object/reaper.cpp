@@ -71,7 +71,7 @@ void reaper_main(void*) {
         UserThread* t = g_reap_head;
         if (t == nullptr) {
             g_reaper_idle = true;
-            __atomic_store_n(&g_reaper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+            atomic_store(&g_reaper->state_, Thread::State::blocked, MemOrder::release);
             g_reap_lock.unlock();
             sched::block();
             arch::irq_restore(s);

@@ -95,7 +95,7 @@ Result<void> Thread::join() {
             break;
         }
         joiner_ = me;
-        __atomic_store_n(&me->state_, State::blocked, __ATOMIC_RELEASE);
+        atomic_store(&me->state_, State::blocked, MemOrder::release);
         join_lock_.unlock();
         sched::block();
         arch::irq_restore(s);

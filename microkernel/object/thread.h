@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "cpu/spinlock.h"
+#include "lib/atomic.h"
 #include "sched/cpu_time.h"
 #include "debug/fault_plan.h"
 #include "sched/placement.h"
@@ -66,7 +67,7 @@ public:
     // placed. Errors: invalid_argument (empty mask).
     Result<void> set_affinity(CpuMask allowed);
 
-    State state() const { return __atomic_load_n(&state_, __ATOMIC_ACQUIRE); }
+    State state() const { return atomic_load(&state_, MemOrder::acquire); }
     const char* name() const { return name_; }
     unsigned last_cpu() const { return __atomic_load_n(&last_cpu_, __ATOMIC_RELAXED); }
     uint64_t migrations() const { return migrations_; }

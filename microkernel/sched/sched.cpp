@@ -126,7 +126,7 @@ void publish(CpuSched& cs, bool running_idle) {
     __atomic_store_n(&cs.idle_pub, running_idle && cs.rq.empty(), __ATOMIC_RELAXED);
 }
 
-void set_state(Thread& t, State s) { __atomic_store_n(&t.state_, s, __ATOMIC_RELEASE); }
+void set_state(Thread& t, State s) { atomic_store(&t.state_, s, MemOrder::release); }
 
 void enqueue_on(Thread& t, unsigned target, bool urgent = false);
 
@@ -568,8 +568,7 @@ void block() {
 
 bool wake(Thread& t) {
     State expected = State::blocked;
-    if (!__atomic_compare_exchange_n(&t.state_, &expected, State::runnable, false, __ATOMIC_ACQ_REL,
-                                     __ATOMIC_ACQUIRE)) {
+    if (!atomic_cas(&t.state_, expected, State::runnable, MemOrder::acq_rel, MemOrder::acquire)) {
         return false;
     }
     enqueue_placed(t, false);

@@ -23,9 +23,10 @@
 // Everything here is plain C++ (host-tested in test/unit/placement).
 #pragma once
 
-#include <atomic>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "lib/atomic.h"
 
 namespace kern {
 
@@ -124,7 +125,7 @@ class EventRing {
 
 public:
     EventRing() {
-        for (size_t i = 0; i < N; ++i) slots_[i].turn.store(i, std::memory_order_relaxed);
+        for (size_t i = 0; i < N; ++i) slots_[i].turn.store(i, MemOrder::relaxed);
     }
     // Posts ev (its seq is assigned); returns the seq, or 0 if the ring was full.
     uint64_t post(SchedEvent ev) {
@@ -136,64 +137,64 @@ public:
     // the consumer waits at this slot meanwhile. Not called if the ring is full.
     template <class F>
     uint64_t post(SchedEvent ev, F&& before_publish) {
-        uint64_t pos = tail_.load(std::memory_order_relaxed);
+        uint64_t pos = tail_.load(MemOrder::relaxed);
         for (;;) {
             Slot& s = slots_[pos & (N - 1)];
-            uint64_t turn = s.turn.load(std::memory_order_acquire);
+            uint64_t turn = s.turn.load(MemOrder::acquire);
             if (turn == pos) {
-                if (tail_.compare_exchange_weak(pos, pos + 1, std::memory_order_relaxed)) {
+                if (tail_.compare_exchange_weak(pos, pos + 1, MemOrder::relaxed)) {
                     ev.seq = pos + 1;
                     s.ev = ev;
                     before_publish(pos + 1);
-                    s.turn.store(pos + 1, std::memory_order_release);
+                    s.turn.store(pos + 1, MemOrder::release);
                     return pos + 1;
                 }
             } else if (turn < pos) {
-                dropped_.fetch_add(1, std::memory_order_relaxed);
+                dropped_.fetch_add(1, MemOrder::relaxed);
                 return 0;
             } else {
-                pos = tail_.load(std::memory_order_relaxed);
+                pos = tail_.load(MemOrder::relaxed);
             }
         }
     }
     // Takes the oldest event; false if none is complete yet. One consumer.
     bool pop(SchedEvent& out) {
-        uint64_t h = head_.load(std::memory_order_relaxed);
+        uint64_t h = head_.load(MemOrder::relaxed);
         Slot& s = slots_[h & (N - 1)];
-        if (s.turn.load(std::memory_order_acquire) != h + 1) return false;
+        if (s.turn.load(MemOrder::acquire) != h + 1) return false;
         out = s.ev;
-        s.turn.store(h + N, std::memory_order_release);
-        head_.store(h + 1, std::memory_order_relaxed);
+        s.turn.store(h + N, MemOrder::release);
+        head_.store(h + 1, MemOrder::relaxed);
         return true;
     }
     // Whether pop() would find an event. Safe from any CPU (a hint: the
     // shared-ring pump rechecks with it after giving up its flag).
     bool ready() const {
-        uint64_t h = head_.load(std::memory_order_relaxed);
-        return slots_[h & (N - 1)].turn.load(std::memory_order_acquire) == h + 1;
+        uint64_t h = head_.load(MemOrder::relaxed);
+        return slots_[h & (N - 1)].turn.load(MemOrder::acquire) == h + 1;
     }
     // Newest seq handed out (events up to it exist or were consumed).
-    uint64_t last_seq() const { return tail_.load(std::memory_order_acquire); }
+    uint64_t last_seq() const { return tail_.load(MemOrder::acquire); }
     // Seq of the next event pop() returns.
-    uint64_t next_seq() const { return head_.load(std::memory_order_relaxed) + 1; }
-    uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+    uint64_t next_seq() const { return head_.load(MemOrder::relaxed) + 1; }
+    uint64_t dropped() const { return dropped_.load(MemOrder::relaxed); }
     // Consumer only: discards events up to and including seq (resume after a snapshot).
     void skip_through(uint64_t seq) {
         SchedEvent e;
-        while (head_.load(std::memory_order_relaxed) < seq && pop(e)) {}
+        while (head_.load(MemOrder::relaxed) < seq && pop(e)) {}
     }
     size_t capacity() const { return N; }
 
 private:
     struct Slot {
-        std::atomic<uint64_t> turn{0};
+        Atomic<uint64_t> turn{0};
         SchedEvent ev;
     };
     Slot slots_[N];
-    alignas(64) std::atomic<uint64_t> tail_{0};
+    alignas(64) Atomic<uint64_t> tail_{0};
     // Written by the one consumer; atomic so ready() may look from elsewhere.
-    alignas(64) std::atomic<uint64_t> head_{0};
-    std::atomic<uint64_t> dropped_{0};
+    alignas(64) Atomic<uint64_t> head_{0};
+    Atomic<uint64_t> dropped_{0};
 };
 
 // --- pending decisions and deadlines ------------------------------------------------
@@ -227,7 +228,7 @@ public:
         if (ev && evicted != nullptr) *evicted = s.e;
         s.e = e;
         unlock(s);
-        count_.fetch_add(ev ? 0 : 1, std::memory_order_relaxed);
+        count_.fetch_add(ev ? 0 : 1, MemOrder::relaxed);
         return ev;
     }
     // Takes the entry for seq if it is still pending.
@@ -242,14 +243,14 @@ public:
         *out = s.e;
         s.e.seq = 0;
         unlock(s);
-        count_.fetch_sub(1, std::memory_order_relaxed);
+        count_.fetch_sub(1, MemOrder::relaxed);
         return now_ns > out->deadline_ns ? Resolve::late : Resolve::claimed;
     }
     // Removes every expired entry whose cpu is `cpu` and calls f(entry) for
     // each (outside the slot lock). Cheap when nothing is pending.
     template <class F>
     unsigned sweep(uint32_t cpu, uint64_t now_ns, F&& f) {
-        if (count_.load(std::memory_order_relaxed) == 0) return 0;
+        if (count_.load(MemOrder::relaxed) == 0) return 0;
         unsigned n = 0;
         for (size_t i = 0; i < N; ++i) {
             Slot& s = slots_[i];
@@ -259,7 +260,7 @@ public:
                 PendingEntry e = s.e;
                 s.e.seq = 0;
                 unlock(s);
-                count_.fetch_sub(1, std::memory_order_relaxed);
+                count_.fetch_sub(1, MemOrder::relaxed);
                 f(e);
                 ++n;
                 continue;
@@ -278,26 +279,26 @@ public:
             s.e.seq = 0;
             unlock(s);
             if (e.seq != 0) {
-                count_.fetch_sub(1, std::memory_order_relaxed);
+                count_.fetch_sub(1, MemOrder::relaxed);
                 f(e);
             }
         }
     }
-    size_t count() const { return count_.load(std::memory_order_relaxed); }
+    size_t count() const { return count_.load(MemOrder::relaxed); }
 
 private:
     struct Slot {
-        std::atomic<bool> busy{false};
+        Atomic<bool> busy{false};
         PendingEntry e;
     };
     static void lock(Slot& s) {
-        while (s.busy.exchange(true, std::memory_order_acquire)) {
-            while (s.busy.load(std::memory_order_relaxed)) {}
+        while (s.busy.exchange(true, MemOrder::acquire)) {
+            while (s.busy.load(MemOrder::relaxed)) {}
         }
     }
-    static void unlock(Slot& s) { s.busy.store(false, std::memory_order_release); }
+    static void unlock(Slot& s) { s.busy.store(false, MemOrder::release); }
     Slot slots_[N];
-    std::atomic<size_t> count_{0};
+    Atomic<size_t> count_{0};
 };
 
 // --- server health: demotion rules -----------------------------------------------------
@@ -313,45 +314,45 @@ public:
     // A fresh server attached: clear the verdict and the streak.
     void reset(uint32_t max_consecutive_misses) {
         max_misses_ = max_consecutive_misses;
-        streak_.store(0, std::memory_order_relaxed);
-        demoted_.store(0, std::memory_order_release);
+        streak_.store(0, MemOrder::relaxed);
+        demoted_.store(0, MemOrder::release);
     }
     // A decision was applied in time.
     void on_applied() {
-        applied_.fetch_add(1, std::memory_order_relaxed);
-        streak_.store(0, std::memory_order_relaxed);
+        applied_.fetch_add(1, MemOrder::relaxed);
+        streak_.store(0, MemOrder::relaxed);
     }
     // A stale decision (rejected, no penalty).
-    void on_stale() { stale_.fetch_add(1, std::memory_order_relaxed); }
+    void on_stale() { stale_.fetch_add(1, MemOrder::relaxed); }
     // A deadline miss; returns true if this one demotes the server.
     bool on_miss() {
-        misses_.fetch_add(1, std::memory_order_relaxed);
-        uint32_t s = streak_.fetch_add(1, std::memory_order_relaxed) + 1;
+        misses_.fetch_add(1, MemOrder::relaxed);
+        uint32_t s = streak_.fetch_add(1, MemOrder::relaxed) + 1;
         return s >= max_misses_ && demote(SchedReason::deadline_misses);
     }
     // Invalid or malformed command; returns true if this demotes the server.
     bool on_invalid(SchedReason r) {
-        invalid_.fetch_add(1, std::memory_order_relaxed);
+        invalid_.fetch_add(1, MemOrder::relaxed);
         return demote(r);
     }
     // Demotes for reason r; true only for the caller that did it.
     bool demote(SchedReason r) {
         uint8_t expected = 0;
-        return demoted_.compare_exchange_strong(expected, static_cast<uint8_t>(r), std::memory_order_acq_rel);
+        return demoted_.compare_exchange_strong(expected, static_cast<uint8_t>(r), MemOrder::acq_rel);
     }
-    bool demoted() const { return demoted_.load(std::memory_order_acquire) != 0; }
-    SchedReason reason() const { return static_cast<SchedReason>(demoted_.load(std::memory_order_acquire)); }
-    uint64_t applied() const { return applied_.load(std::memory_order_relaxed); }
-    uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
-    uint64_t stale() const { return stale_.load(std::memory_order_relaxed); }
-    uint64_t invalid() const { return invalid_.load(std::memory_order_relaxed); }
-    uint32_t streak() const { return streak_.load(std::memory_order_relaxed); }
+    bool demoted() const { return demoted_.load(MemOrder::acquire) != 0; }
+    SchedReason reason() const { return static_cast<SchedReason>(demoted_.load(MemOrder::acquire)); }
+    uint64_t applied() const { return applied_.load(MemOrder::relaxed); }
+    uint64_t misses() const { return misses_.load(MemOrder::relaxed); }
+    uint64_t stale() const { return stale_.load(MemOrder::relaxed); }
+    uint64_t invalid() const { return invalid_.load(MemOrder::relaxed); }
+    uint32_t streak() const { return streak_.load(MemOrder::relaxed); }
 
 private:
     uint32_t max_misses_;
-    std::atomic<uint32_t> streak_{0};
-    std::atomic<uint8_t> demoted_{0};
-    std::atomic<uint64_t> applied_{0}, misses_{0}, stale_{0}, invalid_{0};
+    Atomic<uint32_t> streak_{0};
+    Atomic<uint8_t> demoted_{0};
+    Atomic<uint64_t> applied_{0}, misses_{0}, stale_{0}, invalid_{0};
 };
 
 // --- trace -------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ namespace {
 
 constexpr int kThreads = 4;
 volatile uint32_t g_started = 0;
-volatile uint32_t g_go = 0;
 uint32_t g_cpu_seen[kThreads];
 
 int64_t spinner(void* arg) {

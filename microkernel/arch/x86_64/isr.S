@@ -20,18 +20,15 @@ isr_stub_\v:
     jmp isr_common
 .endm
 
+/* One stub per vector, by a counted loop rather than recursion: clang's
+   assembler stops macro recursion at 20 levels. %vec passes the counter's
+   value (altmacro). */
 .altmacro
-.macro ISR_STUBS from, to
-    ISR_STUB \from
-    .if \to-\from
-    ISR_STUBS %(\from+1), \to
-    .endif
-.endm
-
-ISR_STUBS 0, 63
-ISR_STUBS 64, 127
-ISR_STUBS 128, 191
-ISR_STUBS 192, 255
+.set vec, 0
+.rept 256
+    ISR_STUB %vec
+    .set vec, vec + 1
+.endr
 
 isr_common:
     testb $3, 24(%rsp)                       /* CS of the interrupted context */
@@ -90,13 +87,8 @@ isr_stub_table:
 .macro STUB_ADDR v
     .quad isr_stub_\v
 .endm
-.macro STUB_ADDRS from, to
-    STUB_ADDR \from
-    .if \to-\from
-    STUB_ADDRS %(\from+1), \to
-    .endif
-.endm
-STUB_ADDRS 0, 63
-STUB_ADDRS 64, 127
-STUB_ADDRS 128, 191
-STUB_ADDRS 192, 255
+.set vec, 0
+.rept 256
+    STUB_ADDR %vec
+    .set vec, vec + 1
+.endr

@@ -163,7 +163,7 @@ void notifier_main(void*) {
         g_notify_lock.lock();
         if (!g_notify_pending) {
             g_notifier_sleeping = true;
-            __atomic_store_n(&self->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+            atomic_store(&self->state_, Thread::State::blocked, MemOrder::release);
             g_notify_lock.unlock();
             sched::block();
             arch::irq_restore(s);

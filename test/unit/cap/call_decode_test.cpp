@@ -461,7 +461,9 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
     CHECK(c.op == Op::attach);
 
     // nextEvents: max 0 or above the limit asks for the limit.
-    for (auto [asked, got] : {std::pair<uint32_t, uint32_t>{0, 64}, {65, 64}, {64, 64}, {3, 3}}) {
+    // Named copies, not structured bindings: the lambdas capture them (clang 14 cannot capture a binding).
+    for (const auto& pair : {std::pair<uint32_t, uint32_t>{0, 64}, {65, 64}, {64, 64}, {3, 3}}) {
+        const uint32_t asked = pair.first, got = pair.second;
         Msg m = build<S::NextEventsParams>([&](auto b) {
             b.set_max(asked);
             b.set_timeout_ns(123);
@@ -505,7 +507,9 @@ TEST_CASE("SchedulerControl: Write first, every method's fields, the refusals", 
 TEST_CASE("Thread.setWeight: the weight and its range", "[decode][sched]") {
     using T = sc::Thread;
     uint32_t w = 0;
-    for (auto [asked, ok] : {std::pair<uint32_t, bool>{0, false}, {1, true}, {10000, true}, {10001, false}}) {
+    for (const auto& pair : {std::pair<uint32_t, bool>{0, false}, {1, true}, {10000, true}, {10001, false}}) {
+        const uint32_t asked = pair.first;
+        const bool ok = pair.second;
         Msg m = build<T::SetWeightParams>([&](auto b) { b.set_weight(asked); });
         const auto v = kern::decode::thread_set_weight(call(T::kInterfaceId, T::Methods::set_weight, &m), &w);
         CHECK(v.ok() == ok);
