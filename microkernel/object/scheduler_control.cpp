@@ -7,7 +7,7 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/timer.h"
-#include "arch/x86_64/paging.h"  // phys_to: the direct map (as memory_object.cpp)
+#include "arch/interface/paging.h"  // phys_to: the direct map (as memory_object.cpp)
 #include "cap/kernel_object.h"
 #include "cap/sched_decision_decode.h"
 #include "capos/capnp/capnp.h"
