@@ -1,7 +1,7 @@
 // init_process.cpp: the first process, the boot-module spawner, the utest runner.
 #include "boot/init_process.h"
 
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "capos/abi/start.h"
 #include "capos/capnp/capnp.h"
 #include "capos/schema/spawner.capnp.h"

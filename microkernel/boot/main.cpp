@@ -2,10 +2,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arch/x86_64/asm.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/pic.h"
+#include "arch/interface/boot.h"
+#include "arch/interface/paging.h"
 #include "boot/boot_info.h"
 #include "debug/console.h"
 #include "debug/fault_inject.h"
@@ -23,7 +21,7 @@
 #include "boot/multiboot2.h"
 #include "object/scheduler_control.h"
 
-extern "C" char __boot_start[], __kernel_end[], boot_stack_top[];
+extern "C" char __boot_start[], __kernel_end[];
 
 namespace kern {
 void run_global_constructors();
@@ -44,9 +42,6 @@ constexpr const char* kUtestArgOptions[] = {"fuzz_seed", "fuzz_count", "fuzz_thr
 // `placement` entry (benchmarks vary a policy's arguments without a rebuild).
 char g_init_args[128] = {};
 bool g_strace = false;  // strace: placement trace on from boot (issue 7)
-
-alignas(16) arch::CpuTables g_bsp_tables;
-alignas(16) uint8_t g_bsp_ist[3][8192];
 
 const CmdlineOption kOptions[] = {
     {"test", true, "run one in-kernel test and exit QEMU with its result"},
@@ -283,12 +278,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     kprintf("\n[capos] capOS kernel starting\n");
     if (magic != multiboot2::kBootloaderMagic) panic("bad Multiboot2 magic %#x", magic);
 
-    arch::load_cpu_tables(g_bsp_tables, reinterpret_cast<uint64_t>(g_bsp_ist[0] + sizeof(g_bsp_ist[0])),
-                          reinterpret_cast<uint64_t>(g_bsp_ist[1] + sizeof(g_bsp_ist[1])),
-                          reinterpret_cast<uint64_t>(g_bsp_ist[2] + sizeof(g_bsp_ist[2])));
-    cpu::set_boot_cpu_resources(&g_bsp_tables, reinterpret_cast<uint64_t>(boot_stack_top));
-    arch::idt_init();
-    arch::pic_disable();
+    arch::boot_cpu_init();  // descriptor tables, IDT, legacy PIC masked
 
     if (info_pa + 8 > arch::kBootMapLimit) panic("boot information above the boot map");
     auto info = parse_boot_info(info_pa);

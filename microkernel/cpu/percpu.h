@@ -20,12 +20,23 @@ namespace kern {
 namespace arch {
 struct CpuTables;
 }
+// Subsystems whose per-CPU state is bigger than a few words, or holds their
+// own locks and queues, keep it in a struct of their own and PerCpu points at
+// it: the pointer is typed (one door, no casts), and the forward declaration
+// keeps this header free of run queues and trace records. Each pointer is set
+// once, before any other CPU may read it, and never changes.
+namespace sched {
+struct CpuSched;
+}
+namespace psrv {
+struct CpuTrace;
+}
 
 struct PerCpu {
     PerCpu* self;               // must stay first: gs:0 holds it
     unsigned id;                // dense CPU id, 0 = boot CPU
     uint32_t apic_id;           // local APIC id (x2APIC id in x2APIC mode)
-    void* sched;                // owned by the scheduler
+    sched::CpuSched* sched;     // run queue and dispatch state (sched/sched.cpp); set by sched::init
     uint64_t kernel_stack_top;  // this CPU's boot/idle stack (TSS.rsp0 until a thread sets its own)
     arch::CpuTables* tables;    // this CPU's GDT + TSS
     volatile bool online;       // set by the CPU itself once it takes interrupts
@@ -45,6 +56,13 @@ struct PerCpu {
     uint64_t syscall_kernel_rsp;  // kernel stack top of the user thread running here
     uint64_t syscall_user_rsp;    // scratch: user rsp during SYSCALL entry
     uint64_t user_fs_base;        // FS base last written on this CPU (skip redundant wrmsr)
+
+    // --- owned by sched/server (the placement-server observer and trace) ---
+    // Plain members: one word each, written by this CPU only (tick and
+    // switch hooks, interrupts off).
+    uint64_t obs_ticks;              // ticks seen by obs_tick (load events every kLoadEveryTicks)
+    uint64_t obs_idle_event_tick;    // obs_ticks + 1 when the last idle-rebalance event was posted
+    psrv::CpuTrace* volatile trace;  // placement trace buffer; allocated when tracing first starts
 
     // --- attribution counters (cpu/cpu_stats.h): written by this CPU only
     CpuCounters counters;

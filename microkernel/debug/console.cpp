@@ -4,7 +4,7 @@
 // (LockRank::console): kprintf may be called with any other lock held.
 #include "debug/console.h"
 
-#include "arch/x86_64/serial.h"
+#include "arch/interface/console.h"
 #include "cpu/spinlock.h"
 #include "capos/fmt/format.h"
 

@@ -4,8 +4,8 @@
 
 #include <stdarg.h>
 
-#include "arch/x86_64/asm.h"
-#include "arch/x86_64/debug_exit.h"
+#include "arch/interface/cpu.h"
+#include "arch/interface/machine.h"
 #include "debug/console.h"
 
 namespace kern {
@@ -18,7 +18,7 @@ void set_stop_others_hook(StopOthersHook hook) { g_stop_others = hook; }
 bool panic_in_progress() { return __atomic_load_n(&g_panicking, __ATOMIC_ACQUIRE) != 0; }
 
 void stop_machine(StopReason why) {
-    arch::cli();
+    arch::irq_disable();
     if (why == StopReason::panic || why == StopReason::exception) {
         __atomic_store_n(&g_panicking, 1, __ATOMIC_RELEASE);
         if (g_stop_others != nullptr) g_stop_others();
@@ -40,13 +40,13 @@ void stop_machine(StopReason why) {
             break;
     }
     arch::qemu_exit(code);
-    arch::halt_forever();
+    arch::halt_forever_cpu();
 }
 
 void panic(const char* fmt, ...) {
-    arch::cli();
+    arch::irq_disable();
     if (__atomic_exchange_n(&g_panicking, 1, __ATOMIC_ACQ_REL) != 0) {
-        arch::halt_forever();  // another CPU is already reporting
+        arch::halt_forever_cpu();  // another CPU is already reporting
     }
     if (g_stop_others != nullptr) g_stop_others();
     console_force_unlock();
@@ -57,7 +57,7 @@ void panic(const char* fmt, ...) {
     kprintf("\n");
     va_end(ap);
     arch::qemu_exit(0x12);
-    arch::halt_forever();
+    arch::halt_forever_cpu();
 }
 
 }  // namespace kern

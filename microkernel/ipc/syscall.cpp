@@ -4,10 +4,7 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/ipi.h"
-#include "arch/x86_64/cpu.h"
-#include "arch/x86_64/syscall.h"
-#include "arch/x86_64/user_copy.h"
-#include "arch/x86_64/user_entry.h"
+#include "arch/interface/user.h"
 #include "capos/abi/status.h"
 #include "capos/abi/syscall.h"
 #include "debug/console.h"
@@ -25,7 +22,6 @@ void cpu_setup(void*) { arch::user_cpu_init(); }
 
 void userspace_init() {
     cpu_setup(nullptr);
-    g_capos_smap = arch::user_cpu_features().smap ? 1 : 0;
     unsigned n = cpu::count();
     for (unsigned i = 1; i < n; ++i) {
         if (!arch::smp_call(i, cpu_setup, nullptr, true)) kprintf("[capos] cpu %u: no user-mode set-up\n", i);
@@ -67,11 +63,12 @@ void user_fault(kern::arch::InterruptFrame& f) {
         arch::report_exception(f);
         stop_machine(StopReason::exception);
     }
+    const arch::FaultInfo fi = arch::fault_info(f);
     kprintf("[capos] process %s (%llu) thread %u faulted: vector %llu error %#llx rip %#llx rsp %#llx addr %#llx\n",
             t->process().name(), static_cast<unsigned long long>(t->process().id()), t->index(),
-            static_cast<unsigned long long>(f.vector), static_cast<unsigned long long>(f.error),
-            static_cast<unsigned long long>(f.rip), static_cast<unsigned long long>(f.rsp),
-            static_cast<unsigned long long>(f.vector == 14 ? arch::fault_address() : 0));
-    t->process().terminate(static_cast<int64_t>(f.vector), ExitReason::faulted);
-    t->exit_current(static_cast<int64_t>(f.vector), ExitReason::faulted);
+            static_cast<unsigned long long>(fi.vector), static_cast<unsigned long long>(fi.error),
+            static_cast<unsigned long long>(fi.ip), static_cast<unsigned long long>(fi.sp),
+            static_cast<unsigned long long>(fi.addr));
+    t->process().terminate(static_cast<int64_t>(fi.vector), ExitReason::faulted);
+    t->exit_current(static_cast<int64_t>(fi.vector), ExitReason::faulted);
 }

@@ -1,7 +1,7 @@
 // user_copy.cpp: range checks in front of the arch's fault-tolerant copies.
 #include "ipc/user_copy.h"
 
-#include "arch/x86_64/user_copy.h"
+#include "arch/interface/user.h"
 #include "capos/abi/layout.h"
 
 namespace kern {
@@ -31,7 +31,6 @@ Result<uint32_t> load_user_u32(uint64_t user_addr) {
 
 // --- in-kernel test (test=user_copy) -------------------------------------------------
 
-#include "arch/x86_64/user_entry.h"
 #include "ktest/ktest.h"
 
 namespace kern {

@@ -1,5 +1,5 @@
 // boot_tests.cpp: in-kernel tests of the boot path (paging, frames, exceptions).
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "boot/boot_info.h"
 #include "debug/console.h"
 #include "ktest/ktest.h"

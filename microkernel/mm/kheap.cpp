@@ -6,8 +6,7 @@
 
 #include <new>
 
-#include "arch/x86_64/asm.h"
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "boot/boot_info.h"
 #include "debug/fault_inject.h"
 #include "ktest/ktest.h"

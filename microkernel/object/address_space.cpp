@@ -1,8 +1,8 @@
 // address_space.cpp: address-space skeleton: PML4, PCID, map/unmap with shootdown.
 #include "object/address_space.h"
 
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/tlb.h"
+#include "arch/interface/paging.h"
+#include "arch/interface/tlb.h"
 #include "boot/boot_info.h"
 #include "mm/kheap.h"
 

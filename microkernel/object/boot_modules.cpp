@@ -1,7 +1,7 @@
 // boot_modules.cpp: boot module lookup, module-to-MemoryObject copy, ProcessSpawner.modules.
 #include "object/boot_modules.h"
 
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "ipc/ring_dispatch.h"
 #include "cap/call_decode.h"
 #include "object/memory_object.h"

@@ -1,7 +1,7 @@
 // memory_object.cpp: MemoryObject allocation, release and its interface.
 #include "object/memory_object.h"
 
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "boot/boot_info.h"
 #include "mm/kheap.h"
 #include "ipc/ring_dispatch.h"

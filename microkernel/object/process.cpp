@@ -4,8 +4,7 @@
 #include "object/process.h"
 
 #include "arch/interface/cpu.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/syscall.h"
+#include "arch/interface/paging.h"
 #include "capos/abi/layout.h"
 #include "capos/capnp/capnp.h"
 #include "capos/schema/process.capnp.h"

@@ -7,7 +7,7 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/timer.h"
-#include "arch/x86_64/paging.h"  // phys_to: the direct map (as memory_object.cpp)
+#include "arch/interface/paging.h"  // phys_to: the direct map (as memory_object.cpp)
 #include "cap/kernel_object.h"
 #include "cap/sched_decision_decode.h"
 #include "capos/capnp/capnp.h"
@@ -327,7 +327,7 @@ void m_stats(Call& call) {
 SchedulerControl& SchedulerControl::get() { return g_obj; }
 
 void SchedulerControl::init(bool tracing) {
-    __atomic_store_n(&g_tracing, tracing, __ATOMIC_RELEASE);
+    (void)set_tracing(tracing);
     ThreadOptions o;
     o.name = "sched-notify";
     o.detached = true;
@@ -424,9 +424,9 @@ void SchedulerControl::invoke(Call& call, SchedulerControl&) {
             // attached, or demoted), any holder: the in-guest tests bracket a
             // server's run with it.
             if (active() && !is_server(call)) return call.fail(Status::stale_slot);
-            __atomic_store_n(&g_tracing, false, __ATOMIC_RELEASE);
+            (void)set_tracing(false);
             dump_trace();
-            __atomic_store_n(&g_tracing, dc.trace_enable, __ATOMIC_RELEASE);
+            (void)set_tracing(dc.trace_enable);
             return;
         }
         case Op::stats:

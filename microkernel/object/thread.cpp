@@ -2,7 +2,7 @@
 #include "object/thread.h"
 
 #include "arch/interface/cpu.h"
-#include "arch/x86_64/fpu.h"
+#include "arch/interface/fpu.h"
 #include "capos/schema/thread.capnp.h"
 #include "mm/kheap.h"
 #include "debug/panic.h"

@@ -3,7 +3,7 @@
 #include "object/process.h"
 
 #include "arch/interface/cpu.h"
-#include "arch/x86_64/syscall.h"  // enter_user, user_return_prepare: the first return to ring 3
+#include "arch/interface/user.h"  // enter_user, user_return_prepare: the first return to ring 3
 #include "boot/boot_info.h"       // frame_free_contiguous
 #include "cap/kernel_object.h"
 #include "capos/abi/layout.h"

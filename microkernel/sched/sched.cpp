@@ -10,13 +10,14 @@
 #include "arch/interface/ipi.h"
 #include "arch/interface/smp.h"
 #include "arch/interface/timer.h"
-#include "arch/x86_64/fpu.h"
-#include "arch/x86_64/paging.h"
-#include "arch/x86_64/tlb.h"
+#include "arch/interface/fpu.h"
+#include "arch/interface/paging.h"
+#include "arch/interface/tlb.h"
 #include "debug/console.h"
 #include "debug/panic.h"
 #include "cpu/percpu.h"
 #include "cpu/spinlock.h"
+#include "mm/kheap.h"
 #include "sched/run_queue.h"
 #include "object/address_space.h"
 #include "object/thread.h"
@@ -26,6 +27,10 @@ namespace {
 
 using State = Thread::State;
 
+}  // namespace
+
+// Named outside the anonymous namespace: PerCpu::sched points at it
+// (cpu/percpu.h forward-declares it).
 struct alignas(64) CpuSched {
     SpinLock lock{LockRank::run_queue, "run_queue"};  // rq, sleepers, current/idle publication
     RunQueue rq;
@@ -51,10 +56,28 @@ struct alignas(64) CpuSched {
     uint64_t queued_pub = 0;
     bool idle_pub = true;
     bool tick_off = false;  // this CPU's periodic tick is stopped (update_tick): owner CPU only
+    // An AP's idle thread: the AP's boot stack adopted (ap_enter); unused on CPU 0.
+    alignas(64) Thread ap_idle;
     // Statistics live in PerCpu::counters (cpu/cpu_stats.h).
 };
 
-CpuSched g_cpu[kMaxCpus];
+namespace {
+
+// Each CPU's CpuSched is reached through its PerCpu (one door for per-CPU
+// state): a typed pointer rather than an embedded member, so cpu/percpu.h
+// does not see run queues and spinlocks. init() allocates and attaches one
+// for every CPU that is up before any AP enters the scheduler, and blocks
+// never move or go away, so the pointers are read without synchronisation.
+// The local path (local()) costs what g_cpu[cpu::id()] did: one gs-relative
+// load and one load.
+//
+// on(): a CPU below g_ncpus (callers check). find(): any id, nullptr for a
+// CPU the scheduler does not run on (queries from outside take any id).
+CpuSched& on(unsigned cpu) { return *cpu::get(cpu)->sched; }
+CpuSched* find(unsigned cpu) {
+    PerCpu* p = cpu::get(cpu);
+    return p != nullptr ? p->sched : nullptr;
+}
 unsigned g_ncpus = 0;
 bool g_running = false;
 PlacementHook g_hook = nullptr;
@@ -71,9 +94,8 @@ uint64_t g_min_granularity = 0;
 constexpr uint64_t kWakeCreditNs = 1'000'000'000ull / kTimerHz * kDefaultSliceTicks / 2;
 constexpr uint64_t kMinGranularityNs = 1'000'000;
 alignas(64) Thread g_boot_thread;
-alignas(64) Thread g_ap_idle[kMaxCpus];
 
-CpuSched& local() { return g_cpu[cpu::id()]; }
+CpuSched& local() { return *cpu::current().sched; }
 
 // --- adaptive tick ---------------------------------------------------------------------
 //
@@ -199,7 +221,7 @@ void switch_to(CpuSched& cs, Thread* prev, Thread* next) {
 void snapshot(const Thread& t, unsigned self, CpuLoad* loads, PlacementInput& in) {
     unsigned n = __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE);
     for (unsigned i = 0; i < n; ++i) {
-        const CpuSched& c = g_cpu[i];
+        const CpuSched& c = on(i);
         loads[i].load = __atomic_load_n(&c.load_pub, __ATOMIC_RELAXED);
         loads[i].idle = __atomic_load_n(&c.idle_pub, __ATOMIC_RELAXED);
         loads[i].online = c.online;
@@ -217,7 +239,7 @@ void snapshot(const Thread& t, unsigned self, CpuLoad* loads, PlacementInput& in
 void enqueue_on(Thread& t, unsigned target, bool urgent) {
     arch::IrqState s = arch::irq_save();
     unsigned self = cpu::id();
-    CpuSched& cs = g_cpu[target];
+    CpuSched& cs = on(target);
     cs.lock.lock();
     t.cpu_ = target;
     // It arrives from off this CPU's clock (created, woken, moved): placed
@@ -353,7 +375,7 @@ bool pull_waiting(CpuSched& cs) {
     const unsigned self = cs.id;
     const unsigned n = __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE);
     for (unsigned i = 1; i < n; ++i) {
-        CpuSched& o = g_cpu[(self + i) % n];
+        CpuSched& o = on((self + i) % n);
         if (!o.online || __atomic_load_n(&o.queued_pub, __ATOMIC_ACQUIRE) == 0) continue;
         Thread* t = nullptr;
         o.lock.lock();
@@ -392,7 +414,6 @@ void idle_main(void*) { idle_loop(); }
 
 void cpu_start(CpuSched& cs, unsigned id) {
     cs.id = id;
-    arch::percpu_self()->sched = &cs;
     charge_to(arch::percpu_self()->counters, CpuMode::kernel, arch::read_cycles());  // cycle accounting starts
     if (!arch::timer_set_periodic(kTimerHz)) panic("sched: cannot program the %u Hz timer", kTimerHz);
 }
@@ -405,13 +426,18 @@ void init() {
     arch::tlb::cpu_init();
     arch::tlb::init_handlers();
     unsigned n = cpu::count();
-    CpuSched& cs = g_cpu[0];
+    for (unsigned i = 0; i < n; ++i) {
+        auto mem = kmalloc(sizeof(CpuSched), alignof(CpuSched));
+        if (!mem.ok()) panic("sched: no memory for cpu %u's run queue", i);
+        cpu::get(i)->sched = new (mem.value()) CpuSched;
+    }
+    CpuSched& cs = on(0);
     Thread* boot = Thread::adopt_current(&g_boot_thread, "kmain");
     boot->cpu_ = boot->last_cpu_ = 0;
     cs.current = boot;
     g_wake_credit = arch::ns_to_cycles(kWakeCreditNs);
     g_min_granularity = arch::ns_to_cycles(kMinGranularityNs);
-    for (unsigned i = 0; i < kMaxCpus; ++i) g_cpu[i].rq.set_params(g_wake_credit, g_min_granularity);
+    for (unsigned i = 0; i < n; ++i) on(i).rq.set_params(g_wake_credit, g_min_granularity);
     cs.rq.set_running(&boot->link_, arch::read_cycles());
     ThreadOptions io;
     io.name = "idle0";
@@ -434,11 +460,11 @@ void init() {
     uint64_t t0 = arch::read_cycles();
     uint64_t limit = arch::ns_to_cycles(2'000'000'000ull);
     for (unsigned i = 1; i < n; ++i) {
-        while (!g_cpu[i].online && arch::read_cycles() - t0 < limit) arch::cpu_relax();
-        if (!g_cpu[i].online) kprintf("[sched] cpu %u did not enter the scheduler\n", i);
+        while (!on(i).online && arch::read_cycles() - t0 < limit) arch::cpu_relax();
+        if (!on(i).online) kprintf("[sched] cpu %u did not enter the scheduler\n", i);
     }
     unsigned up = 0;
-    for (unsigned i = 0; i < n; ++i) up += g_cpu[i].online ? 1 : 0;
+    for (unsigned i = 0; i < n; ++i) up += on(i).online ? 1 : 0;
     kprintf("[sched] dispatch on %u cpus, %u Hz tick, slice %u ticks, fpu %s, pcid %s\n", up, kTimerHz,
             kDefaultSliceTicks, arch::fpu::mode_name(), arch::tlb::pcid_enabled() ? "on" : "off");
 }
@@ -448,8 +474,8 @@ void ap_enter() {
     arch::fpu::cpu_init();
     arch::tlb::cpu_init();
     unsigned self = cpu::id();
-    CpuSched& cs = g_cpu[self];
-    Thread* idle = Thread::adopt_current(&g_ap_idle[self], "idle");
+    CpuSched& cs = local();
+    Thread* idle = Thread::adopt_current(&cs.ap_idle, "idle");
     idle->is_idle_ = true;
     idle->allowed_ = CpuMask::only(self);
     idle->cpu_ = idle->last_cpu_ = self;
@@ -482,7 +508,7 @@ void schedule() {
         if (st == State::blocked || st == State::exited) obs->left(*prev, cs.id);
         else if (st == State::running) move_to = obs->preempted(*prev, cs.id);
         if (move_to != kNoCpu &&
-            (move_to == cs.id || move_to >= g_ncpus || !g_cpu[move_to].online || !prev->allowed_.has(move_to)))
+            (move_to == cs.id || move_to >= g_ncpus || !on(move_to).online || !prev->allowed_.has(move_to)))
             move_to = kNoCpu;
     }
     cs.lock.lock();
@@ -620,7 +646,7 @@ void file_sleep(uint64_t at_ns) {
 bool unfile_sleep(Thread& t) {
     const unsigned cpu = t.sleep_cpu_;
     if (cpu >= g_ncpus) return false;
-    CpuSched& cs = g_cpu[cpu];
+    CpuSched& cs = on(cpu);
     bool found = false;
     arch::IrqState s = arch::irq_save();
     cs.lock.lock();
@@ -640,7 +666,7 @@ bool unfile_sleep(Thread& t) {
 void shorten_sleep(Thread& t, uint64_t at_ns) {
     const unsigned cpu = t.sleep_cpu_;
     if (cpu >= g_ncpus) return;
-    CpuSched& cs = g_cpu[cpu];
+    CpuSched& cs = on(cpu);
     arch::IrqState s = arch::irq_save();
     cs.lock.lock();
     for (Thread* p = cs.sleepers; p != nullptr; p = p->sleep_next_) {
@@ -685,8 +711,8 @@ void retick_all() {
     arch::IrqState s = arch::irq_save();
     const unsigned self = cpu::id();
     for (unsigned i = 0; i < g_ncpus; ++i) {
-        if (i == self) update_tick(g_cpu[i]);
-        else if (g_cpu[i].online) arch::send_reschedule(i);  // resched_ipi re-evaluates its tick
+        if (i == self) update_tick(on(i));
+        else if (on(i).online) arch::send_reschedule(i);  // resched_ipi re-evaluates its tick
     }
     arch::irq_restore(s);
 }
@@ -705,14 +731,14 @@ void wait_off_cpu(const Thread& t, const char* site) {
 }
 
 bool move_queued(Thread& t, unsigned target) {
-    if (target >= __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE) || !g_cpu[target].online) return false;
+    if (target >= __atomic_load_n(&g_ncpus, __ATOMIC_ACQUIRE) || !on(target).online) return false;
     arch::IrqState s = arch::irq_save();
     // Take it out of whatever queue holds it, under that CPU's lock; a thread
     // that is running, blocked or already moving is left alone.
     unsigned from = __atomic_load_n(&t.cpu_, __ATOMIC_ACQUIRE);
     bool moved = false;
     if (from < kMaxCpus && from != target) {
-        CpuSched& cs = g_cpu[from];
+        CpuSched& cs = on(from);
         cs.lock.lock();
         if (t.state() == State::runnable && cs.rq.contains(t.link_) && cs.rq.remove(t.link_).ok()) {
             publish(cs, cs.current == cs.idle);
@@ -737,16 +763,18 @@ bool move_queued(Thread& t, unsigned target) {
 }
 
 uint32_t nr_runnable(unsigned cpu) {
-    const CpuSched& c = g_cpu[cpu];
+    const CpuSched* cp = find(cpu);
+    if (cp == nullptr) return 0;
+    const CpuSched& c = *cp;
     uint64_t q = __atomic_load_n(&c.queued_pub, __ATOMIC_ACQUIRE);
     bool busy = !__atomic_load_n(&c.idle_pub, __ATOMIC_RELAXED) && c.current != c.idle;
     return static_cast<uint32_t>(q + (busy ? 1 : 0));
 }
 
 CpuStats stats(unsigned cpu) {
-    const CpuSched& c = g_cpu[cpu];
     const PerCpu* p = kern::cpu::get(cpu);
-    if (p == nullptr) return CpuStats{};
+    if (p == nullptr || p->sched == nullptr) return CpuStats{};
+    const CpuSched& c = *p->sched;
     const CpuCounters& k = p->counters;
     return CpuStats{read_counter(k.switches),
                     read_counter(k.migrations),
@@ -756,15 +784,23 @@ CpuStats stats(unsigned cpu) {
                     __atomic_load_n(&c.queued_pub, __ATOMIC_ACQUIRE)};
 }
 
-Thread* current_on(unsigned cpu) { return __atomic_load_n(&g_cpu[cpu].current, __ATOMIC_RELAXED); }
-bool cpu_idle(unsigned cpu) { return current_on(cpu) == g_cpu[cpu].idle; }
+Thread* current_on(unsigned cpu) {
+    const CpuSched* c = find(cpu);
+    return c != nullptr ? __atomic_load_n(&c->current, __ATOMIC_RELAXED) : nullptr;
+}
+bool cpu_idle(unsigned cpu) {
+    const CpuSched* c = find(cpu);
+    return c != nullptr && __atomic_load_n(&c->current, __ATOMIC_RELAXED) == c->idle;
+}
 
 }  // namespace kern::sched
 
 namespace kern {
 Thread* Thread::current() {
     arch::IrqState s = arch::irq_save();
-    Thread* t = sched::g_cpu[cpu::id()].current;
+    // Before sched::init() attached CPU 0's state there is no thread yet.
+    const sched::CpuSched* cs = cpu::current().sched;
+    Thread* t = cs != nullptr ? cs->current : nullptr;
     arch::irq_restore(s);
     return t;
 }

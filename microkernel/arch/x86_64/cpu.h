@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 
+#include "arch/interface/user.h"
+
 namespace kern::arch {
 
 // Segment selectors. The order user-data-then-user-code is what SYSRET needs
@@ -54,7 +56,6 @@ using InterruptHandler = void (*)(InterruptFrame& frame);
 // e.g. #PF for user faults). Not synchronised: call during bring-up.
 void set_interrupt_handler(uint8_t vector, InterruptHandler h);
 
-// Prints the full register report of an unexpected exception.
-void report_exception(const InterruptFrame& f);
+// report_exception(): arch/interface/user.h.
 
 }  // namespace kern::arch

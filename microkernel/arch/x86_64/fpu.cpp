@@ -1,5 +1,6 @@
 // fpu.cpp: enabling SSE/AVX and saving/restoring extended state.
 #include "arch/x86_64/fpu.h"
+#include "arch/x86_64/implements.h"
 
 #include "arch/x86_64/asm.h"
 #include "debug/console.h"

@@ -7,7 +7,7 @@
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/ipi.h"
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/tsc.h"
 #include "boot/boot_info.h"

@@ -1,5 +1,6 @@
 // paging.cpp: kernel page-table construction and 4 KiB map/unmap helpers.
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
+#include "arch/x86_64/implements.h"
 
 #include "arch/x86_64/asm.h"
 

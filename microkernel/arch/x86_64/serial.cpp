@@ -1,6 +1,7 @@
 // serial.cpp: COM1 at 115200 8N1, polled. Polling keeps the console usable
 // from any context (exceptions, NMI, panic) without interrupt plumbing.
-#include "arch/x86_64/serial.h"
+#include "arch/interface/console.h"
+#include "arch/x86_64/implements.h"
 #include "arch/x86_64/asm.h"
 
 namespace kern::arch {

@@ -9,7 +9,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/ipi.h"
 #include "arch/x86_64/lapic.h"
-#include "arch/x86_64/paging.h"
+#include "arch/interface/paging.h"
 #include "boot/boot_info.h"
 #include "debug/console.h"
 #include "debug/panic.h"

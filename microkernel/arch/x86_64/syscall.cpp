@@ -3,14 +3,21 @@
 
 #include <stddef.h>
 
+#include "arch/interface/user.h"
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/user_copy.h"
 #include "cpu/percpu.h"
+#include "arch/x86_64/implements.h"
 
 static_assert(offsetof(kern::PerCpu, syscall_kernel_rsp) == CAPOS_PERCPU_SYSCALL_KRSP,
               "syscall.S reads PerCpu::syscall_kernel_rsp at this offset");
 static_assert(offsetof(kern::PerCpu, syscall_user_rsp) == CAPOS_PERCPU_SYSCALL_URSP,
               "syscall.S writes PerCpu::syscall_user_rsp at this offset");
+// capos_enter_user (syscall.S) reads arch/interface/user.h's UserEntry at these offsets.
+static_assert(offsetof(kern::arch::UserEntry, rip) == 0 && offsetof(kern::arch::UserEntry, rsp) == 8 &&
+                  offsetof(kern::arch::UserEntry, rdi) == 16 && offsetof(kern::arch::UserEntry, rsi) == 24,
+              "syscall.S capos_enter_user reads UserEntry at fixed offsets");
 
 namespace kern::arch {
 namespace {
@@ -53,6 +60,7 @@ void user_cpu_init() {
         if (cpuid(0x80000000u).eax >= 0x80000001u && (cpuid(0x80000001u).edx & (1u << 27)) != 0)
             g_features.tsc_aux = true;
         g_features_read = true;
+        g_capos_smap = g_features.smap ? 1 : 0;  // before any CPU runs user code
     }
     wrmsr(kMsrEfer, rdmsr(kMsrEfer) | kEferSce);
     // SYSCALL: CS = 0x08, SS = 0x10. SYSRET (64-bit): CS = 0x18 + 16 = 0x28|3,

@@ -1,5 +1,6 @@
 // tlb.cpp: PCID set-up, address-space loads and the shootdown IPI path.
-#include "arch/x86_64/tlb.h"
+#include "arch/interface/tlb.h"
+#include "arch/x86_64/implements.h"
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/ipi.h"
@@ -110,6 +111,8 @@ void load(uint64_t root, uint16_t pcid, TlbCpuMask* mask) {
 }
 
 uint64_t loaded_root() { return g_cpu[cpu::id()].loaded_root; }
+
+void flush_page_local(uint64_t va) { invlpg(va); }
 
 void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBatch& batch) {
     if (batch.empty()) return;

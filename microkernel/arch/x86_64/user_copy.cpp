@@ -1,5 +1,6 @@
 // user_copy.cpp: the exception table of the user-access instructions.
 #include "arch/x86_64/user_copy.h"
+#include "arch/x86_64/implements.h"
 
 extern "C" {
 uint8_t g_capos_smap = 0;

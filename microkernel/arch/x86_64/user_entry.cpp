@@ -4,6 +4,7 @@
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/user_copy.h"
 #include "debug/panic.h"
+#include "arch/x86_64/implements.h"
 
 namespace kern::arch {
 namespace {
@@ -24,6 +25,10 @@ void exception_handler(InterruptFrame& f) {
 }  // namespace
 
 uint64_t fault_address() { return read_cr2(); }
+
+FaultInfo fault_info(const InterruptFrame& f) {
+    return FaultInfo{f.vector, f.error, f.rip, f.rsp, f.vector == 14 ? fault_address() : 0};
+}
 
 void user_exceptions_init() {
     for (uint8_t v = 0; v < 32; ++v) {

@@ -99,8 +99,8 @@ unsigned obs_preempted(Thread& t, unsigned cpu) {
     return a == cpu ? kNoCpu : a;
 }
 
-uint64_t g_tick_count[kMaxCpus];
-
+// Called on `cpu` itself from its timer interrupt (sched.cpp timer_tick:
+// cpu is cs.id of local()), so its counters are cpu::current()'s.
 void obs_tick(unsigned cpu) {
     // Tick-sampled CPU time of the thread this tick interrupted (exact
     // under an overloaded host, where TSC intervals absorb vCPU stalls).
@@ -129,7 +129,7 @@ void obs_tick(unsigned cpu) {
             if (count_miss()) demote(SchedReason::deadline_misses, true, nullptr);
         });
     }
-    if (++g_tick_count[cpu] % SchedulerControl::kLoadEveryTicks != 0) return;
+    if (++cpu::current().obs_ticks % SchedulerControl::kLoadEveryTicks != 0) return;
     if (!active() && !__atomic_load_n(&g_tracing, __ATOMIC_RELAXED)) return;
     sched::CpuStats st = sched::stats(cpu);
     SchedEvent e;
@@ -143,17 +143,18 @@ void obs_tick(unsigned cpu) {
     (void)post(e, cpu);
 }
 
-uint64_t g_idle_event_tick[kMaxCpus];
-
+// Called on `cpu` itself from schedule() (sched.cpp: cs.id of local()),
+// interrupts off.
 void obs_switch_in(unsigned cpu, Thread* next) {
     // A CPU going idle while another has a queue is the moment a policy
     // wants to rebalance: report it now rather than at the next periodic
     // load report (at most once per tick per CPU).
-    if (next == nullptr && active() && g_idle_event_tick[cpu] != g_tick_count[cpu] + 1) {
+    PerCpu& self = cpu::current();
+    if (next == nullptr && active() && self.obs_idle_event_tick != self.obs_ticks + 1) {
         unsigned n = sched::cpu_count();
         for (unsigned c = 0; c < n; ++c) {
             if (c == cpu || sched::nr_runnable(c) < 2) continue;
-            g_idle_event_tick[cpu] = g_tick_count[cpu] + 1;
+            self.obs_idle_event_tick = self.obs_ticks + 1;
             SchedEvent e;
             e.kind = SchedEventKind::cpu_load;
             e.cpu = cpu;

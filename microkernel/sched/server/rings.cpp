@@ -7,7 +7,7 @@
 #include "debug/console.h"
 #include "ipc/ring_dispatch.h"
 #include "object/thread.h"
-#include "arch/x86_64/paging.h"
+#include "arch/interface/cpu.h"
 #include "object/memory_object.h"
 
 namespace kern::psrv {

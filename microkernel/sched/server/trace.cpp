@@ -5,44 +5,69 @@
 #include "cpu/percpu.h"
 #include "debug/console.h"
 #include "ipc/ring_dispatch.h"
+#include "mm/kheap.h"
 #include "object/thread.h"
 
 namespace kern::psrv {
 
 // --- trace --------------------------------------------------------------------------
 
-constexpr unsigned kTraceCpus = 8;
-// 16384 records (768 KiB) per CPU: a placement-workload boot of about 10 s
-// under TCG records up to about 11,000 on one CPU (wakeup: a switch every
-// few ms per CPU), which 4096 could not hold (`lost=` in the dump). The
-// buffers are static: 6 MiB of the kernel's BSS, inside the first GiB the
-// boot maps.
-TraceBuffer<16384> g_trace[kTraceCpus];
+// Buffers hang off each CPU's PerCpu (one door for per-CPU state, and every
+// CPU up to kMaxCpus records). They are allocated when tracing first starts,
+// not static: 64 CPUs' buffers are about 56 MiB, which a boot that never
+// traces should not pay for. Once allocated a buffer stays (PerCpu blocks
+// never go away), so trace() needs no lock to find it.
 bool g_tracing = false;
 
+unsigned set_tracing(bool on) {
+    unsigned missing = 0;
+    if (on) {
+        cpu::for_each_online([&](PerCpu& p) {
+            if (p.trace != nullptr) return;
+            auto mem = kmalloc(sizeof(CpuTrace), alignof(CpuTrace));
+            if (!mem.ok()) {
+                ++missing;
+                return;
+            }
+            // Published before g_tracing (release below): a CPU that sees
+            // tracing on sees its buffer.
+            __atomic_store_n(&p.trace, new (mem.value()) CpuTrace, __ATOMIC_RELEASE);
+        });
+        if (missing != 0) kprintf("[strace] no memory for the trace of %u cpus\n", missing);
+    }
+    __atomic_store_n(&g_tracing, on, __ATOMIC_RELEASE);
+    return missing;
+}
+
 void trace(TraceRecord r) {
-    if (!__atomic_load_n(&g_tracing, __ATOMIC_RELAXED)) return;
+    if (!__atomic_load_n(&g_tracing, __ATOMIC_ACQUIRE)) return;
     // One writer per buffer: the recording CPU, interrupts off. The record's
     // cpu field says who recorded it (the CPU an event concerns is in c).
     arch::IrqState s = arch::irq_save();
-    unsigned self = cpu::id();
-    if (self < kTraceCpus) {
-        r.cpu = self;
-        g_trace[self].record(r);
+    PerCpu& self = cpu::current();
+    if (CpuTrace* t = __atomic_load_n(&self.trace, __ATOMIC_ACQUIRE)) {
+        r.cpu = self.id;
+        t->record(r);
     }
     arch::irq_restore(s);
 }
 
 void dump_trace() {
     char line[160];
-    for (unsigned c = 0; c < kTraceCpus && c < sched::cpu_count(); ++c) {
-        for (size_t i = 0; i < g_trace[c].size(); ++i) {
-            (void)format_trace(g_trace[c].at(i), line, sizeof line);
+    for (unsigned c = 0; c < sched::cpu_count(); ++c) {
+        const PerCpu* p = cpu::get(c);
+        CpuTrace* t = p != nullptr ? __atomic_load_n(&p->trace, __ATOMIC_ACQUIRE) : nullptr;
+        if (t == nullptr) {  // never traced (or no memory: set_tracing said so)
+            kprintf("[strace] cpu %u records=0 lost=0\n", c);
+            continue;
+        }
+        for (size_t i = 0; i < t->size(); ++i) {
+            (void)format_trace(t->at(i), line, sizeof line);
             kprintf("[strace] %s\n", line);
         }
-        kprintf("[strace] cpu %u records=%llu lost=%llu\n", c, static_cast<unsigned long long>(g_trace[c].size()),
-                static_cast<unsigned long long>(g_trace[c].lost()));
-        g_trace[c].clear();
+        kprintf("[strace] cpu %u records=%llu lost=%llu\n", c, static_cast<unsigned long long>(t->size()),
+                static_cast<unsigned long long>(t->lost()));
+        t->clear();
     }
     kprintf("[strace] tsc_hz=%llu\n", static_cast<unsigned long long>(arch::tsc_hz()));
 }

@@ -1,5 +1,6 @@
-// tlb.h: TLB maintenance on x86_64: PCIDs, address-space loads and
-// cross-CPU shootdown (the bookkeeping lives in mm/shootdown).
+// tlb.h (arch interface): TLB maintenance: address-space tags (PCIDs on
+// x86_64), address-space loads and cross-CPU shootdown (the bookkeeping
+// lives in mm/shootdown; x86_64 implements it in arch/x86_64/tlb.cpp).
 //
 // Contract with callers:
 //  * load() runs with interrupts off on the CPU that loads the space.
@@ -23,6 +24,7 @@ void init_handlers();
 
 bool pcid_enabled();
 bool has_invpcid();
+// Highest address-space tag (PCID); tag 0 is the kernel's.
 inline constexpr uint16_t kMaxPcid = 4095;
 
 // Makes root (PML4 physical address) with pcid the current address space of
@@ -32,6 +34,10 @@ inline constexpr uint16_t kMaxPcid = 4095;
 void load(uint64_t root, uint16_t pcid, TlbCpuMask* mask);
 // Root now loaded on this CPU.
 uint64_t loaded_root();
+
+// Drops this CPU's translation of va in the loaded address space only (no
+// other CPU, no bookkeeping): for tests that make a stale entry on purpose.
+void flush_page_local(uint64_t va);
 
 // Invalidates batch's pages (or everything, if batch.full()) of the address
 // space (root, pcid) on every CPU in mask, this one included.
