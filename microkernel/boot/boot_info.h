@@ -33,13 +33,5 @@ struct BootState {
 };
 
 BootState& boot_state();
-FrameAllocator& frames();
-
-// Physical frame allocation for kernel use (serialised internally).
-Result<uint64_t> frame_alloc();
-void frame_free(uint64_t pa);
-// n contiguous frames aligned to align bytes (the kernel heap's backing).
-Result<uint64_t> frame_alloc_contiguous(size_t n, uint64_t align);
-void frame_free_contiguous(uint64_t pa, size_t n);
 
 }  // namespace kern

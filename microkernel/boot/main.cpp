@@ -18,6 +18,7 @@
 #include "arch/interface/smp.h"
 #include "boot/cmdline.h"
 #include "mm/frame_allocator.h"
+#include "mm/frames.h"
 #include "boot/multiboot2.h"
 #include "object/scheduler_control.h"
 
@@ -28,8 +29,6 @@ void run_global_constructors();
 
 namespace {
 BootState g_boot;
-FrameAllocator g_frames;
-SpinLockIrq g_frames_lock(LockRank::frames, "frames");  // guards g_frames
 uint64_t g_frame_storage_pa = 0;
 
 char g_utest_name[64] = {};  // utest=<name>
@@ -211,7 +210,7 @@ void init_frames(uint64_t info_pa) {
     if (!where.ok()) panic("no room for the frame bitmap: %s", error_name(where.error()));
     if (where.value() + words * 8 > arch::kBootMapLimit) panic("frame bitmap placed above the boot map");
     if (n_res < kMaxRanges) reserved[n_res++] = PhysRange{where.value(), words * 8};
-    auto r = g_frames.init(arch::phys_to<uint64_t>(where.value()), words, usable, n_usable, reserved, n_res);
+    auto r = frames_init(arch::phys_to<uint64_t>(where.value()), words, usable, n_usable, reserved, n_res);
     if (!r.ok()) panic("frame allocator init failed: %s", error_name(r.error()));
     g_frame_storage_pa = where.value();
 }
@@ -232,42 +231,6 @@ void record_modules() {
 }  // namespace
 
 BootState& boot_state() { return g_boot; }
-FrameAllocator& frames() { return g_frames; }
-
-Result<uint64_t> frame_alloc() {
-    if (fault::should_fail(fault::Kind::frame)) return Error::out_of_memory;
-    auto r = [&] {
-        LockGuard<SpinLockIrq> g(g_frames_lock);
-        return g_frames.alloc();
-    }();
-    return r;
-}
-
-Result<uint64_t> frame_alloc_contiguous(size_t n, uint64_t align) {
-    if (fault::should_fail(fault::Kind::frame)) return Error::out_of_memory;
-    auto r = [&] {
-        LockGuard<SpinLockIrq> g(g_frames_lock);
-        return g_frames.alloc_contiguous(n, align);
-    }();
-    return r;
-}
-
-void frame_free_contiguous(uint64_t pa, size_t n) {
-    auto r = [&] {
-        LockGuard<SpinLockIrq> g(g_frames_lock);
-        return g_frames.free_contiguous(pa, n);
-    }();
-    if (!r.ok()) panic("frame_free_contiguous(%#llx): %s", static_cast<unsigned long long>(pa), error_name(r.error()));
-}
-
-void frame_free(uint64_t pa) {
-    auto r = [&] {
-        LockGuard<SpinLockIrq> g(g_frames_lock);
-        return g_frames.free(pa);
-    }();
-    if (!r.ok()) panic("frame_free(%#llx): %s", static_cast<unsigned long long>(pa), error_name(r.error()));
-}
-
 }  // namespace kern
 
 extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
@@ -289,7 +252,7 @@ extern "C" [[noreturn]] void kmain(uint32_t magic, uint32_t info_pa) {
     init_frames(info_pa);
     auto pg = arch::paging_init(g_boot.phys_end, &frame_alloc);
     if (!pg.ok()) panic("paging_init failed: %s", error_name(pg.error()));
-    g_frames.rebase_storage(arch::phys_to<uint64_t>(g_frame_storage_pa));
+    frames_rebase_storage(arch::phys_to<uint64_t>(g_frame_storage_pa));
     // Re-read the boot information through the direct map: the boot mapping is gone.
     auto info2 = parse_boot_info(info_pa);
     if (!info2.ok()) panic("boot information unreadable after paging");

@@ -1,6 +1,7 @@
 // boot_tests.cpp: in-kernel tests of the boot path (paging, frames, exceptions).
 #include "arch/interface/paging.h"
 #include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "debug/console.h"
 #include "ktest/ktest.h"
 
@@ -34,7 +35,7 @@ KTEST("paging", "identity map gone, W^X on the kernel image, NX and WP on") {
 }
 
 KTEST("frames", "frame allocator hands out distinct, usable, writable frames and takes them back") {
-    size_t before = frames().free_count();
+    size_t before = frames_free_count();
     constexpr int kN = 256;
     uint64_t got[kN];
     for (int i = 0; i < kN; ++i) {
@@ -50,9 +51,9 @@ KTEST("frames", "frame allocator hands out distinct, usable, writable frames and
         if (p[0] != got[i] || p[511] != ~got[i]) return ktest_fail("frames overlap");
         if (got[i] < (1u << 20)) return ktest_fail("frame below 1 MiB handed out");
     }
-    if (frames().free_count() != before - kN) return ktest_fail("free count not decremented");
+    if (frames_free_count() != before - kN) return ktest_fail("free count not decremented");
     for (int i = 0; i < kN; ++i) frame_free(got[i]);
-    if (frames().free_count() != before) return ktest_fail("free count not restored");
+    if (frames_free_count() != before) return ktest_fail("free count not restored");
     return ktest_ok();
 }
 

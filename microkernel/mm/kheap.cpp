@@ -7,7 +7,7 @@
 #include <new>
 
 #include "arch/interface/paging.h"
-#include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "debug/fault_inject.h"
 #include "ktest/ktest.h"
 #include "debug/panic.h"

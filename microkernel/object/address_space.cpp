@@ -3,7 +3,7 @@
 
 #include "arch/interface/paging.h"
 #include "arch/interface/tlb.h"
-#include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "mm/kheap.h"
 
 namespace kern {

@@ -2,7 +2,7 @@
 #include "object/memory_object.h"
 
 #include "arch/interface/paging.h"
-#include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "mm/kheap.h"
 #include "ipc/ring_dispatch.h"
 #include "ipc/user_copy.h"

@@ -8,7 +8,7 @@
 #include "capos/abi/layout.h"
 #include "capos/capnp/capnp.h"
 #include "capos/schema/process.capnp.h"
-#include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "debug/console.h"
 #include "boot/init_process.h"
 #include "mm/kheap.h"
@@ -94,7 +94,7 @@ SpinLockIrq& cap_lock() { return g_cap_lock; }
 
 uint64_t live_process_count() { return __atomic_load_n(&g_live_processes, __ATOMIC_RELAXED); }
 
-uint64_t free_frame_count() { return frames().free_count(); }
+uint64_t free_frame_count() { return frames_free_count(); }
 
 UserThread* current_user_thread() {
     Thread* t = Thread::current();

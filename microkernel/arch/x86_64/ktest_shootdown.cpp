@@ -5,7 +5,7 @@
 #include "arch/interface/paging.h"
 #include "arch/interface/tlb.h"
 #include "arch/x86_64/cpu.h"
-#include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "cpu/percpu.h"
 #include "cpu/spinlock.h"
 #include "debug/console.h"

@@ -10,7 +10,7 @@
 #include "arch/interface/paging.h"
 #include "arch/x86_64/pit.h"
 #include "arch/x86_64/tsc.h"
-#include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "debug/console.h"
 #include "debug/panic.h"
 #include "cpu/percpu.h"

@@ -11,6 +11,7 @@
 #include "arch/x86_64/lapic.h"
 #include "arch/interface/paging.h"
 #include "boot/boot_info.h"
+#include "mm/frames.h"
 #include "debug/console.h"
 #include "debug/panic.h"
 #include "cpu/percpu.h"
