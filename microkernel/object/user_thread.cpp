@@ -4,7 +4,7 @@
 
 #include "arch/interface/cpu.h"
 #include "arch/interface/user.h"  // enter_user, user_return_prepare: the first return to ring 3
-#include "mm/frames.h"       // frame_free_contiguous
+#include "mm/frames.h"            // frame_free_contiguous
 #include "cap/kernel_object.h"
 #include "capos/abi/layout.h"
 #include "ipc/ring_dispatch.h"
