@@ -43,11 +43,13 @@ BootSpawner g_spawner;
 // --- utest runner ------------------------------------------------------------------
 bool g_utest = false;
 uint64_t g_utest_pid = 0;
-bool g_summary_seen = false;
-uint32_t g_passed = 0, g_failed = 0;
+// The console observer's state: console writes come from every CPU.
 SpinLockIrq g_obs_lock{LockRank::kobject, "utest_observer"};
-char g_line[256];
-size_t g_line_len = 0;
+bool g_summary_seen CAPOS_GUARDED_BY(g_obs_lock) = false;
+uint32_t g_passed CAPOS_GUARDED_BY(g_obs_lock) = 0;
+uint32_t g_failed CAPOS_GUARDED_BY(g_obs_lock) = 0;
+char g_line[256] CAPOS_GUARDED_BY(g_obs_lock);
+size_t g_line_len CAPOS_GUARDED_BY(g_obs_lock) = 0;
 
 bool parse_u32(const char*& p, uint32_t& out) {
     if (*p < '0' || *p > '9') return false;
@@ -63,7 +65,7 @@ bool starts_with(const char* s, const char* prefix) {
 }
 
 // "[utest] <suite> <N> passed, <M> failed"
-void check_line(const char* line) {
+void check_line(const char* line) CAPOS_REQUIRES(g_obs_lock) {
     if (!starts_with(line, "[utest] ")) return;
     const char* p = line + 8;
     while (*p != '\0' && *p != ' ') ++p;  // suite
@@ -247,17 +249,18 @@ ProcessQuotas quotas_from(const decode::SpawnerCall& d, const ProcessQuotas& lim
 
 void init_process_exited(uint64_t process_id, int64_t code) {
     if (!g_utest || process_id != g_utest_pid) return;
-    bool pass;
+    bool pass, seen;
     uint32_t passed, failed;
     {
         LockGuard<SpinLockIrq> g(g_obs_lock);
-        pass = g_summary_seen && g_failed == 0 && g_passed > 0;
+        seen = g_summary_seen;
+        pass = seen && g_failed == 0 && g_passed > 0;
         passed = g_passed;
         failed = g_failed;
     }
     fault::report_boot_rules();
     kprintf("[capos] utest: process exited (code %lld): %u passed, %u failed%s -> %s\n", static_cast<long long>(code),
-            passed, failed, g_summary_seen ? "" : " (no summary line)", pass ? "PASS" : "FAIL");
+            passed, failed, seen ? "" : " (no summary line)", pass ? "PASS" : "FAIL");
     stop_machine(pass ? StopReason::test_pass : StopReason::test_fail);
 }
 
