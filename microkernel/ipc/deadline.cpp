@@ -113,7 +113,7 @@ bool deadline_remove(Deadline* d) {
             if (g_dl_head == nullptr && g_keeper_wait == KeeperWait::timed) {
                 // Nothing left to wait for: wake within the linger, not at a
                 // far deadline that is gone (its sleep keeps a tick running).
-                const uint64_t soon = now_ns() + kKeeperLingerNs;
+                const uint64_t soon = deadline_after(kKeeperLingerNs);
                 if (g_keeper_due_ns > soon) {
                     sched::shorten_sleep(*g_keeper, soon);
                     g_keeper_due_ns = soon;

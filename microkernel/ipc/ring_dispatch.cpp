@@ -472,8 +472,7 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
     w.d.fire = enter_wait_fire;
     const bool timed = timeout_ns != abi::kTimeoutInfinite;
     if (timed) {
-        const uint64_t now = now_ns();
-        w.d.at_ns = timeout_ns > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout_ns;
+        w.d.at_ns = deadline_after(timeout_ns);
         deadline_add(&w.d);
     }
     int64_t result = 0;

@@ -48,6 +48,7 @@
 #include "capos/abi/ring.h"
 #include "capos/abi/status.h"
 #include "lib/result.h"
+#include "lib/saturating.h"
 #include "cap/cap_table.h"
 #include "object/process.h"
 
@@ -186,6 +187,10 @@ bool deadline_remove(Deadline* d);
 
 // Monotonic nanoseconds since boot (TSC).
 uint64_t now_ns();
+// The now_ns() deadline `ns` from now. Saturates: a timeout too large to add
+// (a user's "almost forever") means UINT64_MAX, a deadline that never comes,
+// rather than a wrapped one in the past that fires at once.
+inline uint64_t deadline_after(uint64_t ns) { return saturating_add(now_ns(), ns); }
 
 // Starts the timekeeper kernel thread (once, after sched::init).
 void timekeeper_init();

@@ -479,10 +479,7 @@ void Endpoint::receive(Call& call, Endpoint& root, uint64_t timeout) {
         if (!deliver_to_receiver(root, op.value(), c)) put_back(root, c);
         return;
     }
-    if (timeout != 0) {
-        const uint64_t now = now_ns();
-        op_arm_deadline(op.value(), timeout > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout, receive_timeout);
-    }
+    if (timeout != 0) op_arm_deadline(op.value(), deadline_after(timeout), receive_timeout);
 }
 
 void Endpoint::reply(Call& call, Endpoint& root, const decode::EndpointCall& d) {

@@ -95,10 +95,7 @@ void ParkObject::invoke(Call& call, ParkObject&) {
             op_complete(o);  // posted on this same cap_enter
             return;
         }
-        if (timeout != 0) {
-            const uint64_t now = now_ns();
-            op_arm_deadline(o, timeout > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout, park_timeout);
-        }
+        if (timeout != 0) op_arm_deadline(o, deadline_after(timeout), park_timeout);
         return;
     }
     const uint32_t count = d.count;

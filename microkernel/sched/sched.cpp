@@ -15,6 +15,7 @@
 #include "arch/x86_64/tlb.h"
 #include "debug/console.h"
 #include "debug/panic.h"
+#include "lib/saturating.h"
 #include "cpu/percpu.h"
 #include "cpu/spinlock.h"
 #include "sched/run_queue.h"
@@ -583,7 +584,7 @@ void start(Thread& t) {
 
 void sleep_ticks(uint64_t ticks) {
     arch::IrqState s = arch::irq_save();
-    sleep_until_tick(arch::percpu_self()->ticks + (ticks == 0 ? 1 : ticks));
+    sleep_until_tick(saturating_add(arch::percpu_self()->ticks, ticks == 0 ? 1 : ticks));
     arch::irq_restore(s);
 }
 
