@@ -19,7 +19,7 @@ namespace {
 // Lock order: g_dl_lock (user_timeout) is taken before a CPU's run-queue lock
 // (file_sleep/unfile_sleep and the wake-ups that deadline handlers do).
 SpinLockIrq g_dl_lock{LockRank::user_timeout, "deadlines"};
-Deadline* g_dl_head = nullptr;  // unsorted; scanned whenever the timekeeper wakes
+IntrusiveQueue<Deadline, DeadlineLink> g_deadlines;  // unsorted; scanned whenever the timekeeper wakes
 Thread* g_keeper = nullptr;
 
 // What the timekeeper is doing (g_dl_lock): scanning, blocked with nothing
@@ -48,18 +48,17 @@ void keeper_main(void*) {
         count(arch::percpu_self()->counters.keeper_scans);
         const uint64_t now = now_ns();
         uint64_t next = UINT64_MAX;
-        for (Deadline** pp = &g_dl_head; *pp != nullptr;) {
-            Deadline* d = *pp;
-            if (d->at_ns <= now) {
-                *pp = d->next;
-                d->next = nullptr;
-                d->linked = false;
-                d->fire(d);
-            } else {
-                if (d->at_ns < next) next = d->at_ns;
-                pp = &d->next;
+        // fire() runs under g_dl_lock, so it cannot unlink any other entry:
+        // the walk's next element stays valid across it.
+        g_deadlines.for_each([&](Deadline& d) {
+            if (d.at_ns <= now) {
+                g_deadlines.erase(&d);
+                d.linked = false;
+                d.fire(&d);
+            } else if (d.at_ns < next) {
+                next = d.at_ns;
             }
-        }
+        });
         // Blocked before it is filed, both under g_dl_lock: deadline_add
         // either sees it scanning (and the rescan below finds the new
         // entry) or filed and blocked (and may take it off its list).
@@ -85,8 +84,7 @@ void deadline_add(Deadline* d) {
     bool wake = false;
     {
         LockGuard<SpinLockIrq> g(g_dl_lock);
-        d->next = g_dl_head;
-        g_dl_head = d;
+        g_deadlines.push_front(d);
         d->linked = true;
         if (g_keeper_wait == KeeperWait::idle) {
             wake = true;
@@ -104,25 +102,19 @@ void deadline_add(Deadline* d) {
 
 bool deadline_remove(Deadline* d) {
     LockGuard<SpinLockIrq> g(g_dl_lock);
-    if (!d->linked) return false;
-    for (Deadline** pp = &g_dl_head; *pp != nullptr; pp = &(*pp)->next) {
-        if (*pp == d) {
-            *pp = d->next;
-            d->next = nullptr;
-            d->linked = false;
-            if (g_dl_head == nullptr && g_keeper_wait == KeeperWait::timed) {
-                // Nothing left to wait for: wake within the linger, not at a
-                // far deadline that is gone (its sleep keeps a tick running).
-                const uint64_t soon = deadline_after(kKeeperLingerNs);
-                if (g_keeper_due_ns > soon) {
-                    sched::shorten_sleep(*g_keeper, soon);
-                    g_keeper_due_ns = soon;
-                }
-            }
-            return true;
+    if (!d->linked) return false;  // linked <=> on g_deadlines
+    g_deadlines.erase(d);
+    d->linked = false;
+    if (g_deadlines.empty() && g_keeper_wait == KeeperWait::timed) {
+        // Nothing left to wait for: wake within the linger, not at a
+        // far deadline that is gone (its sleep keeps a tick running).
+        const uint64_t soon = deadline_after(kKeeperLingerNs);
+        if (g_keeper_due_ns > soon) {
+            sched::shorten_sleep(*g_keeper, soon);
+            g_keeper_due_ns = soon;
         }
     }
-    return false;
+    return true;
 }
 
 void timekeeper_init() {

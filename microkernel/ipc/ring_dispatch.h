@@ -48,7 +48,9 @@
 #include "capos/abi/ring.h"
 #include "capos/abi/status.h"
 #include "lib/result.h"
+#include "lib/intrusive_queue.h"
 #include "lib/saturating.h"
+#include "ipc/op_queue.h"
 #include "cap/cap_table.h"
 #include "object/process.h"
 
@@ -65,11 +67,14 @@ using OpUnlinkFn = bool (*)(AsyncOp* op);
 // A deadline entry (embedded in AsyncOp, or on a waiting thread's stack).
 struct Deadline {
     uint64_t at_ns = 0;
-    Deadline* next = nullptr;
+    QueueLink<Deadline> link;  // the timekeeper's list (deadline lock)
     bool linked = false;
     // Called by the timekeeper under the deadline lock (rank user_timeout)
     // once the entry is unlinked.
     void (*fire)(Deadline* d) = nullptr;
+};
+struct DeadlineLink {
+    static QueueLink<Deadline>& of(Deadline& d) { return d.link; }
 };
 
 // See "Capabilities in flight" above. handles[i] names the i-th carried
@@ -101,11 +106,9 @@ struct AsyncOp {
     // Where it waits.
     OpUnlinkFn unlink = nullptr;
     void* obj = nullptr;       // the object queue (Endpoint, Park bucket, ...), owned reference if any
-    AsyncOp* qnext = nullptr;  // object queue link (object's lock)
+    QueueLink<AsyncOp> qlink;  // object queue link (object's lock): OpQueue
     Deadline deadline;         // fire = the object's timeout handler
-    AsyncOp* pnext = nullptr;  // owner's pending list (owner's wait_lock_)
-    AsyncOp* pprev = nullptr;
-    AsyncOp* dnext = nullptr;  // owner's done list
+    QueueLink<AsyncOp> olink;  // owner's pending list, then its done list (owner's wait_lock_): OwnerOpQueue
     // Result, filled by the completer before op_complete().
     int32_t status = 0;
     uint32_t detail = 0;
@@ -123,6 +126,13 @@ struct AsyncOp {
     // Its completion usually comes soon from a thread on another CPU (an
     // endpoint call or receive): cap_enter polls briefly before blocking.
     bool spin_wait = false;
+};
+
+struct OpQueueLink {
+    static QueueLink<AsyncOp>& of(AsyncOp& op) { return op.qlink; }
+};
+struct OpOwnerLink {
+    static QueueLink<AsyncOp>& of(AsyncOp& op) { return op.olink; }
 };
 
 // One submission being dispatched (kernel copy).
