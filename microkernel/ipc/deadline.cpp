@@ -10,6 +10,7 @@
 #include "debug/panic.h"
 #include "object/thread.h"
 #include "sched/sched.h"
+#include "sched/wait_queue.h"
 
 namespace kern {
 
@@ -33,6 +34,10 @@ Thread* g_keeper = nullptr;
 enum class KeeperWait : uint8_t { scanning, idle, timed };
 KeeperWait g_keeper_wait = KeeperWait::scanning;
 uint64_t g_keeper_due_ns = 0;
+// The timekeeper while idle (g_dl_lock). Timed, it sleeps on its CPU's tick
+// instead (sched::file_sleep), and whoever takes it off that sleep list
+// (unfile_sleep) wakes it: a deadline wait, which a WaitQueue is not.
+WaitQueue g_keeper_idle;
 
 // How long the timekeeper stays asleep on its CPU's tick once the list went
 // empty, before it blocks for good (and lets that CPU's tick stop): a
@@ -59,19 +64,22 @@ void keeper_main(void*) {
                 next = d.at_ns;
             }
         });
-        // Blocked before it is filed, both under g_dl_lock: deadline_add
-        // either sees it scanning (and the rescan below finds the new
-        // entry) or filed and blocked (and may take it off its list).
-        __atomic_store_n(&g_keeper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
+        // Blocked before it is filed or queued, both under g_dl_lock:
+        // deadline_add either sees it scanning (and the rescan finds the
+        // new entry) or idle and queued, or filed and blocked (and may take
+        // it off its list).
         if (next == UINT64_MAX) {
             g_keeper_wait = KeeperWait::idle;
+            g_keeper_idle.block_on(g_dl_lock);
+            g_dl_lock.unlock();
         } else {
+            __atomic_store_n(&g_keeper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
             g_keeper_wait = KeeperWait::timed;
             g_keeper_due_ns = next;
             sched::file_sleep(next);
+            g_dl_lock.unlock();
+            sched::block();
         }
-        g_dl_lock.unlock();
-        sched::block();
         arch::irq_restore(s);
     }
 }
@@ -82,12 +90,13 @@ uint64_t now_ns() { return arch::cycles_to_ns(arch::read_cycles()); }
 
 void deadline_add(Deadline* d) {
     bool wake = false;
+    WaitQueue::Wakeup idle;
     {
         LockGuard<SpinLockIrq> g(g_dl_lock);
         g_deadlines.push_front(d);
         d->linked = true;
         if (g_keeper_wait == KeeperWait::idle) {
-            wake = true;
+            idle = g_keeper_idle.wake_one();
             g_keeper_wait = KeeperWait::scanning;
         } else if (g_keeper_wait == KeeperWait::timed && d->at_ns < g_keeper_due_ns) {
             // Not on its list any more: its tick took it and wakes it.
@@ -95,8 +104,9 @@ void deadline_add(Deadline* d) {
             g_keeper_wait = KeeperWait::scanning;
         }
     }
-    // Only the one who took it off its list (or found it idle) wakes it, so
+    // Only the one who took it off its list (or its idle queue) wakes it, so
     // it cannot be woken while it sits filed on a sleep list.
+    idle.wake();
     if (wake) (void)sched::wake(*g_keeper);
 }
 

@@ -9,6 +9,7 @@
 #include "debug/panic.h"
 #include "object/thread.h"
 #include "sched/sched.h"
+#include "sched/wait_queue.h"
 
 namespace kern {
 
@@ -17,8 +18,7 @@ namespace {
 // --- reaper ------------------------------------------------------------------
 SpinLockIrq g_reap_lock{LockRank::kobject, "reaper"};
 UserThread* g_reap_head = nullptr;
-Thread* g_reaper = nullptr;
-bool g_reaper_idle = false;
+WaitQueue g_reaper_idle;  // the reaper, while both lists are empty (g_reap_lock)
 
 Process* g_orphan_head = nullptr;  // g_reap_lock; each holds a reference
 
@@ -43,23 +43,23 @@ void on_last_outside_handle(KernelObject* o) {
     auto* p = static_cast<Process*>(o);
     if (p->exiting()) return;
     g_reap_lock.lock();
-    bool wake = false;
+    WaitQueue::Wakeup w;
     if (!p->orphan_queued_) {
         p->orphan_queued_ = true;
         p->add_ref();
         p->orphan_next_ = g_orphan_head;
         g_orphan_head = p;
-        wake = g_reaper_idle;
-        g_reaper_idle = false;
+        w = g_reaper_idle.wake_one();
     }
     g_reap_lock.unlock();
-    if (wake) (void)sched::wake(*g_reaper);
+    w.wake();
 }
 
 void reaper_main(void*) {
     for (;;) {
         arch::IrqState s = arch::irq_save();
         g_reap_lock.lock();
+        while (g_orphan_head == nullptr && g_reap_head == nullptr) g_reaper_idle.block_on(g_reap_lock);
         if (Process* p = g_orphan_head; p != nullptr) {
             g_orphan_head = p->orphan_next_;
             p->orphan_queued_ = false;
@@ -69,14 +69,6 @@ void reaper_main(void*) {
             continue;
         }
         UserThread* t = g_reap_head;
-        if (t == nullptr) {
-            g_reaper_idle = true;
-            __atomic_store_n(&g_reaper->state_, Thread::State::blocked, __ATOMIC_RELEASE);
-            g_reap_lock.unlock();
-            sched::block();
-            arch::irq_restore(s);
-            continue;
-        }
         g_reap_head = t->reap_next_;
         g_reap_lock.unlock();
         arch::irq_restore(s);
@@ -93,10 +85,9 @@ void reap(UserThread* t) {
     g_reap_lock.lock();
     t->reap_next_ = g_reap_head;
     g_reap_head = t;
-    bool wake = g_reaper_idle;
-    g_reaper_idle = false;
+    WaitQueue::Wakeup w = g_reaper_idle.wake_one();
     g_reap_lock.unlock();
-    if (wake) (void)sched::wake(*g_reaper);
+    w.wake();
     arch::irq_restore(s);
 }
 
@@ -105,9 +96,8 @@ void reaper_init() {
     o.name = "reaper";
     auto t = Thread::create_stopped(&reaper_main, nullptr, o);
     if (!t.ok()) panic("reaper: %s", error_name(t.error()));
-    g_reaper = t.value();
     set_last_foreign_handle_hook(&on_last_outside_handle);
-    sched::start(*g_reaper);
+    sched::start(*t.value());
 }
 
 }  // namespace kern
