@@ -24,6 +24,7 @@
 #include "lib/intrusive_queue.h"
 #include "lib/result.h"
 #include "sched/run_queue.h"
+#include "sched/wait_queue.h"
 
 namespace kern {
 
@@ -99,7 +100,7 @@ public:
     QueueLink<Thread> wait_link_;   // a WaitQueue it blocks on (sched/wait_queue.h; that queue's lock)
     unsigned sleep_cpu_ = kNoCpu;   // CPU whose sleep list file_sleep used (its caller's lock)
     SpinLockIrq join_lock_{LockRank::thread, "thread.join"};
-    Thread* joiner_ = nullptr;  // thread waiting in join() (join_lock_)
+    WaitQueue joiner_;  // the thread waiting in join() (join_lock_)
     Entry entry_ = nullptr;
     void* arg_ = nullptr;
     const char* name_ = "thread";

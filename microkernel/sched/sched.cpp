@@ -660,9 +660,9 @@ void exit_current() {
     Thread* me = local().current;
     me->join_lock_.lock();
     set_state(*me, State::exited);
-    Thread* joiner = me->joiner_;
+    WaitQueue::Wakeup joiner = me->joiner_.wake_one();
     me->join_lock_.unlock();
-    if (joiner != nullptr) (void)wake(*joiner);
+    joiner.wake();
     schedule();
     panic("sched: exited thread '%s' resumed", me->name_);
 }

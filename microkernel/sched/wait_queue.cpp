@@ -1,6 +1,7 @@
 // wait_queue.cpp - WaitQueue: block under the condition's lock, wake after it.
 #include "sched/wait_queue.h"
 
+#include "object/thread.h"
 #include "sched/sched.h"
 
 namespace kern {

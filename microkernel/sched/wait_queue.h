@@ -3,9 +3,12 @@
 
 #include "cpu/spinlock.h"
 #include "lib/intrusive_queue.h"
-#include "object/thread.h"
 
 namespace kern {
+
+// Declared, not included: Thread itself holds a WaitQueue (its joiner).
+class Thread;
+struct ThreadWaitLink;  // object/thread.h: Thread::wait_link_
 
 // Threads waiting for a condition that some spinlock `L` guards (work on a
 // list, a flag). The queue has no lock of its own: L protects it as it
