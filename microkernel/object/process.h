@@ -163,7 +163,7 @@ public:
     OpQueue& waiters_for_unlink() { return waiters_; }
     void thread_gone(UserThread& t);  // reaper: t is joined and its memory freed
     void teardown();                  // reaper: after the last thread
-    Process* orphan_next_ = nullptr;  // reaper list: last outside handle dropped
+    QueueLink<Process> orphan_link_;  // the reaper's orphan list: last outside handle dropped (reaper lock)
     bool orphan_queued_ = false;      // reaper lock
 
     SpinLockIrq lock_{LockRank::process, "process"};
@@ -248,8 +248,8 @@ public:
     bool exited_ = false;   // process lock_
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
-    OpQueue joiners_;  // process lock_
-    UserThread* reap_next_ = nullptr;
+    OpQueue joiners_;                  // process lock_
+    QueueLink<UserThread> reap_link_;  // the reaper's list of ended threads (reaper lock)
 
 private:
     UserThread() : KernelObject(ObjectType::thread) {}
@@ -277,6 +277,14 @@ private:
 
 // The user thread running on this CPU, or nullptr for a kernel thread.
 UserThread* current_user_thread();
+
+// The reaper's lists (IntrusiveQueue's Link).
+struct OrphanLink {
+    static QueueLink<Process>& of(Process& p) { return p.orphan_link_; }
+};
+struct ReapLink {
+    static QueueLink<UserThread>& of(UserThread& t) { return t.reap_link_; }
+};
 
 // Starts the reaper kernel thread (once, after sched::init). reaper.cpp.
 void reaper_init();

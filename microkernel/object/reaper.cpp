@@ -17,10 +17,10 @@ namespace {
 
 // --- reaper ------------------------------------------------------------------
 SpinLockIrq g_reap_lock{LockRank::kobject, "reaper"};
-UserThread* g_reap_head = nullptr;
-WaitQueue g_reaper_idle;  // the reaper, while both lists are empty (g_reap_lock)
+IntrusiveQueue<UserThread, ReapLink> g_reap;  // ended threads, newest first (g_reap_lock)
+WaitQueue g_reaper_idle;                      // the reaper, while both lists are empty (g_reap_lock)
 
-Process* g_orphan_head = nullptr;  // g_reap_lock; each holds a reference
+IntrusiveQueue<Process, OrphanLink> g_orphans;  // newest first; g_reap_lock; each holds a reference
 
 // Ends a process whose last outside handle went (set_last_foreign_handle_hook),
 // unless one was made again meanwhile (the process gave out its own).
@@ -47,8 +47,7 @@ void on_last_outside_handle(KernelObject* o) {
     if (!p->orphan_queued_) {
         p->orphan_queued_ = true;
         p->add_ref();
-        p->orphan_next_ = g_orphan_head;
-        g_orphan_head = p;
+        g_orphans.push_front(p);
         w = g_reaper_idle.wake_one();
     }
     g_reap_lock.unlock();
@@ -59,17 +58,15 @@ void reaper_main(void*) {
     for (;;) {
         arch::IrqState s = arch::irq_save();
         g_reap_lock.lock();
-        while (g_orphan_head == nullptr && g_reap_head == nullptr) g_reaper_idle.block_on(g_reap_lock);
-        if (Process* p = g_orphan_head; p != nullptr) {
-            g_orphan_head = p->orphan_next_;
+        while (g_orphans.empty() && g_reap.empty()) g_reaper_idle.block_on(g_reap_lock);
+        if (Process* p = g_orphans.pop_front()) {
             p->orphan_queued_ = false;
             g_reap_lock.unlock();
             arch::irq_restore(s);
             end_orphan(p);
             continue;
         }
-        UserThread* t = g_reap_head;
-        g_reap_head = t->reap_next_;
+        UserThread* t = g_reap.pop_front();
         g_reap_lock.unlock();
         arch::irq_restore(s);
         if (!t->kthread()->join().ok()) panic("reaper: join failed");
@@ -83,8 +80,7 @@ void reaper_main(void*) {
 void reap(UserThread* t) {
     arch::IrqState s = arch::irq_save();
     g_reap_lock.lock();
-    t->reap_next_ = g_reap_head;
-    g_reap_head = t;
+    g_reap.push_front(t);
     WaitQueue::Wakeup w = g_reaper_idle.wake_one();
     g_reap_lock.unlock();
     w.wake();
