@@ -1,26 +1,12 @@
 // acpi.cpp - ACPI table parsing for SMP start-up: RSDP, RSDT/XSDT, MADT.
 #include "boot/acpi.h"
 
+#include "lib/unaligned.h"
+
 namespace kern::acpi {
 namespace {
 
 constexpr size_t kMadtEntriesOffset = 44;  // header + LAPIC address + flags
-
-uint16_t load16(const uint8_t* p) {
-    uint16_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-uint32_t load32(const uint8_t* p) {
-    uint32_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-uint64_t load64(const uint8_t* p) {
-    uint64_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
 bool bytes_equal(const uint8_t* a, const char* b, size_t n) {
     for (size_t i = 0; i < n; ++i) {
@@ -95,16 +81,16 @@ Result<Rsdp> parse_rsdp(const uint8_t* data, size_t len) {
     r.revision = data[15];
     for (size_t i = 0; i < 6; ++i) r.oem_id[i] = static_cast<char>(data[9 + i]);
     r.oem_id[6] = '\0';
-    r.rsdt_address = load32(data + 16);
+    r.rsdt_address = load_le32(data + 16);
     r.xsdt_address = 0;
     // A revision-2 RSDP copied as only its 20-byte v1 part (GRUB's tag 14 does
     // this) is used as v1: the RSDT is still valid.
     if (r.revision >= 2 && len >= kRsdpV2Length) {
-        const uint32_t length = load32(data + 20);
+        const uint32_t length = load_le32(data + 20);
         if (length < kRsdpV2Length) return Error::malformed;
         if (length > len) return Error::truncated;
         if (!checksum_ok(data, length)) return Error::bad_checksum;
-        r.xsdt_address = load64(data + 24);
+        r.xsdt_address = load_le64(data + 24);
     }
     return r;
 }
@@ -113,12 +99,12 @@ Result<const uint8_t*> map_table(const PhysReader& reader, uint64_t pa, const ch
     const uint8_t* h = map_bytes(reader, pa, kSdtHeaderLength);
     if (h == nullptr) return Error::out_of_range;
     if (!bytes_equal(h, sig, 4)) return Error::malformed;
-    const uint32_t length = load32(h + 4);
+    const uint32_t length = load_le32(h + 4);
     if (length < kSdtHeaderLength || length > kMaxTableLength) return Error::malformed;
     const uint8_t* t = map_bytes(reader, pa, length);
     if (t == nullptr) return Error::out_of_range;
     // Re-check through the full mapping: the table is read through `t` only.
-    if (!bytes_equal(t, sig, 4) || load32(t + 4) != length) return Error::malformed;
+    if (!bytes_equal(t, sig, 4) || load_le32(t + 4) != length) return Error::malformed;
     if (!checksum_ok(t, length)) return Error::bad_checksum;
     if (len_out != nullptr) *len_out = length;
     return t;
@@ -136,7 +122,7 @@ Result<uint64_t> find_table(const PhysReader& reader, const Rsdp& rsdp, const ch
     const size_t n = (root_len - kSdtHeaderLength) / esize;
     for (size_t i = 0; i < n; ++i) {
         const uint8_t* e = root + kSdtHeaderLength + i * esize;
-        const uint64_t pa = use_xsdt ? load64(e) : load32(e);
+        const uint64_t pa = use_xsdt ? load_le64(e) : load_le32(e);
         if (pa == 0) continue;
         const uint8_t* h = map_bytes(reader, pa, kSdtHeaderLength);
         if (h == nullptr || !bytes_equal(h, sig, 4)) continue;  // an unreadable or other table
@@ -150,14 +136,14 @@ Result<void> parse_madt(const uint8_t* t, size_t len, Madt* out) {
     if (t == nullptr || out == nullptr) return Error::invalid_argument;
     if (len < kSdtHeaderLength) return Error::truncated;
     if (!bytes_equal(t, "APIC", 4)) return Error::malformed;
-    const uint32_t length = load32(t + 4);
+    const uint32_t length = load_le32(t + 4);
     if (length > len) return Error::truncated;
     if (length < kMadtEntriesOffset) return Error::malformed;
     if (!checksum_ok(t, length)) return Error::bad_checksum;
 
     Madt& m = *out;
-    m.lapic_address = load32(t + 36);
-    m.flags = load32(t + 40);
+    m.lapic_address = load_le32(t + 36);
+    m.flags = load_le32(t + 40);
     m.cpus.count = 0;
     m.cpus.skipped_count = 0;
     m.cpus.skipped_dropped = 0;
@@ -179,21 +165,21 @@ Result<void> parse_madt(const uint8_t* t, size_t len, Madt* out) {
         if (elen < need) return Error::malformed;
         switch (type) {
             case 0:
-                add_processor(m.cpus, e[3], e[2], load32(e + 4), false);
+                add_processor(m.cpus, e[3], e[2], load_le32(e + 4), false);
                 break;
             case 9:
-                add_processor(m.cpus, load32(e + 4), load32(e + 12), load32(e + 8), true);
+                add_processor(m.cpus, load_le32(e + 4), load_le32(e + 12), load_le32(e + 8), true);
                 break;
             case 1:
                 if (m.ioapic_count < Madt::kMaxIoApics) {
-                    m.ioapics[m.ioapic_count++] = {e[2], load32(e + 4), load32(e + 8)};
+                    m.ioapics[m.ioapic_count++] = {e[2], load_le32(e + 4), load_le32(e + 8)};
                 } else {
                     ++m.dropped_entries;
                 }
                 break;
             case 2:
                 if (m.override_count < Madt::kMaxOverrides) {
-                    m.overrides[m.override_count++] = {e[2], e[3], load32(e + 4), load16(e + 8)};
+                    m.overrides[m.override_count++] = {e[2], e[3], load_le32(e + 4), load_le16(e + 8)};
                 } else {
                     ++m.dropped_entries;
                 }
@@ -201,14 +187,14 @@ Result<void> parse_madt(const uint8_t* t, size_t len, Madt* out) {
             case 4:
             case 10: {
                 LapicNmi nmi;
-                if (type == 4) nmi = {e[2] == 0xff ? 0xffffffffu : e[2], load16(e + 3), e[5]};
-                else nmi = {load32(e + 4), load16(e + 2), e[8]};
+                if (type == 4) nmi = {e[2] == 0xff ? 0xffffffffu : e[2], load_le16(e + 3), e[5]};
+                else nmi = {load_le32(e + 4), load_le16(e + 2), e[8]};
                 if (m.nmi_count < Madt::kMaxNmis) m.nmis[m.nmi_count++] = nmi;
                 else ++m.dropped_entries;
                 break;
             }
             case 5:
-                m.lapic_address = load64(e + 4);
+                m.lapic_address = load_le64(e + 4);
                 break;
             default:
                 ++m.unknown_entries;

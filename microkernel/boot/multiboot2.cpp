@@ -1,6 +1,8 @@
 // multiboot2.cpp - validating parser for the Multiboot2 boot information block.
 #include "boot/multiboot2.h"
 
+#include "lib/unaligned.h"
+
 namespace kern::multiboot2 {
 namespace {
 
@@ -11,19 +13,6 @@ constexpr uint32_t kModuleHeaderSize = 16;  // tag header + start + end
 constexpr uint32_t kMeminfoSize = 16;
 constexpr uint32_t kRsdpV1Size = 20;
 constexpr uint32_t kRsdpV2Size = 36;
-
-// Loads through memcpy: the block is a byte array, and the compiler turns a
-// fixed-size memcpy into a single move.
-uint32_t load32(const uint8_t* p) {
-    uint32_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
-uint64_t load64(const uint8_t* p) {
-    uint64_t v;
-    __builtin_memcpy(&v, p, sizeof v);
-    return v;
-}
 
 // True when [p, p+n) holds a NUL byte.
 bool has_nul(const uint8_t* p, size_t n) {
@@ -60,7 +49,7 @@ Result<BootInfo> BootInfo::parse(const uint8_t* base, size_t len) {
     if (base == nullptr) return Error::invalid_argument;
     if (reinterpret_cast<uintptr_t>(base) % 8 != 0) return Error::misaligned;
     if (len < 8) return Error::truncated;
-    const uint32_t total = load32(base);
+    const uint32_t total = load_le32(base);
     if (total > len) return Error::truncated;
     if (total < 8 + kTagHeaderSize || total % 8 != 0) return Error::malformed;
 
@@ -74,8 +63,8 @@ Result<BootInfo> BootInfo::parse(const uint8_t* base, size_t len) {
         // total is a multiple of 8 and so is off, so a header fits when off < total.
         if (off >= total) return Error::malformed;  // ran out before the end tag
         const uint8_t* tag = base + off;
-        const uint32_t type = load32(tag);
-        const uint32_t size = load32(tag + 4);
+        const uint32_t type = load_le32(tag);
+        const uint32_t size = load_le32(tag + 4);
         if (size < kTagHeaderSize || size > total - off) return Error::malformed;
 
         switch (type) {
@@ -95,7 +84,7 @@ Result<BootInfo> BootInfo::parse(const uint8_t* base, size_t len) {
             }
             case kTagModule: {
                 if (size < kModuleHeaderSize) return Error::malformed;
-                if (load32(tag + 8) > load32(tag + 12)) return Error::malformed;
+                if (load_le32(tag + 8) > load_le32(tag + 12)) return Error::malformed;
                 (void)TRY(tag_string(tag, size, kModuleHeaderSize));
                 if (info.module_count_ == 0) info.first_module_offset_ = off;
                 ++info.module_count_;
@@ -104,19 +93,19 @@ Result<BootInfo> BootInfo::parse(const uint8_t* base, size_t len) {
             case kTagBasicMeminfo:
                 if (info.has_meminfo_ || size < kMeminfoSize) return Error::malformed;
                 info.has_meminfo_ = true;
-                info.meminfo_ = {load32(tag + 8), load32(tag + 12)};
+                info.meminfo_ = {load_le32(tag + 8), load_le32(tag + 12)};
                 break;
             case kTagMmap: {
                 if (info.mmap_entries_ != nullptr || size < kMmapHeaderSize) return Error::malformed;
-                const uint32_t esize = load32(tag + 8);
+                const uint32_t esize = load_le32(tag + 8);
                 if (esize < kMmapMinEntrySize || esize % 8 != 0) return Error::malformed;
                 const uint32_t payload = size - kMmapHeaderSize;
                 if (payload % esize != 0) return Error::malformed;
                 const uint8_t* entries = tag + kMmapHeaderSize;
                 const size_t count = payload / esize;
                 for (size_t i = 0; i < count; ++i) {
-                    const uint64_t b = load64(entries + i * esize);
-                    const uint64_t l = load64(entries + i * esize + 8);
+                    const uint64_t b = load_le64(entries + i * esize);
+                    const uint64_t l = load_le64(entries + i * esize + 8);
                     if (l != 0 && b + (l - 1) < b) return Error::malformed;  // wraps
                 }
                 info.mmap_entries_ = entries;
@@ -147,8 +136,8 @@ Result<BootInfo> BootInfo::parse(const uint8_t* base, size_t len) {
 
 MemoryRegion BootInfo::region_at(size_t i) const {
     const uint8_t* e = mmap_entries_ + i * mmap_entry_size_;
-    const uint32_t raw = load32(e + 16);
-    return {load64(e), load64(e + 8), normalise(raw), raw};
+    const uint32_t raw = load_le32(e + 16);
+    return {load_le64(e), load_le64(e + 8), normalise(raw), raw};
 }
 
 Result<MemoryRegion> BootInfo::memory_region(size_t i) const {
@@ -162,10 +151,11 @@ Module BootInfo::module_at(size_t i) const {
     size_t seen = 0;
     for (;;) {
         const uint8_t* tag = base_ + off;
-        const uint32_t size = load32(tag + 4);
-        if (load32(tag) == kTagModule) {
+        const uint32_t size = load_le32(tag + 4);
+        if (load_le32(tag) == kTagModule) {
             if (seen == i) {
-                return {load32(tag + 8), load32(tag + 12), reinterpret_cast<const char*>(tag + kModuleHeaderSize)};
+                return {load_le32(tag + 8), load_le32(tag + 12),
+                        reinterpret_cast<const char*>(tag + kModuleHeaderSize)};
             }
             ++seen;
         }

@@ -10,6 +10,7 @@
 #include "debug/panic.h"
 #include "object/thread.h"
 #include "sched/sched.h"
+#include "sched/wait_queue.h"
 
 namespace kern {
 
@@ -19,7 +20,7 @@ namespace {
 // Lock order: g_dl_lock (user_timeout) is taken before a CPU's run-queue lock
 // (file_sleep/unfile_sleep and the wake-ups that deadline handlers do).
 SpinLockIrq g_dl_lock{LockRank::user_timeout, "deadlines"};
-Deadline* g_dl_head = nullptr;  // unsorted; scanned whenever the timekeeper wakes
+IntrusiveQueue<Deadline, DeadlineLink> g_deadlines;  // unsorted; scanned whenever the timekeeper wakes
 Thread* g_keeper = nullptr;
 
 // What the timekeeper is doing (g_dl_lock): scanning, blocked with nothing
@@ -33,6 +34,10 @@ Thread* g_keeper = nullptr;
 enum class KeeperWait : uint8_t { scanning, idle, timed };
 KeeperWait g_keeper_wait = KeeperWait::scanning;
 uint64_t g_keeper_due_ns = 0;
+// The timekeeper while idle (g_dl_lock). Timed, it sleeps on its CPU's tick
+// instead (sched::file_sleep), and whoever takes it off that sleep list
+// (unfile_sleep) wakes it: a deadline wait, which a WaitQueue is not.
+WaitQueue g_keeper_idle;
 
 // How long the timekeeper stays asleep on its CPU's tick once the list went
 // empty, before it blocks for good (and lets that CPU's tick stop): a
@@ -48,31 +53,33 @@ void keeper_main(void*) {
         count(arch::percpu_self()->counters.keeper_scans);
         const uint64_t now = now_ns();
         uint64_t next = UINT64_MAX;
-        for (Deadline** pp = &g_dl_head; *pp != nullptr;) {
-            Deadline* d = *pp;
-            if (d->at_ns <= now) {
-                *pp = d->next;
-                d->next = nullptr;
-                d->linked = false;
-                d->fire(d);
-            } else {
-                if (d->at_ns < next) next = d->at_ns;
-                pp = &d->next;
+        // fire() runs under g_dl_lock, so it cannot unlink any other entry:
+        // the walk's next element stays valid across it.
+        g_deadlines.for_each([&](Deadline& d) {
+            if (d.at_ns <= now) {
+                g_deadlines.erase(&d);
+                d.linked = false;
+                d.fire(&d);
+            } else if (d.at_ns < next) {
+                next = d.at_ns;
             }
-        }
-        // Blocked before it is filed, both under g_dl_lock: deadline_add
-        // either sees it scanning (and the rescan below finds the new
-        // entry) or filed and blocked (and may take it off its list).
-        atomic_store(&g_keeper->state_, Thread::State::blocked, MemOrder::release);
+        });
+        // Blocked before it is filed or queued, both under g_dl_lock:
+        // deadline_add either sees it scanning (and the rescan finds the
+        // new entry) or idle and queued, or filed and blocked (and may take
+        // it off its list).
         if (next == UINT64_MAX) {
             g_keeper_wait = KeeperWait::idle;
+            g_keeper_idle.block_on(g_dl_lock);
+            g_dl_lock.unlock();
         } else {
+            atomic_store(&g_keeper->state_, Thread::State::blocked, MemOrder::release);
             g_keeper_wait = KeeperWait::timed;
             g_keeper_due_ns = next;
             sched::file_sleep(next);
+            g_dl_lock.unlock();
+            sched::block();
         }
-        g_dl_lock.unlock();
-        sched::block();
         arch::irq_restore(s);
     }
 }
@@ -83,13 +90,13 @@ uint64_t now_ns() { return arch::cycles_to_ns(arch::read_cycles()); }
 
 void deadline_add(Deadline* d) {
     bool wake = false;
+    WaitQueue::Wakeup idle;
     {
         LockGuard<SpinLockIrq> g(g_dl_lock);
-        d->next = g_dl_head;
-        g_dl_head = d;
+        g_deadlines.push_front(d);
         d->linked = true;
         if (g_keeper_wait == KeeperWait::idle) {
-            wake = true;
+            idle = g_keeper_idle.wake_one();
             g_keeper_wait = KeeperWait::scanning;
         } else if (g_keeper_wait == KeeperWait::timed && d->at_ns < g_keeper_due_ns) {
             // Not on its list any more: its tick took it and wakes it.
@@ -97,32 +104,27 @@ void deadline_add(Deadline* d) {
             g_keeper_wait = KeeperWait::scanning;
         }
     }
-    // Only the one who took it off its list (or found it idle) wakes it, so
+    // Only the one who took it off its list (or its idle queue) wakes it, so
     // it cannot be woken while it sits filed on a sleep list.
+    idle.wake();
     if (wake) (void)sched::wake(*g_keeper);
 }
 
 bool deadline_remove(Deadline* d) {
     LockGuard<SpinLockIrq> g(g_dl_lock);
-    if (!d->linked) return false;
-    for (Deadline** pp = &g_dl_head; *pp != nullptr; pp = &(*pp)->next) {
-        if (*pp == d) {
-            *pp = d->next;
-            d->next = nullptr;
-            d->linked = false;
-            if (g_dl_head == nullptr && g_keeper_wait == KeeperWait::timed) {
-                // Nothing left to wait for: wake within the linger, not at a
-                // far deadline that is gone (its sleep keeps a tick running).
-                const uint64_t soon = now_ns() + kKeeperLingerNs;
-                if (g_keeper_due_ns > soon) {
-                    sched::shorten_sleep(*g_keeper, soon);
-                    g_keeper_due_ns = soon;
-                }
-            }
-            return true;
+    if (!d->linked) return false;  // linked <=> on g_deadlines
+    g_deadlines.erase(d);
+    d->linked = false;
+    if (g_deadlines.empty() && g_keeper_wait == KeeperWait::timed) {
+        // Nothing left to wait for: wake within the linger, not at a
+        // far deadline that is gone (its sleep keeps a tick running).
+        const uint64_t soon = deadline_after(kKeeperLingerNs);
+        if (g_keeper_due_ns > soon) {
+            sched::shorten_sleep(*g_keeper, soon);
+            g_keeper_due_ns = soon;
         }
     }
-    return false;
+    return true;
 }
 
 void timekeeper_init() {

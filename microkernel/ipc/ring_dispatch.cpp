@@ -78,6 +78,12 @@ int32_t write_results(int32_t status, const uint8_t* bytes, uint32_t len, uint64
     return status;
 }
 
+// Every completed op of t, detached under its wait_lock_ (to post or free outside it).
+OwnerOpQueue take_done(UserThread& t) {
+    LockGuard<SpinLockIrq> g(t.wait_lock_);
+    return t.done_.take_all();
+}
+
 // Posts every completed async op of t (t is the calling thread).
 // irq_on: cap_enter's interrupt state; enabled here before real work
 // (op_free may drop the last reference to an object, whose teardown may
@@ -86,20 +92,13 @@ void deliver_done(UserThread& t, bool& irq_on) {
     // Unlocked peek (the common case: nothing finished). A completion that
     // lands right after it is found by the next call; the wait loop checks
     // again under wait_lock_ before it blocks.
-    if (__atomic_load_n(&t.done_head_, __ATOMIC_ACQUIRE) == nullptr) return;
+    if (!t.done_.peek_unlocked()) return;
     if (!irq_on) {
         arch::irq_enable();
         irq_on = true;
     }
-    AsyncOp* list;
-    {
-        LockGuard<SpinLockIrq> g(t.wait_lock_);
-        list = t.done_head_;
-        t.done_head_ = t.done_tail_ = nullptr;
-    }
-    while (list != nullptr) {
-        AsyncOp* op = list;
-        list = op->dnext;
+    OwnerOpQueue list = take_done(t);
+    while (AsyncOp* op = list.pop_front()) {
         abi::Cqe c{};
         c.user_tag = op->user_tag;
         c.detail = op->detail;
@@ -234,11 +233,9 @@ bool want_spin(UserThread& t) {
     if (sched::cpu_count() < 2) return false;
     if (sched::nr_runnable(cpu::id()) > 1) return false;  // someone else could use this CPU
     LockGuard<SpinLockIrq> g(t.wait_lock_);
-    uint32_t n = 0;
-    for (AsyncOp* op = t.pending_; op != nullptr && n < 16; op = op->pnext, ++n) {
-        if (op->spin_wait) return true;
-    }
-    return false;
+    uint32_t n = 0;  // looks at the newest 16 only
+    const AsyncOp* op = t.pending_.find([&](const AsyncOp& o) { return o.spin_wait || ++n >= 16; });
+    return op != nullptr && op->spin_wait;
 }
 
 // Polls t's done list for up to `ns`; stops early when a thread is queued
@@ -247,7 +244,7 @@ bool spin_for_completion(UserThread& t, const bool& fired, unsigned self, uint64
     const uint64_t start = arch::read_cycles();
     const uint64_t limit = arch::ns_to_cycles(ns);
     uint32_t k = 0;
-    while (__atomic_load_n(&t.done_head_, __ATOMIC_ACQUIRE) == nullptr) {
+    while (!t.done_.peek_unlocked()) {
         if (__atomic_load_n(&fired, __ATOMIC_ACQUIRE)) return true;  // not a spin failure
         arch::cpu_relax();
         if ((++k & 15) == 0) {
@@ -320,10 +317,7 @@ Result<AsyncOp*> op_create(Call& call, OpUnlinkFn unlink, void* obj) {
     UserThread& t = call.self;
     {
         LockGuard<SpinLockIrq> g(t.wait_lock_);
-        op->pnext = t.pending_;
-        op->pprev = nullptr;
-        if (t.pending_ != nullptr) t.pending_->pprev = op;
-        t.pending_ = op;
+        t.pending_.push_front(op);
         ++t.pending_count_;
     }
     call.async = op;
@@ -333,15 +327,9 @@ Result<AsyncOp*> op_create(Call& call, OpUnlinkFn unlink, void* obj) {
 void op_complete(AsyncOp* op) {
     UserThread* t = op->owner;
     LockGuard<SpinLockIrq> g(t->wait_lock_);
-    if (op->pprev != nullptr) op->pprev->pnext = op->pnext;
-    else t->pending_ = op->pnext;
-    if (op->pnext != nullptr) op->pnext->pprev = op->pprev;
-    op->pnext = op->pprev = nullptr;
+    t->pending_.erase(op);
     --t->pending_count_;
-    op->dnext = nullptr;
-    if (t->done_tail_ != nullptr) t->done_tail_->dnext = op;
-    else __atomic_store_n(&t->done_head_, op, __ATOMIC_RELEASE);  // peeked unlocked by deliver_done
-    t->done_tail_ = op;
+    t->done_.push_back(op);  // its head is a release store: deliver_done peeks unlocked
     if (t->waiting_ && !t->dead_) (void)sched::wake(*t->kthread());
 }
 
@@ -379,7 +367,7 @@ void ops_release_all(UserThread& t) {
         AsyncOp* op;
         {
             LockGuard<SpinLockIrq> g(t.wait_lock_);
-            op = t.pending_;
+            op = t.pending_.front();
         }
         if (op == nullptr) break;
         bool mine = false;
@@ -388,9 +376,7 @@ void ops_release_all(UserThread& t) {
         if (mine) {
             {
                 LockGuard<SpinLockIrq> g(t.wait_lock_);
-                if (op->pprev != nullptr) op->pprev->pnext = op->pnext;
-                else t.pending_ = op->pnext;
-                if (op->pnext != nullptr) op->pnext->pprev = op->pprev;
+                t.pending_.erase(op);
                 --t.pending_count_;
             }
             op_free(op);
@@ -398,15 +384,8 @@ void ops_release_all(UserThread& t) {
             sched::yield();  // a completion is under way; it moves op to the done list
         }
     }
-    AsyncOp* list;
-    {
-        LockGuard<SpinLockIrq> g(t.wait_lock_);
-        list = t.done_head_;
-        t.done_head_ = t.done_tail_ = nullptr;
-    }
-    while (list != nullptr) {
-        AsyncOp* op = list;
-        list = op->dnext;
+    OwnerOpQueue list = take_done(t);
+    while (AsyncOp* op = list.pop_front()) {
         drop_unposted(t.process(), op->caps_out, op->caps_out_count);  // completed, never posted
         op_free(op);
     }
@@ -472,8 +451,7 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
     w.d.fire = enter_wait_fire;
     const bool timed = timeout_ns != abi::kTimeoutInfinite;
     if (timed) {
-        const uint64_t now = now_ns();
-        w.d.at_ns = timeout_ns > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout_ns;
+        w.d.at_ns = deadline_after(timeout_ns);
         deadline_add(&w.d);
     }
     int64_t result = 0;
@@ -511,7 +489,7 @@ int64_t cap_enter(uint32_t min_complete, uint64_t timeout_ns) {
                                                      : static_cast<int64_t>(Status::timeout);
             break;
         }
-        if (t.done_head_ != nullptr || t.kill_requested()) {
+        if (!t.done_.empty() || t.kill_requested()) {
             t.wait_lock_.unlock();
             arch::irq_restore(s);
             continue;

@@ -48,6 +48,9 @@
 #include "capos/abi/ring.h"
 #include "capos/abi/status.h"
 #include "lib/result.h"
+#include "lib/intrusive_queue.h"
+#include "lib/saturating.h"
+#include "ipc/op_queue.h"
 #include "cap/cap_table.h"
 #include "object/process.h"
 
@@ -64,11 +67,14 @@ using OpUnlinkFn = bool (*)(AsyncOp* op);
 // A deadline entry (embedded in AsyncOp, or on a waiting thread's stack).
 struct Deadline {
     uint64_t at_ns = 0;
-    Deadline* next = nullptr;
+    QueueLink<Deadline> link;  // the timekeeper's list (deadline lock)
     bool linked = false;
     // Called by the timekeeper under the deadline lock (rank user_timeout)
     // once the entry is unlinked.
     void (*fire)(Deadline* d) = nullptr;
+};
+struct DeadlineLink {
+    static QueueLink<Deadline>& of(Deadline& d) { return d.link; }
 };
 
 // See "Capabilities in flight" above. handles[i] names the i-th carried
@@ -100,11 +106,9 @@ struct AsyncOp {
     // Where it waits.
     OpUnlinkFn unlink = nullptr;
     void* obj = nullptr;       // the object queue (Endpoint, Park bucket, ...), owned reference if any
-    AsyncOp* qnext = nullptr;  // object queue link (object's lock)
+    QueueLink<AsyncOp> qlink;  // object queue link (object's lock): OpQueue
     Deadline deadline;         // fire = the object's timeout handler
-    AsyncOp* pnext = nullptr;  // owner's pending list (owner's wait_lock_)
-    AsyncOp* pprev = nullptr;
-    AsyncOp* dnext = nullptr;  // owner's done list
+    QueueLink<AsyncOp> olink;  // owner's pending list, then its done list (owner's wait_lock_): OwnerOpQueue
     // Result, filled by the completer before op_complete().
     int32_t status = 0;
     uint32_t detail = 0;
@@ -122,6 +126,13 @@ struct AsyncOp {
     // Its completion usually comes soon from a thread on another CPU (an
     // endpoint call or receive): cap_enter polls briefly before blocking.
     bool spin_wait = false;
+};
+
+struct OpQueueLink {
+    static QueueLink<AsyncOp>& of(AsyncOp& op) { return op.qlink; }
+};
+struct OpOwnerLink {
+    static QueueLink<AsyncOp>& of(AsyncOp& op) { return op.olink; }
 };
 
 // One submission being dispatched (kernel copy).
@@ -186,6 +197,10 @@ bool deadline_remove(Deadline* d);
 
 // Monotonic nanoseconds since boot (TSC).
 uint64_t now_ns();
+// The now_ns() deadline `ns` from now. Saturates: a timeout too large to add
+// (a user's "almost forever") means UINT64_MAX, a deadline that never comes,
+// rather than a wrapped one in the past that fires at once.
+inline uint64_t deadline_after(uint64_t ns) { return saturating_add(now_ns(), ns); }
 
 // Starts the timekeeper kernel thread (once, after sched::init).
 void timekeeper_init();

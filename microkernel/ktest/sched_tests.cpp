@@ -11,6 +11,7 @@
 #include "debug/panic.h"
 #include "cpu/percpu.h"
 #include "sched/sched.h"
+#include "sched/wait_queue.h"
 #include "cpu/spinlock.h"
 #include "object/address_space.h"
 #include "object/thread.h"
@@ -83,8 +84,8 @@ struct Ring {
     SpinLockIrq lock{LockRank::none, "test.ring"};
     unsigned n = 0;
     unsigned cpus = 1;
-    uint64_t pending[kRingMax] = {};  // tokens waiting at thread i
-    Thread* waiter[kRingMax] = {};
+    uint64_t pending[kRingMax] = {};   // tokens waiting at thread i
+    WaitQueue waiting[kRingMax];       // thread i while it has no token
     uint64_t passes[kRingMax] = {};    // tokens thread i passed on
     uint64_t total = 0;                // all passes (under lock)
     uint64_t cpu_mask[kRingMax] = {};  // CPUs thread i ran on
@@ -117,11 +118,7 @@ void ring_worker(void* p) {
         bool blocked = false;
         while (r.pending[i] == 0 && !r.stop) {
             blocked = true;
-            r.waiter[i] = me;
-            atomic_store(&me->state_, Thread::State::blocked, MemOrder::release);
-            r.lock.unlock();
-            sched::block();
-            r.lock.lock();
+            r.waiting[i].block_on(r.lock);
         }
         if (r.stop) {
             r.lock.unlock();
@@ -146,11 +143,10 @@ void ring_worker(void* p) {
         ++r.pending[next];
         ++r.passes[i];
         ++r.total;
-        Thread* w = r.waiter[next];
-        r.waiter[next] = nullptr;
+        WaitQueue::Wakeup w = r.waiting[next].wake_one();
         r.lock.unlock();
         arch::irq_restore(s);
-        if (w != nullptr) (void)sched::wake(*w);
+        w.wake();
         ++round;
     }
 }
@@ -175,17 +171,13 @@ KTEST("sched_threads", "kernel threads block, wake and migrate across CPUs for 3
         ts[i] = t.value();
     }
     sched::sleep_ticks(3 * sched::kTimerHz);
-    Thread* wake_list[kRingMax];
-    unsigned nw = 0;
+    WaitQueue::Wakeup wake_list[kRingMax];
     {
         LockGuard<SpinLockIrq> g(r.lock);
         r.stop = true;
-        for (unsigned i = 0; i < r.n; ++i) {
-            if (r.waiter[i] != nullptr) wake_list[nw++] = r.waiter[i];
-            r.waiter[i] = nullptr;
-        }
+        for (unsigned i = 0; i < r.n; ++i) wake_list[i] = r.waiting[i].wake_one();
     }
-    for (unsigned i = 0; i < nw; ++i) (void)sched::wake(*wake_list[i]);
+    for (unsigned i = 0; i < r.n; ++i) wake_list[i].wake();
     uint64_t thread_migrations = 0;
     for (unsigned i = 0; i < r.n; ++i) thread_migrations += ts[i]->migrations();
     if (!join_all(ts, r.n)) return ktest_fail("join failed");

@@ -2,6 +2,7 @@
 #include "lib/elf.h"
 
 #include "capos/abi/layout.h"
+#include "lib/unaligned.h"
 
 namespace kern {
 
@@ -27,14 +28,6 @@ constexpr uint64_t kPage = abi::kPageSize;
 // per-thread TLS slot of layout.h.
 constexpr uint64_t kTlsMaxBlock = abi::kUserTlsStride - kPage - 64;
 
-// Little-endian loads from an unaligned byte buffer; callers bounds-check.
-uint16_t rd16(const uint8_t* p) { return static_cast<uint16_t>(p[0] | (p[1] << 8)); }
-uint32_t rd32(const uint8_t* p) {
-    return static_cast<uint32_t>(p[0]) | (static_cast<uint32_t>(p[1]) << 8) | (static_cast<uint32_t>(p[2]) << 16) |
-           (static_cast<uint32_t>(p[3]) << 24);
-}
-uint64_t rd64(const uint8_t* p) { return rd32(p) | (static_cast<uint64_t>(rd32(p + 4)) << 32); }
-
 struct Phdr {
     uint32_t type;
     uint32_t flags;
@@ -46,7 +39,8 @@ struct Phdr {
 };
 
 Phdr read_phdr(const uint8_t* p) {
-    return Phdr{rd32(p), rd32(p + 4), rd64(p + 8), rd64(p + 16), rd64(p + 32), rd64(p + 40), rd64(p + 48)};
+    return Phdr{load_le32(p),      load_le32(p + 4),  load_le64(p + 8), load_le64(p + 16),
+                load_le64(p + 32), load_le64(p + 40), load_le64(p + 48)};
 }
 
 bool add_ok(uint64_t a, uint64_t b, uint64_t* sum) { return !__builtin_add_overflow(a, b, sum); }
@@ -162,14 +156,14 @@ Result<void> elf_plan(const uint8_t* image, size_t size, ElfPlan& plan, ElfRejec
     if (image[5] != kData2Lsb) return reject(ElfReject::not_little_endian, why);
     if (image[6] != kEvCurrent) return reject(ElfReject::bad_version, why);
 
-    const uint16_t e_type = rd16(image + 16);
-    const uint16_t e_machine = rd16(image + 18);
-    const uint32_t e_version = rd32(image + 20);
-    const uint64_t e_entry = rd64(image + 24);
-    const uint64_t e_phoff = rd64(image + 32);
-    const uint16_t e_ehsize = rd16(image + 52);
-    const uint16_t e_phentsize = rd16(image + 54);
-    const uint16_t e_phnum = rd16(image + 56);
+    const uint16_t e_type = load_le16(image + 16);
+    const uint16_t e_machine = load_le16(image + 18);
+    const uint32_t e_version = load_le32(image + 20);
+    const uint64_t e_entry = load_le64(image + 24);
+    const uint64_t e_phoff = load_le64(image + 32);
+    const uint16_t e_ehsize = load_le16(image + 52);
+    const uint16_t e_phentsize = load_le16(image + 54);
+    const uint16_t e_phnum = load_le16(image + 56);
 
     if (e_type != kEtExec) return reject(ElfReject::not_executable, why);
     if (e_machine != kEmX86_64) return reject(ElfReject::wrong_machine, why);

@@ -30,26 +30,16 @@ uint64_t ShootdownBoard::post(unsigned self, const ShootdownRequest& req, CpuMas
     uint64_t gen = s.gen + 1;
     __atomic_store_n(&s.gen, gen, __ATOMIC_RELEASE);
     targets.clear(self);
-    uint64_t bits = targets.bits;
-    while (bits != 0) {
-        unsigned t = static_cast<unsigned>(__builtin_ctzll(bits));
-        bits &= bits - 1;
-        if (t >= kMaxCpus) break;
-        __atomic_fetch_or(&inbox_[t].pending, uint64_t{1} << self, __ATOMIC_ACQ_REL);
-    }
+    targets.for_each([&](unsigned t) { __atomic_fetch_or(&inbox_[t].pending, uint64_t{1} << self, __ATOMIC_ACQ_REL); });
     return gen;
 }
 
 CpuMask ShootdownBoard::unacked(unsigned self, uint64_t gen, CpuMask targets) const {
     CpuMask out;
     targets.clear(self);
-    uint64_t bits = targets.bits;
-    while (bits != 0) {
-        unsigned t = static_cast<unsigned>(__builtin_ctzll(bits));
-        bits &= bits - 1;
-        if (t >= kMaxCpus) break;
+    targets.for_each([&](unsigned t) {
         if (acked(self, t) < gen) out.set(t);
-    }
+    });
     return out;
 }
 

@@ -108,16 +108,14 @@ public:
     // for each, then acknowledges its generation. Returns how many.
     template <class F>
     unsigned service(unsigned self, F&& handle) {
-        uint64_t from = __atomic_exchange_n(&inbox_[self].pending, 0, __ATOMIC_ACQ_REL);
+        const CpuMask from{__atomic_exchange_n(&inbox_[self].pending, 0, __ATOMIC_ACQ_REL)};
         unsigned n = 0;
-        while (from != 0) {
-            unsigned i = static_cast<unsigned>(__builtin_ctzll(from));
-            from &= from - 1;
+        from.for_each([&](unsigned i) {
             uint64_t gen = __atomic_load_n(&slots_[i].gen, __ATOMIC_ACQUIRE);
             handle(static_cast<const ShootdownRequest&>(slots_[i].req));
             acknowledge(i, self, gen);
             ++n;
-        }
+        });
         return n;
     }
 

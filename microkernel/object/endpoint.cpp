@@ -29,36 +29,18 @@ uint32_t quota_detail(Status s) {
     return s == Status::quota_exceeded ? static_cast<uint32_t>(capos::abi::QuotaKind::cap_slots) : 0;
 }
 
-void push_back(AsyncOp*& head, AsyncOp* op) {
-    op->qnext = nullptr;
-    AsyncOp** pp = &head;
-    while (*pp != nullptr) pp = &(*pp)->qnext;
-    *pp = op;
-}
-
-bool remove(AsyncOp*& head, AsyncOp* op) {
-    for (AsyncOp** pp = &head; *pp != nullptr; pp = &(*pp)->qnext) {
-        if (*pp == op) {
-            *pp = op->qnext;
-            op->qnext = nullptr;
-            return true;
-        }
-    }
-    return false;
-}
-
 // A claimed call (being handed to a receiver) is on no queue: false here, so
 // its cancel waits until the hand-over has put it on active_ or back.
 bool caller_unlink(AsyncOp* op) {
     auto* ep = static_cast<Endpoint*>(op->obj);
     LockGuard<SpinLockIrq> g(ep->lock_);
-    return remove(ep->calls_, op) || remove(ep->active_, op);
+    return ep->calls_.remove(op) || ep->active_.remove(op);
 }
 
 bool receiver_unlink(AsyncOp* op) {
     auto* ep = static_cast<Endpoint*>(op->obj);
     LockGuard<SpinLockIrq> g(ep->lock_);
-    return remove(ep->receivers_, op);
+    return ep->receivers_.remove(op);
 }
 
 uint16_t carried(const AsyncOp* c) { return c->transit != nullptr ? c->transit->count : 0; }
@@ -117,12 +99,7 @@ Status take_caps(AsyncOp* c, Process& rp, CapHandle* out) {
 // The oldest queued call, claimed (off every queue), or null.
 AsyncOp* claim_call(Endpoint& root) {
     LockGuard<SpinLockIrq> g(root.lock_);
-    AsyncOp* c = root.calls_;
-    if (c != nullptr) {
-        root.calls_ = c->qnext;
-        c->qnext = nullptr;
-    }
-    return c;
+    return root.calls_.pop_front();
 }
 
 // Ends a claim: c goes where a reply finds it (or, if the endpoint died
@@ -131,7 +108,7 @@ void publish(Endpoint& root, AsyncOp* c) {
     {
         LockGuard<SpinLockIrq> g(root.lock_);
         if (!root.dead_) {
-            push_back(root.active_, c);
+            root.active_.push_back(c);
             return;
         }
     }
@@ -147,8 +124,7 @@ void put_back(Endpoint& root, AsyncOp* c) {
     {
         LockGuard<SpinLockIrq> g(root.lock_);
         if (!root.dead_) {
-            c->qnext = root.calls_;
-            root.calls_ = c;
+            root.calls_.push_front(c);
             return;
         }
     }
@@ -276,24 +252,18 @@ void Endpoint::destroy() {
 }
 
 void Endpoint::shutdown() {
-    AsyncOp* lists[2];
+    OpQueue dead;
     {
         LockGuard<SpinLockIrq> g(lock_);
         dead_ = true;
-        lists[0] = calls_;
-        lists[1] = active_;
-        calls_ = active_ = nullptr;
+        dead.splice_back(calls_);
+        dead.splice_back(active_);
     }
-    for (AsyncOp* list : lists) {
-        while (list != nullptr) {
-            AsyncOp* op = list;
-            list = op->qnext;
-            op->qnext = nullptr;
-            op->status = static_cast<int32_t>(Status::peer_dead);
-            op->caps_out_count = 0;  // a queued call's caps go with its transit
-            op->result_len = 0;
-            op_complete(op);
-        }
+    while (AsyncOp* op = dead.pop_front()) {
+        op->status = static_cast<int32_t>(Status::peer_dead);
+        op->caps_out_count = 0;  // a queued call's caps go with its transit
+        op->result_len = 0;
+        op_complete(op);
     }
 }
 
@@ -382,7 +352,7 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
     // Unlocked peek, so that the usual hand-over takes the lock once: a
     // receiver seen here is claimed below with the buffer ready; one that
     // arrives in between costs one more round (need_buf).
-    if (__atomic_load_n(&root.receivers_, __ATOMIC_RELAXED) != nullptr) {
+    if (root.receivers_.peek_unlocked()) {
         auto m = kmalloc(incoming_size(o), 8);
         if (!m.ok()) return fail_now(Status::no_memory);
         buf = static_cast<uint8_t*>(m.value());
@@ -404,18 +374,16 @@ void Endpoint::do_call(Call& call, Endpoint& client) {
             } else {
                 if (!numbered) o->arg[3] = root.next_call_id_++;
                 numbered = true;
-                rcv = tries < kMaxHandOffTries ? root.receivers_ : nullptr;
+                rcv = tries < kMaxHandOffTries ? root.receivers_.front() : nullptr;
                 if (rcv != nullptr && buf == nullptr) {
                     need_buf = true;
                     rcv = nullptr;
                 } else if (rcv != nullptr) {
-                    root.receivers_ = rcv->qnext;
-                    rcv->qnext = nullptr;
+                    root.receivers_.erase(rcv);
                 } else if (tries == 0) {
-                    push_back(root.calls_, o);
+                    root.calls_.push_back(o);
                 } else {
-                    o->qnext = root.calls_;  // it was first in line all along
-                    root.calls_ = o;
+                    root.calls_.push_front(o);  // it was first in line all along
                 }
             }
         }
@@ -466,23 +434,18 @@ void Endpoint::receive(Call& call, Endpoint& root, uint64_t timeout) {
     op.value()->spin_wait = true;  // a busy server's next call is usually close behind
     if (c == nullptr) {
         LockGuard<SpinLockIrq> g(root.lock_);
-        if (root.calls_ != nullptr) {
+        if (!root.calls_.empty()) {
             // A call arrived meanwhile: take it now.
-            c = root.calls_;
-            root.calls_ = c->qnext;
-            c->qnext = nullptr;
+            c = root.calls_.pop_front();
         } else {
-            push_back(root.receivers_, op.value());
+            root.receivers_.push_back(op.value());
         }
     }
     if (c != nullptr) {
         if (!deliver_to_receiver(root, op.value(), c)) put_back(root, c);
         return;
     }
-    if (timeout != 0) {
-        const uint64_t now = now_ns();
-        op_arm_deadline(op.value(), timeout > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout, receive_timeout);
-    }
+    if (timeout != 0) op_arm_deadline(op.value(), deadline_after(timeout), receive_timeout);
 }
 
 void Endpoint::reply(Call& call, Endpoint& root, const decode::EndpointCall& d) {
@@ -491,13 +454,8 @@ void Endpoint::reply(Call& call, Endpoint& root, const decode::EndpointCall& d) 
     AsyncOp* c = nullptr;
     {
         LockGuard<SpinLockIrq> g(root.lock_);
-        for (AsyncOp* o = root.active_; o != nullptr; o = o->qnext) {
-            if (o->arg[3] == id) {
-                c = o;
-                break;
-            }
-        }
-        if (c != nullptr) (void)remove(root.active_, c);
+        c = root.active_.find([&](const AsyncOp& o) { return o.arg[3] == id; });
+        if (c != nullptr) root.active_.erase(c);
     }
     if (c == nullptr) return call.fail(Status::invalid_argument);
     // The caller's op is ours now: it completes with the reply or with why

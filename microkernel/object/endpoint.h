@@ -62,6 +62,7 @@
 #include "cpu/spinlock.h"
 #include "lib/result.h"
 #include "cap/cap_table.h"
+#include "ipc/op_queue.h"
 
 namespace kern {
 
@@ -87,10 +88,10 @@ public:
 
     // --- internal ------------------------------------------------------------
     SpinLockIrq lock_{LockRank::kobject, "endpoint"};
-    AsyncOp* calls_ = nullptr;      // queued caller ops, oldest first
-    AsyncOp* receivers_ = nullptr;  // waiting receive ops, oldest first
-    AsyncOp* active_ = nullptr;     // received calls awaiting reply
-    bool dead_ = false;             // shut down (lock_; do_call peeks at it first)
+    OpQueue calls_;      // queued caller ops, oldest first
+    OpQueue receivers_;  // waiting receive ops, oldest first
+    OpQueue active_;     // received calls awaiting reply
+    bool dead_ = false;  // shut down (lock_; do_call peeks at it first)
 
 private:
     Endpoint() : KernelObject(ObjectType::endpoint) {}

@@ -15,7 +15,7 @@ ParkObject g_park;
 
 struct Bucket {
     SpinLockIrq lock{LockRank::kobject, "park"};
-    AsyncOp* head = nullptr;  // waiters, oldest first
+    OpQueue waiters;  // oldest first
 };
 constexpr uint32_t kBuckets = 64;
 Bucket g_buckets[kBuckets];
@@ -29,14 +29,7 @@ Bucket& bucket_of(uint64_t key, uint64_t addr) {
 bool park_unlink(AsyncOp* op) {
     Bucket& b = bucket_of(op->arg[0], op->arg[1]);
     LockGuard<SpinLockIrq> g(b.lock);
-    for (AsyncOp** pp = &b.head; *pp != nullptr; pp = &(*pp)->qnext) {
-        if (*pp == op) {
-            *pp = op->qnext;
-            op->qnext = nullptr;
-            return true;
-        }
-    }
-    return false;
+    return b.waiters.remove(op);
 }
 
 void set_woken(AsyncOp* op, bool woken) {
@@ -85,9 +78,7 @@ void ParkObject::invoke(Call& call, ParkObject&) {
             } else if (v.value() != expected) {
                 set_woken(o, false);
             } else {
-                AsyncOp** pp = &b.head;
-                while (*pp != nullptr) pp = &(*pp)->qnext;
-                *pp = o;
+                b.waiters.push_back(o);
                 queued = true;
             }
         }
@@ -95,33 +86,23 @@ void ParkObject::invoke(Call& call, ParkObject&) {
             op_complete(o);  // posted on this same cap_enter
             return;
         }
-        if (timeout != 0) {
-            const uint64_t now = now_ns();
-            op_arm_deadline(o, timeout > ~uint64_t{0} - now ? ~uint64_t{0} : now + timeout, park_timeout);
-        }
+        if (timeout != 0) op_arm_deadline(o, deadline_after(timeout), park_timeout);
         return;
     }
     const uint32_t count = d.count;
-    AsyncOp* woken = nullptr;
+    OpQueue woken;
     uint32_t n = 0;
     {
         LockGuard<SpinLockIrq> g(b.lock);
-        for (AsyncOp** pp = &b.head; *pp != nullptr && n < count;) {
-            AsyncOp* o = *pp;
-            if (o->arg[0] == key && o->arg[1] == addr) {
-                *pp = o->qnext;
-                o->qnext = woken;
-                woken = o;
+        b.waiters.for_each([&](AsyncOp& o) {
+            if (n < count && o.arg[0] == key && o.arg[1] == addr) {
+                b.waiters.erase(&o);
+                woken.push_front(&o);  // completed newest first, as they always were
                 ++n;
-            } else {
-                pp = &o->qnext;
             }
-        }
+        });
     }
-    while (woken != nullptr) {
-        AsyncOp* o = woken;
-        woken = o->qnext;
-        o->qnext = nullptr;
+    while (AsyncOp* o = woken.pop_front()) {
         set_woken(o, true);
         op_complete(o);
     }

@@ -463,8 +463,7 @@ bool Process::add_waiter(AsyncOp* op) {
     {
         LockGuard<SpinLockIrq> g(lock_);
         if (!dead_) {
-            op->qnext = waiters_;
-            waiters_ = op;
+            waiters_.push_front(op);
             return true;
         }
     }
@@ -474,16 +473,12 @@ bool Process::add_waiter(AsyncOp* op) {
 }
 
 void Process::complete_waiters() {
-    AsyncOp* list;
+    OpQueue list;
     {
         LockGuard<SpinLockIrq> g(lock_);
-        list = waiters_;
-        waiters_ = nullptr;
+        list.splice_back(waiters_);
     }
-    while (list != nullptr) {
-        AsyncOp* op = list;
-        list = op->qnext;
-        op->qnext = nullptr;
+    while (AsyncOp* op = list.pop_front()) {
         op->status = 0;
         op->value = static_cast<uint64_t>(exit_code_);
         op->result_len =

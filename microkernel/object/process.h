@@ -38,6 +38,7 @@
 #include "lib/elf.h"
 #include "lib/ref.h"
 #include "lib/result.h"
+#include "ipc/op_queue.h"
 #include "ipc/ring.h"
 #include "sched/run_queue.h"
 #include "cap/cap_table.h"
@@ -159,10 +160,10 @@ public:
     }
 
     // --- internal (process.cpp, reaper.cpp) ------------------------------------
-    AsyncOp*& waiters_for_unlink() { return waiters_; }
+    OpQueue& waiters_for_unlink() { return waiters_; }
     void thread_gone(UserThread& t);  // reaper: t is joined and its memory freed
     void teardown();                  // reaper: after the last thread
-    Process* orphan_next_ = nullptr;  // reaper list: last outside handle dropped
+    QueueLink<Process> orphan_link_;  // the reaper's orphan list: last outside handle dropped (reaper lock)
     bool orphan_queued_ = false;      // reaper lock
 
     SpinLockIrq lock_{LockRank::process, "process"};
@@ -195,7 +196,7 @@ private:
     bool caps_closed_ = false;  // cap_lock(): table being cleared, no more inserts by transfer
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
-    AsyncOp* waiters_ = nullptr;           // lock_
+    OpQueue waiters_;                      // lock_
     class Endpoint* endpoints_ = nullptr;  // Endpoint's owner-list lock: endpoints served, not counted
     // Image data the threads need.
     uint64_t entry_ = 0;
@@ -233,9 +234,8 @@ public:
 
     // --- waiting and completion (ipc/ring_dispatch.cpp) -------------------
     SpinLockIrq wait_lock_{LockRank::user_wait, "user_wait"};
-    AsyncOp* done_head_ = nullptr;  // wait_lock_: completed, not yet posted
-    AsyncOp* done_tail_ = nullptr;
-    AsyncOp* pending_ = nullptr;  // wait_lock_: started, not completed (doubly linked)
+    OwnerOpQueue done_;           // wait_lock_: completed, not yet posted (peeked unlocked)
+    OwnerOpQueue pending_;        // wait_lock_: started, not completed
     uint32_t pending_count_ = 0;  // wait_lock_
     bool waiting_ = false;        // wait_lock_: blocked in cap_enter
     bool dead_ = false;           // wait_lock_: exiting; no more wake-ups
@@ -248,8 +248,8 @@ public:
     bool exited_ = false;   // process lock_
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
-    AsyncOp* joiners_ = nullptr;  // process lock_
-    UserThread* reap_next_ = nullptr;
+    OpQueue joiners_;                  // process lock_
+    QueueLink<UserThread> reap_link_;  // the reaper's list of ended threads (reaper lock)
 
 private:
     UserThread() : KernelObject(ObjectType::thread) {}
@@ -277,6 +277,14 @@ private:
 
 // The user thread running on this CPU, or nullptr for a kernel thread.
 UserThread* current_user_thread();
+
+// The reaper's lists (IntrusiveQueue's Link).
+struct OrphanLink {
+    static QueueLink<Process>& of(Process& p) { return p.orphan_link_; }
+};
+struct ReapLink {
+    static QueueLink<UserThread>& of(UserThread& t) { return t.reap_link_; }
+};
 
 // Starts the reaper kernel thread (once, after sched::init). reaper.cpp.
 void reaper_init();

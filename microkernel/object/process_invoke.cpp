@@ -59,25 +59,13 @@ void return_cap(Call& call, KernelObject* o, Rights rights) {
 bool waiter_unlink(AsyncOp* op) {
     auto* p = static_cast<Process*>(op->obj);
     LockGuard<SpinLockIrq> g(p->lock_);
-    for (AsyncOp** pp = &p->waiters_for_unlink(); *pp != nullptr; pp = &(*pp)->qnext) {
-        if (*pp == op) {
-            *pp = op->qnext;
-            return true;
-        }
-    }
-    return false;
+    return p->waiters_for_unlink().remove(op);
 }
 
 bool joiner_unlink(AsyncOp* op) {
     auto* t = static_cast<UserThread*>(op->obj);
     LockGuard<SpinLockIrq> g(t->process().lock_);
-    for (AsyncOp** pp = &t->joiners_; *pp != nullptr; pp = &(*pp)->qnext) {
-        if (*pp == op) {
-            *pp = op->qnext;
-            return true;
-        }
-    }
-    return false;
+    return t->joiners_.remove(op);
 }
 
 void handle_invoke(Call& call, Process& p, const decode::ProcessCall& d) {

@@ -9,6 +9,7 @@
 #include "debug/panic.h"
 #include "object/thread.h"
 #include "sched/sched.h"
+#include "sched/wait_queue.h"
 
 namespace kern {
 
@@ -16,11 +17,10 @@ namespace {
 
 // --- reaper ------------------------------------------------------------------
 SpinLockIrq g_reap_lock{LockRank::kobject, "reaper"};
-UserThread* g_reap_head = nullptr;
-Thread* g_reaper = nullptr;
-bool g_reaper_idle = false;
+IntrusiveQueue<UserThread, ReapLink> g_reap;  // ended threads, newest first (g_reap_lock)
+WaitQueue g_reaper_idle;                      // the reaper, while both lists are empty (g_reap_lock)
 
-Process* g_orphan_head = nullptr;  // g_reap_lock; each holds a reference
+IntrusiveQueue<Process, OrphanLink> g_orphans;  // newest first; g_reap_lock; each holds a reference
 
 // Ends a process whose last outside handle went (set_last_foreign_handle_hook),
 // unless one was made again meanwhile (the process gave out its own).
@@ -43,41 +43,30 @@ void on_last_outside_handle(KernelObject* o) {
     auto* p = static_cast<Process*>(o);
     if (p->exiting()) return;
     g_reap_lock.lock();
-    bool wake = false;
+    WaitQueue::Wakeup w;
     if (!p->orphan_queued_) {
         p->orphan_queued_ = true;
         p->add_ref();
-        p->orphan_next_ = g_orphan_head;
-        g_orphan_head = p;
-        wake = g_reaper_idle;
-        g_reaper_idle = false;
+        g_orphans.push_front(p);
+        w = g_reaper_idle.wake_one();
     }
     g_reap_lock.unlock();
-    if (wake) (void)sched::wake(*g_reaper);
+    w.wake();
 }
 
 void reaper_main(void*) {
     for (;;) {
         arch::IrqState s = arch::irq_save();
         g_reap_lock.lock();
-        if (Process* p = g_orphan_head; p != nullptr) {
-            g_orphan_head = p->orphan_next_;
+        while (g_orphans.empty() && g_reap.empty()) g_reaper_idle.block_on(g_reap_lock);
+        if (Process* p = g_orphans.pop_front()) {
             p->orphan_queued_ = false;
             g_reap_lock.unlock();
             arch::irq_restore(s);
             end_orphan(p);
             continue;
         }
-        UserThread* t = g_reap_head;
-        if (t == nullptr) {
-            g_reaper_idle = true;
-            atomic_store(&g_reaper->state_, Thread::State::blocked, MemOrder::release);
-            g_reap_lock.unlock();
-            sched::block();
-            arch::irq_restore(s);
-            continue;
-        }
-        g_reap_head = t->reap_next_;
+        UserThread* t = g_reap.pop_front();
         g_reap_lock.unlock();
         arch::irq_restore(s);
         if (!t->kthread()->join().ok()) panic("reaper: join failed");
@@ -91,12 +80,10 @@ void reaper_main(void*) {
 void reap(UserThread* t) {
     arch::IrqState s = arch::irq_save();
     g_reap_lock.lock();
-    t->reap_next_ = g_reap_head;
-    g_reap_head = t;
-    bool wake = g_reaper_idle;
-    g_reaper_idle = false;
+    g_reap.push_front(t);
+    WaitQueue::Wakeup w = g_reaper_idle.wake_one();
     g_reap_lock.unlock();
-    if (wake) (void)sched::wake(*g_reaper);
+    w.wake();
     arch::irq_restore(s);
 }
 
@@ -105,9 +92,8 @@ void reaper_init() {
     o.name = "reaper";
     auto t = Thread::create_stopped(&reaper_main, nullptr, o);
     if (!t.ok()) panic("reaper: %s", error_name(t.error()));
-    g_reaper = t.value();
     set_last_foreign_handle_hook(&on_last_outside_handle);
-    sched::start(*g_reaper);
+    sched::start(*t.value());
 }
 
 }  // namespace kern

@@ -147,7 +147,7 @@ void next_events_rings(Call& call, uint64_t timeout) {
     auto op = op_create(call, waiter_unlink, nullptr);
     if (!op.ok()) return call.fail(op.error());
     __atomic_store_n(&g_waiter, op.value(), __ATOMIC_RELEASE);
-    op_arm_deadline(op.value(), now_ns() + timeout, waiter_timeout);
+    op_arm_deadline(op.value(), deadline_after(timeout), waiter_timeout);
     // An event pushed between the look above and the store found no waiter.
     if (ring_events_queued() != 0 || g_ring.ready()) {
         (void)ring_pump();
@@ -173,8 +173,7 @@ void m_next_events(Call& call, const decode::SchedControlCall& dc) {
         auto op = op_create(call, waiter_unlink, nullptr);
         if (!op.ok()) return call.fail(op.error());
         __atomic_store_n(&g_waiter, op.value(), __ATOMIC_RELEASE);
-        uint64_t at = now_ns() + timeout;
-        op_arm_deadline(op.value(), at, waiter_timeout);
+        op_arm_deadline(op.value(), deadline_after(timeout), waiter_timeout);
         // An event posted between the empty pop and the store above found no
         // waiter: look again so it is not left behind until the timeout.
         if (g_ring.last_seq() >= g_ring.next_seq()) notify();

@@ -86,20 +86,12 @@ Thread* Thread::adopt_current(Thread* storage, const char* name) {
 Result<void> Thread::join() {
     Thread* me = current();
     if (me == this || detached_ || stack_ == nullptr) return Error::invalid_argument;
-    for (;;) {
-        arch::IrqState s = arch::irq_save();
-        join_lock_.lock();
-        if (state() == State::exited) {
-            join_lock_.unlock();
-            arch::irq_restore(s);
-            break;
-        }
-        joiner_ = me;
-        atomic_store(&me->state_, State::blocked, MemOrder::release);
-        join_lock_.unlock();
-        sched::block();
-        arch::irq_restore(s);
-    }
+    arch::IrqState s = arch::irq_save();
+    join_lock_.lock();
+    // exit_current sets exited and takes the joiner off under join_lock_.
+    while (state() != State::exited) joiner_.block_on(join_lock_);
+    join_lock_.unlock();
+    arch::irq_restore(s);
     sched::wait_off_cpu(*this, "join");
     destroy();
     return ok();

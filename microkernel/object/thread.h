@@ -22,8 +22,10 @@
 #include "sched/cpu_time.h"
 #include "debug/fault_plan.h"
 #include "sched/placement.h"
+#include "lib/intrusive_queue.h"
 #include "lib/result.h"
 #include "sched/run_queue.h"
+#include "sched/wait_queue.h"
 
 namespace kern {
 
@@ -96,9 +98,10 @@ public:
     uint64_t wake_tick_ = 0;        // sleep deadline on the sleep list's CPU
     uint64_t wake_ns_ = 0;          // or, if not 0, a now_ns() deadline (file_sleep)
     Thread* sleep_next_ = nullptr;  // sleep list link (that CPU's run-queue lock)
+    QueueLink<Thread> wait_link_;   // a WaitQueue it blocks on (sched/wait_queue.h; that queue's lock)
     unsigned sleep_cpu_ = kNoCpu;   // CPU whose sleep list file_sleep used (its caller's lock)
     SpinLockIrq join_lock_{LockRank::thread, "thread.join"};
-    Thread* joiner_ = nullptr;  // thread waiting in join() (join_lock_)
+    WaitQueue joiner_;  // the thread waiting in join() (join_lock_)
     Entry entry_ = nullptr;
     void* arg_ = nullptr;
     const char* name_ = "thread";
@@ -129,6 +132,11 @@ public:
     Thread() = default;
     Thread(const Thread&) = delete;
     Thread& operator=(const Thread&) = delete;
+};
+
+// WaitQueue's link (IntrusiveQueue's Link): Thread::wait_link_.
+struct ThreadWaitLink {
+    static QueueLink<Thread>& of(Thread& t) { return t.wait_link_; }
 };
 
 }  // namespace kern

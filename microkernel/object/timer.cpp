@@ -2,6 +2,7 @@
 #include "object/timer.h"
 
 #include "ipc/ring_dispatch.h"
+#include "lib/saturating.h"
 #include "sched/sched.h"
 #include "cap/kernel_object.h"
 
@@ -33,7 +34,7 @@ void TimerObject::invoke(Call& call, TimerObject&) {
         return;
     }
     const uint64_t now = now_ns();
-    const uint64_t at = d.op == Op::sleep ? (d.ns > ~uint64_t{0} - now ? ~uint64_t{0} : now + d.ns) : d.ns;
+    const uint64_t at = d.op == Op::sleep ? saturating_add(now, d.ns) : d.ns;
     if (at <= now) return;  // already due
     auto op = op_create(call, nullptr, nullptr);
     if (!op.ok()) return call.fail(op.error());

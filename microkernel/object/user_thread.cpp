@@ -48,8 +48,7 @@ bool UserThread::add_joiner(AsyncOp* op) {
     {
         LockGuard<SpinLockIrq> g(process_->lock_);
         if (!exited_) {
-            op->qnext = joiners_;
-            joiners_ = op;
+            joiners_.push_front(op);
             return true;
         }
     }
@@ -61,19 +60,15 @@ bool UserThread::add_joiner(AsyncOp* op) {
 void UserThread::exit_current(int64_t code, ExitReason reason) {
     arch::irq_enable();
     ops_release_all(*this);
-    AsyncOp* joiners;
+    OpQueue joiners;
     {
         LockGuard<SpinLockIrq> g(process_->lock_);
         exited_ = true;
         exit_code_ = code;
         exit_reason_ = reason;
-        joiners = joiners_;
-        joiners_ = nullptr;
+        joiners.splice_back(joiners_);
     }
-    while (joiners != nullptr) {
-        AsyncOp* op = joiners;
-        joiners = op->qnext;
-        op->qnext = nullptr;
+    while (AsyncOp* op = joiners.pop_front()) {
         op->status = 0;
         op->value = static_cast<uint64_t>(code);
         op->result_len = decode::exit_result(op->small, sizeof op->small, code, static_cast<uint16_t>(reason));

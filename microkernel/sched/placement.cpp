@@ -10,14 +10,14 @@ bool placement_valid(const PlacementInput& in, unsigned cpu) {
 unsigned default_placement(const PlacementInput& in) {
     if (placement_valid(in, in.last_cpu) && in.cpus[in.last_cpu].idle) return in.last_cpu;
     unsigned best = kNoCpu;
-    for (unsigned c = 0; c < in.ncpus && c < kMaxCpus; ++c) {
-        if (!placement_valid(in, c)) continue;
+    in.allowed.for_each([&](unsigned c) {
+        if (!placement_valid(in, c)) return;
         if (best == kNoCpu || in.cpus[c].load < in.cpus[best].load) {
             best = c;
         } else if (in.cpus[c].load == in.cpus[best].load && c == in.last_cpu) {
             best = c;  // a tie prefers the last CPU (warm cache), else the lower id stays
         }
-    }
+    });
     return best != kNoCpu ? best : in.waker_cpu;
 }
 

@@ -41,6 +41,16 @@ struct CpuMask {
     }
     constexpr bool empty() const { return bits == 0; }
     constexpr unsigned count() const { return popcount64(bits); }
+    // Calls f(cpu) for each CPU id in the set, lowest first; ids at or above
+    // kMaxCpus (all() has them) are not CPUs and are skipped. Walks the set
+    // bits only, so a sparse mask costs its population, not 64 tests. The
+    // mask is a copy: f may change the original.
+    template <class F>
+    constexpr void for_each(F&& f) const {
+        constexpr uint64_t kCpus = kMaxCpus >= 64 ? ~uint64_t{0} : (uint64_t{1} << (kMaxCpus % 64)) - 1;
+        uint64_t b = bits & kCpus;
+        for (; b != 0; b &= b - 1) f(static_cast<unsigned>(__builtin_ctzll(b)));
+    }
 };
 
 inline constexpr unsigned kNoCpu = ~0u;

@@ -61,26 +61,20 @@ Result<void> RunQueue::enqueue(RunQueueLink& e) {
     return ok();
 }
 
-Result<void> RunQueue::join(RunQueueLink& e, uint64_t now) {
-    TRY(admit(e));
-    charge(now);  // the minimum must include the running entity's open turn
-    e.vruntime = join_vruntime(e, now);
-    e.slept_at = 0;
-    e.joined = true;
-    insert_sorted(e);
-    update_min();
-    return ok();
-}
+Result<void> RunQueue::join(RunQueueLink& e, uint64_t now) { return add(e, true, false, now); }
 
-Result<void> RunQueue::push_front(RunQueueLink& e, bool joining, uint64_t now) {
+Result<void> RunQueue::push_front(RunQueueLink& e, bool joining, uint64_t now) { return add(e, joining, true, now); }
+
+Result<void> RunQueue::add(RunQueueLink& e, bool joining, bool at_head, uint64_t now) {
     TRY(admit(e));
     if (joining) {
-        charge(now);
+        charge(now);  // the minimum must include the running entity's open turn
         e.vruntime = join_vruntime(e, now);
     }
     e.slept_at = 0;
     e.joined = joining;
-    insert_head(e);
+    if (at_head) insert_head(e);
+    else insert_sorted(e);
     update_min();
     return ok();
 }

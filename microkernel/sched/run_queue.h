@@ -174,6 +174,9 @@ public:
 
 private:
     Result<void> admit(RunQueueLink& e);
+    // join and push_front: admit e, start its clock at `now` if joining,
+    // and queue it in order or at the head.
+    Result<void> add(RunQueueLink& e, bool joining, bool at_head, uint64_t now);
     void insert_sorted(RunQueueLink& e);
     void insert_head(RunQueueLink& e);
     void unlink(RunQueueLink& e);

@@ -15,6 +15,7 @@
 #include "arch/interface/tlb.h"
 #include "debug/console.h"
 #include "debug/panic.h"
+#include "lib/saturating.h"
 #include "cpu/percpu.h"
 #include "cpu/spinlock.h"
 #include "mm/kheap.h"
@@ -608,7 +609,7 @@ void start(Thread& t) {
 
 void sleep_ticks(uint64_t ticks) {
     arch::IrqState s = arch::irq_save();
-    sleep_until_tick(arch::percpu_self()->ticks + (ticks == 0 ? 1 : ticks));
+    sleep_until_tick(saturating_add(arch::percpu_self()->ticks, ticks == 0 ? 1 : ticks));
     arch::irq_restore(s);
 }
 
@@ -684,9 +685,9 @@ void exit_current() {
     Thread* me = local().current;
     me->join_lock_.lock();
     set_state(*me, State::exited);
-    Thread* joiner = me->joiner_;
+    WaitQueue::Wakeup joiner = me->joiner_.wake_one();
     me->join_lock_.unlock();
-    if (joiner != nullptr) (void)wake(*joiner);
+    joiner.wake();
     schedule();
     panic("sched: exited thread '%s' resumed", me->name_);
 }

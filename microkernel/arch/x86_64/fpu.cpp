@@ -5,6 +5,7 @@
 #include "arch/x86_64/asm.h"
 #include "debug/console.h"
 #include "debug/panic.h"
+#include "lib/unaligned.h"
 
 namespace kern::arch::fpu {
 namespace {
@@ -82,10 +83,8 @@ void init_area(void* area) {
     // Legacy region: FCW at 0, MXCSR at 24. XSTATE_BV (offset 512) stays 0,
     // so XRSTOR puts every component in its initial state (MXCSR is still
     // read from the area).
-    b[0] = 0x7f;
-    b[1] = 0x03;
-    uint32_t mxcsr = 0x1f80;
-    __builtin_memcpy(b + 24, &mxcsr, 4);
+    store_le16(b, 0x037f);
+    store_le32(b + 24, 0x1f80);
 }
 
 void save(void* area) {

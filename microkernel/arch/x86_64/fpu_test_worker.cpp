@@ -5,6 +5,25 @@
 
 namespace kern::fpu_test {
 
+// What both variants do with their registers loaded (the same text, so the
+// SSE and AVX cases measure the same wait): spin until *counter reaches
+// target or max_cycles TSC cycles pass, counting turns in spins.
+#define HOLD_SPIN                                                                                \
+    "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n mov %%rax, %%r8\n"                               \
+    "1:\n"                                                                                       \
+    "inc %[spins]\n"                                                                             \
+    "mov (%[ctr]), %%rax\n cmp %[tgt], %%rax\n jae 2f\n"                                         \
+    "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n sub %%r8, %%rax\n cmp %[maxc], %%rax\n jae 2f\n" \
+    "pause\n jmp 1b\n"                                                                           \
+    "2:\n"
+// Their operands and clobbers (xmmN also names the low half of ymmN).
+#define HOLD_OPERANDS                                                                                             \
+    : [spins] "+r"(spins), [mxo] "=m"(mx_out)                                                                   \
+    : [p] "r"(pattern), [o] "r"(out), [ctr] "r"(counter), [tgt] "r"(target), [maxc] "r"(max_cycles),           \
+      [mxi] "m"(mx_in)                                                                                          \
+    : "rax", "rdx", "r8", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", \
+      "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15"
+
 uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t mxcsr,
                         const volatile uint64_t* counter, uint64_t target, uint64_t max_cycles, uint32_t* mxcsr_out) {
     uint64_t spins = 0;
@@ -20,14 +39,7 @@ uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t
             "vmovdqu 256(%[p]), %%ymm8\n vmovdqu 288(%[p]), %%ymm9\n"
             "vmovdqu 320(%[p]), %%ymm10\n vmovdqu 352(%[p]), %%ymm11\n"
             "vmovdqu 384(%[p]), %%ymm12\n vmovdqu 416(%[p]), %%ymm13\n"
-            "vmovdqu 448(%[p]), %%ymm14\n vmovdqu 480(%[p]), %%ymm15\n"
-            "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n mov %%rax, %%r8\n"
-            "1:\n"
-            "inc %[spins]\n"
-            "mov (%[ctr]), %%rax\n cmp %[tgt], %%rax\n jae 2f\n"
-            "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n sub %%r8, %%rax\n cmp %[maxc], %%rax\n jae 2f\n"
-            "pause\n jmp 1b\n"
-            "2:\n"
+            "vmovdqu 448(%[p]), %%ymm14\n vmovdqu 480(%[p]), %%ymm15\n" HOLD_SPIN
             "vmovdqu %%ymm0, 0(%[o])\n vmovdqu %%ymm1, 32(%[o])\n"
             "vmovdqu %%ymm2, 64(%[o])\n vmovdqu %%ymm3, 96(%[o])\n"
             "vmovdqu %%ymm4, 128(%[o])\n vmovdqu %%ymm5, 160(%[o])\n"
@@ -37,12 +49,7 @@ uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t
             "vmovdqu %%ymm12, 384(%[o])\n vmovdqu %%ymm13, 416(%[o])\n"
             "vmovdqu %%ymm14, 448(%[o])\n vmovdqu %%ymm15, 480(%[o])\n"
             "stmxcsr %[mxo]\n"
-            "vzeroupper\n"
-            : [spins] "+r"(spins), [mxo] "=m"(mx_out)
-            : [p] "r"(pattern), [o] "r"(out), [ctr] "r"(counter), [tgt] "r"(target), [maxc] "r"(max_cycles),
-              [mxi] "m"(mx_in)
-            : "rax", "rdx", "r8", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+            "vzeroupper\n" HOLD_OPERANDS);
     } else {
         asm volatile(
             "ldmxcsr %[mxi]\n"
@@ -53,14 +60,7 @@ uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t
             "movdqu 128(%[p]), %%xmm8\n movdqu 144(%[p]), %%xmm9\n"
             "movdqu 160(%[p]), %%xmm10\n movdqu 176(%[p]), %%xmm11\n"
             "movdqu 192(%[p]), %%xmm12\n movdqu 208(%[p]), %%xmm13\n"
-            "movdqu 224(%[p]), %%xmm14\n movdqu 240(%[p]), %%xmm15\n"
-            "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n mov %%rax, %%r8\n"
-            "1:\n"
-            "inc %[spins]\n"
-            "mov (%[ctr]), %%rax\n cmp %[tgt], %%rax\n jae 2f\n"
-            "rdtsc\n shl $32, %%rdx\n or %%rdx, %%rax\n sub %%r8, %%rax\n cmp %[maxc], %%rax\n jae 2f\n"
-            "pause\n jmp 1b\n"
-            "2:\n"
+            "movdqu 224(%[p]), %%xmm14\n movdqu 240(%[p]), %%xmm15\n" HOLD_SPIN
             "movdqu %%xmm0, 0(%[o])\n movdqu %%xmm1, 16(%[o])\n"
             "movdqu %%xmm2, 32(%[o])\n movdqu %%xmm3, 48(%[o])\n"
             "movdqu %%xmm4, 64(%[o])\n movdqu %%xmm5, 80(%[o])\n"
@@ -69,16 +69,14 @@ uint64_t hold_registers(const uint8_t* pattern, uint8_t* out, bool avx, uint32_t
             "movdqu %%xmm10, 160(%[o])\n movdqu %%xmm11, 176(%[o])\n"
             "movdqu %%xmm12, 192(%[o])\n movdqu %%xmm13, 208(%[o])\n"
             "movdqu %%xmm14, 224(%[o])\n movdqu %%xmm15, 240(%[o])\n"
-            "stmxcsr %[mxo]\n"
-            : [spins] "+r"(spins), [mxo] "=m"(mx_out)
-            : [p] "r"(pattern), [o] "r"(out), [ctr] "r"(counter), [tgt] "r"(target), [maxc] "r"(max_cycles),
-              [mxi] "m"(mx_in)
-            : "rax", "rdx", "r8", "memory", "cc", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-              "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15");
+            "stmxcsr %[mxo]\n" HOLD_OPERANDS);
     }
     *mxcsr_out = mx_out;
     return spins;
 }
+
+#undef HOLD_SPIN
+#undef HOLD_OPERANDS
 
 uint64_t twice_half_series(uint64_t n) {
     // Compiler-generated SSE2 arithmetic; every partial sum is an exact

@@ -129,12 +129,7 @@ void shootdown(uint64_t root, uint16_t pcid, TlbCpuMask& mask, const ShootdownBa
     if (!targets.empty()) {
         count(cpu::current().counters.shootdowns_tx);
         uint64_t gen = g_board.post(self, req, targets);
-        uint64_t bits = targets.bits;
-        while (bits != 0) {
-            unsigned t = static_cast<unsigned>(__builtin_ctzll(bits));
-            bits &= bits - 1;
-            send_ipi(t, vec::kTlbShootdown);
-        }
+        targets.for_each([](unsigned t) { send_ipi(t, vec::kTlbShootdown); });
         // Servicing our own inbox while we wait is what lets two CPUs shoot
         // each other down at once with interrupts off. Bounded like a
         // spinlock: a target that never acknowledges (stuck with interrupts

@@ -9,6 +9,7 @@
 #include "object/thread.h"
 #include "cap/call_decode.h"
 #include "object/process.h"
+#include "sched/wait_queue.h"
 
 namespace kern::psrv {
 
@@ -18,21 +19,20 @@ AsyncOp* g_waiter = nullptr;  // a nextEvents call waiting for events
 Thread* g_notifier = nullptr;
 SpinLockIrq g_notify_lock{LockRank::thread, "sched_control.notify"};
 bool g_notify_pending = false;
-bool g_notifier_sleeping = false;
+WaitQueue g_notifier_idle;  // the notifier, while nothing is pending (g_notify_lock)
 
 // decisions: decisions wait in the shared page (the notifier drains them
 // even when no nextEvents waits).
 void notify(bool decisions) {
     if ((!decisions && __atomic_load_n(&g_waiter, __ATOMIC_ACQUIRE) == nullptr) || g_notifier == nullptr) return;
-    bool wake = false;
+    WaitQueue::Wakeup w;
     {
         LockGuard<SpinLockIrq> g(g_notify_lock);
         if (g_notify_pending) return;
         g_notify_pending = true;
-        wake = g_notifier_sleeping;
-        g_notifier_sleeping = false;
+        w = g_notifier_idle.wake_one();
     }
-    if (wake) (void)sched::wake(*g_notifier);
+    w.wake();
 }
 
 bool g_notify_deferred = false;
@@ -156,19 +156,10 @@ uint32_t write_events(uint8_t* buf, uint32_t cap, const SchedEvent* evs, uint32_
 }
 
 void notifier_main(void*) {
-    // Thread::create may run us before it returns to init(): use our own pointer.
-    Thread* self = Thread::current();
     for (;;) {
         arch::IrqState s = arch::irq_save();
         g_notify_lock.lock();
-        if (!g_notify_pending) {
-            g_notifier_sleeping = true;
-            atomic_store(&self->state_, Thread::State::blocked, MemOrder::release);
-            g_notify_lock.unlock();
-            sched::block();
-            arch::irq_restore(s);
-            continue;
-        }
+        while (!g_notify_pending) g_notifier_idle.block_on(g_notify_lock);
         g_notify_pending = false;
         g_notify_lock.unlock();
         arch::irq_restore(s);

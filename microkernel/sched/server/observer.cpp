@@ -6,6 +6,7 @@
 #include "cpu/percpu.h"
 #include "debug/console.h"
 #include "ipc/ring_dispatch.h"
+#include "lib/saturating.h"
 #include "object/thread.h"
 #include "object/process.h"
 
@@ -51,7 +52,7 @@ void obs_runnable(Thread& t, unsigned cpu, bool created, bool standing) {
     if (act) {
         p.thread_id = t.id();
         p.posted_ns = now_ns();
-        p.deadline_ns = p.posted_ns + __atomic_load_n(&g_deadline_ns, __ATOMIC_RELAXED);
+        p.deadline_ns = saturating_add(p.posted_ns, __atomic_load_n(&g_deadline_ns, __ATOMIC_RELAXED));
         p.cpu = cpu;
     }
     uint64_t seq =

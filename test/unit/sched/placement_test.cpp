@@ -119,3 +119,45 @@ TEST_CASE("cpu mask basics", "[placement]") {
     REQUIRE(CpuMask::all().count() == 64);
     REQUIRE(CpuMask::only(70).empty());
 }
+
+TEST_CASE("cpu mask for_each visits each member once, lowest first", "[placement]") {
+    std::vector<unsigned> seen;
+    CpuMask{}.for_each([&](unsigned c) { seen.push_back(c); });
+    REQUIRE(seen.empty());
+
+    CpuMask m;
+    m.set(5);
+    m.set(0);
+    m.set(63);
+    m.set(17);
+    m.for_each([&](unsigned c) { seen.push_back(c); });
+    REQUIRE(seen == std::vector<unsigned>{0, 5, 17, 63});
+
+    // The walk is over a copy: changing the mask from f does not change it.
+    seen.clear();
+    m.for_each([&](unsigned c) {
+        seen.push_back(c);
+        m.clear(c);
+        m.set(40);
+    });
+    REQUIRE(seen == std::vector<unsigned>{0, 5, 17, 63});
+
+    unsigned n = 0;
+    CpuMask::all().for_each([&](unsigned c) {
+        REQUIRE(c == n);
+        ++n;
+    });
+    REQUIRE(n == kern::kMaxCpus);
+}
+
+TEST_CASE("default placement considers only allowed CPUs, whatever their id", "[placement]") {
+    // Allowed bits past ncpus are not CPUs and must never be chosen.
+    Snapshot s;
+    s.cpus = {{5, false, true}, {9, false, true}, {1, false, true}};
+    CpuMask m;
+    m.set(1);
+    m.set(50);
+    REQUIRE(kern::default_placement(s.in(kNoCpu, m, 0)) == 1);
+    m.set(2);
+    REQUIRE(kern::default_placement(s.in(kNoCpu, m, 0)) == 2);
+}
