@@ -88,10 +88,10 @@ public:
 
     // --- internal ------------------------------------------------------------
     SpinLockIrq lock_{LockRank::kobject, "endpoint"};
-    OpQueue calls_;      // queued caller ops, oldest first
-    OpQueue receivers_;  // waiting receive ops, oldest first
-    OpQueue active_;     // received calls awaiting reply
-    bool dead_ = false;  // shut down (lock_; do_call peeks at it first)
+    OpQueue calls_ CAPOS_GUARDED_BY(lock_);      // queued caller ops, oldest first
+    OpQueue receivers_ CAPOS_GUARDED_BY(lock_);  // waiting receive ops, oldest first
+    OpQueue active_ CAPOS_GUARDED_BY(lock_);     // received calls awaiting reply
+    bool dead_ = false;                          // shut down (lock_; do_call peeks at it first)
 
 private:
     Endpoint() : KernelObject(ObjectType::endpoint) {}

@@ -15,7 +15,7 @@ ParkObject g_park;
 
 struct Bucket {
     SpinLockIrq lock{LockRank::kobject, "park"};
-    OpQueue waiters;  // oldest first
+    OpQueue waiters CAPOS_GUARDED_BY(lock);  // oldest first
 };
 constexpr uint32_t kBuckets = 64;
 Bucket g_buckets[kBuckets];
@@ -94,7 +94,9 @@ void ParkObject::invoke(Call& call, ParkObject&) {
     uint32_t n = 0;
     {
         LockGuard<SpinLockIrq> g(b.lock);
-        b.waiters.for_each([&](AsyncOp& o) {
+        // Runs inside for_each under b.lock (clang's analysis does not follow
+        // a lock into a lambda, hence the attribute).
+        b.waiters.for_each([&](AsyncOp& o) CAPOS_NO_THREAD_SAFETY_ANALYSIS {
             if (n < count && o.arg[0] == key && o.arg[1] == addr) {
                 b.waiters.erase(&o);
                 woken.push_front(&o);  // completed newest first, as they always were

@@ -196,7 +196,7 @@ private:
     bool caps_closed_ = false;  // cap_lock(): table being cleared, no more inserts by transfer
     int64_t exit_code_ = 0;
     ExitReason exit_reason_ = ExitReason::exited;
-    OpQueue waiters_;                      // lock_
+    OpQueue waiters_ CAPOS_GUARDED_BY(lock_);
     class Endpoint* endpoints_ = nullptr;  // Endpoint's owner-list lock: endpoints served, not counted
     // Image data the threads need.
     uint64_t entry_ = 0;
@@ -234,11 +234,11 @@ public:
 
     // --- waiting and completion (ipc/ring_dispatch.cpp) -------------------
     SpinLockIrq wait_lock_{LockRank::user_wait, "user_wait"};
-    OwnerOpQueue done_;           // wait_lock_: completed, not yet posted (peeked unlocked)
-    OwnerOpQueue pending_;        // wait_lock_: started, not completed
-    uint32_t pending_count_ = 0;  // wait_lock_
-    bool waiting_ = false;        // wait_lock_: blocked in cap_enter
-    bool dead_ = false;           // wait_lock_: exiting; no more wake-ups
+    OwnerOpQueue done_;                                  // wait_lock_: completed, not yet posted (peeked unlocked)
+    OwnerOpQueue pending_ CAPOS_GUARDED_BY(wait_lock_);  // started, not completed
+    uint32_t pending_count_ CAPOS_GUARDED_BY(wait_lock_) = 0;
+    bool waiting_ = false;  // wait_lock_: blocked in cap_enter
+    bool dead_ = false;     // wait_lock_: exiting; no more wake-ups
 
     // Ends the calling user thread (this one). Never returns.
     [[noreturn]] void exit_current(int64_t code, ExitReason reason);

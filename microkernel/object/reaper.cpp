@@ -17,10 +17,10 @@ namespace {
 
 // --- reaper ------------------------------------------------------------------
 SpinLockIrq g_reap_lock{LockRank::kobject, "reaper"};
-IntrusiveQueue<UserThread, ReapLink> g_reap;  // ended threads, newest first (g_reap_lock)
-WaitQueue g_reaper_idle;                      // the reaper, while both lists are empty (g_reap_lock)
+IntrusiveQueue<UserThread, ReapLink> g_reap CAPOS_GUARDED_BY(g_reap_lock);  // ended threads, newest first
+WaitQueue g_reaper_idle CAPOS_GUARDED_BY(g_reap_lock);                      // the reaper, while both lists are empty
 
-IntrusiveQueue<Process, OrphanLink> g_orphans;  // newest first; g_reap_lock; each holds a reference
+IntrusiveQueue<Process, OrphanLink> g_orphans CAPOS_GUARDED_BY(g_reap_lock);  // newest first; each holds a reference
 
 // Ends a process whose last outside handle went (set_last_foreign_handle_hook),
 // unless one was made again meanwhile (the process gave out its own).

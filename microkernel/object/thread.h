@@ -101,7 +101,7 @@ public:
     QueueLink<Thread> wait_link_;   // a WaitQueue it blocks on (sched/wait_queue.h; that queue's lock)
     unsigned sleep_cpu_ = kNoCpu;   // CPU whose sleep list file_sleep used (its caller's lock)
     SpinLockIrq join_lock_{LockRank::thread, "thread.join"};
-    WaitQueue joiner_;  // the thread waiting in join() (join_lock_)
+    WaitQueue joiner_ CAPOS_GUARDED_BY(join_lock_);  // the thread waiting in join()
     Entry entry_ = nullptr;
     void* arg_ = nullptr;
     const char* name_ = "thread";
