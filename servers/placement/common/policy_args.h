@@ -115,6 +115,27 @@ inline bool value_u64(const KeyValue& kv, uint64_t lo, uint64_t hi, uint64_t& ou
     return true;
 }
 
+// The arguments of a policy that takes one key, a whole number lo..hi
+// (fair-share's and round-robin's slice_ms, pack's k): its value into `out`,
+// which keeps its value when the key is absent and on a refusal. Refused:
+// any other key, as "unknown key 'X' (<policy> takes <key>=<lo>..<hi>)", and
+// a value out of range (value_u64's text).
+inline bool single_u64_arg(const KeyValues& args, const char* policy, const char* key, uint64_t lo, uint64_t hi,
+                           uint64_t& out, ArgError& err) {
+    uint64_t v = out;
+    for (uint32_t i = 0; i < args.n; ++i) {
+        const KeyValue& kv = args.kv[i];
+        if (!kv.key_is(key)) {
+            err.add("unknown key '").add(kv.key, kv.key_len).add("' (").add(policy).add(" takes ").add(key);
+            err.add("=").add_u64(lo).add("..").add_u64(hi).add(")");
+            return false;
+        }
+        if (!value_u64(kv, lo, hi, v, err)) return false;
+    }
+    out = v;
+    return true;
+}
+
 // A spec `name[:args]`: the name's length, and where the arguments start
 // (nullptr when there is no colon). The name is what the host tools look up
 // and what the benchmark turns into the manifest <case>-<name>.
