@@ -1,6 +1,8 @@
 // args.cpp - string helpers and `key=value` module arguments (see args.h).
 #include "libcap/args.h"
 
+#include "capos/kv/key_value.h"
+
 namespace cap {
 
 uint32_t len_of(const char* s) {
@@ -25,42 +27,26 @@ bool str_eq(const char* a, uint32_t alen, const char* b) {
 }
 
 namespace {
-// Start of the value of `key=` in args, or nullptr.
-const char* find_arg(const char* args, const char* key) {
-    const uint32_t kl = len_of(key);
-    const char* p = args;
-    while (p != nullptr && *p != '\0') {
-        while (*p == ' ') ++p;
-        bool match = true;
-        for (uint32_t i = 0; i < kl; ++i)
-            if (p[i] != key[i]) {
-                match = false;
-                break;
-            }
-        if (match && p[kl] == '=') return p + kl + 1;
-        while (*p != '\0' && *p != ' ') ++p;
-    }
-    return nullptr;
+// The first word `key=...` of args (split at spaces by support/'s capos::kv,
+// as the kernel command line and the placement servers split theirs).
+bool find_arg(const char* args, const char* key, capos::kv::Pair& out) {
+    return capos::kv::find_value(args, ~size_t{0}, " ", key, out);
 }
 }  // namespace
 
 uint64_t arg_u64(const char* args, const char* key, uint64_t def) {
-    const char* v = find_arg(args, key);
-    if (v == nullptr || *v < '0' || *v > '9') return def;
+    capos::kv::Pair p;
+    if (!find_arg(args, key, p) || p.value_len == 0 || p.value[0] < '0' || p.value[0] > '9') return def;
     uint64_t n = 0;
-    while (*v >= '0' && *v <= '9') n = n * 10 + static_cast<uint64_t>(*v++ - '0');
+    for (size_t i = 0; i < p.value_len && p.value[i] >= '0' && p.value[i] <= '9'; ++i)
+        n = n * 10 + static_cast<uint64_t>(p.value[i] - '0');
     return n;
 }
 
 bool arg_str(const char* args, const char* key, char* out, uint32_t cap) {
-    const char* v = find_arg(args, key);
-    if (v == nullptr || cap == 0) return false;
-    uint32_t n = 0;
-    while (v[n] != '\0' && v[n] != ' ' && n + 1 < cap) {
-        out[n] = v[n];
-        ++n;
-    }
-    out[n] = '\0';
+    capos::kv::Pair p;
+    if (!find_arg(args, key, p) || cap == 0) return false;
+    (void)capos::kv::copy_value(p, out, cap);  // cut to cap-1 bytes, as documented
     return true;
 }
 

@@ -207,6 +207,17 @@ Result<Cqe> call_with(Ring& r, CapHandle target, iface::Method m, const ParamMsg
     a.caps_out_max = caps_out;
     return r.call(a);
 }
+
+// A call whose answer is one capability (createThread, allocate): the handle
+// the kernel put in the one out-cap slot; internal if it put none.
+Result<CapHandle> call_for_cap(Ring& r, CapHandle target, iface::Method m, const ParamMsg& p) {
+    SmallResult res;
+    CapHandle caps[1] = {kNullCap};
+    Result<Cqe> c = call_with(r, target, m, p, res, caps, 1);
+    if (!c.ok()) return c.status();
+    if (c.value().caps_out_count < 1) return Status::internal;
+    return caps[0];
+}
 }  // namespace
 
 Result<void> process_exit(Ring& r, CapHandle process, int64_t code) {
@@ -228,23 +239,13 @@ Result<void> process_exit_thread(Ring& r, CapHandle process, int64_t code) {
 Result<CapHandle> process_create_thread(Ring& r, CapHandle process, uint64_t entry, uint64_t stack_top, uint64_t arg) {
     ParamMsg p;
     if (!encode_create_thread(p, entry, stack_top, arg)) return Status::internal;
-    SmallResult res;
-    CapHandle caps[1] = {kNullCap};
-    Result<Cqe> c = call_with(r, process, iface::kProcessCreateThread, p, res, caps, 1);
-    if (!c.ok()) return c.status();
-    if (c.value().caps_out_count < 1) return Status::internal;
-    return caps[0];
+    return call_for_cap(r, process, iface::kProcessCreateThread, p);
 }
 
 Result<CapHandle> process_allocate(Ring& r, CapHandle process, uint64_t bytes) {
     ParamMsg p;
     if (!encode_allocate(p, bytes)) return Status::internal;
-    SmallResult res;
-    CapHandle caps[1] = {kNullCap};
-    Result<Cqe> c = call_with(r, process, iface::kProcessAllocate, p, res, caps, 1);
-    if (!c.ok()) return c.status();
-    if (c.value().caps_out_count < 1) return Status::internal;
-    return caps[0];
+    return call_for_cap(r, process, iface::kProcessAllocate, p);
 }
 
 Result<void> process_map(Ring& r, CapHandle process, CapHandle memory, uint64_t address, uint64_t offset,

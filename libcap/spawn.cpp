@@ -86,6 +86,15 @@ Result<ProcessExit> wait_process(CapHandle handle) {
     return decode_exit(res, c.result_len);
 }
 
+Result<uint64_t> start_wait_process(CapHandle handle, void* res, uint32_t res_max) {
+    CallArgs a;
+    a.cap = handle;
+    a.method = iface::kProcessHandleWait;
+    a.result = res;
+    a.result_max = res_max;
+    return this_ring().start(make_sqe(a));
+}
+
 Result<void> kill_process(CapHandle handle) {
     const Cqe c = raw_call(handle, iface::kProcessHandleKill.interface_id, iface::kProcessHandleKill.ordinal);
     if (c.status != 0) return status_of(c);

@@ -65,6 +65,19 @@ Result<Spawned> spawn(capos::abi::CapHandle spawner, const char* name, const cha
 // ProcessSpawner.modules: names joined by '\n' into out (NUL-terminated).
 // Returns the count.
 Result<uint32_t> spawner_modules(capos::abi::CapHandle spawner, char* out, uint32_t cap);
+// True if `name` (len bytes, not NUL-terminated) is one whole line of such
+// a list. Inline: init's manifest checks use it on the host too, without
+// libcap's sources.
+inline bool module_listed(const char* list, const char* name, uint32_t len) {
+    const char* p = list;
+    while (*p != '\0') {
+        const char* e = p;
+        while (*e != '\0' && *e != '\n') ++e;
+        if (static_cast<uint32_t>(e - p) == len && __builtin_memcmp(p, name, len) == 0) return true;
+        p = *e == '\n' ? e + 1 : e;
+    }
+    return false;
+}
 
 // ProcessSpawner.freeFrames @2 (the spawner server forwards the kernel's).
 struct SpawnerStats {
@@ -87,6 +100,10 @@ ProcessExit decode_exit(const void* res, uint32_t len);
 // ProcessHandle.wait: blocks until the process has ended. A result message
 // that does not parse is malformed_message.
 Result<ProcessExit> wait_process(capos::abi::CapHandle handle);
+// ProcessHandle.wait without blocking: submits it on this thread's ring and
+// returns the tag to wait for; the completion's result (in res[0..res_max))
+// decodes with decode_exit. For a supervisor that watches many processes.
+Result<uint64_t> start_wait_process(capos::abi::CapHandle handle, void* res, uint32_t res_max);
 Result<void> kill_process(capos::abi::CapHandle handle);
 
 // Process.dropCaps (KERNEL method @8) on this process: empties the given slots.

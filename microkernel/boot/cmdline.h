@@ -1,8 +1,15 @@
-// cmdline.h: kernel command line tokenizer and validation against a list of options.
+// cmdline.h: kernel command line words and their validation against a list of options.
+//
+// The words are split by support/'s capos::kv (capos/kv/key_value.h), the
+// splitter libcap's module arguments and the placement servers use too:
+// separators space and tab, a word `key=value` or a bare `key`, empty words
+// skipped. What is the kernel's own is the list of options and the check.
 #pragma once
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "capos/kv/key_value.h"
 
 namespace kern {
 
@@ -13,36 +20,16 @@ struct CmdlineOption {
     const char* help;  // shown in the error listing
 };
 
-struct CmdlineToken {
-    const char* key;
-    size_t key_len;
-    const char* value;  // nullptr for a bare flag
-    size_t value_len;
-};
+// key, key_len, value (nullptr for a bare flag), value_len.
+using CmdlineToken = capos::kv::Pair;
 
-// Splits on spaces; calls fn(token) for each "key" or "key=value" token.
-// Returns the number of tokens. Input need not be NUL-terminated past len.
+inline constexpr const char* kCmdlineSeparators = " \t";
+
+// Calls fn(token) for each "key" or "key=value" word of s[0..len) (or up
+// to a NUL). Returns the number of words.
 template <class F>
 size_t cmdline_for_each(const char* s, size_t len, F&& fn) {
-    size_t i = 0, count = 0;
-    while (i < len) {
-        while (i < len && (s[i] == ' ' || s[i] == '\t')) ++i;
-        if (i >= len || s[i] == '\0') break;
-        size_t start = i;
-        while (i < len && s[i] != ' ' && s[i] != '\t' && s[i] != '\0') ++i;
-        CmdlineToken t{s + start, i - start, nullptr, 0};
-        for (size_t k = start; k < i; ++k) {
-            if (s[k] == '=') {
-                t.key_len = k - start;
-                t.value = s + k + 1;
-                t.value_len = i - k - 1;
-                break;
-            }
-        }
-        fn(t);
-        ++count;
-    }
-    return count;
+    return capos::kv::for_each_pair(s, len, kCmdlineSeparators, static_cast<F&&>(fn));
 }
 
 enum class CmdlineIssue : uint8_t { ok, unknown_option, missing_value, unexpected_value };
@@ -52,11 +39,13 @@ CmdlineIssue cmdline_check(const CmdlineToken& t, const CmdlineOption* opts, siz
 
 // Copies a token's value into out (NUL-terminated, truncated to cap-1).
 // Returns false if it did not fit.
-bool cmdline_copy_value(const CmdlineToken& t, char* out, size_t cap);
+inline bool cmdline_copy_value(const CmdlineToken& t, char* out, size_t cap) {
+    return capos::kv::copy_value(t, out, cap);
+}
 
-bool cmdline_key_is(const CmdlineToken& t, const char* key);
+inline bool cmdline_key_is(const CmdlineToken& t, const char* key) { return t.key_is(key); }
 
 // True if the token has a value and it is exactly `value`.
-bool cmdline_value_is(const CmdlineToken& t, const char* value);
+inline bool cmdline_value_is(const CmdlineToken& t, const char* value) { return t.value_is(value); }
 
 }  // namespace kern

@@ -213,12 +213,7 @@ bool start_entry(uint32_t idx) {
 void arm_wait(uint32_t idx) {
     Running& run = g_run[idx];
     if (run.handle == 0 || run.waiting) return;
-    cap::CallArgs a;
-    a.cap = run.handle;
-    a.method = cap::iface::kProcessHandleWait;
-    a.result = run.wait_res;
-    a.result_max = sizeof run.wait_res;
-    auto t = cap::this_ring().start(cap::make_sqe(a));
+    auto t = srv::start_wait_process(run.handle, run.wait_res, sizeof run.wait_res);
     if (!t.ok()) {
         cap::print("[init] cannot watch %s: %s\n", g_manifest.entries[idx].name, cap::status_name(t.status()));
         return;

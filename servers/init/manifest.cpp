@@ -102,18 +102,6 @@ void read_quotas(const sc::Quotas_Reader& q, srv::Quotas& out) {
     out.children = q.children();
 }
 
-bool module_exists(const char* list, const char* name) {
-    const uint32_t n = text_len(name);
-    const char* p = list;
-    while (*p != '\0') {
-        const char* e = p;
-        while (*e != '\0' && *e != '\n') ++e;
-        if (static_cast<uint32_t>(e - p) == n && __builtin_memcmp(p, name, n) == 0) return true;
-        p = *e == '\n' ? e + 1 : e;
-    }
-    return false;
-}
-
 bool lists_export(const Entry& e, const char* name) {
     for (uint32_t i = 0; i < e.nexports; ++i)
         if (same(e.exports[i], name)) return true;
@@ -276,7 +264,7 @@ ManifestError validate(Manifest& m, const Environment& env, Refusal& why) {
         for (uint32_t j = 0; j < i; ++j)
             if (same(m.entries[j].name, e.name))
                 return refuse(why, ManifestError::duplicate_entry, e.name, "the name is used by entry %u too", j);
-        if (!module_exists(env.modules, e.image))
+        if (!srv::module_listed(env.modules, e.image, text_len(e.image)))
             return refuse(why, ManifestError::unknown_module, e.name, "no boot module '%s'", e.image);
         for (uint32_t k = 0; k < e.ncaps; ++k) {
             const CapSpec& s = e.caps[k];

@@ -77,24 +77,8 @@ char g_modules[2048];
 const char* const kCrashPoints[] = {"after_request", "after_checks", "after_create", "before_reply"};
 cap::CrashPoints g_crash;
 
-bool module_known(const uint8_t* name, uint32_t len) {
-    const char* p = g_modules;
-    while (*p != '\0') {
-        const char* e = p;
-        while (*e != '\0' && *e != '\n') ++e;
-        if (static_cast<uint32_t>(e - p) == len && __builtin_memcmp(p, name, len) == 0) return true;
-        p = *e == '\n' ? e + 1 : e;
-    }
-    return false;
-}
-
 void arm_wait(Child& c) {
-    cap::CallArgs a;
-    a.cap = c.handle;
-    a.method = cap::iface::kProcessHandleWait;
-    a.result = c.res;
-    a.result_max = sizeof c.res;
-    auto t = cap::this_ring().start(cap::make_sqe(a));
+    auto t = srv::start_wait_process(c.handle, c.res, sizeof c.res);
     c.tag = t.ok() ? t.value() : 0;
 }
 
@@ -151,7 +135,7 @@ Status handle_spawn(srv::Incoming& in, uint8_t* res, uint32_t& rlen, CapHandle& 
     if (r.error() != cp::Error::Ok) return Status::malformed_message;
     char detail[96];
     // Decode: module, capabilities, quotas. Nothing changes until all pass.
-    if (!module_known(reinterpret_cast<const uint8_t*>(module.c_str()), module.size())) {
+    if (!srv::module_listed(g_modules, module.c_str(), module.size())) {
         uint32_t n = module.size() < 48 ? module.size() : 48;
         char m[49];
         __builtin_memcpy(m, module.c_str(), n);

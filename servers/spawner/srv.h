@@ -70,6 +70,8 @@ using Exit = cap::ProcessExit;
 inline const char* reason_name(uint16_t r) { return cap::exit_reason_name(r); }
 using cap::decode_exit;
 using cap::kill_process;
+using cap::module_listed;
+using cap::start_wait_process;
 using cap::wait_process;
 
 using Stats = cap::SpawnerStats;

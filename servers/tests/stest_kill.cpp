@@ -413,12 +413,7 @@ void placement_case(const char* point, bool stall) {
     check(attached, "the placement server attaches");
     // Watch its end while feeding it events.
     alignas(8) static uint8_t wres[64];
-    cap::CallArgs a;
-    a.cap = sp.value().handle;
-    a.method = cap::iface::kProcessHandleWait;
-    a.result = wres;
-    a.result_max = sizeof wres;
-    auto wt = cap::this_ring().start(cap::make_sqe(a));
+    auto wt = srv::start_wait_process(sp.value().handle, wres, sizeof wres);
     if (!check(wt.ok(), "wait on the placement server")) return;
     Cqe c{};
     bool ended = false, demoted = false;

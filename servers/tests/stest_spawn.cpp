@@ -27,14 +27,18 @@ cap::Result<srv::Spawned> spawn_sleeper(srv::SpawnRefusal* why = nullptr) {
     return srv::spawn(spawner(), "child", "spawn-child", "sleep", &t, 1, srv::Quotas{}, 0, why);
 }
 
-// Runs `spawn-child caps` with grants g; its exit code (200 + mask), or -1.
-int64_t caps_seen(const srv::Grant* g, uint32_t n) {
-    auto s = spawn("caps", g, n);
+// Runs `spawn-child <args>` with grants g to its end: its exit code, or -1
+// if it did not start or did not exit by itself (killed, faulted).
+int64_t exit_code(const char* args, const srv::Grant* g = nullptr, uint32_t n = 0) {
+    auto s = spawn(args, g, n);
     if (!s.ok()) return -1;
     auto w = srv::wait_process(s.value().handle);
     (void)srv::drop_caps(&s.value().handle, 1);
     return w.ok() && w.value().reason == 0 ? w.value().code : -1;
 }
+
+// `spawn-child caps` with grants g: 200 + the mask of what it found, or -1.
+int64_t caps_seen(const srv::Grant* g, uint32_t n) { return exit_code("caps", g, n); }
 
 void finish(srv::Spawned& s) {
     (void)srv::kill_process(s.handle);
@@ -43,13 +47,7 @@ void finish(srv::Spawned& s) {
 }
 }  // namespace
 
-CAP_TEST(spawn_and_wait) {
-    auto s = spawn("exit=5");
-    CAP_REQUIRE(s.ok());
-    auto w = srv::wait_process(s.value().handle);
-    CAP_CHECK(w.ok() && w.value().code == 5 && w.value().reason == 0);
-    (void)srv::drop_caps(&s.value().handle, 1);
-}
+CAP_TEST(spawn_and_wait) { CAP_CHECK(exit_code("exit=5") == 5); }
 
 CAP_TEST(spawn_and_kill) {
     auto s = spawn_sleeper();
@@ -136,24 +134,12 @@ CAP_TEST(child_gets_only_what_parent_passes) {
     // The spawner capability passed without the Call right: the child holds it
     // but cannot spawn (exit code 100 + 3 = rights).
     srv::Grant weak{"spawner", spawner(), capos::abi::kRightCopy | capos::abi::kRightTransfer};
-    auto s = spawn("try-spawn", &weak, 1);
-    CAP_REQUIRE(s.ok());
-    auto w = srv::wait_process(s.value().handle);
-    CAP_CHECK(w.ok() && w.value().code == 100 + 3);
-    (void)srv::drop_caps(&s.value().handle, 1);
+    CAP_CHECK(exit_code("try-spawn", &weak, 1) == 100 + 3);
     // Passed with its rights: the child can spawn (its grandchild counts against the same quota).
     srv::Grant full{"spawner", spawner(), 0xffffffffu};
-    auto t = spawn("try-spawn", &full, 1);
-    CAP_REQUIRE(t.ok());
-    auto x = srv::wait_process(t.value().handle);
-    CAP_CHECK(x.ok() && x.value().code == 0);
-    (void)srv::drop_caps(&t.value().handle, 1);
+    CAP_CHECK(exit_code("try-spawn", &full, 1) == 0);
     // Not passed at all: nothing to spawn with (exit 99).
-    auto u = spawn("try-spawn");
-    CAP_REQUIRE(u.ok());
-    auto y = srv::wait_process(u.value().handle);
-    CAP_CHECK(y.ok() && y.value().code == 99);
-    (void)srv::drop_caps(&u.value().handle, 1);
+    CAP_CHECK(exit_code("try-spawn") == 99);
 }
 
 CAP_TEST(child_gets_only_the_kernel_caps_passed) {
@@ -175,11 +161,7 @@ CAP_TEST(child_gets_only_the_kernel_caps_passed) {
     const srv::Grant fake{"timer", info.console(), 0xffffffffu};
     CAP_CHECK(caps_seen(&fake, 1) == 200);
     // A child without a Timer cannot sleep (spawn-child exits 97 at once).
-    auto s = spawn("sleep");
-    CAP_REQUIRE(s.ok());
-    auto w = srv::wait_process(s.value().handle);
-    CAP_CHECK(w.ok() && w.value().code == 97);
-    (void)srv::drop_caps(&s.value().handle, 1);
+    CAP_CHECK(exit_code("sleep") == 97);
 }
 
 CAP_TEST(kernel_spawner_read_only) {

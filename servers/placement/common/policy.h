@@ -241,6 +241,51 @@ struct ThreadTable {
                 return;
             }
     }
+    // A thread leaving its CPU: thread_exited forgets it, thread_blocked
+    // marks it not runnable. False (and nothing changed) for other events.
+    bool note_left(const Event& e) {
+        if (e.kind == EventKind::thread_exited) {
+            remove(e.thread_id);
+            return true;
+        }
+        if (e.kind != EventKind::thread_blocked) return false;
+        if (ThreadPlacement* p = find(e.thread_id)) p->runnable = false;
+        return true;
+    }
+    // A thread_runnable's thread placed on `cpu`: recorded with its weight,
+    // runnable. Nullptr when the table is full (placed, but not handed over).
+    ThreadPlacement* note_placed(const Event& e, uint32_t cpu) {
+        ThreadPlacement* p = get(e.thread_id, e.process_id);
+        if (p != nullptr) {
+            p->cpu = cpu;
+            p->weight = e.weight;
+            p->runnable = true;
+        }
+        return p;
+    }
 };
+
+// The snapshot part every policy with a ThreadTable hands its successor:
+// name, version, last_seq, ncpus and the thread table (opaque left empty).
+inline void export_table(const Policy& policy, const ThreadTable& table, uint32_t ncpus, uint64_t last_seq,
+                         PolicyState& s) {
+    copy_name(s.policy, sizeof s.policy, policy.name());
+    s.version = policy.version();
+    s.last_seq = last_seq;
+    s.ncpus = ncpus;
+    s.nthreads = table.n;
+    for (uint32_t i = 0; i < table.n; ++i) s.threads[i] = table.t[i];
+}
+
+// Adopts any predecessor's thread table, CPU count and last seq; false if
+// the snapshot is unusable (no CPUs, too many of either), changing nothing.
+inline bool import_table(const PolicyState& s, ThreadTable& table, uint32_t& ncpus, uint64_t& last_seq) {
+    if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
+    ncpus = s.ncpus;
+    table.n = s.nthreads;
+    for (uint32_t i = 0; i < s.nthreads; ++i) table.t[i] = s.threads[i];
+    last_seq = s.last_seq;
+    return true;
+}
 
 }  // namespace placement

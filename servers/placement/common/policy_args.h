@@ -1,4 +1,4 @@
-// policy_args.h: the one key=value parser of the placement servers, the host tools and the tests.
+// policy_args.h: key=value arguments of the placement servers, the host tools and the tests.
 //
 // Two places hand a policy its arguments:
 //   * the server's command line (a boot manifest's `args`, words separated
@@ -7,7 +7,10 @@
 //   * a policy spec `name[:key=value[,key=value...]]` (host tools, the
 //     benchmark's --policy, the kernel option placement=...): the part after
 //     the colon, pairs separated by commas.
-// Both go through parse_key_values, so a pair means the same everywhere.
+// Both go through parse_key_values, so a pair means the same everywhere;
+// it splits with support/'s capos::kv (capos/kv/key_value.h), the splitter
+// the kernel command line and libcap's module arguments use too, and adds
+// the table of distinct keys and the refusals worded for a log line.
 //
 // Freestanding (no libc, no heap): the pairs point into the caller's text,
 // which must outlive them. Errors are returned as text for a log line.
@@ -16,28 +19,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "capos/kv/key_value.h"
+
 namespace placement {
 
-struct KeyValue {
-    const char* key = nullptr;
-    const char* value = nullptr;  // not NUL-terminated: value_len bytes
-    uint32_t key_len = 0;
-    uint32_t value_len = 0;
-    bool has_value = false;  // the word had a '=' (an empty value is still a value)
-
-    bool key_is(const char* k) const {
-        uint32_t i = 0;
-        for (; i < key_len && k[i] != '\0'; ++i)
-            if (key[i] != k[i]) return false;
-        return i == key_len && k[i] == '\0';
-    }
-    bool value_is(const char* v) const {
-        uint32_t i = 0;
-        for (; i < value_len && v[i] != '\0'; ++i)
-            if (value[i] != v[i]) return false;
-        return has_value && i == value_len && v[i] == '\0';
-    }
-};
+// key, value (nullptr for a bare key), has_value(), key_is, value_is.
+using KeyValue = capos::kv::Pair;
+using capos::kv::same_key;
 
 // Why a text was refused, as one line (truncated at 160 bytes).
 struct ArgError {
@@ -49,8 +37,8 @@ struct ArgError {
         text[len] = '\0';
         return *this;
     }
-    ArgError& add(const char* s, uint32_t n) {
-        for (uint32_t i = 0; i < n && len + 1 < sizeof text; ++i) text[len++] = s[i];
+    ArgError& add(const char* s, size_t n) {
+        for (size_t i = 0; i < n && len + 1 < sizeof text; ++i) text[len++] = s[i];
         text[len] = '\0';
         return *this;
     }
@@ -67,7 +55,7 @@ struct ArgError {
     }
     ArgError& add_pair(const KeyValue& kv) {
         add(kv.key, kv.key_len);
-        if (kv.has_value) add("=").add(kv.value, kv.value_len);
+        if (kv.has_value()) add("=").add(kv.value, kv.value_len);
         return *this;
     }
 };
@@ -84,65 +72,37 @@ struct KeyValues {
     }
 };
 
-inline bool same_key(const KeyValue& a, const KeyValue& b) {
-    if (a.key_len != b.key_len) return false;
-    for (uint32_t i = 0; i < a.key_len; ++i)
-        if (a.key[i] != b.key[i]) return false;
-    return true;
-}
-
 // Splits `text[0..len)` (or up to a NUL) at `sep` into pairs `key=value`
 // (a word without '=' is a key without value). Empty words (doubled
 // separators) are skipped. Refused: a word starting with '=' (no key), a
 // key given twice, more than KeyValues::kMax words. On refusal `out` is
 // left empty.
 inline bool parse_key_values(const char* text, size_t len, char sep, KeyValues& out, ArgError& err) {
-    out.n = 0;
-    size_t i = 0;
-    while (i < len && text[i] != '\0') {
-        if (text[i] == sep) {
-            ++i;
-            continue;
-        }
-        size_t start = i;
-        while (i < len && text[i] != '\0' && text[i] != sep) ++i;
-        KeyValue kv;
-        kv.key = text + start;
-        size_t eq = start;
-        while (eq < i && text[eq] != '=') ++eq;
-        kv.key_len = static_cast<uint32_t>(eq - start);
-        if (eq < i) {
-            kv.has_value = true;
-            kv.value = text + eq + 1;
-            kv.value_len = static_cast<uint32_t>(i - eq - 1);
-        }
-        if (kv.key_len == 0) {
-            err.add("'").add(text + start, static_cast<uint32_t>(i - start)).add("' has no key");
-            out.n = 0;
-            return false;
-        }
-        for (uint32_t k = 0; k < out.n; ++k)
-            if (same_key(out.kv[k], kv)) {
-                err.add("key '").add(kv.key, kv.key_len).add("' given twice");
-                out.n = 0;
-                return false;
-            }
-        if (out.n == KeyValues::kMax) {
+    const char seps[2] = {sep, '\0'};
+    const capos::kv::ParseResult r = capos::kv::parse_pairs(text, len, seps, out.kv, KeyValues::kMax);
+    out.n = static_cast<uint32_t>(r.n);
+    switch (r.refusal) {
+        case capos::kv::Refusal::none:
+            return true;
+        case capos::kv::Refusal::no_key:
+            err.add("'").add_pair(r.word).add("' has no key");
+            break;
+        case capos::kv::Refusal::key_twice:
+            err.add("key '").add(r.word.key, r.word.key_len).add("' given twice");
+            break;
+        case capos::kv::Refusal::too_many:
             err.add("more than ").add_u64(KeyValues::kMax).add(" arguments");
-            out.n = 0;
-            return false;
-        }
-        out.kv[out.n++] = kv;
+            break;
     }
-    return true;
+    return false;
 }
 
 // The value of `kv` as a decimal number in [lo, hi]; otherwise false with
 // "<key>=<value>: expected a whole number from lo to hi".
 inline bool value_u64(const KeyValue& kv, uint64_t lo, uint64_t hi, uint64_t& out, ArgError& err) {
     uint64_t v = 0;
-    bool ok = kv.has_value && kv.value_len != 0 && kv.value_len <= 19;
-    for (uint32_t i = 0; ok && i < kv.value_len; ++i) {
+    bool ok = kv.has_value() && kv.value_len != 0 && kv.value_len <= 19;
+    for (size_t i = 0; ok && i < kv.value_len; ++i) {
         const char c = kv.value[i];
         ok = c >= '0' && c <= '9';
         v = v * 10 + static_cast<uint64_t>(c - '0');
@@ -150,6 +110,27 @@ inline bool value_u64(const KeyValue& kv, uint64_t lo, uint64_t hi, uint64_t& ou
     if (!ok || v < lo || v > hi) {
         err.add_pair(kv).add(": expected a whole number from ").add_u64(lo).add(" to ").add_u64(hi);
         return false;
+    }
+    out = v;
+    return true;
+}
+
+// The arguments of a policy that takes one key, a whole number lo..hi
+// (fair-share's and round-robin's slice_ms, pack's k): its value into `out`,
+// which keeps its value when the key is absent and on a refusal. Refused:
+// any other key, as "unknown key 'X' (<policy> takes <key>=<lo>..<hi>)", and
+// a value out of range (value_u64's text).
+inline bool single_u64_arg(const KeyValues& args, const char* policy, const char* key, uint64_t lo, uint64_t hi,
+                           uint64_t& out, ArgError& err) {
+    uint64_t v = out;
+    for (uint32_t i = 0; i < args.n; ++i) {
+        const KeyValue& kv = args.kv[i];
+        if (!kv.key_is(key)) {
+            err.add("unknown key '").add(kv.key, kv.key_len).add("' (").add(policy).add(" takes ").add(key);
+            err.add("=").add_u64(lo).add("..").add_u64(hi).add(")");
+            return false;
+        }
+        if (!value_u64(kv, lo, hi, v, err)) return false;
     }
     out = v;
     return true;

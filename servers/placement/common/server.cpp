@@ -44,14 +44,20 @@ struct Raw {
     bool ok = false;
 };
 
-Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void* result, uint32_t rmax) {
+// One call on this thread's ring, started and waited for: its Cqe (the
+// ring's status in cqe.status when it could not start or complete), ok iff
+// it completed with status 0. `caps`: in-caps sent with it (caps_in of them).
+Raw call_on(CapHandle cap, cap::iface::Method method, const void* params, uint32_t plen, void* result, uint32_t rmax,
+            CapHandle* caps = nullptr, uint16_t caps_in = 0) {
     cap::CallArgs a;
     a.cap = cap;
-    a.method = cap::iface::Method{kSchedCtl, method};
+    a.method = method;
     a.params = params;
     a.params_len = plen;
     a.result = result;
     a.result_max = rmax;
+    a.caps = caps;
+    a.caps_in = caps_in;
     cap::Ring& r = cap::this_ring();
     Raw out;
     auto tag = r.start(cap::make_sqe(a));
@@ -67,6 +73,11 @@ Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void
     out.cqe = c.value();
     out.ok = out.cqe.status == 0;
     return out;
+}
+
+// A SchedulerControl call (call_on with the interface fixed).
+Raw call(CapHandle cap, uint16_t method, const void* params, uint32_t plen, void* result, uint32_t rmax) {
+    return call_on(cap, cap::iface::Method{kSchedCtl, method}, params, plen, result, rmax);
 }
 
 // The server's own arguments; every other word goes to Policy::configure.
@@ -360,25 +371,13 @@ bool take_over_endpoint(CapHandle pred, Policy& policy, uint64_t* resume_after) 
     size_t pn = 0;
     if (b.error() != cap::capnp::Error::Ok || b.write_flat(params, sizeof params, &pn) != cap::capnp::Error::Ok)
         return false;
-    const uint32_t pl = static_cast<uint32_t>(pn);
-    cap::CallArgs a;
-    a.cap = pred;
-    a.method = cap::iface::Method{kPlacementIface, kExportState};
-    a.params = params;
-    a.params_len = pl;
-    a.result = g_res;
-    a.result_max = sizeof g_res;
-    cap::Ring& r = cap::this_ring();
-    auto tag = r.start(cap::make_sqe(a));
-    if (!tag.ok()) return false;
-    auto c = r.wait(tag.value());
-    if (!c.ok() || c.value().status != 0) {
-        cap::print("[placement] %s: exportState on the predecessor failed (%d)\n", policy.name(),
-                   c.ok() ? c.value().status : static_cast<int32_t>(c.status()));
+    const Raw c = call_on(pred, cap::iface::Method{kPlacementIface, kExportState}, params, static_cast<uint32_t>(pn),
+                          g_res, sizeof g_res);
+    if (!c.ok) {
+        cap::print("[placement] %s: exportState on the predecessor failed (%d)\n", policy.name(), c.cqe.status);
         return false;
     }
-    if (!codec::decode_export_results(g_res, c.value().result_len, g_state) || !policy.import_state(g_state))
-        return false;
+    if (!codec::decode_export_results(g_res, c.cqe.result_len, g_state) || !policy.import_state(g_state)) return false;
     uint32_t dups = 0;
     for (uint32_t i = 0; i < g_state.nthreads; ++i)
         for (uint32_t k = i + 1; k < g_state.nthreads; ++k)
@@ -658,24 +657,10 @@ int run_server(cap::StartInfo& info, Policy& policy) {
     const bool use_rings = rings_mo != capos::abi::kNullCap;
     uint32_t plen = encode_attach(g_msg, sizeof g_msg, deadline_ns, resume, use_rings);
     Raw a;
-    if (plen != 0) {
-        cap::CallArgs ca;
-        ca.cap = ctl;
-        ca.method = cap::iface::Method{kSchedCtl, kAttach};
-        ca.params = g_msg;
-        ca.params_len = plen;
-        ca.result = g_res;
-        ca.result_max = sizeof g_res;
-        CapHandle caps[1] = {rings_mo};
-        if (use_rings) {
-            ca.caps = caps;
-            ca.caps_in = 1;
-        }
-        auto c = cap::this_ring().call(ca);
-        if (c.ok()) a.cqe = c.value();
-        else a.cqe.status = static_cast<int32_t>(c.status());
-        a.ok = c.ok() && a.cqe.status == 0;
-    }
+    CapHandle caps[1] = {rings_mo};
+    if (plen != 0)
+        a = call_on(ctl, cap::iface::Method{kSchedCtl, kAttach}, g_msg, plen, g_res, sizeof g_res,
+                    use_rings ? caps : nullptr, use_rings ? 1 : 0);
     if (use_rings && a.ok && !g_rs.open(rings_view())) {
         cap::print("[placement] %s: the kernel did not set up the rings\n", policy.name());
         return 2;

@@ -4,22 +4,9 @@
 namespace placement {
 
 bool FairShare::configure(const KeyValues& args, ArgError& err) {
-    uint64_t slice = base_slice_ns_;
-    for (uint32_t i = 0; i < args.n; ++i) {
-        const KeyValue& kv = args.kv[i];
-        uint64_t ms = 0;
-        if (!kv.key_is("slice_ms")) {
-            err.add("unknown key '")
-                .add(kv.key, kv.key_len)
-                .add("' (fair-share takes slice_ms=1..")
-                .add_u64(kMaxSliceNs / 1'000'000)
-                .add(")");
-            return false;
-        }
-        if (!value_u64(kv, 1, kMaxSliceNs / 1'000'000, ms, err)) return false;
-        slice = ms * 1'000'000;
-    }
-    base_slice_ns_ = slice;  // all checked: nothing changes on a refusal
+    uint64_t ms = 0;
+    if (!single_u64_arg(args, name(), "slice_ms", 1, kMaxSliceNs / 1'000'000, ms, err)) return false;
+    if (ms != 0) base_slice_ns_ = ms * 1'000'000;  // all checked: nothing changes on a refusal
     return true;
 }
 
@@ -190,13 +177,8 @@ void FairShare::on_event(const Event& e, Decisions& out) {
 }
 
 void FairShare::export_state(PolicyState& s) const {
-    copy_name(s.policy, sizeof s.policy, name());
-    s.version = version();
-    s.last_seq = last_seq_;
+    export_table(*this, threads_, ncpus_, last_seq_, s);
     s.default_slice_ns = base_slice_ns_;
-    s.ncpus = ncpus_;
-    s.nthreads = threads_.n;
-    for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
     s.opaque_len = 0;
 }
 

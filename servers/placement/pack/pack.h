@@ -23,64 +23,25 @@ public:
     uint32_t version() const override { return 1; }
     bool configure(const KeyValues& args, ArgError& err) override {
         uint64_t k = k_;
-        for (uint32_t i = 0; i < args.n; ++i) {
-            if (!args.kv[i].key_is("k")) {
-                err.add("unknown key '")
-                    .add(args.kv[i].key, args.kv[i].key_len)
-                    .add("' (pack takes k=1..")
-                    .add_u64(kMaxThreads)
-                    .add(")");
-                return false;
-            }
-            if (!value_u64(args.kv[i], 1, kMaxThreads, k, err)) return false;
-        }
+        if (!single_u64_arg(args, name(), "k", 1, kMaxThreads, k, err)) return false;
         k_ = static_cast<uint32_t>(k);  // all checked: nothing changes on a refusal
         return true;
     }
     void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : (ncpus > kMaxCpus ? kMaxCpus : ncpus); }
     void on_event(const Event& e, Decisions& out) override {
         last_seq_ = e.seq;
-        switch (e.kind) {
-            case EventKind::thread_exited:
-                threads_.remove(e.thread_id);
-                return;
-            case EventKind::thread_blocked:
-                if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;
-                return;
-            case EventKind::thread_runnable: {
-                ThreadPlacement* t = threads_.get(e.thread_id, e.process_id);
-                if (t != nullptr) t->runnable = false;  // not counted while we choose its CPU
-                const uint32_t cpu = choose();
-                if (t != nullptr) {  // full table: placed, but not handed over
-                    t->cpu = cpu;
-                    t->weight = e.weight;
-                    t->runnable = true;
-                }
-                out.push(assign(e.seq, e.thread_id, cpu));
-                return;
-            }
-            default:
-                return;
-        }
+        if (threads_.note_left(e) || e.kind != EventKind::thread_runnable) return;
+        if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;  // not counted while we choose
+        const uint32_t cpu = choose();
+        (void)threads_.note_placed(e, cpu);  // full table: placed, but not handed over
+        out.push(assign(e.seq, e.thread_id, cpu));
     }
-    void export_state(PolicyState& s) const override {
-        copy_name(s.policy, sizeof s.policy, name());
-        s.version = version();
-        s.last_seq = last_seq_;
-        s.ncpus = ncpus_;
-        s.nthreads = threads_.n;
-        for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
-    }
+    void export_state(PolicyState& s) const override { export_table(*this, threads_, ncpus_, last_seq_, s); }
     bool import_state(const PolicyState& s) override {
         // Any policy's snapshot will do: pack needs only the thread table
         // (whose CPUs may be over our count: start() is told the real one,
         // and such threads count on no CPU until they wake).
-        if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
-        ncpus_ = s.ncpus;
-        threads_.n = s.nthreads;
-        for (uint32_t i = 0; i < s.nthreads; ++i) threads_.t[i] = s.threads[i];
-        last_seq_ = s.last_seq;
-        return true;
+        return import_table(s, threads_, ncpus_, last_seq_);
     }
 
 private:

@@ -20,43 +20,13 @@ public:
     void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : ncpus; }
     void on_event(const Event& e, Decisions& out) override {
         last_seq_ = e.seq;
-        switch (e.kind) {
-            case EventKind::thread_exited:
-                threads_.remove(e.thread_id);
-                return;
-            case EventKind::thread_blocked:
-                if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;
-                return;
-            case EventKind::thread_runnable: {
-                const uint32_t cpu = static_cast<uint32_t>(e.process_id % ncpus_);
-                if (ThreadPlacement* t = threads_.get(e.thread_id, e.process_id)) {  // full: placed, not handed over
-                    t->cpu = cpu;
-                    t->weight = e.weight;
-                    t->runnable = true;
-                }
-                out.push(assign(e.seq, e.thread_id, cpu));
-                return;
-            }
-            default:
-                return;
-        }
+        if (threads_.note_left(e) || e.kind != EventKind::thread_runnable) return;
+        const uint32_t cpu = static_cast<uint32_t>(e.process_id % ncpus_);
+        (void)threads_.note_placed(e, cpu);
+        out.push(assign(e.seq, e.thread_id, cpu));
     }
-    void export_state(PolicyState& s) const override {
-        copy_name(s.policy, sizeof s.policy, name());
-        s.version = version();
-        s.last_seq = last_seq_;
-        s.ncpus = ncpus_;
-        s.nthreads = threads_.n;
-        for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
-    }
-    bool import_state(const PolicyState& s) override {
-        if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
-        ncpus_ = s.ncpus;
-        threads_.n = s.nthreads;
-        for (uint32_t i = 0; i < s.nthreads; ++i) threads_.t[i] = s.threads[i];
-        last_seq_ = s.last_seq;
-        return true;
-    }
+    void export_state(PolicyState& s) const override { export_table(*this, threads_, ncpus_, last_seq_, s); }
+    bool import_state(const PolicyState& s) override { return import_table(s, threads_, ncpus_, last_seq_); }
 
 private:
     ThreadTable threads_;

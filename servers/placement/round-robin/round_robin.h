@@ -20,28 +20,16 @@ public:
     const char* name() const override { return "round-robin"; }
     uint32_t version() const override { return 1; }
     bool configure(const KeyValues& args, ArgError& err) override {
-        uint64_t slice = slice_ns_;
-        for (uint32_t i = 0; i < args.n; ++i) {
-            uint64_t ms = 0;
-            if (!args.kv[i].key_is("slice_ms")) {
-                err.add("unknown key '")
-                    .add(args.kv[i].key, args.kv[i].key_len)
-                    .add("' (round-robin takes slice_ms=1..1000)");
-                return false;
-            }
-            if (!value_u64(args.kv[i], 1, 1000, ms, err)) return false;
-            slice = ms * 1'000'000;
-        }
-        slice_ns_ = slice;
+        uint64_t ms = 0;
+        if (!single_u64_arg(args, name(), "slice_ms", 1, 1000, ms, err)) return false;
+        if (ms != 0) slice_ns_ = ms * 1'000'000;
         return true;
     }
     void start(uint32_t ncpus) override { ncpus_ = ncpus == 0 ? 1 : ncpus; }
     void on_event(const Event& e, Decisions& out) override {
         last_seq_ = e.seq;
         if (e.kind == EventKind::thread_created) (void)threads_.get(e.thread_id, e.process_id);
-        if (e.kind == EventKind::thread_exited) threads_.remove(e.thread_id);
-        if (e.kind == EventKind::thread_blocked)
-            if (ThreadPlacement* t = threads_.find(e.thread_id)) t->runnable = false;
+        if (threads_.note_left(e)) return;
         if (e.kind == EventKind::cpu_load && e.runnable == 0 && e.cpu < ncpus_) pull_to(e.cpu, out);
         if (e.kind != EventKind::thread_runnable) return;
         uint32_t cpu = next_++ % ncpus_;
@@ -52,24 +40,15 @@ public:
         out.push(assign(e.seq, e.thread_id, cpu, slice_ns_));
     }
     void export_state(PolicyState& s) const override {
-        copy_name(s.policy, sizeof s.policy, name());
-        s.version = version();
-        s.last_seq = last_seq_;
-        s.ncpus = ncpus_;
-        s.nthreads = threads_.n;
-        for (uint32_t i = 0; i < threads_.n; ++i) s.threads[i] = threads_.t[i];
+        export_table(*this, threads_, ncpus_, last_seq_, s);
         s.opaque_len = 4;  // the rotation position, meaningful to round-robin v1 only
         for (int i = 0; i < 4; ++i) s.opaque[i] = static_cast<uint8_t>(next_ >> (8 * i));
     }
     bool import_state(const PolicyState& s) override {
-        if (s.ncpus == 0 || s.ncpus > kMaxCpus || s.nthreads > kMaxThreads) return false;
-        ncpus_ = s.ncpus;
-        threads_.n = s.nthreads;
-        for (uint32_t i = 0; i < s.nthreads; ++i) threads_.t[i] = s.threads[i];
+        if (!import_table(s, threads_, ncpus_, last_seq_)) return false;
         next_ = 0;
         if (name_equals(s.policy, name()) && s.version == version() && s.opaque_len == 4)
             for (int i = 0; i < 4; ++i) next_ |= static_cast<uint32_t>(s.opaque[i]) << (8 * i);
-        last_seq_ = s.last_seq;
         return true;
     }
 

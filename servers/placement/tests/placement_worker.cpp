@@ -1,9 +1,12 @@
 // placement_worker.cpp: workload for the placement QEMU tests (boot module placement-worker).
 //
-//   mode=spin weight=W until=NS      CPU-bound until time NS; exit code = work units done
-//   mode=primes threads=K sleep_ms=S count primes below 300000 in K threads, each
+//   [weight=W] [start=NS] until=NS   CPU-bound until time NS; exit code = work units done
+//   primes=1 threads=K sleep_ms=S    count primes below 300000 in K threads, each
 //                                    sleeping S ms between chunks (so it blocks and
 //                                    wakes: placement events); exit 0 iff the count is 25997
+// Arguments are libcap's module arguments (cap::arg_u64); other words such
+// as mode=spin are ignored.
+#include "libcap/args.h"
 #include "libcap/calls.h"
 #include "libcap/print.h"
 #include "libcap/runtime.h"
@@ -14,22 +17,6 @@ namespace {
 
 constexpr uint64_t kPrimeLimit = 300000;
 constexpr uint64_t kPrimeCount = 25997;  // primes below 300000
-
-uint64_t arg(const char* args, const char* key, uint64_t dflt) {
-    size_t kl = 0;
-    while (key[kl] != '\0') ++kl;
-    for (const char* p = args; *p != '\0'; ++p) {
-        if (p != args && p[-1] != ' ') continue;
-        size_t i = 0;
-        while (i < kl && p[i] == key[i]) ++i;
-        if (i == kl && p[kl] == '=') {
-            uint64_t v = 0;
-            for (const char* q = p + kl + 1; *q >= '0' && *q <= '9'; ++q) v = v * 10 + static_cast<uint64_t>(*q - '0');
-            return v;
-        }
-    }
-    return dflt;
-}
 
 bool is_prime(uint64_t n) {
     if (n < 2) return false;
@@ -62,12 +49,12 @@ void set_weight(cap::StartInfo& info, uint32_t w) {
 
 int main(cap::StartInfo& info) {
     const char* args = info.args();
-    uint64_t weight = arg(args, "weight", 0);
+    uint64_t weight = cap::arg_u64(args, "weight", 0);
     if (weight != 0) set_weight(info, static_cast<uint32_t>(weight));
-    if (arg(args, "primes", 0) != 0) {
-        uint64_t k = arg(args, "threads", 2);
+    if (cap::arg_u64(args, "primes", 0) != 0) {
+        uint64_t k = cap::arg_u64(args, "threads", 2);
         if (k == 0 || k > 8) k = 2;
-        uint64_t sleep_ns = arg(args, "sleep_ms", 1) * 1'000'000;
+        uint64_t sleep_ns = cap::arg_u64(args, "sleep_ms", 1) * 1'000'000;
         cap::Thread th[8];
         bool started[8] = {};
         for (uint64_t i = 0; i < k; ++i) {
@@ -91,8 +78,8 @@ int main(cap::StartInfo& info) {
     // spin: work units from the shared start time to the shared end time.
     // The sleep also makes the thread block and wake once with its new weight,
     // so the placement server sees the weight in a runnable event.
-    uint64_t start = arg(args, "start", 0);
-    uint64_t until = arg(args, "until", 0);
+    uint64_t start = cap::arg_u64(args, "start", 0);
+    uint64_t until = cap::arg_u64(args, "until", 0);
     auto t0 = cap::timer_now(cap::this_ring(), info.timer());
     if (t0.ok() && start > t0.value()) (void)cap::timer_sleep(cap::this_ring(), info.timer(), start - t0.value());
     else if (t0.ok() && start != 0)

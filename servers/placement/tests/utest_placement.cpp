@@ -83,6 +83,19 @@ cap::Result<guest::Spawned> spawn_worker(const char* args) {
     return guest::spawn_std("placement-worker", args, nullptr, nullptr, 0);
 }
 
+// spawn_server, then waits until that server attached (wait_attached):
+// timeout (and a line saying so) if it did not attach.
+cap::Result<guest::Spawned> spawn_attached(const char* module, const char* args,
+                                           CapHandle handover = capos::abi::kNullCap) {
+    const uint64_t e0 = status().epoch;
+    auto srv = spawn_server(module, args, handover);
+    if (srv.ok() && !wait_attached(e0)) {
+        cap::print("[ptest] %s (%s) did not attach\n", module, args);
+        return capos::abi::Status::timeout;
+    }
+    return srv;
+}
+
 void stop(const guest::Spawned& s) {
     (void)guest::kill_process(s.handle);
     (void)guest::wait_process(s.handle);
@@ -110,6 +123,24 @@ int64_t wait_code(const guest::Spawned& s) {
     return e.ok() ? e.value().code : -1000;
 }
 
+// A run whose trace the host checks (test/qemu/placement/check_run.py):
+// recording on, `module` serving with `args` while body() runs, then the
+// server stopped and recording off. Takes the test's context so the checks
+// report into it; false (recording left on) if the server did not attach.
+template <class Body>
+bool traced(::cap::test::Context& cap_test_ctx_, const char* module, const char* args, Body&& body) {
+    CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
+    trace_dump(true);               // clears and enables
+    auto srv = spawn_attached(module, args);
+    CAP_CHECK(srv.ok());
+    if (!srv.ok()) return false;
+    body();
+    stop(srv.value());
+    CAP_CHECK(wait_not_serving());
+    trace_dump(false);
+    return true;
+}
+
 // Spins n workers with the given weights until a shared end time; returns units.
 bool run_spinners(const uint32_t* weights, int n, uint64_t ms, int64_t* units) {
     guest::Spawned w[8];
@@ -135,18 +166,12 @@ bool run_spinners(const uint32_t* weights, int n, uint64_t ms, int64_t* units) {
 // latency, docs/placement.md "The deadline"; until 2026-12 these cases asked
 // for 1 s), an explicit 100 ms where misses are the point.
 CAP_TEST(fairness_weights_1_3_on_one_cpu) {
-    CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
-    trace_dump(true);               // this run's trace is checked on the host (test/qemu/placement)
-    uint64_t e0 = status().epoch;
-    auto srv = spawn_server("placement-fair-share", "cpus=1");
-    CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
     const uint32_t weights[2] = {1, 3};
     int64_t u[2] = {};
-    CAP_REQUIRE(run_spinners(weights, 2, 2000, u));
-    stop(srv.value());
-    CAP_CHECK(wait_not_serving());
-    trace_dump(false);
+    bool ran = false;  // this run's trace is checked on the host (test/qemu/placement)
+    CAP_REQUIRE(
+        traced(cap_test_ctx_, "placement-fair-share", "cpus=1", [&] { ran = run_spinners(weights, 2, 2000, u); }));
+    CAP_REQUIRE(ran);
     CAP_REQUIRE(u[0] > 0 && u[1] > 0);
     int64_t milli = u[1] * 1000 / u[0];
     // Work units measure what the vCPU delivered, host noise included (one
@@ -166,18 +191,12 @@ CAP_TEST(fairness_weights_1_3_on_one_cpu) {
 }
 
 CAP_TEST(fairness_four_equal_threads_on_two_cpus) {
-    CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
-    trace_dump(true);
-    uint64_t e0 = status().epoch;
-    auto srv = spawn_server("placement-fair-share", "cpus=2");
-    CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
     const uint32_t weights[4] = {1, 1, 1, 1};
     int64_t u[4] = {};
-    CAP_REQUIRE(run_spinners(weights, 4, 8000, u));  // long: host noise averages out
-    stop(srv.value());
-    CAP_CHECK(wait_not_serving());
-    trace_dump(false);
+    bool ran = false;  // long: host noise averages out
+    CAP_REQUIRE(
+        traced(cap_test_ctx_, "placement-fair-share", "cpus=2", [&] { ran = run_spinners(weights, 4, 8000, u); }));
+    CAP_REQUIRE(ran);
     int64_t mn = u[0], mx = u[0];
     for (int64_t x : u) {
         mn = x < mn ? x : mn;
@@ -194,10 +213,8 @@ CAP_TEST(fairness_four_equal_threads_on_two_cpus) {
 }
 
 CAP_TEST(server_killed_mid_workload) {
-    uint64_t e0 = status().epoch;
-    auto srv = spawn_server("placement-fair-share", "deadline_us=100000");
+    auto srv = spawn_attached("placement-fair-share", "deadline_us=100000");
     CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
     auto w = spawn_worker("primes=1 threads=4 sleep_ms=1");
     CAP_REQUIRE(w.ok());
     sleep_ms(300);
@@ -207,10 +224,8 @@ CAP_TEST(server_killed_mid_workload) {
 }
 
 CAP_TEST(server_hangs) {
-    uint64_t e0 = status().epoch;
-    auto srv = spawn_server("placement-fair-share", "deadline_us=100000 fail=hang fail_after=40");
+    auto srv = spawn_attached("placement-fair-share", "deadline_us=100000 fail=hang fail_after=40");
     CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
     auto w = spawn_worker("primes=1 threads=4 sleep_ms=1");
     CAP_REQUIRE(w.ok());
     CAP_CHECK(wait_code(w.value()) == 0);
@@ -219,10 +234,8 @@ CAP_TEST(server_hangs) {
 }
 
 CAP_TEST(server_sends_garbage) {
-    uint64_t e0 = status().epoch;
-    auto srv = spawn_server("placement-fair-share", "deadline_us=100000 fail=garbage fail_after=40");
+    auto srv = spawn_attached("placement-fair-share", "deadline_us=100000 fail=garbage fail_after=40");
     CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
     auto w = spawn_worker("primes=1 threads=4 sleep_ms=1");
     CAP_REQUIRE(w.ok());
     CAP_CHECK(wait_code(w.value()) == 0);
@@ -301,10 +314,8 @@ CAP_TEST(hot_swap_fair_share_round_robin_fair_share) {
 CAP_TEST(hot_swap_through_the_handover_page) {
     auto mo = cap::process_allocate(cap::this_ring(), cap::start_info().process(), 64 * 1024);
     CAP_REQUIRE(mo.ok());
-    uint64_t e0 = status().epoch;
-    auto a = spawn_server("placement-fair-share", "", mo.value());
+    auto a = spawn_attached("placement-fair-share", "", mo.value());
     CAP_REQUIRE(a.ok());
-    CAP_REQUIRE(wait_attached(e0));
     auto w = spawn_worker("primes=1 threads=4 sleep_ms=2");
     CAP_REQUIRE(w.ok());
     sleep_ms(200);
@@ -334,10 +345,8 @@ CAP_TEST(bad_policy_argument_is_refused_before_attaching) {
 CAP_TEST(refused_import_keeps_the_old_server) {
     auto mo = cap::process_allocate(cap::this_ring(), cap::start_info().process(), 64 * 1024);
     CAP_REQUIRE(mo.ok());
-    uint64_t e0 = status().epoch;
-    auto a = spawn_server("placement-fair-share", "", mo.value());
+    auto a = spawn_attached("placement-fair-share", "", mo.value());
     CAP_REQUIRE(a.ok());
-    CAP_REQUIRE(wait_attached(e0));
     uint64_t e1 = status().epoch;
     // A successor without the handover memory cannot import: it must give up
     // without attaching, and the old one keeps placing.
@@ -349,36 +358,20 @@ CAP_TEST(refused_import_keeps_the_old_server) {
     stop(a.value());
 }
 
-CAP_TEST(trace_of_a_fair_share_run) {
-    uint64_t e0 = status().epoch;
-    CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
-    trace_dump(true);               // clears and enables
-    auto srv = spawn_server("placement-fair-share", "cpus=2");
-    CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
-    auto w = spawn_worker("primes=1 threads=3 sleep_ms=2");
-    CAP_REQUIRE(w.ok());
-    CAP_CHECK(wait_code(w.value()) == 0);
-    stop(srv.value());
-    CAP_CHECK(wait_not_serving());
-    trace_dump(false);
-    kernel_stats();
+// The primes workload under `module` on two CPUs, traced.
+bool traced_primes(::cap::test::Context& cap_test_ctx_, const char* module) {
+    return traced(cap_test_ctx_, module, "cpus=2", [&] {
+        auto w = spawn_worker("primes=1 threads=3 sleep_ms=2");
+        CAP_REQUIRE(w.ok());
+        CAP_CHECK(wait_code(w.value()) == 0);
+    });
 }
 
-CAP_TEST(trace_of_a_round_robin_run) {
-    uint64_t e0 = status().epoch;
-    CAP_CHECK(wait_not_serving());  // traceDump is refused while a server serves
-    trace_dump(true);
-    auto srv = spawn_server("placement-round-robin", "cpus=2");
-    CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
-    auto w = spawn_worker("primes=1 threads=3 sleep_ms=2");
-    CAP_REQUIRE(w.ok());
-    CAP_CHECK(wait_code(w.value()) == 0);
-    stop(srv.value());
-    CAP_CHECK(wait_not_serving());
-    trace_dump(false);
+CAP_TEST(trace_of_a_fair_share_run) {
+    if (traced_primes(cap_test_ctx_, "placement-fair-share")) kernel_stats();
 }
+
+CAP_TEST(trace_of_a_round_robin_run) { (void)traced_primes(cap_test_ctx_, "placement-round-robin"); }
 
 // The weights SchedulerControl.snapshot reports for the threads of process
 // `pid` (the run-queue weight of each); returns how many it found.
@@ -430,10 +423,8 @@ CAP_TEST(spawn_placement_weight_is_the_weight_of_the_childs_threads) {
 CAP_TEST(trace_dump_is_refused_to_a_non_server) {
     CAP_REQUIRE(wait_not_serving());
     CAP_CHECK(trace_dump(false) == 0);
-    uint64_t e0 = status().epoch;
-    auto srv = spawn_server("placement-round-robin", "");
+    auto srv = spawn_attached("placement-round-robin", "");
     CAP_REQUIRE(srv.ok());
-    CAP_REQUIRE(wait_attached(e0));
     CAP_CHECK(trace_dump(false) == static_cast<int32_t>(capos::abi::Status::stale_slot));
     stop(srv.value());
     CAP_REQUIRE(wait_not_serving());

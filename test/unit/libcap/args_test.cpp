@@ -39,6 +39,11 @@ TEST_CASE("arg_u64 reads key=value words", "[libcap][args]") {
     CHECK(cap::arg_u64("", "workers", 5) == 5);
     // The first word with the key wins.
     CHECK(cap::arg_u64("n=1 n=2", "n", 0) == 1);
+    // A bare word with the key has no value: the word `key=...` after it counts.
+    CHECK(cap::arg_u64("n n=2", "n", 0) == 2);
+    // Only spaces separate: a tab is part of the word.
+    CHECK(cap::arg_u64("a=1\tn=2", "n", 0) == 0);
+    CHECK(cap::arg_u64("a=1\tn=2", "a", 0) == 1);
 }
 
 TEST_CASE("arg_str copies a value up to the next space, truncating", "[libcap][args]") {
@@ -56,4 +61,6 @@ TEST_CASE("arg_str copies a value up to the next space, truncating", "[libcap][a
     CHECK_FALSE(cap::arg_str(args, "name", out, 0));
     REQUIRE(cap::arg_str("k= next=1", "k", out, sizeof out));
     CHECK(std::string(out).empty());
+    REQUIRE(cap::arg_str("k=a=b", "k", out, sizeof out));  // split at the first '='
+    CHECK(std::string(out) == "a=b");
 }

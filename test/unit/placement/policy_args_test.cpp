@@ -26,7 +26,7 @@ TEST_CASE("parse_key_values splits at the separator, keeps values with '=' and '
     CHECK(val(kv.kv[0]) == "1000");
     CHECK(val(*kv.find("crash_at")) == "after_events:3,mid_decision:2");
     CHECK(kv.find("quiet")->value_is("1"));
-    CHECK_FALSE(kv.find("flag")->has_value);
+    CHECK_FALSE(kv.find("flag")->has_value());
     CHECK(kv.find("dead") == nullptr);  // no prefix matches
 }
 
