@@ -44,33 +44,13 @@ struct Raw {
     bool ok = false;
 };
 
-// One call on this thread's ring, started and waited for: its Cqe (the
-// ring's status in cqe.status when it could not start or complete), ok iff
-// it completed with status 0. `caps`: in-caps sent with it (caps_in of them).
+// One call on this thread's ring, started and waited for (libcap's
+// raw_call): its Cqe, ok iff it completed with status 0. `caps`: in-caps
+// sent with it (caps_in of them).
 Raw call_on(CapHandle cap, cap::iface::Method method, const void* params, uint32_t plen, void* result, uint32_t rmax,
             CapHandle* caps = nullptr, uint16_t caps_in = 0) {
-    cap::CallArgs a;
-    a.cap = cap;
-    a.method = method;
-    a.params = params;
-    a.params_len = plen;
-    a.result = result;
-    a.result_max = rmax;
-    a.caps = caps;
-    a.caps_in = caps_in;
-    cap::Ring& r = cap::this_ring();
     Raw out;
-    auto tag = r.start(cap::make_sqe(a));
-    if (!tag.ok()) {
-        out.cqe.status = static_cast<int32_t>(tag.status());
-        return out;
-    }
-    auto c = r.wait(tag.value());
-    if (!c.ok()) {
-        out.cqe.status = static_cast<int32_t>(c.status());
-        return out;
-    }
-    out.cqe = c.value();
+    out.cqe = cap::raw_call(cap, method.interface_id, method.ordinal, params, plen, result, rmax, caps, caps_in);
     out.ok = out.cqe.status == 0;
     return out;
 }
